@@ -1,0 +1,118 @@
+// IDX files (the format MNIST and Fashion-MNIST ship in): parse images and labels, plain or gzipped,
+// with every header field checked against the body so a wrong or truncated file fails with a clear DataError.
+import { DataError } from './errors.js';
+
+/** Magic numbers: 0x00000803 = unsigned bytes, 3 dims (images); 0x00000801 = unsigned bytes, 1 dim (labels). */
+const IDX_UBYTE = 0x08;
+
+export interface IdxImages {
+  count: number;
+  rows: number;
+  cols: number;
+  /** count*rows*cols bytes, row-major, 0 = background, 255 = ink (as MNIST stores them). */
+  pixels: Uint8Array;
+}
+
+export interface IdxLabels {
+  count: number;
+  labels: Uint8Array;
+}
+
+/** True when the bytes start with the gzip magic number 1f 8b. */
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+/**
+ * Inflates a gzip stream with DecompressionStream (Node 18+ and browsers), refusing to
+ * produce more than `maxBytes` so a gzip bomb cannot exhaust memory. Plain bytes pass through.
+ */
+export async function gunzipIfNeeded(bytes: Uint8Array, name = 'file', maxBytes = 256 << 20): Promise<Uint8Array> {
+  if (!isGzip(bytes)) return bytes;
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) {
+        await reader.cancel();
+        throw new DataError('IDX_TOO_LARGE', `${name}: inflates to more than ${maxBytes} bytes`, 'an MNIST-sized IDX file is at most ~50 MB; check the file');
+      }
+      chunks.push(value);
+    }
+  } catch (err) {
+    if (err instanceof DataError) throw err;
+    throw new DataError('IDX_BAD_GZIP', `${name}: corrupt gzip data (${(err as Error).message})`, 'download the file again or gunzip it yourself');
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+function parseIdx(bytes: Uint8Array, name: string, expectDims: number): { dims: number[]; body: Uint8Array } {
+  if (bytes.length < 4) throw new DataError('IDX_TRUNCATED', `${name}: ${bytes.length} bytes is too short for an IDX header`, 'pass an IDX file such as t10k-images-idx3-ubyte');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = view.getUint32(0, false);
+  const type = (magic >>> 8) & 0xff;
+  const dims = magic & 0xff;
+  if (magic >>> 16 !== 0 || type !== IDX_UBYTE || dims !== expectDims) {
+    const want = expectDims === 3 ? '0x00000803 (images)' : '0x00000801 (labels)';
+    throw new DataError('IDX_BAD_MAGIC', `${name}: magic number 0x${magic.toString(16).padStart(8, '0')} is not ${want}`, expectDims === 3 ? 'pass an images file (…-images-idx3-ubyte)' : 'pass a labels file (…-labels-idx1-ubyte)');
+  }
+  const headerBytes = 4 + 4 * dims;
+  if (bytes.length < headerBytes) throw new DataError('IDX_TRUNCATED', `${name}: header is truncated`, 'the file is incomplete; download it again');
+  const sizes: number[] = [];
+  let total = 1;
+  for (let i = 0; i < dims; i++) {
+    const d = view.getUint32(4 + 4 * i, false);
+    sizes.push(d);
+    total *= d;
+  }
+  const have = bytes.length - headerBytes;
+  if (have < total) {
+    throw new DataError('IDX_TRUNCATED', `${name}: header promises ${total} bytes of data but only ${have} follow`, 'the file is incomplete; download it again');
+  }
+  return { dims: sizes, body: bytes.subarray(headerBytes, headerBytes + total) };
+}
+
+/** Parses an images file (magic 0x803). Rejects gzip bytes: call gunzipIfNeeded first. */
+export function readIdxImages(bytes: Uint8Array, name = 'images file'): IdxImages {
+  if (isGzip(bytes)) throw new DataError('IDX_BAD_MAGIC', `${name}: is gzipped`, 'inflate it first (gunzipIfNeeded)');
+  const { dims, body } = parseIdx(bytes, name, 3);
+  const [count, rows, cols] = dims as [number, number, number];
+  return { count, rows, cols, pixels: body };
+}
+
+/** Parses a labels file (magic 0x801). */
+export function readIdxLabels(bytes: Uint8Array, name = 'labels file'): IdxLabels {
+  if (isGzip(bytes)) throw new DataError('IDX_BAD_MAGIC', `${name}: is gzipped`, 'inflate it first (gunzipIfNeeded)');
+  const { dims, body } = parseIdx(bytes, name, 1);
+  return { count: dims[0]!, labels: body };
+}
+
+/** Checks that images and labels belong together (same count, labels < classes). */
+export function checkDataset(images: IdxImages, labels: IdxLabels, classes = 10): void {
+  if (images.count !== labels.count) {
+    throw new DataError('IDX_MISMATCH', `images file has ${images.count} images but labels file has ${labels.count} labels`, 'pass the labels file that belongs to these images');
+  }
+  for (let i = 0; i < labels.count; i++) {
+    if (labels.labels[i]! >= classes) {
+      throw new DataError('IDX_MISMATCH', `label ${labels.labels[i]} at index ${i} is not a class of a ${classes}-class model`, `use a data set whose labels are 0..${classes - 1}`);
+    }
+  }
+}
+
+/** Bytes 0..255 -> the network's input scale x/255, as the model was trained. */
+export function toInput(pixels: Uint8Array, start = 0, end = pixels.length): Float32Array {
+  const out = new Float32Array(end - start);
+  for (let i = start; i < end; i++) out[i - start] = pixels[i]! / 255;
+  return out;
+}

