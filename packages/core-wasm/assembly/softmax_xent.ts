@@ -1,0 +1,69 @@
+// Softmax + cross-entropy: per-row probabilities, the mean loss over a batch, and its gradient (softmax - onehot) / B.
+// Rows are short (10 classes), so there is one scalar kernel, no SIMD twin. Log-sum-exp keeps +-1e4 logits finite.
+
+// ----------------------------------------------------------------------------
+// softmax forward
+// probs is (B,V), logits is (B,V)
+
+/** probs[b,:] = exp(logits[b,:] - max) / sum exp(logits[b,:] - max). A NaN anywhere in a row makes the row NaN. */
+export function softmax_forward_f32(probs: usize, logits: usize, B: i32, V: i32): void {
+  for (let b = 0; b < B; b++) {
+    const row = logits + ((<usize>b * V) << 2);
+    const prow = probs + ((<usize>b * V) << 2);
+    // the max is only subtracted for numerical stability; f32 max() propagates NaN on purpose
+    let maxval: f32 = -Infinity;
+    for (let v = 0; v < V; v++) maxval = max<f32>(maxval, load<f32>(row + (<usize>v << 2)));
+    let sum: f32 = 0;
+    for (let v = 0; v < V; v++) {
+      const e = Mathf.exp(load<f32>(row + (<usize>v << 2)) - maxval);
+      store<f32>(prow + (<usize>v << 2), e);
+      sum += e;
+    }
+    const inv: f32 = 1 / sum;
+    for (let v = 0; v < V; v++) {
+      const p = prow + (<usize>v << 2);
+      store<f32>(p, load<f32>(p) * inv);
+    }
+  }
+}
+
+// ----------------------------------------------------------------------------
+// cross-entropy forward, fused with the softmax
+// losses is (B) or 0, probs is (B,V), logits is (B,V), targets is (B) bytes; returns the mean loss over the batch
+// loss[b] = logsumexp(logits[b,:]) - logits[b,targets[b]] computed as (max - logit_t) + log(sum exp(logit - max)),
+// so neither term overflows. Targets must be < V (the caller checks).
+
+export function softmax_xent_forward_f32(losses: usize, probs: usize, logits: usize, targets: usize,
+                                         B: i32, V: i32): f64 {
+  softmax_forward_f32(probs, logits, B, V);
+  let total: f64 = 0;
+  for (let b = 0; b < B; b++) {
+    const row = logits + ((<usize>b * V) << 2);
+    const t = <usize>load<u8>(targets + <usize>b);
+    let maxval: f32 = -Infinity;
+    for (let v = 0; v < V; v++) maxval = max<f32>(maxval, load<f32>(row + (<usize>v << 2)));
+    let sum: f32 = 0;
+    for (let v = 0; v < V; v++) sum += Mathf.exp(load<f32>(row + (<usize>v << 2)) - maxval);
+    const loss: f32 = (maxval - load<f32>(row + (t << 2))) + Mathf.log(sum);
+    if (losses) store<f32>(losses + (<usize>b << 2), loss);
+    total += <f64>loss;
+  }
+  return B > 0 ? total / <f64>B : 0;
+}
+
+// ----------------------------------------------------------------------------
+// cross-entropy backward
+// dlogits is (B,V), probs is (B,V) from the forward, targets is (B); dlogits is overwritten (start of the backward pass)
+// dlogits[b,v] = (probs[b,v] - [v == targets[b]]) / B, the gradient of the mean loss.
+
+export function softmax_xent_backward_f32(dlogits: usize, probs: usize, targets: usize, B: i32, V: i32): void {
+  const scale: f32 = B > 0 ? <f32>1 / <f32>B : 0;
+  for (let b = 0; b < B; b++) {
+    const t = <i32>load<u8>(targets + <usize>b);
+    for (let v = 0; v < V; v++) {
+      const p = ((<usize>b * V + v) << 2);
+      const indicator: f32 = v == t ? 1 : 0;
+      store<f32>(dlogits + p, (load<f32>(probs + p) - indicator) * scale);
+    }
+  }
+}

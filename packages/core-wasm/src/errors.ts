@@ -1,0 +1,17 @@
+// The one error class of @mnist/core-wasm: a stable `code` callers can branch on and a message a person can act on.
+
+export type CoreErrorCode =
+  | 'CORE_BAD_SHAPE' // sizes, lengths or batch counts that do not fit the network
+  | 'CORE_BAD_ARGUMENT' // a value out of range (label >= classes, lr not finite, unknown option)
+  | 'CORE_DISPOSED' // the network was disposed
+  | 'CORE_UNSUPPORTED' // the engine lacks a required WebAssembly feature (SIMD, or relaxed SIMD when forced)
+  | 'CORE_WASM_ABORT'; // the WASM module aborted (out of memory)
+
+export class CoreError extends Error {
+  readonly code: CoreErrorCode;
+  constructor(code: CoreErrorCode, message: string) {
+    super(message);
+    this.name = 'CoreError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,7 @@
+// Public API of @mnist/core-wasm: the MLP class, its option and result types, and the one error class.
+export { Mlp } from './mlp.js';
+export type { MlpOptions, LayerParams, TrainOptions, Trace, Evaluation, Gradients } from './mlp.js';
+export { CoreError } from './errors.js';
+export type { CoreErrorCode } from './errors.js';
+export { relaxedSimdSupported } from './kernels.js';
+export type { Variant, SimdChoice } from './kernels.js';

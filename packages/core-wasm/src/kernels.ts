@@ -1,0 +1,102 @@
+// Loads the WASM core (plain-SIMD or relaxed-SIMD binary, both embedded as base64) and types its raw-pointer exports.
+// Low-level and internal to the package's API; exported as '@mnist/core-wasm/kernels' for tests and benchmarks.
+
+import { CoreError } from './errors.js';
+import { relaxedSimdWasmBase64, simdWasmBase64 } from './wasm-bytes.js';
+
+/** Which binary runs: 'relaxed-simd' uses f32x4.relaxed_madd (fused multiply-add), 'simd' separate mul + add. */
+export type Variant = 'relaxed-simd' | 'simd';
+/** How to choose the binary: 'auto' takes relaxed SIMD where the engine validates it. */
+export type SimdChoice = 'auto' | 'relaxed' | 'plain';
+
+type Ptr = number;
+
+/** Mirror of assembly/index.ts. Pointers are byte offsets into `memory`; shapes follow the comments there. */
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  alloc(size: number): Ptr;
+  free(ptr: Ptr): void;
+  zero_f32(ptr: Ptr, n: number): void;
+  dense_pack_f32(weightT: Ptr, weight: Ptr, OC: number, C: number): void;
+  dense_forward_f32_scalar(out: Ptr, inp: Ptr, weight: Ptr, bias: Ptr, B: number, C: number, OC: number): void;
+  dense_forward_f32(out: Ptr, inp: Ptr, weightT: Ptr, bias: Ptr, B: number, C: number, OC: number): void;
+  dense_backward_f32_scalar(dinp: Ptr, dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, weight: Ptr, B: number, C: number, OC: number): void;
+  dense_backward_f32(dinp: Ptr, dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, weight: Ptr, B: number, C: number, OC: number): void;
+  relu_forward_f32_scalar(out: Ptr, inp: Ptr, N: number): void;
+  relu_forward_f32(out: Ptr, inp: Ptr, N: number): void;
+  relu_backward_f32_scalar(dinp: Ptr, dout: Ptr, out: Ptr, N: number): void;
+  relu_backward_f32(dinp: Ptr, dout: Ptr, out: Ptr, N: number): void;
+  softmax_forward_f32(probs: Ptr, logits: Ptr, B: number, V: number): void;
+  softmax_xent_forward_f32(losses: Ptr, probs: Ptr, logits: Ptr, targets: Ptr, B: number, V: number): number;
+  softmax_xent_backward_f32(dlogits: Ptr, probs: Ptr, targets: Ptr, B: number, V: number): void;
+  sgd_update_f32_scalar(params: Ptr, grads: Ptr, N: number, lr: number): void;
+  sgd_update_f32(params: Ptr, grads: Ptr, N: number, lr: number): void;
+  sgd_momentum_update_f32_scalar(params: Ptr, grads: Ptr, velocity: Ptr, N: number, lr: number, mu: number): void;
+  sgd_momentum_update_f32(params: Ptr, grads: Ptr, velocity: Ptr, N: number, lr: number, mu: number): void;
+}
+
+function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+const bytesCache = new Map<Variant, Uint8Array<ArrayBuffer>>();
+/** The raw binary of a variant (decoded once). */
+export function wasmBytes(variant: Variant): Uint8Array<ArrayBuffer> {
+  let bytes = bytesCache.get(variant);
+  if (!bytes) {
+    bytes = decodeBase64(variant === 'relaxed-simd' ? relaxedSimdWasmBase64 : simdWasmBase64);
+    bytesCache.set(variant, bytes);
+  }
+  return bytes;
+}
+
+/** True when this engine accepts the relaxed-SIMD binary (Chromium does; Node 20 only with --experimental-wasm-relaxed-simd). */
+export function relaxedSimdSupported(): boolean {
+  return WebAssembly.validate(wasmBytes('relaxed-simd'));
+}
+
+/** Resolves a SimdChoice to a variant this engine can run, or throws CORE_UNSUPPORTED / CORE_BAD_ARGUMENT. */
+export function resolveVariant(choice: SimdChoice = 'auto'): Variant {
+  if (choice !== 'auto' && choice !== 'relaxed' && choice !== 'plain') {
+    throw new CoreError('CORE_BAD_ARGUMENT', `invalid simd option: ${String(choice)} (use 'auto', 'relaxed' or 'plain')`);
+  }
+  if (choice === 'relaxed' || choice === 'auto') {
+    if (relaxedSimdSupported()) return 'relaxed-simd';
+    if (choice === 'relaxed') {
+      throw new CoreError('CORE_UNSUPPORTED',
+        "this engine does not validate relaxed SIMD: use simd: 'auto' or 'plain' (in Node 20, run node with --experimental-wasm-relaxed-simd)");
+    }
+  }
+  if (!WebAssembly.validate(wasmBytes('simd'))) {
+    throw new CoreError('CORE_UNSUPPORTED', 'this engine does not support WebAssembly SIMD (128-bit); use a current browser or Node >= 16.4');
+  }
+  return 'simd';
+}
+
+const moduleCache = new Map<Variant, Promise<WebAssembly.Module>>();
+function compiled(variant: Variant): Promise<WebAssembly.Module> {
+  let m = moduleCache.get(variant);
+  if (!m) {
+    m = WebAssembly.compile(wasmBytes(variant));
+    moduleCache.set(variant, m);
+  }
+  return m;
+}
+
+/** A fresh instance (own memory) of the chosen binary. */
+export async function instantiateKernels(choice: SimdChoice | Variant = 'auto'): Promise<{ variant: Variant; exports: KernelExports }> {
+  const variant: Variant = choice === 'simd' || choice === 'relaxed-simd' ? choice : resolveVariant(choice);
+  if (variant === 'relaxed-simd' && !relaxedSimdSupported()) resolveVariant('relaxed');
+  const module = await compiled(variant);
+  const instance = await WebAssembly.instantiate(module, {
+    env: {
+      abort(_msg: number, _file: number, line: number, column: number): never {
+        throw new CoreError('CORE_WASM_ABORT', `WASM core aborted at ${line}:${column} (most likely out of memory: use a smaller batch)`);
+      },
+    },
+  });
+  return { variant, exports: instance.exports as unknown as KernelExports };
+}

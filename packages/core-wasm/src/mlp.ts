@@ -1,0 +1,490 @@
+// The typed MLP API over the WASM kernels: Linear layers (PyTorch out x in layout) with ReLU between them,
+// softmax cross-entropy, SGD with optional momentum. All tensors live in the instance's linear memory.
+
+import { CoreError } from './errors.js';
+import { instantiateKernels, type KernelExports, type SimdChoice, type Variant } from './kernels.js';
+
+export interface MlpOptions {
+  /** Seed of the initial weights (default 0). The same seed gives the same weights on every engine. */
+  seed?: number;
+  /** Which SIMD binary: 'auto' (default) picks relaxed SIMD where the engine validates it. */
+  simd?: SimdChoice;
+}
+
+/** One Linear layer's parameters in PyTorch layout: weight is out x in, row-major. */
+export interface LayerParams {
+  weight: Float32Array;
+  bias: Float32Array;
+  in: number;
+  out: number;
+}
+
+export interface TrainOptions {
+  /** Learning rate, finite and >= 0. */
+  lr: number;
+  /** Momentum in PyTorch's convention (v = mu * v + g; p -= lr * v), 0 (default) for plain SGD. */
+  momentum?: number;
+}
+
+export interface Trace {
+  /** z[i] = a[i-1] W_i^T + b_i (with a[-1] = x): the pre-activations of layer i. */
+  z: Float32Array[];
+  /** a[i] = ReLU(z[i]) for hidden layers; the last entry is softmax(z[last]), equal to `probabilities`. */
+  a: Float32Array[];
+  probabilities: Float32Array;
+}
+
+export interface Evaluation {
+  /** Fraction of correct predictions in [0, 1]. */
+  accuracy: number;
+  /** Mean cross-entropy loss. */
+  loss: number;
+  predictions: Int32Array;
+}
+
+export interface Gradients {
+  /** Mean cross-entropy loss of the batch at the current parameters. */
+  loss: number;
+  /** d loss / d weight (out x in) and d loss / d bias, per layer. */
+  layers: { weight: Float32Array; bias: Float32Array }[];
+}
+
+/** Rows per internal chunk for inference: large enough to amortise calls, small enough to stay in cache. */
+const INFERENCE_CHUNK = 256;
+
+interface Layer {
+  in: number;
+  out: number;
+  W: number; // (out, in) PyTorch layout, the master copy
+  b: number; // (out)
+  Wt: number; // (in, out) packed copy the forward kernel reads; refreshed lazily after W changes
+  dW: number; // (out, in)
+  db: number; // (out)
+  vW: number; // momentum buffers, 0 until the first step with momentum
+  vb: number;
+  packed: boolean;
+}
+
+interface Workspace {
+  rows: number; // capacity in batch rows
+  base: number; // first block of the workspace allocation
+  x: number; // (rows, sizes[0])
+  act: number[]; // act[i]: (rows, sizes[i+1]); a_i = ReLU(z_i) in place for hidden layers, logits for the last
+  probs: number; // (rows, classes)
+  delta: [number, number]; // two (rows, maxWidth) gradient buffers used ping-pong in the backward pass
+  targets: number; // (rows) bytes
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function checkBatch(batch: number, what: string): void {
+  if (!Number.isInteger(batch) || batch < 1) {
+    throw new CoreError('CORE_BAD_SHAPE', `${what}: batch must be an integer >= 1, got ${batch}`);
+  }
+}
+
+function checkFloat32(x: unknown, what: string): asserts x is Float32Array {
+  if (!(x instanceof Float32Array)) {
+    throw new CoreError('CORE_BAD_ARGUMENT', `${what} must be a Float32Array, got ${x === null ? 'null' : typeof x === 'object' ? (x as object).constructor?.name : typeof x}`);
+  }
+}
+
+export class Mlp {
+  /** Layer widths, input first: [784, 512, 10] is 784 -> 512 -> ReLU -> 10. */
+  readonly sizes: readonly number[];
+  /** Which binary runs the kernels. */
+  readonly variant: Variant;
+  #k: KernelExports | null;
+  #layers: Layer[];
+  #ws: Workspace | null = null;
+
+  private constructor(sizes: number[], variant: Variant, k: KernelExports) {
+    this.sizes = Object.freeze(sizes.slice());
+    this.variant = variant;
+    this.#k = k;
+    this.#layers = [];
+    for (let i = 0; i + 1 < sizes.length; i++) {
+      const inp = sizes[i], out = sizes[i + 1];
+      const W = k.alloc(out * inp * 4), b = k.alloc(out * 4), Wt = k.alloc(out * inp * 4);
+      const dW = k.alloc(out * inp * 4), db = k.alloc(out * 4);
+      this.#layers.push({ in: inp, out, W, b, Wt, dW, db, vW: 0, vb: 0, packed: false });
+    }
+  }
+
+  /**
+   * A network with the given layer widths (input first, at least 2 entries) initialised like PyTorch's nn.Linear
+   * default: weight and bias ~ U(-1/sqrt(in), 1/sqrt(in)), from a seeded PRNG (not PyTorch's stream).
+   */
+  static async create(sizes: readonly number[], options: MlpOptions = {}): Promise<Mlp> {
+    if (!Array.isArray(sizes) || sizes.length < 2 || !sizes.every((s) => Number.isInteger(s) && s >= 1 && s <= 1 << 24)) {
+      throw new CoreError('CORE_BAD_SHAPE', `invalid sizes: ${JSON.stringify(sizes)} (need at least 2 integer widths >= 1, e.g. [784, 512, 10])`);
+    }
+    if (sizes[sizes.length - 1] > 256) {
+      throw new CoreError('CORE_BAD_SHAPE', `invalid sizes: ${sizes[sizes.length - 1]} classes (labels are bytes: at most 256 classes)`);
+    }
+    const seed = options.seed ?? 0;
+    if (!Number.isFinite(seed)) throw new CoreError('CORE_BAD_ARGUMENT', `invalid seed: ${seed} (use a finite number)`);
+    const { variant, exports } = await instantiateKernels(options.simd ?? 'auto');
+    const net = new Mlp(sizes.slice(), variant, exports);
+    const rand = mulberry32(seed);
+    for (const L of net.#layers) {
+      const bound = 1 / Math.sqrt(L.in);
+      const weight = new Float32Array(L.out * L.in);
+      for (let i = 0; i < weight.length; i++) weight[i] = (rand() * 2 - 1) * bound;
+      const bias = new Float32Array(L.out);
+      for (let i = 0; i < bias.length; i++) bias[i] = (rand() * 2 - 1) * bound;
+      net.#write(L.W, weight);
+      net.#write(L.b, bias);
+    }
+    return net;
+  }
+
+  /** A network holding the given layers (PyTorch layout, e.g. from @mnist/loader); sizes are taken from them. */
+  static async fromLayers(layers: readonly LayerParams[], options: MlpOptions = {}): Promise<Mlp> {
+    if (!Array.isArray(layers) || layers.length < 1) {
+      throw new CoreError('CORE_BAD_SHAPE', 'fromLayers: need at least one layer { weight, bias, in, out }');
+    }
+    const sizes = [layers[0].in];
+    layers.forEach((L, i) => {
+      if (i > 0 && L.in !== layers[i - 1].out) {
+        throw new CoreError('CORE_BAD_SHAPE', `fromLayers: layer ${i} has in = ${L.in} but layer ${i - 1} has out = ${layers[i - 1].out}`);
+      }
+      sizes.push(L.out);
+    });
+    const net = await Mlp.create(sizes, options);
+    layers.forEach((L, i) => net.setLayer(i, L.weight, L.bias));
+    return net;
+  }
+
+  /** Number of Linear layers (sizes.length - 1). */
+  get layerCount(): number {
+    return this.sizes.length - 1;
+  }
+
+  /** Number of output classes (the last width). */
+  get classes(): number {
+    return this.sizes[this.sizes.length - 1];
+  }
+
+  // ---------------------------------------------------------------------------------------------- parameters
+
+  /** Replaces layer i's parameters: weight is out x in (PyTorch layout), bias is out. Values are copied. */
+  setLayer(i: number, weight: Float32Array, bias: Float32Array): void {
+    const L = this.#layer(i, 'setLayer');
+    checkFloat32(weight, `setLayer(${i}): weight`);
+    checkFloat32(bias, `setLayer(${i}): bias`);
+    if (weight.length !== L.out * L.in) {
+      throw new CoreError('CORE_BAD_SHAPE', `setLayer(${i}): weight has ${weight.length} values, expected out x in = ${L.out} x ${L.in} = ${L.out * L.in} (PyTorch layout)`);
+    }
+    if (bias.length !== L.out) {
+      throw new CoreError('CORE_BAD_SHAPE', `setLayer(${i}): bias has ${bias.length} values, expected ${L.out}`);
+    }
+    this.#write(L.W, weight);
+    this.#write(L.b, bias);
+    L.packed = false;
+  }
+
+  /** Copies of layer i's parameters in PyTorch layout. */
+  getLayer(i: number): LayerParams {
+    const L = this.#layer(i, 'getLayer');
+    return { weight: this.#read(L.W, L.out * L.in), bias: this.#read(L.b, L.out), in: L.in, out: L.out };
+  }
+
+  // ---------------------------------------------------------------------------------------------- inference
+
+  /** Logits (batch x classes) for x (batch x sizes[0], row-major). Returns a copy. */
+  forward(x: Float32Array, batch: number): Float32Array {
+    return this.#infer(x, batch, 'forward', false);
+  }
+
+  /** Softmax of the logits, one row of `classes` probabilities per input. */
+  probabilities(x: Float32Array, batch: number): Float32Array {
+    return this.#infer(x, batch, 'probabilities', true);
+  }
+
+  /** Index of the largest logit per input (the first one on ties; NaN rows give 0). */
+  predict(x: Float32Array, batch: number): Int32Array {
+    const logits = this.#infer(x, batch, 'predict', false);
+    return argmaxRows(logits, batch, this.classes);
+  }
+
+  /** Every layer's pre-activation and activation for one input (sizes[0] values). */
+  trace(x: Float32Array): Trace {
+    const k = this.#kernels('trace');
+    checkFloat32(x, 'trace: x');
+    if (x.length !== this.sizes[0]) {
+      throw new CoreError('CORE_BAD_SHAPE', `trace: x has ${x.length} values, expected one input of ${this.sizes[0]}`);
+    }
+    const ws = this.#workspace(1);
+    this.#write(ws.x, x);
+    this.#pack();
+    const z: Float32Array[] = [], a: Float32Array[] = [];
+    let inp = ws.x;
+    this.#layers.forEach((L, i) => {
+      const out = ws.act[i];
+      k.dense_forward_f32(out, inp, L.Wt, L.b, 1, L.in, L.out);
+      z.push(this.#read(out, L.out));
+      if (i + 1 < this.#layers.length) {
+        k.relu_forward_f32(out, out, L.out);
+        a.push(this.#read(out, L.out));
+      }
+      inp = out;
+    });
+    k.softmax_forward_f32(ws.probs, inp, 1, this.classes);
+    const probabilities = this.#read(ws.probs, this.classes);
+    a.push(probabilities.slice());
+    return { z, a, probabilities };
+  }
+
+  /** Accuracy, mean cross-entropy and predictions over the first `count` inputs of x and labels. */
+  evaluate(x: Float32Array, labels: Uint8Array, count: number, batchSize = 256): Evaluation {
+    const k = this.#kernels('evaluate');
+    checkFloat32(x, 'evaluate: x');
+    checkBatch(count, 'evaluate');
+    checkBatch(batchSize, 'evaluate (batchSize)');
+    const C = this.sizes[0], V = this.classes;
+    if (x.length < count * C) {
+      throw new CoreError('CORE_BAD_SHAPE', `evaluate: x has ${x.length} values, fewer than count x ${C} = ${count * C}`);
+    }
+    this.#checkLabels(labels, count, 'evaluate');
+    const predictions = new Int32Array(count);
+    let lossSum = 0, correct = 0;
+    const rows = Math.min(batchSize, count);
+    const ws = this.#workspace(rows);
+    this.#pack();
+    for (let start = 0; start < count; start += rows) {
+      const n = Math.min(rows, count - start);
+      this.#write(ws.x, x.subarray(start * C, (start + n) * C));
+      new Uint8Array(k.memory.buffer, ws.targets, n).set(labels.subarray(start, start + n));
+      const logits = this.#forwardRows(ws, n);
+      lossSum += k.softmax_xent_forward_f32(0, ws.probs, logits, ws.targets, n, V) * n;
+      const p = argmaxRows(new Float32Array(k.memory.buffer, logits, n * V), n, V);
+      predictions.set(p, start);
+      for (let i = 0; i < n; i++) if (p[i] === labels[start + i]) correct++;
+    }
+    return { accuracy: correct / count, loss: lossSum / count, predictions };
+  }
+
+  // ---------------------------------------------------------------------------------------------- training
+
+  /** Gradients of the mean cross-entropy at the current parameters (PyTorch layout); nothing is updated. */
+  gradients(x: Float32Array, labels: Uint8Array, batch: number): Gradients {
+    const loss = this.#backprop(x, labels, batch, 'gradients');
+    const layers = this.#layers.map((L) => ({ weight: this.#read(L.dW, L.out * L.in), bias: this.#read(L.db, L.out) }));
+    return { loss, layers };
+  }
+
+  /** One SGD step on a batch; returns the batch's mean loss before the update. */
+  trainBatch(x: Float32Array, labels: Uint8Array, batch: number, options: TrainOptions): number {
+    const lr = options?.lr, momentum = options?.momentum ?? 0;
+    if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
+      throw new CoreError('CORE_BAD_ARGUMENT', `trainBatch: lr must be a finite number >= 0, got ${lr}`);
+    }
+    if (typeof momentum !== 'number' || !Number.isFinite(momentum) || momentum < 0) {
+      throw new CoreError('CORE_BAD_ARGUMENT', `trainBatch: momentum must be a finite number >= 0, got ${momentum}`);
+    }
+    const loss = this.#backprop(x, labels, batch, 'trainBatch');
+    const k = this.#k!;
+    for (const L of this.#layers) {
+      if (momentum !== 0 || L.vW !== 0) {
+        if (L.vW === 0) {
+          L.vW = k.alloc(L.out * L.in * 4);
+          L.vb = k.alloc(L.out * 4);
+          k.zero_f32(L.vW, L.out * L.in);
+          k.zero_f32(L.vb, L.out);
+        }
+        k.sgd_momentum_update_f32(L.W, L.dW, L.vW, L.out * L.in, lr, momentum);
+        k.sgd_momentum_update_f32(L.b, L.db, L.vb, L.out, lr, momentum);
+      } else {
+        k.sgd_update_f32(L.W, L.dW, L.out * L.in, lr);
+        k.sgd_update_f32(L.b, L.db, L.out, lr);
+      }
+      L.packed = false;
+    }
+    return loss;
+  }
+
+  /** Frees the WASM instance; any later call throws CORE_DISPOSED. Safe to call twice. */
+  dispose(): void {
+    this.#k = null;
+    this.#ws = null;
+    this.#layers = [];
+  }
+
+  // ---------------------------------------------------------------------------------------------- internals
+
+  #kernels(what: string): KernelExports {
+    if (!this.#k) throw new CoreError('CORE_DISPOSED', `${what}: this network was disposed; create a new one`);
+    return this.#k;
+  }
+
+  #layer(i: number, what: string): Layer {
+    this.#kernels(what);
+    if (!Number.isInteger(i) || i < 0 || i >= this.#layers.length) {
+      throw new CoreError('CORE_BAD_ARGUMENT', `${what}: layer index ${i} out of range (the network has ${this.#layers.length} layers, 0..${this.#layers.length - 1})`);
+    }
+    return this.#layers[i];
+  }
+
+  // views are made per call: memory.grow detaches every earlier view
+  #write(ptr: number, values: Float32Array): void {
+    new Float32Array(this.#k!.memory.buffer, ptr, values.length).set(values);
+  }
+
+  #read(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.#k!.memory.buffer, ptr, n).slice();
+  }
+
+  #checkLabels(labels: Uint8Array, count: number, what: string): void {
+    if (!(labels instanceof Uint8Array)) {
+      throw new CoreError('CORE_BAD_ARGUMENT', `${what}: labels must be a Uint8Array`);
+    }
+    if (labels.length < count) {
+      throw new CoreError('CORE_BAD_SHAPE', `${what}: ${labels.length} labels for ${count} inputs`);
+    }
+    const V = this.classes;
+    for (let i = 0; i < count; i++) {
+      if (labels[i] >= V) {
+        throw new CoreError('CORE_BAD_ARGUMENT', `${what}: label ${labels[i]} at index ${i} is not a class of this network (0..${V - 1})`);
+      }
+    }
+  }
+
+  /** A workspace with room for `rows` batch rows; reallocated (at the end of memory) when too small. */
+  #workspace(rows: number): Workspace {
+    const k = this.#k!;
+    if (this.#ws && this.#ws.rows >= rows) return this.#ws;
+    if (this.#ws) k.free(this.#ws.base);
+    const sizes = this.sizes;
+    const maxWidth = Math.max(...sizes);
+    const widths = [sizes[0], ...sizes.slice(1), this.classes, maxWidth, maxWidth];
+    const floats = widths.reduce((s, w) => s + Math.ceil((rows * w) / 4) * 4, 0);
+    const base = k.alloc(floats * 4 + rows + 16);
+    let p = base;
+    const take = (w: number) => {
+      const at = p;
+      p += Math.ceil((rows * w) / 4) * 16;
+      return at;
+    };
+    const x = take(sizes[0]);
+    const act = sizes.slice(1).map((w) => take(w));
+    const probs = take(this.classes);
+    const delta: [number, number] = [take(maxWidth), take(maxWidth)];
+    this.#ws = { rows, base, x, act, probs, delta, targets: p };
+    return this.#ws;
+  }
+
+  #pack(): void {
+    const k = this.#k!;
+    for (const L of this.#layers) {
+      if (!L.packed) {
+        k.dense_pack_f32(L.Wt, L.W, L.out, L.in);
+        L.packed = true;
+      }
+    }
+  }
+
+  /** Runs the forward pass over n rows already in ws.x; returns the pointer to the logits. */
+  #forwardRows(ws: Workspace, n: number): number {
+    const k = this.#k!;
+    let inp = ws.x;
+    const last = this.#layers.length - 1;
+    this.#layers.forEach((L, i) => {
+      const out = ws.act[i];
+      k.dense_forward_f32(out, inp, L.Wt, L.b, n, L.in, L.out);
+      if (i < last) k.relu_forward_f32(out, out, n * L.out);
+      inp = out;
+    });
+    return inp;
+  }
+
+  #infer(x: Float32Array, batch: number, what: string, softmax: boolean): Float32Array {
+    const k = this.#kernels(what);
+    checkFloat32(x, `${what}: x`);
+    checkBatch(batch, what);
+    const C = this.sizes[0], V = this.classes;
+    if (x.length !== batch * C) {
+      throw new CoreError('CORE_BAD_SHAPE', `${what}: x has ${x.length} values, expected batch x ${C} = ${batch * C} (pass x.subarray(0, batch * ${C}) for a prefix)`);
+    }
+    const result = new Float32Array(batch * V);
+    const rows = Math.min(batch, INFERENCE_CHUNK);
+    const ws = this.#workspace(rows);
+    this.#pack();
+    for (let start = 0; start < batch; start += rows) {
+      const n = Math.min(rows, batch - start);
+      this.#write(ws.x, x.subarray(start * C, (start + n) * C));
+      let out = this.#forwardRows(ws, n);
+      if (softmax) {
+        k.softmax_forward_f32(ws.probs, out, n, V);
+        out = ws.probs;
+      }
+      result.set(new Float32Array(k.memory.buffer, out, n * V), start * V);
+    }
+    return result;
+  }
+
+  /** Zeroes the gradients, runs forward and backward over one batch; returns the mean loss. */
+  #backprop(x: Float32Array, labels: Uint8Array, batch: number, what: string): number {
+    const k = this.#kernels(what);
+    checkFloat32(x, `${what}: x`);
+    checkBatch(batch, what);
+    const C = this.sizes[0], V = this.classes;
+    if (x.length !== batch * C) {
+      throw new CoreError('CORE_BAD_SHAPE', `${what}: x has ${x.length} values, expected batch x ${C} = ${batch * C}`);
+    }
+    this.#checkLabels(labels, batch, what);
+    if (labels.length !== batch) {
+      throw new CoreError('CORE_BAD_SHAPE', `${what}: ${labels.length} labels for a batch of ${batch}`);
+    }
+    const ws = this.#workspace(batch);
+    this.#write(ws.x, x);
+    new Uint8Array(k.memory.buffer, ws.targets, batch).set(labels);
+    this.#pack();
+    const logits = this.#forwardRows(ws, batch);
+    const loss = k.softmax_xent_forward_f32(0, ws.probs, logits, ws.targets, batch, V);
+    // backward: gradients accumulate in the kernels, so zero them first
+    let delta = 0;
+    let dout = ws.delta[delta];
+    k.softmax_xent_backward_f32(dout, ws.probs, ws.targets, batch, V);
+    for (let i = this.#layers.length - 1; i >= 0; i--) {
+      const L = this.#layers[i];
+      k.zero_f32(L.dW, L.out * L.in);
+      k.zero_f32(L.db, L.out);
+      const inp = i > 0 ? ws.act[i - 1] : ws.x;
+      const dinp = i > 0 ? ws.delta[1 - delta] : 0;
+      k.dense_backward_f32(dinp, L.dW, L.db, dout, inp, L.W, batch, L.in, L.out);
+      if (i > 0) {
+        // a_{i-1} = ReLU(z_{i-1}) is what ws.act holds; it is > 0 exactly where z was
+        k.relu_backward_f32(dinp, dinp, inp, batch * L.in);
+        delta = 1 - delta;
+        dout = dinp;
+      }
+    }
+    return loss;
+  }
+}
+
+function argmaxRows(values: Float32Array, rows: number, cols: number): Int32Array {
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let best = 0, bestValue = values[r * cols];
+    for (let c = 1; c < cols; c++) {
+      const v = values[r * cols + c];
+      if (v > bestValue) {
+        bestValue = v;
+        best = c;
+      }
+    }
+    out[r] = best;
+  }
+  return out;
+}
