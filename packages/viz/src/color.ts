@@ -1,0 +1,130 @@
+// Colour: the diverging weight scale (RdBu reversed: positive red, negative blue, 0 near white, symmetric domain
+// [-max|w|, max|w|]) as a 256-entry PNG palette shared by tiles, cells and the legend, plus the grey digit palette.
+
+import * as Plot from "@observablehq/plot";
+import {asSvg} from "./figure.js";
+import {pngDataUrl} from "./png.js";
+
+/** Diverging colour levels; odd, so a weight of exactly 0 gets the middle level. */
+export const LEVELS = 253;
+/** Palette index of gaps between tiles (fully transparent). */
+export const GAP_INDEX = 253;
+/** Palette index of NaN / ±Infinity weights (black). */
+export const NON_FINITE_INDEX = 254;
+
+function parseColor(color: string): [number, number, number] {
+  const rgb = /^rgb\((\d+),\s*(\d+),\s*(\d+)\)$/.exec(color);
+  if (rgb) return [+rgb[1], +rgb[2], +rgb[3]];
+  const hex = /^#([0-9a-f]{6})$/i.exec(color);
+  if (hex) {
+    const n = parseInt(hex[1], 16);
+    return [n >> 16, (n >> 8) & 255, n & 255];
+  }
+  throw new Error(`internal: unexpected colour ${color}`);
+}
+
+let diverging: {palette: Uint8Array; alpha: Uint8Array; css: string[]} | undefined;
+
+/** The diverging palette: LEVELS colours from -1 (blue) to +1 (red), then gap (transparent) and non-finite (black). */
+export function divergingPalette(): {palette: Uint8Array; alpha: Uint8Array; css: string[]} {
+  if (diverging) return diverging;
+  const scale = Plot.scale({color: {type: "diverging", scheme: "RdBu", reverse: true, domain: [-1, 1]}});
+  const palette = new Uint8Array(255 * 3);
+  const css: string[] = [];
+  for (let k = 0; k < LEVELS; k++) {
+    const [r, g, b] = parseColor(String(scale.apply(-1 + (2 * k) / (LEVELS - 1))));
+    palette.set([r, g, b], k * 3);
+    css.push(`rgb(${r},${g},${b})`);
+  }
+  palette.set([255, 255, 255], GAP_INDEX * 3);
+  palette.set([0, 0, 0], NON_FINITE_INDEX * 3);
+  const alpha = new Uint8Array(255).fill(255);
+  alpha[GAP_INDEX] = 0;
+  diverging = {palette, alpha, css};
+  return diverging;
+}
+
+/** Palette index of `value` on the symmetric domain [-maxAbs, maxAbs] (clamped). */
+export function divergingIndex(value: number, maxAbs: number): number {
+  if (!Number.isFinite(value)) return NON_FINITE_INDEX;
+  const t = Math.max(-1, Math.min(1, value / maxAbs));
+  return Math.round(((t + 1) / 2) * (LEVELS - 1));
+}
+
+/** CSS colour of `value` on the same quantised scale as the tiles. */
+export function divergingColor(value: number, maxAbs: number): string {
+  const index = divergingIndex(value, maxAbs);
+  return index === NON_FINITE_INDEX ? "black" : divergingPalette().css[index];
+}
+
+/** Largest |value| over finite values (1 if there is none or it is 0, so the scale stays defined), and the non-finite count. */
+export function symmetricExtent(values: ArrayLike<number>): {maxAbs: number; nonFinite: number} {
+  let maxAbs = 0;
+  let nonFinite = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (Number.isFinite(v)) maxAbs = Math.max(maxAbs, Math.abs(v));
+    else nonFinite++;
+  }
+  return {maxAbs: maxAbs > 0 ? maxAbs : 1, nonFinite};
+}
+
+/** Grey digit palette: index 0..254 = intensity (0 paper white, 254 ink black), 255 = transparent gap. */
+export const DIGIT_GAP_INDEX = 255;
+let greys: {palette: Uint8Array; alpha: Uint8Array} | undefined;
+export function greyPalette(): {palette: Uint8Array; alpha: Uint8Array} {
+  if (greys) return greys;
+  const palette = new Uint8Array(256 * 3);
+  for (let k = 0; k < 255; k++) palette.fill(255 - Math.round((k * 255) / 254), k * 3, k * 3 + 3);
+  palette.fill(255, 255 * 3);
+  const alpha = new Uint8Array(256).fill(255);
+  alpha[DIGIT_GAP_INDEX] = 0;
+  greys = {palette, alpha};
+  return greys;
+}
+
+/** A horizontal colour ramp for the diverging scale, drawn with the same palette as the tiles. */
+export function divergingLegend(
+  document: Document,
+  maxAbs: number,
+  options: {label?: string; marginLeft?: number; /** Width of the figure it sits on; the ramp is at most 240 px. */ width?: number}
+): SVGSVGElement {
+  const marginLeft = Math.max(options.marginLeft ?? 20, 20);
+  const rampWidth = Math.max(100, Math.min(240, (options.width ?? 640) - marginLeft - 30));
+  const {palette, alpha} = divergingPalette();
+  const indices = new Uint8Array(LEVELS);
+  for (let k = 0; k < LEVELS; k++) indices[k] = k;
+  const src = pngDataUrl({width: LEVELS, height: 1, indices, palette: palette.subarray(0, LEVELS * 3), alpha: alpha.subarray(0, LEVELS)});
+  return asSvg(
+    Plot.plot({
+      document,
+      width: marginLeft + rampWidth + 30,
+      height: 46,
+      marginLeft,
+      marginRight: 30,
+      marginTop: 18,
+      marginBottom: 16,
+      x: {domain: [-maxAbs, maxAbs], ticks: Math.max(2, Math.floor(rampWidth / 55)), tickSize: 4, label: null},
+      y: {domain: [0, 1], axis: null},
+      marks: [
+        Plot.image([0], {
+          x: 0,
+          y: 0.5,
+          width: rampWidth,
+          height: 12,
+          src,
+          preserveAspectRatio: "none"
+        }),
+        Plot.text([options.label ?? "weight"], {
+          frameAnchor: "top-left",
+          dy: -16,
+          textAnchor: "start",
+          fontWeight: "bold"
+        }),
+        rampWidth >= 200
+          ? Plot.text(["negative: blue · positive: red"], {frameAnchor: "top-right", dy: -16, textAnchor: "end", fill: "#555"})
+          : null
+      ]
+    })
+  );
+}

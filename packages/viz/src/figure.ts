@@ -1,0 +1,127 @@
+// Shared figure plumbing: find the DOM document, stack Plot SVGs (legend, panels) into one standalone <svg> with an
+// optional title, and validate the common options. Every public figure function returns one <svg>.
+
+import {invalidInput, invalidOption, VizError} from "./errors.js";
+
+export const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** Options every figure accepts. */
+export interface FigureOptions {
+  /** The DOM document to build in; defaults to globalThis.document (pass createDocument() from '@mnist/viz/node' in Node). */
+  document?: Document;
+  /** Outer width in pixels (each figure has a sensible default, usually 640). */
+  width?: number;
+  /** Bold title drawn inside the SVG (never a <figure> wrapper, so the result stays a standalone SVG). */
+  title?: string;
+  /** Smaller grey line under the title. */
+  subtitle?: string;
+}
+
+export function resolveDocument(options: FigureOptions | undefined): Document {
+  const document = options?.document ?? (globalThis as {document?: Document}).document;
+  if (!document)
+    throw new VizError(
+      "VIZ_NO_DOCUMENT",
+      "no document: in Node pass { document: createDocument() } from '@mnist/viz/node'"
+    );
+  return document;
+}
+
+export function resolveWidth(options: FigureOptions | undefined, fallback: number): number {
+  const width = options?.width ?? fallback;
+  if (!(Number.isFinite(width) && width >= 50)) throw invalidOption(`invalid width: ${width} (expected a number >= 50)`);
+  return width;
+}
+
+export function checkPositiveInteger(name: string, value: unknown): number {
+  if (!(typeof value === "number" && Number.isInteger(value) && value > 0))
+    throw invalidOption(`invalid ${name}: ${String(value)} (expected a positive integer)`);
+  return value;
+}
+
+export function checkArray(name: string, value: unknown): ArrayLike<number> {
+  if (value == null || typeof (value as ArrayLike<number>).length !== "number" || typeof value === "string")
+    throw invalidInput(`invalid ${name}: expected an array or typed array of numbers, got ${typeof value}`);
+  return value as ArrayLike<number>;
+}
+
+export function svgElement(document: Document, name: string, attributes: Record<string, string | number> = {}): SVGElement {
+  const element = document.createElementNS(SVG_NS, name) as SVGElement;
+  for (const [key, value] of Object.entries(attributes)) element.setAttribute(key, String(value));
+  return element;
+}
+
+/** Plot.plot without title/legend/caption returns its <svg>; anything else would break standalone SVG output. */
+export function asSvg(node: Element): SVGSVGElement {
+  if (node.tagName.toLowerCase() !== "svg") throw new Error(`internal: expected Plot to return an <svg>, got <${node.tagName}>`);
+  return node as SVGSVGElement;
+}
+
+export interface Panel {
+  svg: SVGSVGElement;
+  /** Horizontal offset in the stacked figure. */
+  x?: number;
+}
+
+const COPIED_ATTRIBUTES = ["text-anchor", "font-size", "font-family", "fill"];
+
+/**
+ * Stacks panels vertically under an optional title/subtitle, in one <svg>. A single panel without a title is returned
+ * as is. Panels are moved into translated <g>s (not nested <svg>s, which Plot's "height: auto" CSS would stretch), and
+ * Plot's scoped <style> is kept once, on the outer <svg>.
+ */
+export function stack(document: Document, panels: Panel[], options: FigureOptions = {}): SVGSVGElement {
+  const {title, subtitle} = options;
+  if (panels.length === 1 && !title && !subtitle && !panels[0].x) return panels[0].svg;
+  const first = panels[0].svg;
+  const outer = svgElement(document, "svg") as SVGSVGElement;
+  for (const name of [...COPIED_ATTRIBUTES, "class"]) {
+    const value = first.getAttribute(name);
+    if (value != null) outer.setAttribute(name, value);
+  }
+  let y = 0;
+  let width = 0;
+  let style: Element | null = null;
+  const header: SVGElement[] = [];
+  if (title) {
+    const text = svgElement(document, "text", {x: 4, y: 19, "font-size": 16, "font-weight": "bold", "text-anchor": "start"});
+    text.textContent = title;
+    header.push(text);
+    y = 28;
+  }
+  if (subtitle) {
+    const text = svgElement(document, "text", {x: 4, y: y + 13, "font-size": 12, fill: "#555", "text-anchor": "start"});
+    text.textContent = subtitle;
+    header.push(text);
+    y += 20;
+  }
+  if (header.length) y += 4;
+  const groups: SVGElement[] = [];
+  for (const {svg, x = 0} of panels) {
+    const panelWidth = Number(svg.getAttribute("width"));
+    const panelHeight = Number(svg.getAttribute("height"));
+    const g = svgElement(document, "g", {transform: `translate(${x},${y})`});
+    for (const name of COPIED_ATTRIBUTES) {
+      const value = svg.getAttribute(name);
+      if (value != null && value !== outer.getAttribute(name)) g.setAttribute(name, value);
+    }
+    while (svg.firstChild) {
+      const child = svg.firstChild;
+      if ((child as Element).tagName?.toLowerCase() === "style") {
+        svg.removeChild(child);
+        style ??= child as Element;
+        continue;
+      }
+      g.appendChild(child);
+    }
+    groups.push(g);
+    y += panelHeight;
+    width = Math.max(width, x + panelWidth);
+  }
+  outer.setAttribute("width", String(width));
+  outer.setAttribute("height", String(y));
+  outer.setAttribute("viewBox", `0 0 ${width} ${y}`);
+  if (style) outer.appendChild(style);
+  for (const element of [...header, ...groups]) outer.appendChild(element);
+  return outer;
+}

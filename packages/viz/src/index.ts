@@ -1,0 +1,13 @@
+// @mnist/viz: Observable Plot figures of an MNIST MLP, for the browser (real DOM) and Node (a linkedom document).
+// Every figure function returns one standalone <svg>.
+
+export {weightTiles, heatmap} from "./weights.js";
+export type {WeightTilesOptions, HeatmapOptions} from "./weights.js";
+export {predictionGrid, digitImage} from "./digits.js";
+export type {PredictionGridOptions, DigitImageOptions, PixelOptions} from "./digits.js";
+export {confusionMatrix, confusionCounts, probabilityBars, lossCurve} from "./metrics.js";
+export type {ConfusionMatrixOptions, ProbabilityBarsOptions, LossCurveOptions, HistoryPoint} from "./metrics.js";
+export type {FigureOptions} from "./figure.js";
+export {VizError, warnings} from "./errors.js";
+export type {VizErrorCode} from "./errors.js";
+export {encodeIndexedPng, base64} from "./png.js";

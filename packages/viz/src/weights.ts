@@ -1,0 +1,268 @@
+// Weight figures: weightTiles (each first-layer unit's 784 weights as a 28x28 tile, one grid, one PNG) and heatmap
+// (any out x in matrix or bias vector: SVG cells when small, one PNG when large), both on the diverging scale.
+
+import * as Plot from "@observablehq/plot";
+import {divergingColor, divergingIndex, divergingLegend, divergingPalette, GAP_INDEX, symmetricExtent} from "./color.js";
+import {invalidInput, invalidOption, warn} from "./errors.js";
+import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, type FigureOptions} from "./figure.js";
+import {fillTile, gridLayout, gridPixels, thinned, tileOrigin} from "./grid.js";
+import {pngDataUrl} from "./png.js";
+
+export interface WeightTilesOptions extends FigureOptions {
+  /** Inputs per unit (a square number of pixels); default 784 = 28x28. */
+  in?: number;
+  /** Number of units (rows of W1, PyTorch layout out x in). */
+  out: number;
+  /** Tiles per row; default about sqrt(2 * units), e.g. 32 for 512 units. */
+  columns?: number;
+  /** Show only these units, in this order (each tile is labelled with its unit number). */
+  units?: number[];
+  /** Fix the colour domain to [-maxAbs, maxAbs] (e.g. to compare snapshots during training); default max |w| of the shown units. */
+  maxAbs?: number;
+  /** Label every tile with its unit number (default: when `units` is given or there are at most 64 tiles). */
+  tileLabels?: boolean;
+  /** Colour legend label; default "weight". */
+  label?: string;
+}
+
+function checkMatrix(matrix: ArrayLike<number>, rows: number, cols: number): void {
+  if (matrix.length !== rows * cols)
+    throw invalidInput(`invalid matrix: expected rows*cols = ${rows * cols} values, got ${matrix.length}`);
+}
+
+function checkMaxAbs(maxAbs: number | undefined): void {
+  if (maxAbs !== undefined && !(Number.isFinite(maxAbs) && maxAbs > 0))
+    throw invalidOption(`invalid maxAbs: ${maxAbs} (expected a positive number)`);
+}
+
+function warnNonFinite(figure: string, count: number): void {
+  if (count > 0) warn(`${figure}: ${count} non-finite value${count === 1 ? "" : "s"} (NaN or ±Infinity) drawn black`);
+}
+
+/**
+ * Each first-layer unit's weights as a square tile (28x28 for MNIST), in one grid, on a diverging scale centred on 0.
+ * W1 is PyTorch's fc1.weight: out x in, row-major, so unit k's weights are W1[k*in .. (k+1)*in).
+ * Tile k sits at column k % columns, row floor(k / columns); the axes read "unit = row start + column".
+ */
+export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions): SVGSVGElement {
+  checkArray("W1", W1);
+  if (!options) throw invalidOption("weightTiles: missing options (expected { out, in?: 784 })");
+  const inputs = checkPositiveInteger("in", options.in ?? 784);
+  const out = checkPositiveInteger("out", options.out);
+  const side = Math.round(Math.sqrt(inputs));
+  if (side * side !== inputs) throw invalidOption(`invalid in: ${inputs} is not a square number of pixels (expected 784 = 28x28)`);
+  checkMatrix(W1, out, inputs);
+  checkMaxAbs(options.maxAbs);
+  const units = options.units ?? Array.from({length: out}, (_, k) => k);
+  if (units.length === 0) throw invalidOption("invalid units: empty (expected at least one unit index)");
+  for (const k of units)
+    if (!(Number.isInteger(k) && k >= 0 && k < out)) throw invalidOption(`invalid unit: ${k} (expected an integer in [0, ${out}))`);
+  const columns = checkPositiveInteger("columns", options.columns ?? (units.length <= 8 ? units.length : Math.ceil(Math.sqrt(2 * units.length))));
+  const document = resolveDocument(options);
+  const labelled = options.tileLabels ?? (options.units !== undefined || units.length <= 64);
+
+  let extent = 0;
+  let nonFinite = 0;
+  for (const unit of units)
+    for (let i = unit * inputs; i < (unit + 1) * inputs; i++) {
+      const w = W1[i];
+      if (Number.isFinite(w)) extent = Math.max(extent, Math.abs(w));
+      else nonFinite++;
+    }
+  if (extent === 0) extent = 1; // all zeros: any symmetric domain shows them as the neutral colour
+  const maxAbs = options.maxAbs ?? extent;
+  warnNonFinite("weightTiles", nonFinite);
+
+  const columnsShown = Math.min(columns, units.length);
+  const margin = labelled ? {top: 4, right: 4, bottom: 4, left: 4} : {top: 34, right: 8, bottom: 6, left: 44};
+  const defaultWidth = Math.min(1280, Math.max(640, columnsShown * (side + 1) + margin.left + margin.right));
+  const width = resolveWidth(options, labelled ? Math.min(defaultWidth, columnsShown * 72 + 8) : defaultWidth);
+  const layout = gridLayout({
+    count: units.length,
+    side,
+    columns,
+    gap: 1,
+    plotWidth: width - margin.left - margin.right,
+    labelHeight: labelled ? 13 : 0
+  });
+  const pixels = gridPixels(layout, GAP_INDEX);
+  const index = (i: number) => divergingIndex(W1[i], maxAbs);
+  units.forEach((unit, k) => fillTile(layout, pixels, k, index, unit * inputs));
+  const {palette, alpha} = divergingPalette();
+  const src = pngDataUrl({width: layout.imageWidth, height: layout.imageHeight, indices: pixels, palette, alpha});
+
+  const marks: Plot.Markish[] = [
+    Plot.image([0], {
+      x: layout.imageWidth / 2,
+      y: layout.imageHeight / 2,
+      width: layout.plotWidth,
+      height: layout.plotHeight,
+      src,
+      preserveAspectRatio: "none",
+      imageRendering: "pixelated"
+    })
+  ];
+  if (labelled) {
+    marks.push(
+      Plot.text(units, {
+        x: (_: number, k: number) => tileOrigin(layout, k)[0] + side / 2,
+        y: (_: number, k: number) => tileOrigin(layout, k)[1] + side + layout.gap,
+        text: (unit: number) => `#${unit}`,
+        lineAnchor: "top",
+        dy: 1
+      })
+    );
+  }
+  const cellScreenWidth = layout.cellWidth * layout.scale;
+  const cellScreenHeight = layout.cellHeight * layout.scale;
+  const plot = asSvg(
+    Plot.plot({
+      document,
+      width,
+      height: Math.round(layout.plotHeight + margin.top + margin.bottom),
+      marginTop: margin.top,
+      marginRight: margin.right,
+      marginBottom: margin.bottom,
+      marginLeft: margin.left,
+      x: labelled
+        ? {domain: [0, layout.imageWidth], axis: null}
+        : {
+            domain: [0, layout.imageWidth],
+            axis: "top",
+            ticks: thinned(layout.columns, cellScreenWidth, 22).map((c) => c * layout.cellWidth + side / 2),
+            tickFormat: (x: number) => `+${Math.round((x - side / 2) / layout.cellWidth)}`,
+            tickSize: 3,
+            label: "unit = row start (left) + column (top)",
+            labelAnchor: "left"
+          },
+      y: labelled
+        ? {domain: [0, layout.imageHeight], reverse: true, axis: null}
+        : {
+            domain: [0, layout.imageHeight],
+            reverse: true,
+            ticks: thinned(layout.rows, cellScreenHeight, 13).map((r) => r * layout.cellHeight + side / 2),
+            tickFormat: (y: number) => String(units[Math.round((y - side / 2) / layout.cellHeight) * layout.columns]),
+            tickSize: 3,
+            label: null
+          },
+      marks
+    })
+  );
+  const legend = divergingLegend(document, maxAbs, {label: options.label ?? "weight", marginLeft: margin.left, width});
+  return stack(document, [{svg: legend}, {svg: plot}], {title: options.title, subtitle: options.subtitle});
+}
+
+export interface HeatmapOptions extends FigureOptions {
+  rows: number;
+  cols: number;
+  /** What the values are, shown on the colour legend (e.g. "fc1.weight"); default "value". */
+  label?: string;
+  /** Axis labels; default "output unit" (rows) and "input" (columns). */
+  rowLabel?: string;
+  colLabel?: string;
+  /** Fix the colour domain to [-maxAbs, maxAbs]; default max |value|. */
+  maxAbs?: number;
+}
+
+function indexTicks(count: number, spacing: number, minSpacing: number): number[] {
+  return thinned(count, spacing, minSpacing).map((i) => i + 0.5);
+}
+
+/** Above this many values (or 64 rows/cols) the heatmap is one PNG instead of SVG cells. */
+const MAX_CELLS = 1024;
+
+/**
+ * Any matrix (PyTorch layout out x in, row-major: value (r, c) at matrix[r*cols + c]) or bias vector (rows = 1) on
+ * the diverging scale. Small ones are Plot cells with hover titles; large ones (e.g. 512x784) are one pixelated PNG.
+ */
+export function heatmap(matrix: ArrayLike<number>, options: HeatmapOptions): SVGSVGElement {
+  checkArray("matrix", matrix);
+  if (!options) throw invalidOption("heatmap: missing options (expected { rows, cols })");
+  const rows = checkPositiveInteger("rows", options.rows);
+  const cols = checkPositiveInteger("cols", options.cols);
+  checkMatrix(matrix, rows, cols);
+  checkMaxAbs(options.maxAbs);
+  const document = resolveDocument(options);
+  const extent = symmetricExtent(matrix);
+  warnNonFinite("heatmap", extent.nonFinite);
+  const maxAbs = options.maxAbs ?? extent.maxAbs;
+  // A bias vector (rows = 1) is indexed by output unit; a matrix's columns by input.
+  const rowLabel = options.rowLabel ?? (rows === 1 ? null : "output unit");
+  const colLabel = options.colLabel ?? (rows === 1 ? "unit" : "input");
+  const small = rows * cols <= MAX_CELLS && rows <= 64 && cols <= 64;
+  const marginLeft = rows === 1 ? 20 : 44;
+  const marginRight = 20;
+  const marginTop = small || rows === 1 ? 8 : 22;
+  const marginBottom = 34;
+  let plot: SVGSVGElement;
+  if (small) {
+    const available = resolveWidth(options, 640) - marginLeft - marginRight;
+    // Cells are capped at 32 px unless a width is asked for, so a 10x10 matrix is not 600 px wide.
+    const cellSize = options.width !== undefined ? available / cols : Math.max(2, Math.min(32, available / cols));
+    const plotWidth = cellSize * cols;
+    const indexes = Array.from({length: rows * cols}, (_, i) => i);
+    const range = (n: number) => Array.from({length: n}, (_, i) => i);
+    plot = asSvg(
+      Plot.plot({
+        document,
+        width: Math.round(plotWidth + marginLeft + marginRight),
+        height: Math.round(rows * cellSize + marginTop + marginBottom),
+        marginLeft,
+        marginRight,
+        marginTop,
+        marginBottom,
+        x: {type: "band", domain: range(cols), ticks: thinned(cols, cellSize, 22), label: colLabel, tickSize: 3, padding: 0},
+        y: rows === 1
+          ? {type: "band", domain: [0], axis: null, padding: 0}
+          : {type: "band", domain: range(rows), ticks: thinned(rows, cellSize, 13), label: rowLabel, tickSize: 3, padding: 0},
+        marks: [
+          Plot.cell(indexes, {
+            x: (i: number) => i % cols,
+            y: (i: number) => Math.floor(i / cols),
+            fill: (i: number) => divergingColor(matrix[i], maxAbs),
+            title: (i: number) => `(${Math.floor(i / cols)}, ${i % cols}): ${matrix[i]}`,
+            inset: 0.25
+          })
+        ]
+      })
+    );
+  } else {
+    const width = resolveWidth(options, 640);
+    const plotWidth = width - marginLeft - marginRight;
+    const square = rows * (plotWidth / cols);
+    const plotHeight = Math.min(600, Math.max(square, Math.min(rows * 24, 96)));
+    const pixels = new Uint8Array(rows * cols);
+    for (let i = 0; i < pixels.length; i++) pixels[i] = divergingIndex(matrix[i], maxAbs);
+    const {palette, alpha} = divergingPalette();
+    const src = pngDataUrl({width: cols, height: rows, indices: pixels, palette, alpha});
+    plot = asSvg(
+      Plot.plot({
+        document,
+        width,
+        height: Math.round(plotHeight + marginTop + marginBottom),
+        marginLeft,
+        marginRight,
+        marginTop,
+        marginBottom,
+        // Ticks sit at the centre of the row/column they name.
+        x: {domain: [0, cols], label: colLabel, tickSize: 3, ticks: indexTicks(cols, plotWidth / cols, 40), tickFormat: (x: number) => String(x - 0.5)},
+        y: rows === 1
+          ? {domain: [0, 1], axis: null}
+          : {domain: [0, rows], reverse: true, label: rowLabel, tickSize: 3, ticks: indexTicks(rows, plotHeight / rows, 16), tickFormat: (y: number) => String(y - 0.5)},
+        marks: [
+          Plot.image([0], {
+            x: cols / 2,
+            y: rows === 1 ? 0.5 : rows / 2,
+            width: plotWidth,
+            height: plotHeight,
+            src,
+            preserveAspectRatio: "none",
+            imageRendering: "pixelated"
+          })
+        ]
+      })
+    );
+  }
+  const legend = divergingLegend(document, maxAbs, {label: options.label ?? "value", marginLeft, width: Number(plot.getAttribute("width"))});
+  return stack(document, [{svg: legend}, {svg: plot}], {title: options.title, subtitle: options.subtitle});
+}
