@@ -1,0 +1,558 @@
+// readPth: torch.save files (zip format of torch >= 1.6 and the legacy pickle stream) -> named Float32 tensors.
+// The pickle runs on the safe VM of pickle.ts with the allowlist below; storages are checked before they are touched.
+import { PthError, HINT_CORRUPT, HINT_RESAVE } from './errors.js';
+import { FLOAT_DTYPES, STORAGE_TYPES, UNSUPPORTED_STORAGE_TYPES, halfToFloat, type PthDtype } from './dtypes.js';
+import { PyDict, PyGlobal, PyList, PyOpaque, PyTuple, scanGlobals, unpickle, type GlobalHandler, type PyValue } from './pickle.js';
+import { looksLikeZip, readEntry, readZip, type ZipArchive } from './zip.js';
+
+export interface PthTensor {
+  name: string;
+  dtype: PthDtype;
+  shape: number[];
+  /** the values in row-major order (views, offsets and strides already applied), converted to float32 */
+  data: Float32Array;
+}
+
+export interface PthFile {
+  format: 'zip' | 'legacy';
+  /** the zip archive's top folder (`archive`, the file stem, ...); null for the legacy format */
+  root: string | null;
+  /** where the state_dict was found in a checkpoint dict (`model_state_dict`, ...); null for a plain state_dict */
+  key: string | null;
+  /** top-level checkpoint entries that were skipped (optimizer state, epoch, ...) */
+  ignored: string[];
+  byteorder: 'little' | 'big';
+  tensors: PthTensor[];
+  /** problems that do not stop loading (NaN/Infinity in weights, ...), one line each, for people to read */
+  warnings: string[];
+}
+
+/** Largest tensor this loader materializes (elements); a 784-512-10 MLP has 407k parameters. */
+const MAX_TENSOR_ELEMENTS = 1 << 28;
+const MAX_PICKLE_BYTES = 64 << 20;
+const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+const LEGACY_PROTOCOL = 1001;
+const CHECKPOINT_KEYS = ['model_state_dict', 'state_dict', 'model', 'net', 'model_state', 'network', 'module', 'weights', 'params'];
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Objects the allowlisted globals build
+
+class StorageRef extends PyOpaque {
+  constructor(
+    readonly dtype: PthDtype,
+    readonly itemsize: number,
+    readonly key: string,
+    readonly numel: number,
+    /** legacy views of a storage: the elements [offset, offset + numel) of storage `key` */
+    readonly viewOffset = 0,
+  ) { super(); }
+}
+
+class TensorRef extends PyOpaque {
+  constructor(
+    readonly storage: StorageRef,
+    readonly offset: number,
+    readonly size: number[],
+    readonly stride: number[],
+  ) { super(); }
+}
+
+function pickleError(what: string): PthError {
+  return new PthError('PTH_BAD_PICKLE', `data.pkl is not a valid torch pickle (${what})`, HINT_CORRUPT);
+}
+
+function intTuple(v: PyValue, what: string): number[] {
+  if (!(v instanceof PyTuple || v instanceof PyList)) throw new PthError('PTH_BAD_VIEW', `tensor ${what} is not a tuple`, HINT_CORRUPT);
+  return v.items.map((x) => {
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) {
+      throw new PthError('PTH_BAD_VIEW', `tensor ${what} holds ${String(x)}, not a size`, HINT_CORRUPT);
+    }
+    return x;
+  });
+}
+
+function rebuildTensor(args: PyValue[]): TensorRef {
+  const [storage, offset, size, stride] = args;
+  if (!(storage instanceof StorageRef)) throw pickleError('tensor rebuilt from something that is not a storage');
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
+    throw new PthError('PTH_BAD_VIEW', `tensor storage offset ${String(offset)} is not valid`, HINT_CORRUPT);
+  }
+  const sz = intTuple(size, 'size'), st = intTuple(stride, 'stride');
+  if (sz.length !== st.length) throw new PthError('PTH_BAD_VIEW', `tensor has ${sz.length} sizes but ${st.length} strides`, HINT_CORRUPT);
+  if (sz.length > 16) throw new PthError('PTH_LIMIT', `tensor has ${sz.length} dimensions`, 'at most 16 are read');
+  return new TensorRef(storage, offset, sz, st);
+}
+
+const ignoreState: GlobalHandler['build'] = () => {};
+
+const tensorHandler: GlobalHandler = { call: rebuildTensor, build: ignoreState };
+const parameterHandler: GlobalHandler = {
+  call: (args) => {
+    if (!(args[0] instanceof TensorRef)) throw pickleError('Parameter rebuilt from something that is not a tensor');
+    return args[0];
+  },
+  build: ignoreState,
+};
+
+function orderedDict(kind: string): GlobalHandler {
+  return {
+    call: (args) => {
+      const d = new PyDict(kind);
+      const init = args[0];
+      if (init instanceof PyList || init instanceof PyTuple) {
+        for (const pair of init.items) {
+          if (!(pair instanceof PyTuple || pair instanceof PyList) || pair.items.length !== 2) throw pickleError('OrderedDict item is not a pair');
+          d.map.set(pair.items[0], pair.items[1]);
+        }
+      } else if (init instanceof PyDict) {
+        for (const [k, v] of init.map) d.map.set(k, v);
+      } else if (init !== undefined && init !== null) throw pickleError('bad OrderedDict arguments');
+      return d;
+    },
+  };
+}
+
+/** The allowlist: every global a state_dict or a training checkpoint of one needs, and nothing else. */
+export const ALLOWED_GLOBALS: ReadonlyMap<string, GlobalHandler> = (() => {
+  const m = new Map<string, GlobalHandler>();
+  m.set('collections.OrderedDict', orderedDict('OrderedDict'));
+  m.set('torch._utils._rebuild_tensor', tensorHandler);
+  m.set('torch._utils._rebuild_tensor_v2', tensorHandler);
+  m.set('torch._utils._rebuild_parameter', parameterHandler);
+  m.set('torch._utils._rebuild_parameter_with_state', parameterHandler);
+  m.set('torch._tensor._rebuild_from_type_v2', {
+    // (func, new_type, args, state): only plain tensors and Parameters, rebuilt by an allowlisted function
+    call: (args, self) => {
+      const [func, type, inner] = args;
+      if (!(func instanceof PyGlobal) || !func.handler?.call || !(inner instanceof PyTuple)) throw pickleError('bad _rebuild_from_type_v2 call');
+      if (!(type instanceof PyGlobal) || (type.qualname !== 'torch.Tensor' && type.qualname !== 'torch.nn.parameter.Parameter')) {
+        throw pickleError(`tensor subclass ${type instanceof PyGlobal ? type.qualname : '?'} is not supported`);
+      }
+      void self;
+      return func.handler.call(inner.items, func);
+    },
+    build: ignoreState,
+  });
+  m.set('torch.Tensor', {});
+  m.set('torch.nn.parameter.Parameter', {});
+  m.set('torch.Size', {
+    call: (args) => {
+      if (!(args[0] instanceof PyTuple || args[0] instanceof PyList)) throw pickleError('torch.Size of a non-tuple');
+      return new PyTuple(args[0].items.slice());
+    },
+  });
+  m.set('torch.device', { call: (args) => args.map(String).join(':') });
+  m.set('_codecs.encode', {
+    // protocol 2 pickles Python bytes as _codecs.encode(str, 'latin1')
+    call: (args) => {
+      const [s, enc] = args;
+      if (typeof s !== 'string') throw pickleError('_codecs.encode of a non-string');
+      if (enc === 'latin1' || enc === 'latin-1' || enc === 'iso-8859-1') {
+        const out = new Uint8Array(s.length);
+        for (let i = 0; i < s.length; i++) {
+          const c = s.charCodeAt(i);
+          if (c > 255) throw pickleError('latin1 string with a character above 255');
+          out[i] = c;
+        }
+        return out;
+      }
+      if (enc === 'utf-8' || enc === 'utf8' || enc === undefined) return new TextEncoder().encode(s);
+      throw pickleError(`_codecs.encode with encoding ${String(enc)}`);
+    },
+  });
+  for (const name of STORAGE_TYPES.keys()) m.set(`torch.${name}`, {});
+  for (const name of UNSUPPORTED_STORAGE_TYPES.keys()) m.set(`torch.${name}`, {});
+  return m;
+})();
+
+// Modules whose globals are never part of a model file: naming one is an attack, whatever else the file holds.
+const DANGEROUS = /^(os|posix|nt|subprocess|sys|builtins|__builtin__|shutil|socket|importlib|runpy|pty|code|codeop|pickle|_pickle|marshal|ctypes|multiprocessing|webbrowser|commands|pdb|bdb|timeit|types|operator|functools|io|_io|tempfile|pathlib|platform|signal|threading|asyncio|urllib|http|requests|numpy\.testing|torch\.(hub|ops|classes|jit|_C|cuda|distributed|package|_dynamo|library|utils\.cpp_extension))(\.|$)/;
+const DANGEROUS_NAMES = /^(eval|exec|execfile|compile|__import__|getattr|setattr|delattr|open|system|popen|spawn\w*|apply|input|globals|locals|vars|breakpoint|load|loads)$/;
+
+function refuseGlobal(module: string, name: string, pickle: Uint8Array): PthError {
+  const unsafe = (q: string) => {
+    const i = q.lastIndexOf('.');
+    return DANGEROUS.test(q.slice(0, i)) || DANGEROUS_NAMES.test(q.slice(i + 1));
+  };
+  const qual = `${module}.${name}`;
+  if (module === 'torch._utils' && !unsafe(qual)) {
+    return new PthError('PTH_UNSUPPORTED', `data.pkl rebuilds a tensor with ${qual} (a quantized, sparse or other special tensor)`, 'only dense float tensors are read: ' + HINT_RESAVE);
+  }
+  if (!unsafe(qual)) {
+    const all = scanGlobals(pickle);
+    const hostile = all.find(unsafe);
+    if (hostile === undefined && (module === '__main__' || /^torch\.nn\.modules\./.test(module) || all.some((g) => /^torch\.nn\.modules\./.test(g)))) {
+      return new PthError('PTH_WHOLE_MODULE', `the file is a whole pickled model (${qual}), not a state_dict`,
+        'loading it would run code from the file; in Python, load it once with torch.load(path, weights_only=False) if you trust it, then save torch.save(model.state_dict(), "model.pth")');
+    }
+  }
+  return new PthError('PTH_UNSAFE_GLOBAL', `the pickle references the global ${qual}, which is not allowed`,
+    'a state_dict only needs tensors and OrderedDict; refusing to load it (the file may be hostile)');
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Persistent ids -> storages
+
+function storageType(v: PyValue): { dtype: PthDtype; itemsize: number } {
+  if (!(v instanceof PyGlobal) || v.module !== 'torch') throw pickleError('storage type is not a torch storage class');
+  const t = STORAGE_TYPES.get(v.name);
+  if (t) return t;
+  const u = UNSUPPORTED_STORAGE_TYPES.get(v.name);
+  if (u) throw new PthError('PTH_UNSUPPORTED_DTYPE', `the file holds ${u} tensors`, 'only float32, float64, float16 and bfloat16 weights are read: convert the model with model.float() and re-save it');
+  throw pickleError(`unknown storage class torch.${v.name}`);
+}
+
+function numelOf(v: PyValue): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw pickleError('storage size is not a count');
+  return v;
+}
+
+class StorageTable {
+  readonly byKey = new Map<string, StorageRef>();
+  add(key: string, ref: StorageRef): StorageRef {
+    const prev = this.byKey.get(key);
+    if (prev) {
+      if (prev.dtype !== ref.dtype || prev.numel !== ref.numel) {
+        throw new PthError('PTH_STORAGE_SIZE', `storage ${key} is described twice with different types or sizes`, HINT_CORRUPT);
+      }
+      return prev;
+    }
+    this.byKey.set(key, ref);
+    return ref;
+  }
+}
+
+function zipPersistentLoad(table: StorageTable) {
+  return (pid: PyValue): PyValue => {
+    // ('storage', storage_type, key, location, numel)
+    if (!(pid instanceof PyTuple) || pid.items[0] !== 'storage' || pid.items.length < 5) throw pickleError('persistent id is not a storage');
+    const [, type, key, , numel] = pid.items;
+    const t = storageType(type);
+    if (typeof key !== 'string' || !/^[\w.-]{1,64}$/.test(key)) throw pickleError('bad storage key');
+    return table.add(key, new StorageRef(t.dtype, t.itemsize, key, numelOf(numel)));
+  };
+}
+
+function legacyPersistentLoad(table: StorageTable) {
+  return (pid: PyValue): PyValue => {
+    // ('storage', storage_type, root_key, location, size, view_metadata)
+    if (!(pid instanceof PyTuple) || pid.items[0] !== 'storage' || pid.items.length < 6) {
+      throw pickleError('persistent id is not a storage (a legacy module source record?)');
+    }
+    const [, type, key, , numel, viewMeta] = pid.items;
+    const t = storageType(type);
+    if (typeof key !== 'string' || key.length > 64) throw pickleError('bad storage key');
+    const root = table.add(key, new StorageRef(t.dtype, t.itemsize, key, numelOf(numel)));
+    if (viewMeta === null) return root;
+    if (!(viewMeta instanceof PyTuple) || viewMeta.items.length !== 3) throw pickleError('bad storage view');
+    const [, offset, size] = viewMeta.items;
+    const off = numelOf(offset), n = numelOf(size);
+    if (off + n > root.numel) throw new PthError('PTH_BAD_VIEW', `storage view [${off}, ${off + n}) lies outside storage ${key} of ${root.numel} elements`, HINT_CORRUPT);
+    return new StorageRef(t.dtype, t.itemsize, key, n, off);
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Finding the state_dict
+
+interface Selected {
+  entries: [string, TensorRef][];
+  key: string | null;
+  ignored: string[];
+  skipped: string[];
+}
+
+function tensorEntries(d: PyDict): { tensors: [string, TensorRef][]; others: string[] } {
+  const tensors: [string, TensorRef][] = [];
+  const others: string[] = [];
+  for (const [k, v] of d.map) {
+    const name = typeof k === 'string' ? k : String(k);
+    if (v instanceof TensorRef) tensors.push([name, v]);
+    else others.push(name);
+  }
+  return { tensors, others };
+}
+
+function selectStateDict(root: PyValue): Selected {
+  if (root instanceof TensorRef) {
+    throw new PthError('PTH_NO_STATE_DICT', 'the file holds a single tensor, not a state_dict', 'save the model with torch.save(model.state_dict(), "model.pth")');
+  }
+  if (!(root instanceof PyDict)) {
+    throw new PthError('PTH_NO_STATE_DICT', `the file holds a ${describe(root)}, not a state_dict`, 'save the model with torch.save(model.state_dict(), "model.pth")');
+  }
+  const top = tensorEntries(root);
+  if (top.tensors.length > 0) return { entries: top.tensors, key: null, ignored: [], skipped: top.others };
+  // a checkpoint: {'model_state_dict': {...}, 'optimizer_state_dict': {...}, 'epoch': 3}
+  const candidates: [string, PyDict][] = [];
+  for (const [k, v] of root.map) if (typeof k === 'string' && v instanceof PyDict && tensorEntries(v).tensors.length > 0) candidates.push([k, v]);
+  let chosen = CHECKPOINT_KEYS.map((k) => candidates.find(([name]) => name === k)).find((c) => c !== undefined);
+  if (!chosen) chosen = candidates.filter(([name]) => !/optim|sched|scaler|ema/i.test(name)).length === 1 ? candidates.find(([name]) => !/optim|sched|scaler|ema/i.test(name)) : undefined;
+  if (!chosen) {
+    const keys = [...root.map.keys()].map(String).slice(0, 10).join(', ');
+    throw new PthError('PTH_NO_STATE_DICT', `found no state_dict of tensors in the file (top-level keys: ${keys || 'none'})`,
+      'save the model with torch.save(model.state_dict(), "model.pth"), or put it under the key "model_state_dict"');
+  }
+  const inner = tensorEntries(chosen[1]);
+  return { entries: inner.tensors, key: chosen[0], ignored: [...root.map.keys()].map(String).filter((k) => k !== chosen![0]), skipped: inner.others };
+}
+
+function describe(v: PyValue): string {
+  if (v === null) return 'None';
+  if (v instanceof PyList) return 'list';
+  if (v instanceof PyTuple) return 'tuple';
+  if (v instanceof Uint8Array) return 'bytes object';
+  return typeof v;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Materializing tensors
+
+let HALF_TABLE: Float32Array | null = null;
+function halfTable(): Float32Array {
+  if (!HALF_TABLE) {
+    HALF_TABLE = new Float32Array(65536);
+    for (let i = 0; i < 65536; i++) HALF_TABLE[i] = halfToFloat(i);
+  }
+  return HALF_TABLE;
+}
+
+/** The storage's elements as a typed array of its own dtype (aligned, native little-endian). */
+type Source = Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+
+function typedView(bytes: Uint8Array, dtype: PthDtype, itemsize: number, bigEndian: boolean): Source {
+  let b = bytes;
+  if (bigEndian && itemsize > 1) {
+    b = new Uint8Array(bytes.length);
+    for (let i = 0; i < bytes.length; i += itemsize) for (let k = 0; k < itemsize; k++) b[i + k] = bytes[i + itemsize - 1 - k];
+  } else if (b.byteOffset % itemsize !== 0) {
+    b = bytes.slice();
+  }
+  const n = b.length / itemsize;
+  switch (dtype) {
+    case 'float32': return new Float32Array(b.buffer, b.byteOffset, n);
+    case 'float64': return new Float64Array(b.buffer, b.byteOffset, n);
+    case 'float16': case 'bfloat16': case 'int16': return dtype === 'int16' ? new Int16Array(b.buffer, b.byteOffset, n) : new Uint16Array(b.buffer, b.byteOffset, n);
+    case 'int64': return new BigInt64Array(b.buffer, b.byteOffset, n);
+    case 'int32': return new Int32Array(b.buffer, b.byteOffset, n);
+    case 'int8': return new Int8Array(b.buffer, b.byteOffset, n);
+    case 'uint8': case 'bool': return b;
+  }
+}
+
+function convertRun(src: Source, dtype: PthDtype, from: number, out: Float32Array, to: number, count: number): void {
+  if (dtype === 'float16') {
+    const t = halfTable();
+    for (let i = 0; i < count; i++) out[to + i] = t[(src as Uint16Array)[from + i]];
+  } else if (dtype === 'bfloat16') {
+    const out32 = new Uint32Array(out.buffer, out.byteOffset, out.length);
+    for (let i = 0; i < count; i++) out32[to + i] = (src as Uint16Array)[from + i] << 16;
+  } else if (dtype === 'int64') {
+    for (let i = 0; i < count; i++) out[to + i] = Number((src as BigInt64Array)[from + i]);
+  } else {
+    out.set((src as Float32Array).subarray(from, from + count), to);
+  }
+}
+
+function materialize(name: string, t: TensorRef, storageBytes: Uint8Array, bigEndian: boolean, storageNumel: number): Float32Array {
+  const { size, stride, storage } = t;
+  let numel = 1;
+  for (const s of size) numel *= s;
+  if (numel > MAX_TENSOR_ELEMENTS) throw new PthError('PTH_LIMIT', `tensor ${name} has ${numel} elements`, `at most ${MAX_TENSOR_ELEMENTS} per tensor are read`);
+  const offset = storage.viewOffset + t.offset;
+  // Every element the view can address must lie inside the storage: offset + sum((size - 1) * stride) < numel.
+  if (numel > 0) {
+    let last = t.offset;
+    for (let d = 0; d < size.length; d++) last += (size[d] - 1) * stride[d];
+    if (!Number.isSafeInteger(last) || last >= storage.numel || t.offset > storage.numel) {
+      throw new PthError('PTH_BAD_VIEW', `tensor ${name} (offset ${t.offset}, size [${size}], stride [${stride}]) reaches element ${last} of a storage of ${storage.numel}`, HINT_CORRUPT);
+    }
+  }
+  const out = new Float32Array(numel);
+  if (numel === 0) return out;
+  void storageNumel;
+  const src = typedView(storageBytes, storage.dtype, storage.itemsize, bigEndian);
+  // Row-major contiguous (size-1 dims may have any stride): one run.
+  let contiguous = true;
+  for (let d = size.length - 1, expect = 1; d >= 0; d--) {
+    if (size[d] !== 1 && stride[d] !== expect) { contiguous = false; break; }
+    expect *= size[d];
+  }
+  if (contiguous) {
+    convertRun(src, storage.dtype, offset, out, 0, numel);
+    return out;
+  }
+  // Strided: walk the index like an odometer, copying runs along the last dimension.
+  const nd = size.length;
+  const inner = size[nd - 1], innerStride = stride[nd - 1];
+  const idx = new Array<number>(nd).fill(0);
+  let base = offset, o = 0;
+  const scratch = innerStride === 1 ? null : new Float32Array(1);
+  while (o < numel) {
+    if (scratch === null) convertRun(src, storage.dtype, base, out, o, inner);
+    else for (let i = 0; i < inner; i++) convertRun(src, storage.dtype, base + i * innerStride, out, o + i, 1);
+    o += inner;
+    for (let d = nd - 2; d >= 0; d--) {
+      idx[d]++;
+      base += stride[d];
+      if (idx[d] < size[d]) break;
+      base -= stride[d] * size[d];
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+function nonFiniteWarning(name: string, data: Float32Array): string | null {
+  let nan = 0, inf = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v - v !== 0) { if (v !== v) nan++; else inf++; }
+  }
+  if (nan === 0 && inf === 0) return null;
+  const parts = [nan ? `${nan} NaN` : '', inf ? `${inf} infinite` : ''].filter(Boolean).join(' and ');
+  return `${name} holds ${parts} value${nan + inf > 1 ? 's' : ''} of ${data.length}: predictions will be NaN or meaningless`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The two container formats
+
+function readZipFormat(bytes: Uint8Array): { file: Omit<PthFile, 'tensors' | 'warnings'>; selected: Selected; storageBytes: (ref: StorageRef) => Uint8Array } {
+  const zip: ZipArchive = readZip(bytes);
+  let pkl: string | undefined;
+  for (const name of zip.entries.keys()) {
+    const m = /^([^/]+)\/data\.pkl$/.exec(name);
+    if (m) { pkl = name; break; }
+  }
+  if (pkl === undefined) {
+    throw new PthError('PTH_NOT_PTH', 'zip archive has no <folder>/data.pkl record, so it was not written by torch.save', 'pick the .pth file that torch.save wrote');
+  }
+  const root = pkl.slice(0, -'/data.pkl'.length);
+  const pklEntry = zip.entries.get(pkl)!;
+  if (pklEntry.size > MAX_PICKLE_BYTES) {
+    throw new PthError('PTH_LIMIT', `data.pkl declares ${pklEntry.size} bytes`, `a state_dict pickle is a few KB; more than ${MAX_PICKLE_BYTES >> 20} MB is refused (zip bomb?)`);
+  }
+  let byteorder: 'little' | 'big' = 'little';
+  const bo = zip.entries.get(`${root}/byteorder`);
+  if (bo) {
+    if (bo.size > 16) throw new PthError('PTH_CORRUPT', 'byteorder record is too large', HINT_CORRUPT);
+    const text = new TextDecoder().decode(readEntry(zip, bo)).trim();
+    if (text !== 'little' && text !== 'big') throw new PthError('PTH_CORRUPT', `byteorder record says "${text.slice(0, 16)}"`, 'it must be "little" or "big": ' + HINT_CORRUPT);
+    byteorder = text;
+  }
+  const table = new StorageTable();
+  const { value } = unpickle(readEntry(zip, pklEntry), {
+    globals: ALLOWED_GLOBALS,
+    persistentLoad: zipPersistentLoad(table),
+    refuseGlobal,
+    label: 'data.pkl',
+  });
+  const selected = selectStateDict(value);
+  const cache = new Map<string, Uint8Array>();
+  const storageBytes = (ref: StorageRef): Uint8Array => {
+    const hit = cache.get(ref.key);
+    if (hit) return hit;
+    const name = `${root}/data/${ref.key}`;
+    const entry = zip.entries.get(name);
+    if (!entry) throw new PthError('PTH_MISSING_RECORD', `the archive has no record ${name} for storage ${ref.key}`, HINT_CORRUPT);
+    const want = ref.numel * ref.itemsize;
+    // checked against the central directory before anything is read or inflated
+    if (entry.size !== want) {
+      throw new PthError('PTH_STORAGE_SIZE', `record ${name} holds ${entry.size} bytes but the pickle says ${ref.numel} ${ref.dtype} values (${want} bytes)`, HINT_CORRUPT);
+    }
+    const data = readEntry(zip, entry);
+    cache.set(ref.key, data);
+    return data;
+  };
+  return { file: { format: 'zip', root, key: selected.key, ignored: selected.ignored, byteorder }, selected, storageBytes };
+}
+
+function readLegacyFormat(bytes: Uint8Array): { file: Omit<PthFile, 'tensors' | 'warnings'>; selected: Selected; storageBytes: (ref: StorageRef) => Uint8Array } {
+  const none = new Map<string, GlobalHandler>();
+  const notPth = () => new PthError('PTH_NOT_PTH', 'the file is a pickle but not one written by torch.save', 'pick the .pth file that torch.save wrote');
+  let r;
+  try {
+    r = unpickle(bytes, { globals: none, label: 'legacy header' });
+  } catch (e) {
+    if (e instanceof PthError && e.code === 'PTH_TRUNCATED') throw e;
+    throw notPth();
+  }
+  if (r.value !== LEGACY_MAGIC) throw notPth();
+  r = unpickle(bytes, { globals: none, label: 'legacy header' }, r.end);
+  if (r.value !== LEGACY_PROTOCOL) throw new PthError('PTH_UNSUPPORTED', `legacy torch.save protocol ${String(r.value)}`, 'only protocol 1001 is read: ' + HINT_RESAVE);
+  r = unpickle(bytes, { globals: ALLOWED_GLOBALS, label: 'legacy sys_info' }, r.end);
+  let byteorder: 'little' | 'big' = 'little';
+  if (r.value instanceof PyDict && r.value.map.get('little_endian') === false) byteorder = 'big';
+  const table = new StorageTable();
+  r = unpickle(bytes, { globals: ALLOWED_GLOBALS, persistentLoad: legacyPersistentLoad(table), refuseGlobal, label: 'the pickled object' }, r.end);
+  const selected = selectStateDict(r.value);
+  r = unpickle(bytes, { globals: none, label: 'legacy storage key list' }, r.end);
+  if (!(r.value instanceof PyList) || !r.value.items.every((k) => typeof k === 'string')) throw pickleError('legacy storage key list is not a list of strings');
+  // After the pickles: for each key, in the listed order, an 8-byte little-endian element count and the raw bytes.
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const records = new Map<string, Uint8Array>();
+  let pos = r.end;
+  for (const key of r.value.items as string[]) {
+    const ref = table.byKey.get(key);
+    if (!ref) throw new PthError('PTH_CORRUPT', `legacy file lists storage ${key} that no tensor uses`, HINT_CORRUPT);
+    if (pos + 8 > bytes.length) throw new PthError('PTH_TRUNCATED', `file ends before storage ${key}`, 'the file was cut short: get the whole file again');
+    const lo = view.getUint32(pos, true), hi = view.getUint32(pos + 4, true);
+    const count = hi * 0x1_0000_0000 + lo;
+    if (count !== ref.numel) throw new PthError('PTH_STORAGE_SIZE', `storage ${key} holds ${count} elements but the pickle says ${ref.numel}`, HINT_CORRUPT);
+    const len = count * ref.itemsize;
+    if (pos + 8 + len > bytes.length) throw new PthError('PTH_TRUNCATED', `file ends inside storage ${key}`, 'the file was cut short: get the whole file again');
+    if (records.has(key)) throw new PthError('PTH_CORRUPT', `storage ${key} is stored twice`, HINT_CORRUPT);
+    records.set(key, bytes.subarray(pos + 8, pos + 8 + len));
+    pos += 8 + len;
+  }
+  const storageBytes = (ref: StorageRef): Uint8Array => {
+    const data = records.get(ref.key);
+    if (!data) throw new PthError('PTH_MISSING_RECORD', `the file holds no data for storage ${ref.key}`, HINT_CORRUPT);
+    return data;
+  };
+  return { file: { format: 'legacy', root: null, key: selected.key, ignored: selected.ignored, byteorder }, selected, storageBytes };
+}
+
+/** Reads a torch.save file. Throws PthError on anything it cannot read safely. Never executes anything from the file. */
+export async function readPth(bytes: Uint8Array): Promise<PthFile> {
+  return readPthSync(bytes);
+}
+
+export function readPthSync(bytes: Uint8Array): PthFile {
+  if (!(bytes instanceof Uint8Array)) throw new PthError('PTH_BAD_ARGUMENT', 'readPth needs a Uint8Array', 'pass the file contents, e.g. new Uint8Array(await file.arrayBuffer())');
+  try {
+    return readChecked(bytes);
+  } catch (e) {
+    if (e instanceof PthError) throw e;
+    // Anything else is a bug in this loader or an engine limit; never let it escape as another type.
+    if (e instanceof RangeError) throw new PthError('PTH_LIMIT', `the file exceeds what can be held in memory (${e.message})`, 'a state_dict of an MLP is small: the file is hostile or not a model');
+    throw new PthError('PTH_CORRUPT', `unexpected failure reading the file (${e instanceof Error ? e.message : String(e)})`, HINT_CORRUPT);
+  }
+}
+
+function readChecked(bytes: Uint8Array): PthFile {
+  if (bytes.length === 0) throw new PthError('PTH_NOT_PTH', 'the file is empty', 'pick the .pth file that torch.save wrote');
+  let parsed;
+  if (looksLikeZip(bytes)) parsed = readZipFormat(bytes);
+  else if (bytes[0] === 0x80 && bytes.length > 1 && bytes[1] >= 2 && bytes[1] <= 5) parsed = readLegacyFormat(bytes);
+  else if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b) throw new PthError('PTH_TRUNCATED', 'the file starts like a zip archive but is damaged', 'the file was cut short: get the whole file again');
+  else {
+    const head = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, 64));
+    const looksText = bytes.subarray(0, 512).every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127) || b >= 0xc0 || (b >= 0x80 && b < 0xc0));
+    const what = looksText ? `a text file ("${head.replace(/\s+/g, ' ').slice(0, 24)}...")` : 'not a zip archive or a pickle';
+    throw new PthError('PTH_NOT_PTH', `the file is ${what}, not a PyTorch .pth`, 'pick the .pth file that torch.save wrote');
+  }
+  const { file, selected, storageBytes } = parsed;
+  const warnings: string[] = [];
+  const tensors: PthTensor[] = [];
+  const bigEndian = file.byteorder === 'big';
+  for (const [name, t] of selected.entries) {
+    const data = materialize(name, t, storageBytes(t.storage), bigEndian, t.storage.numel);
+    if (FLOAT_DTYPES.has(t.storage.dtype)) {
+      const w = nonFiniteWarning(name, data);
+      if (w) warnings.push(w);
+    }
+    tensors.push({ name, dtype: t.storage.dtype, shape: t.size.slice(), data });
+  }
+  if (selected.skipped.length > 0) warnings.push(`skipped non-tensor entries of the state_dict: ${selected.skipped.slice(0, 8).join(', ')}${selected.skipped.length > 8 ? ', ...' : ''}`);
+  return { ...file, tensors, warnings };
+}
