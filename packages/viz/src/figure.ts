@@ -79,23 +79,24 @@ export function stack(document: Document, panels: Panel[], options: FigureOption
     const value = first.getAttribute(name);
     if (value != null) outer.setAttribute(name, value);
   }
+  // Text cannot be measured without a browser: wrap the header at an estimated character width (DejaVu/system-ui
+  // average ~0.58 em), so it stays inside the panels' width.
+  const panelsWidth = Math.max(...panels.map(({svg, x = 0}) => x + Number(svg.getAttribute("width"))));
   let y = 0;
   let width = 0;
   let style: Element | null = null;
   const header: SVGElement[] = [];
-  if (title) {
-    const text = svgElement(document, "text", {x: 4, y: 19, "font-size": 16, "font-weight": "bold", "text-anchor": "start"});
-    text.textContent = title;
-    header.push(text);
-    y = 28;
-  }
-  if (subtitle) {
-    const text = svgElement(document, "text", {x: 4, y: y + 13, "font-size": 12, fill: "#555", "text-anchor": "start"});
-    text.textContent = subtitle;
-    header.push(text);
-    y += 20;
-  }
-  if (header.length) y += 4;
+  const addLines = (text: string, fontSize: number, lineHeight: number, attributes: Record<string, string | number>) => {
+    for (const line of wrap(text, Math.max(10, Math.floor((panelsWidth - 8) / (0.58 * fontSize))))) {
+      const element = svgElement(document, "text", {x: 4, y: y + fontSize, "font-size": fontSize, "text-anchor": "start", ...attributes});
+      element.textContent = line;
+      header.push(element);
+      y += lineHeight;
+    }
+  };
+  if (title) addLines(title, 16, 22, {"font-weight": "bold"});
+  if (subtitle) addLines(subtitle, 12, 16, {fill: "#555"});
+  if (header.length) y += 8;
   const groups: SVGElement[] = [];
   for (const {svg, x = 0} of panels) {
     const panelWidth = Number(svg.getAttribute("width"));
@@ -124,4 +125,18 @@ export function stack(document: Document, panels: Panel[], options: FigureOption
   if (style) outer.appendChild(style);
   for (const element of [...header, ...groups]) outer.appendChild(element);
   return outer;
+}
+
+/** Greedy word wrap to at most `maxChars` characters per line (a longer word gets its own line). */
+export function wrap(text: string, maxChars: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > maxChars) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
 }

@@ -182,6 +182,31 @@ export function probabilityBars(probabilities: ArrayLike<number>, options: Proba
   return stack(document, [{svg: plot}], {title: options.title, subtitle: options.subtitle});
 }
 
+/**
+ * Log-axis ticks at 1-2-5 (or 1..9 for short ranges) times powers of ten; explicit because Plot's log axis blanks
+ * most labels on short panels.
+ */
+function logTicks(values: number[], height: number): number[] {
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const room = Math.max(2, Math.floor(height / 25));
+  const ticksFor = (mantissas: number[]) => {
+    const ticks: number[] = [];
+    for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++)
+      for (const m of mantissas) {
+        const t = +(m * 10 ** e).toPrecision(3);
+        if (t >= lo * 0.999 && t <= hi * 1.001) ticks.push(t);
+      }
+    return ticks;
+  };
+  const all = ticksFor([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  if (all.length <= room) return all.length ? all : [lo, hi];
+  const nice = ticksFor([1, 2, 5]);
+  if (nice.length >= 2 && nice.length <= room) return nice;
+  const step = Math.ceil(all.length / room);
+  return all.filter((_, i) => i % step === 0);
+}
+
 function formatPercent(p: number): string {
   const percent = 100 * p;
   if (percent >= 99.5 && percent < 100) return ">99%";
@@ -243,7 +268,10 @@ export function lossCurve(history: HistoryPoint[], options: LossCurveOptions = {
       marginLeft: 50,
       marginTop: 22,
       x: {domain: steps, label: withAccuracy.length ? null : "step", labelAnchor: "right"},
-      y: {type: options.lossScale ?? "linear", label: "loss", grid: true, ...(options.lossScale === "log" ? {} : {zero: true})},
+      y:
+        options.lossScale === "log"
+          ? {type: "log", label: "loss", grid: true, ticks: logTicks(lossPoints.map((p) => p.loss), panelHeight), tickFormat: (d: number) => String(+d.toPrecision(2))}
+          : {type: "linear", label: "loss", grid: true, zero: true},
       marks: [
         ...epochRules("loss"),
         Plot.lineY(lossPoints, {x: "step", y: "loss", stroke: window > 1 ? "#9ecae1" : "#1f5fa8", strokeWidth: 1}),
