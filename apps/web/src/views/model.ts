@@ -1,0 +1,86 @@
+// Model panel: the bundled default model or the user's own .pth (picked or dropped), parsed in the worker; the
+// summary of what was loaded, and the loader's message when a file is refused (the previous model keeps working).
+import type { App } from '../app.js';
+import { EngineError } from '../engine.js';
+import { fill, fmtInt, fmtMs, h } from '../dom.js';
+import type { ModelInfo } from '../protocol.js';
+
+const DEFAULT_URL = 'models/mnist_model.pth';
+const DEFAULT_NAME = 'mnist_model.pth';
+
+export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
+  const summary = h('div', { class: 'summary', 'data-testid': 'model-summary', 'aria-live': 'polite' }, h('p', { class: 'muted' }, 'Loading the default model…'));
+  const error = h('div', { class: 'error', 'data-testid': 'error', role: 'alert', hidden: true });
+  const input = h('input', { type: 'file', accept: '.pth,.pt,.bin,application/octet-stream', 'data-testid': 'model-file', class: 'visually-hidden', id: 'model-file' });
+  const busy = h('span', { class: 'busy', hidden: true }, 'Reading…');
+  const drop = h('label', { class: 'drop', for: 'model-file' },
+    h('strong', {}, 'Drop a .pth file here'), h('span', {}, 'or click to choose one'),
+    h('small', {}, 'A PyTorch state_dict of an MLP (784 inputs, 10 classes). Parsed safely in a worker: no code runs.'));
+  const reset = h('button', { class: 'link', type: 'button', onclick: () => void loadDefault() }, 'Back to the default model');
+
+  root.append(h('h2', {}, 'Model'), summary, error, drop, input, busy, reset);
+
+  const showError = (err: unknown) => {
+    const e = err as EngineError;
+    fill(error, h('strong', {}, e.code ? `${e.code}` : 'Error'), ' ', e.message ?? String(err),
+      e.hint && !e.message?.includes(e.hint) ? h('div', { class: 'hint' }, e.hint) : null,
+      h('div', { class: 'hint' }, app.model ? `Still using ${app.model.summary.file}.` : ''));
+    error.hidden = false;
+  };
+
+  async function run(job: () => Promise<ModelInfo>): Promise<void> {
+    busy.hidden = false;
+    try {
+      const model = await job();
+      error.hidden = true;
+      app.setModel(model);
+    } catch (err) {
+      showError(err);
+    } finally {
+      busy.hidden = true;
+    }
+  }
+
+  async function loadDefault(): Promise<void> {
+    await run(() => app.engine.call({ op: 'load', url: DEFAULT_URL, file: DEFAULT_NAME, source: 'default' }));
+  }
+
+  async function loadFile(file: File): Promise<void> {
+    const bytes = await file.arrayBuffer();
+    await run(() => app.engine.call({ op: 'load', bytes, file: file.name, source: 'upload' }, [bytes]));
+  }
+
+  input.addEventListener('change', () => {
+    const file = input.files?.[0];
+    input.value = '';
+    if (file) void loadFile(file);
+  });
+  for (const type of ['dragenter', 'dragover'] as const) {
+    drop.addEventListener(type, (e) => { e.preventDefault(); drop.classList.add('over'); });
+  }
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    const file = e.dataTransfer?.files[0];
+    if (file) void loadFile(file);
+  });
+
+  app.onModel(({ summary: s }) => {
+    const arch = s.sizes.join(' → ');
+    fill(summary,
+      h('div', { class: 'file' }, h('span', { class: `badge ${s.source}` }, s.source), ' ', h('code', {}, s.file)),
+      h('div', { class: 'arch' }, arch),
+      h('dl', {},
+        h('dt', {}, 'Layers'), h('dd', {}, ...s.layers.map((l, i) => h('div', {}, h('code', {}, l.name), ` ${l.in}×${l.out}`, i < s.layers.length - 1 ? ', ReLU' : ''))),
+        h('dt', {}, 'Parameters'), h('dd', {}, fmtInt(s.parameters)),
+        h('dt', {}, 'Weights'), h('dd', {}, s.dtype),
+        h('dt', {}, 'Format'), h('dd', {}, s.format),
+        h('dt', {}, 'Engine'), h('dd', {}, `WASM ${s.variant}`),
+        s.loadMs ? h('dt', {}, 'Parsed in') : null, s.loadMs ? h('dd', {}, fmtMs(s.loadMs)) : null),
+      s.warnings.length ? h('ul', { class: 'warnings' }, ...s.warnings.map((w) => h('li', {}, w))) : null);
+    reset.hidden = s.source === 'default';
+  });
+
+  return loadDefault;
+}

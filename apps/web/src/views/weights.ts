@@ -1,0 +1,89 @@
+// Weights view: every first-layer unit's weights as a 28x28 tile (click one to see it large, with the unit's bias
+// and its outgoing weights), and every weight matrix and bias vector of the network as a heatmap.
+import * as Plot from '@observablehq/plot';
+import { heatmap, weightTiles } from '@mnist/viz';
+import type { App } from '../app.js';
+import { fill, figure, h } from '../dom.js';
+import type { LayerData } from '../protocol.js';
+
+const COLUMNS = 32;
+
+export function mountWeights(root: HTMLElement, app: App): void {
+  const tiles = h('div', { class: 'tiles' });
+  const detail = h('div', { class: 'unit-detail' }, h('p', { class: 'muted' }, 'Click a tile to see that unit up close.'));
+  const maps = h('div', { class: 'maps' });
+  root.append(
+    h('div', { class: 'weights-grid' },
+      h('div', { class: 'card' }, h('h2', {}, 'First-layer units'), h('p', { class: 'muted small' }, 'Each tile is one hidden unit\'s 784 input weights as a 28×28 image (red positive, blue negative).'), tiles),
+      h('div', { class: 'card' }, h('h2', {}, 'Unit'), detail)),
+    h('div', { class: 'card' }, h('h2', {}, 'Every weight matrix and bias'), maps));
+
+  let dirty = true;
+  const render = () => {
+    if (app.view !== 'weights') { dirty = true; return; }
+    dirty = false;
+    const model = app.model;
+    if (!model) return;
+    const first = model.layers[0]!;
+    const square = Math.round(Math.sqrt(first.in)) ** 2 === first.in;
+    if (square) {
+      const svg = figure(() => weightTiles(first.weight, { out: first.out, in: first.in, columns: Math.min(COLUMNS, first.out), width: 760 }));
+      svg.classList.add('clickable');
+      svg.addEventListener('click', (e) => {
+        const unit = unitAt(svg, e as MouseEvent, first);
+        if (unit !== undefined) showUnit(unit, model.layers);
+      });
+      fill(tiles, svg);
+    } else fill(tiles, h('p', { class: 'muted' }, `The inputs (${first.in}) are not a square image.`));
+    showUnit(0, model.layers);
+    fill(maps, ...model.layers.flatMap((l) => [
+      h('h3', {}, `${l.name}.weight `, h('span', { class: 'muted' }, `${l.out}×${l.in}`)),
+      figure(() => heatmap(l.weight, { rows: l.out, cols: l.in, width: 760, label: `${l.name}.weight`, rowLabel: 'output unit', colLabel: 'input' })),
+      h('h3', {}, `${l.name}.bias `, h('span', { class: 'muted' }, `${l.out}`)),
+      figure(() => heatmap(l.bias, { rows: 1, cols: l.out, width: 760, label: `${l.name}.bias`, colLabel: 'output unit' })),
+    ]));
+  };
+
+  function showUnit(j: number, layers: LayerData[]): void {
+    const first = layers[0]!, next = layers[1];
+    const row = first.weight.subarray(j * first.in, (j + 1) * first.in);
+    const side = Math.round(Math.sqrt(first.in));
+    const outgoing = next ? Array.from({ length: next.out }, (_, c) => ({ c, w: next.weight[c * next.in + j]! })) : [];
+    fill(detail,
+      h('h3', {}, `Unit #${j}`),
+      figure(() => heatmap(row, { rows: side, cols: side, width: 300, label: `W1[${j}]`, rowLabel: 'row', colLabel: 'column' })),
+      h('p', { class: 'muted small' }, `bias b1[${j}] = ${first.bias[j]!.toFixed(4)}`),
+      next && next.out <= 32 ? figure(() => Plot.plot({
+        width: 300, height: 150, marginLeft: 40,
+        x: { type: 'band', domain: outgoing.map((d) => d.c), label: 'class', tickSize: 0 },
+        y: { label: `W2[class, ${j}]`, grid: true },
+        marks: [Plot.barY(outgoing, { x: 'c', y: 'w', fill: (d: { w: number }) => (d.w >= 0 ? '#b2182b' : '#2166ac') }), Plot.ruleY([0])],
+      })) : null,
+      next ? h('p', { class: 'muted small' }, 'How strongly this unit votes for each class when it is active.') : null);
+  }
+
+  app.onModel(render);
+  app.onView((v) => { if (v === 'weights' && dirty) render(); });
+}
+
+/**
+ * The unit under a click on the tiles figure: the tiles are one <image> laid out in `columns` columns of equal
+ * cells (tile + gap), rows top to bottom, so the position inside the image gives the unit.
+ */
+function unitAt(svg: Element, e: MouseEvent, first: LayerData): number | undefined {
+  const images = [...svg.querySelectorAll('image')];
+  const image = images.sort((a, b) => area(b) - area(a))[0];
+  if (!image) return undefined;
+  const r = image.getBoundingClientRect();
+  const columns = Math.min(COLUMNS, first.out), rows = Math.ceil(first.out / columns);
+  const col = Math.floor(((e.clientX - r.left) / r.width) * columns);
+  const row = Math.floor(((e.clientY - r.top) / r.height) * rows);
+  if (col < 0 || col >= columns || row < 0 || row >= rows) return undefined;
+  const unit = row * columns + col;
+  return unit < first.out ? unit : undefined;
+}
+
+function area(el: Element): number {
+  const r = el.getBoundingClientRect();
+  return r.width * r.height;
+}

@@ -1,0 +1,310 @@
+// The engine worker: owns the WASM network, parses .pth files, runs inference for the Draw/Explain views,
+// evaluates the test set and trains, so the page never blocks. Every network is made in createNet(): the one
+// place to switch to the threaded core later (issue 6) without touching the page.
+import { Mlp } from '@mnist/core-wasm';
+import { loadMlp, savePth } from '@mnist/loader';
+import { gunzipIfNeeded, preprocessImage, readIdxImages, readIdxLabels } from '@mnist/loader/data';
+import type {
+  Envelope, ErrorInfo, EvalResult, LayerData, ModelInfo, ModelSummary, Reply, Request, TestSet, TraceResult,
+  TrainOptions, TrainPoint, TrainResult,
+} from './protocol.js';
+
+const INPUT = 784;
+const EVAL_BATCH = 256;
+
+interface Loaded {
+  net: Mlp;
+  summary: ModelSummary;
+}
+
+let current: Loaded | undefined;
+let trained: Loaded | undefined;
+
+function createNet(sizes: number[], seed = 1): Promise<Mlp> {
+  return Mlp.create(sizes, { seed });
+}
+
+function post(reply: Reply, transfer: Transferable[] = []): void {
+  (self as unknown as Worker).postMessage(reply, transfer);
+}
+
+function errorInfo(err: unknown): ErrorInfo {
+  const e = err as { code?: unknown; message?: unknown; hint?: unknown };
+  return {
+    code: typeof e?.code === 'string' ? e.code : 'INTERNAL',
+    message: typeof e?.message === 'string' ? e.message : String(err),
+    hint: typeof e?.hint === 'string' ? e.hint : undefined,
+  };
+}
+
+function layersOf(net: Mlp, names: string[]): LayerData[] {
+  const out: LayerData[] = [];
+  for (let i = 0; i < net.sizes.length - 1; i++) {
+    const l = net.getLayer(i);
+    out.push({ name: names[i] ?? `fc${i + 1}`, in: l.in, out: l.out, weight: l.weight, bias: l.bias });
+  }
+  return out;
+}
+
+function info(model: Loaded): ModelInfo {
+  return { summary: model.summary, layers: layersOf(model.net, model.summary.layers.map((l) => l.name)) };
+}
+
+function describeFormat(file: unknown): string {
+  const f = file as { format?: unknown; root?: unknown } | undefined;
+  if (!f || typeof f.format !== 'string') return 'PyTorch .pth';
+  return typeof f.root === 'string' && f.root ? `${f.format} (${f.root}/)` : f.format;
+}
+
+// ---- model loading ------------------------------------------------------------------------------------------
+
+async function load(bytes: Uint8Array, file: string, source: ModelSummary['source']): Promise<ModelInfo> {
+  const t0 = performance.now();
+  const model = await loadMlp(bytes);
+  if (model.inputSize !== INPUT) {
+    throw Object.assign(new Error(`${file}: the model takes ${model.inputSize} inputs, not the 784 pixels of a 28x28 digit`), { code: 'WEB_BAD_INPUT', hint: 'load an MNIST model whose first Linear layer has in_features=784' });
+  }
+  if (model.classes !== 10) {
+    throw Object.assign(new Error(`${file}: the model has ${model.classes} outputs, not the 10 digit classes`), { code: 'WEB_BAD_CLASSES', hint: 'load an MNIST model whose last Linear layer has out_features=10' });
+  }
+  const sizes = [model.layers[0]!.in, ...model.layers.map((l) => l.out)];
+  const net = await createNet(sizes);
+  model.layers.forEach((l, i) => net.setLayer(i, l.weight, l.bias));
+  const summary: ModelSummary = {
+    file,
+    source,
+    sizes,
+    layers: model.layers.map((l) => ({ name: l.name, in: l.in, out: l.out })),
+    parameters: model.parameters,
+    dtype: model.dtype,
+    format: describeFormat(model.file),
+    warnings: model.warnings.map(String),
+    variant: net.variant,
+    loadMs: performance.now() - t0,
+  };
+  // Only now, with the new network complete, replace the old one: a bad file leaves the previous model working.
+  current?.net.dispose();
+  current = { net, summary };
+  return info(current);
+}
+
+async function fetchBytes(url: string): Promise<Uint8Array> {
+  const res = await fetch(url);
+  if (!res.ok) throw Object.assign(new Error(`could not fetch ${url}: HTTP ${res.status}`), { code: 'WEB_FETCH', hint: 'is the dev server still running?' });
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+function requireModel(): Loaded {
+  if (!current) throw Object.assign(new Error('no model is loaded yet'), { code: 'WEB_NO_MODEL', hint: 'wait for the default model or pick a .pth file' });
+  return current;
+}
+
+// ---- inference ---------------------------------------------------------------------------------------------
+
+function trace(input: Float32Array): TraceResult {
+  const { net } = requireModel();
+  const t0 = performance.now();
+  const t = net.trace(input);
+  const probabilities = t.probabilities;
+  let prediction = 0;
+  for (let k = 1; k < probabilities.length; k++) if (probabilities[k]! > probabilities[prediction]!) prediction = k;
+  // The core's last activation is the softmax itself: keep only the hidden layers' ReLU outputs in `a`.
+  return { input, z: t.z, a: t.a.slice(0, -1), probabilities, prediction, ms: performance.now() - t0 };
+}
+
+// ---- MNIST data, fetched and inflated on first use -----------------------------------------------------------
+
+interface Split { count: number; pixels: Uint8Array; labels: Uint8Array; x?: Float32Array; loadMs: number }
+const splits = new Map<string, Promise<Split>>();
+
+function split(name: 't10k' | 'train'): Promise<Split> {
+  let p = splits.get(name);
+  if (!p) {
+    p = (async () => {
+      const t0 = performance.now();
+      const [img, lab] = await Promise.all([
+        fetchBytes(`data/${name}-images-idx3-ubyte.gz`).then((b) => gunzipIfNeeded(b, `${name} images`)),
+        fetchBytes(`data/${name}-labels-idx1-ubyte.gz`).then((b) => gunzipIfNeeded(b, `${name} labels`)),
+      ]);
+      const images = readIdxImages(img, `${name} images`), labels = readIdxLabels(lab, `${name} labels`);
+      return { count: Math.min(images.count, labels.count), pixels: images.pixels, labels: labels.labels, loadMs: performance.now() - t0 };
+    })();
+    p.catch(() => splits.delete(name)); // a failed download can be retried
+    splits.set(name, p);
+  }
+  return p;
+}
+
+function toFloat(pixels: Uint8Array, out = new Float32Array(pixels.length)): Float32Array {
+  for (let i = 0; i < pixels.length; i++) out[i] = pixels[i]! / 255;
+  return out;
+}
+
+async function testInputs(): Promise<Split & { x: Float32Array }> {
+  const s = await split('t10k');
+  s.x ??= toFloat(s.pixels);
+  return s as Split & { x: Float32Array };
+}
+
+async function evaluate(net: Mlp, limit?: number): Promise<EvalResult> {
+  const test = await testInputs();
+  const count = Math.min(limit ?? test.count, test.count);
+  const t0 = performance.now();
+  const r = net.evaluate(test.x, test.labels, count, EVAL_BATCH);
+  const ms = performance.now() - t0;
+  const predictions = Int32Array.from(r.predictions);
+  let correct = 0;
+  for (let i = 0; i < count; i++) if (predictions[i] === test.labels[i]) correct++;
+  return { count, correct, accuracy: correct / count, loss: r.loss, predictions, ms };
+}
+
+// ---- training ------------------------------------------------------------------------------------------------
+
+let control: { paused: boolean; stop: boolean; resume?: () => void } | undefined;
+
+/** Seeded PRNG for the batch order (mulberry32): the same seed gives the same run. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const yieldToMessages = () => new Promise<void>((r) => setTimeout(r, 0));
+
+async function train(id: number, o: TrainOptions): Promise<TrainResult> {
+  if (control) throw Object.assign(new Error('a training run is already going'), { code: 'WEB_BUSY', hint: 'stop it first' });
+  control = { paused: false, stop: false };
+  try {
+    post({ id, progress: { step: 0, totalSteps: 0, imagesPerSecond: 0, state: 'loading' } });
+    const data = await split('train');
+    await testInputs();
+    const base = o.start === 'current' ? requireModel() : undefined;
+    const sizes = base ? base.summary.sizes : [INPUT, ...o.hidden, 10];
+    const net = await createNet(sizes, o.seed);
+    if (base) for (let i = 0; i < sizes.length - 1; i++) { const l = base.net.getLayer(i); net.setLayer(i, l.weight, l.bias); }
+    const names = base ? base.summary.layers.map((l) => l.name) : sizes.slice(1).map((_, i) => `fc${i + 1}`);
+
+    const images = Math.min(o.images, data.count);
+    const batch = Math.max(1, Math.min(o.batchSize, images));
+    const perEpoch = Math.floor(images / batch);
+    const totalSteps = perEpoch * o.epochs;
+    const evalEvery = Math.max(1, Math.round(perEpoch / 4)); // test accuracy four times per epoch
+    const x = new Float32Array(batch * INPUT), y = new Uint8Array(batch);
+    const order = new Uint32Array(images).map((_, i) => i);
+    const random = rng(o.seed);
+    const history: TrainPoint[] = [];
+    const t0 = performance.now();
+    let step = 0, lossSum = 0, lossCount = 0, epoch = 0, sliceStart = performance.now(), sliceImages = 0, ips = 0;
+
+    const report = (accuracy?: number) => {
+      const point: TrainPoint = { step, epoch: Math.max(1, Math.ceil(step / perEpoch)), loss: lossCount ? lossSum / lossCount : NaN, accuracy };
+      if (lossCount || accuracy !== undefined) history.push(point);
+      lossSum = 0; lossCount = 0;
+      post({ id, progress: { point, step, totalSteps, imagesPerSecond: ips, state: 'running' } });
+    };
+
+    outer: for (epoch = 0; epoch < o.epochs; epoch++) {
+      for (let i = images - 1; i > 0; i--) { const j = Math.floor(random() * (i + 1)); const t = order[i]!; order[i] = order[j]!; order[j] = t; }
+      for (let b = 0; b < perEpoch; b++) {
+        for (let k = 0; k < batch; k++) {
+          const idx = order[b * batch + k]!;
+          y[k] = data.labels[idx]!;
+          toFloat(data.pixels.subarray(idx * INPUT, (idx + 1) * INPUT), x.subarray(k * INPUT, (k + 1) * INPUT));
+        }
+        lossSum += net.trainBatch(x, y, batch, { lr: o.lr, momentum: o.momentum });
+        lossCount++; step++; sliceImages += batch;
+        const measure = step % evalEvery === 0 || step === totalSteps;
+        const now = performance.now();
+        if (measure || now - sliceStart > 50) {
+          ips = (sliceImages / (now - sliceStart)) * 1000;
+          report(measure ? (await evaluate(net)).accuracy : undefined);
+          sliceStart = performance.now(); sliceImages = 0;
+          await yieldToMessages(); // lets pause/stop and inference requests in
+          while (control.paused && !control.stop) {
+            post({ id, progress: { step, totalSteps, imagesPerSecond: 0, state: 'paused' } });
+            await new Promise<void>((r) => { control!.resume = r; });
+            sliceStart = performance.now();
+          }
+          if (control.stop) break outer;
+        }
+      }
+    }
+    const final = await evaluate(net);
+    if (history.at(-1)?.accuracy === undefined) report(final.accuracy);
+    trained?.net.dispose();
+    const parameters = sizes.slice(1).reduce((n, out, i) => n + out * sizes[i]! + out, 0);
+    trained = {
+      net,
+      summary: {
+        file: 'mnist_trained.pth', source: 'trained', sizes, parameters, dtype: 'float32', format: 'trained in the browser',
+        layers: names.map((name, i) => ({ name, in: sizes[i]!, out: sizes[i + 1]! })), warnings: [], variant: net.variant, loadMs: 0,
+      },
+    };
+    return { stopped: control.stop, steps: step, seconds: (performance.now() - t0) / 1000, accuracy: final.accuracy, history };
+  } finally {
+    control = undefined;
+  }
+}
+
+function trainControl(action: 'pause' | 'resume' | 'stop'): null {
+  if (!control) return null;
+  if (action === 'pause') control.paused = true;
+  else {
+    if (action === 'stop') control.stop = true;
+    control.paused = false;
+    control.resume?.();
+    control.resume = undefined;
+  }
+  return null;
+}
+
+function save(which: 'trained' | 'current'): Uint8Array {
+  const model = which === 'trained' ? trained : current;
+  if (!model) throw Object.assign(new Error(`no ${which} model to save`), { code: 'WEB_NO_MODEL', hint: which === 'trained' ? 'train first' : 'load a model first' });
+  return savePth({ layers: layersOf(model.net, model.summary.layers.map((l) => l.name)) });
+}
+
+// ---- dispatch ------------------------------------------------------------------------------------------------
+
+async function handle(id: number, req: Request): Promise<[unknown, Transferable[]]> {
+  switch (req.op) {
+    case 'load':
+      if ('url' in req) return [await load(await fetchBytes(req.url), req.file, req.source), []];
+      return [await load(new Uint8Array(req.bytes), req.file, req.source), []];
+    case 'trace': {
+      const input = 'input' in req ? req.input : preprocessImage(new Uint8ClampedArray(req.rgba), req.width, req.height, req.polarity);
+      return [trace(input), []];
+    }
+    case 'testset': {
+      const s = await split('t10k');
+      const r: TestSet = { count: s.count, pixels: s.pixels, labels: s.labels, loadMs: s.loadMs };
+      return [r, []];
+    }
+    case 'evaluate': return [await evaluate(requireModel().net), []];
+    case 'train': return [await train(id, req.options), []];
+    case 'train-control': return [trainControl(req.action), []];
+    case 'use-trained': {
+      if (!trained) throw Object.assign(new Error('no trained model yet'), { code: 'WEB_NO_MODEL', hint: 'train first' });
+      current?.net.dispose();
+      current = trained;
+      trained = undefined;
+      return [info(current), []];
+    }
+    case 'save': { const bytes = save(req.which); return [bytes, [bytes.buffer]]; }
+  }
+}
+
+self.onmessage = async (event: MessageEvent<Envelope>) => {
+  const { id, ...req } = event.data;
+  try {
+    const [result, transfer] = await handle(id, req as Request);
+    post({ id, ok: true, result }, transfer);
+  } catch (err) {
+    post({ id, ok: false, error: errorInfo(err) });
+  }
+};

