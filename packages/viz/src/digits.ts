@@ -5,7 +5,7 @@ import * as Plot from "@observablehq/plot";
 import {DIGIT_GAP_INDEX, greyPalette} from "./color.js";
 import {invalidInput, invalidOption} from "./errors.js";
 import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, type FigureOptions} from "./figure.js";
-import {fillTile, gridLayout, gridPixels, tileOrigin} from "./grid.js";
+import {fillTile, gridLayout, gridPixels, rendering, tileOrigin} from "./grid.js";
 import {pngDataUrl} from "./png.js";
 
 export const MISTAKE_COLOR = "#d62728";
@@ -125,7 +125,7 @@ export function predictionGrid(
           height: layout.plotHeight,
           src,
           preserveAspectRatio: "none",
-          imageRendering: "pixelated"
+          imageRendering: rendering(layout.scale)
         }),
         // Hover titles (and a hit area per digit for the web app).
         Plot.rect(digits, {
@@ -194,7 +194,7 @@ export function digitImage(pixels: ArrayLike<number>, options: DigitImageOptions
       x: {domain: [0, side], axis: null},
       y: {domain: [0, side], reverse: true, axis: null},
       marks: [
-        Plot.image([0], {x: side / 2, y: side / 2, width: size - 2 * margin, height: size - 2 * margin, src, preserveAspectRatio: "none", imageRendering: "pixelated"}),
+        Plot.image([0], {x: side / 2, y: side / 2, width: size - 2 * margin, height: size - 2 * margin, src, preserveAspectRatio: "none", imageRendering: rendering((size - 2 * margin) / side)}),
         Plot.frame({stroke: "#999"})
       ]
     })

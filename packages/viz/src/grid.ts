@@ -70,3 +70,11 @@ export function thinned(count: number, spacing: number, minSpacing: number): num
   for (let i = 0; i < count; i += nice) values.push(i);
   return values;
 }
+
+/**
+ * Image rendering for `scale` screen pixels per image pixel: sharp pixels when enlarging (each value a crisp square),
+ * smooth when shrinking (nearest-neighbour would silently drop rows and columns, e.g. 784 columns in 580 px).
+ */
+export function rendering(scale: number): "pixelated" | "auto" {
+  return scale >= 0.999 ? "pixelated" : "auto";
+}

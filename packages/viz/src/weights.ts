@@ -5,7 +5,7 @@ import * as Plot from "@observablehq/plot";
 import {divergingColor, divergingIndex, divergingLegend, divergingPalette, GAP_INDEX, symmetricExtent} from "./color.js";
 import {invalidInput, invalidOption, warn} from "./errors.js";
 import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, type FigureOptions} from "./figure.js";
-import {fillTile, gridLayout, gridPixels, thinned, tileOrigin} from "./grid.js";
+import {fillTile, gridLayout, gridPixels, rendering, thinned, tileOrigin} from "./grid.js";
 import {pngDataUrl} from "./png.js";
 
 export interface WeightTilesOptions extends FigureOptions {
@@ -99,7 +99,7 @@ export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions):
       height: layout.plotHeight,
       src,
       preserveAspectRatio: "none",
-      imageRendering: "pixelated"
+      imageRendering: rendering(layout.scale)
     })
   ];
   if (labelled) {
@@ -173,7 +173,8 @@ const MAX_CELLS = 1024;
 
 /**
  * Any matrix (PyTorch layout out x in, row-major: value (r, c) at matrix[r*cols + c]) or bias vector (rows = 1) on
- * the diverging scale. Small ones are Plot cells with hover titles; large ones (e.g. 512x784) are one pixelated PNG.
+ * the diverging scale. Small ones are Plot cells with hover titles; large ones (e.g. 512x784) are one PNG,
+ * sharp when enlarged and smoothed when shrunk.
  */
 export function heatmap(matrix: ArrayLike<number>, options: HeatmapOptions): SVGSVGElement {
   checkArray("matrix", matrix);
@@ -257,7 +258,7 @@ export function heatmap(matrix: ArrayLike<number>, options: HeatmapOptions): SVG
             height: plotHeight,
             src,
             preserveAspectRatio: "none",
-            imageRendering: "pixelated"
+            imageRendering: rendering(Math.min(plotWidth / cols, plotHeight / rows))
           })
         ]
       })
