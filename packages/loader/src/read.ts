@@ -167,12 +167,16 @@ export const ALLOWED_GLOBALS: ReadonlyMap<string, GlobalHandler> = (() => {
 
 // Modules whose globals are never part of a model file: naming one is an attack, whatever else the file holds.
 const DANGEROUS = /^(os|posix|nt|subprocess|sys|builtins|__builtin__|shutil|socket|importlib|runpy|pty|code|codeop|pickle|_pickle|marshal|ctypes|multiprocessing|webbrowser|commands|pdb|bdb|timeit|types|operator|functools|io|_io|tempfile|pathlib|platform|signal|threading|asyncio|urllib|http|requests|numpy\.testing|torch\.(hub|ops|classes|jit|_C|cuda|distributed|package|_dynamo|library|utils\.cpp_extension))(\.|$)/;
+const HARMLESS_BUILTINS = new Set(['set', 'frozenset', 'dict', 'list', 'tuple', 'int', 'float', 'str', 'bytes', 'bool', 'object', 'slice', 'range', 'complex', 'bytearray']);
 const DANGEROUS_NAMES = /^(eval|exec|execfile|compile|__import__|getattr|setattr|delattr|open|system|popen|spawn\w*|apply|input|globals|locals|vars|breakpoint|load|loads)$/;
 
 function refuseGlobal(module: string, name: string, pickle: Uint8Array): PthError {
   const unsafe = (q: string) => {
     const i = q.lastIndexOf('.');
-    return DANGEROUS.test(q.slice(0, i)) || DANGEROUS_NAMES.test(q.slice(i + 1));
+    const mod = q.slice(0, i), name = q.slice(i + 1);
+    // nn.Module pickles name builtins.set (_non_persistent_buffers_set) and other plain types: not an attack by itself
+    if ((mod === 'builtins' || mod === '__builtin__') && HARMLESS_BUILTINS.has(name)) return false;
+    return DANGEROUS.test(mod) || DANGEROUS_NAMES.test(name);
   };
   const qual = `${module}.${name}`;
   if (module === 'torch._utils' && !unsafe(qual)) {
@@ -280,12 +284,12 @@ function selectStateDict(root: PyValue): Selected {
   if (!(root instanceof PyDict)) {
     throw new PthError('PTH_NO_STATE_DICT', `the file holds a ${describe(root)}, not a state_dict`, 'save the model with torch.save(model.state_dict(), "model.pth")');
   }
-  const top = tensorEntries(root);
-  if (top.tensors.length > 0) return { entries: top.tensors, key: null, ignored: [], skipped: top.others };
-  // a checkpoint: {'model_state_dict': {...}, 'optimizer_state_dict': {...}, 'epoch': 3}
+  // a checkpoint: {'model_state_dict': {...}, 'optimizer_state_dict': {...}, 'epoch': 3, 'best_acc': tensor(0.9)}
   const candidates: [string, PyDict][] = [];
   for (const [k, v] of root.map) if (typeof k === 'string' && v instanceof PyDict && tensorEntries(v).tensors.length > 0) candidates.push([k, v]);
   let chosen = CHECKPOINT_KEYS.map((k) => candidates.find(([name]) => name === k)).find((c) => c !== undefined);
+  const top = tensorEntries(root);
+  if (!chosen && top.tensors.length > 0) return { entries: top.tensors, key: null, ignored: [], skipped: top.others };
   if (!chosen) chosen = candidates.filter(([name]) => !/optim|sched|scaler|ema/i.test(name)).length === 1 ? candidates.find(([name]) => !/optim|sched|scaler|ema/i.test(name)) : undefined;
   if (!chosen) {
     const keys = [...root.map.keys()].map(String).slice(0, 10).join(', ');
@@ -533,7 +537,8 @@ function readChecked(bytes: Uint8Array): PthFile {
   if (bytes.length === 0) throw new PthError('PTH_NOT_PTH', 'the file is empty', 'pick the .pth file that torch.save wrote');
   let parsed;
   if (looksLikeZip(bytes)) parsed = readZipFormat(bytes);
-  else if (bytes[0] === 0x80 && bytes.length > 1 && bytes[1] >= 2 && bytes[1] <= 5) parsed = readLegacyFormat(bytes);
+  // legacy files start with the pickled magic number: PROTO n + LONG1 (protocol >= 2) or a text LONG (protocols 0-1)
+  else if ((bytes[0] === 0x80 && bytes.length > 1 && bytes[1] >= 2 && bytes[1] <= 5) || (bytes[0] === 0x4c && bytes[1] >= 0x30 && bytes[1] <= 0x39)) parsed = readLegacyFormat(bytes);
   else if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b) throw new PthError('PTH_TRUNCATED', 'the file starts like a zip archive but is damaged', 'the file was cut short: get the whole file again');
   else {
     const head = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, 64));

@@ -1,0 +1,122 @@
+// Golden tests: every fixture made by real PyTorch loads, and its logits (core-wasm and a float64 JS forward) match
+// PyTorch's to 1e-4; the metadata (format, root, checkpoint key, names, shapes, dtype, warnings) is what was written.
+import { join } from 'node:path';
+import { describe, expect, test, beforeAll } from 'vitest';
+import { loadMlp, readPth, toMlp } from '../src/index.js';
+import { FIXTURES, DEFAULT_MODEL, good, bytesOf, mnistTestImages, forward64, maxAbsDiff, REPO } from './helpers.js';
+import { readFileSync } from 'node:fs';
+
+type CoreMlp = { setLayer(i: number, w: Float32Array, b: Float32Array): void; forward(x: Float32Array, n: number): Float32Array; dispose?(): void };
+let createCore: ((sizes: number[]) => Promise<CoreMlp>) | null = null;
+let coreSkipReason = '';
+
+beforeAll(async () => {
+  try {
+    const core = (await import('@mnist/core-wasm')) as unknown as { Mlp: { create(sizes: number[]): Promise<CoreMlp> } };
+    createCore = (sizes) => core.Mlp.create(sizes);
+  } catch (e) {
+    coreSkipReason = `@mnist/core-wasm not built (${(e as Error).message.split('\n')[0]}): comparing with the float64 JS forward only`;
+    console.warn(coreSkipReason);
+  }
+});
+
+async function coreForward(layers: { weight: Float32Array; bias: Float32Array; in: number; out: number }[], x: Float32Array, n: number) {
+  if (!createCore) return null;
+  const net = await createCore([layers[0].in, ...layers.map((l) => l.out)]);
+  layers.forEach((l, i) => net.setLayer(i, l.weight, l.bias));
+  const out = net.forward(x, n).slice();
+  net.dispose?.();
+  return out;
+}
+
+const N = 8;
+const images = mnistTestImages(16);
+
+describe('good fixtures', () => {
+  test('the manifest lists every case', () => {
+    expect(good.fixtures.length).toBeGreaterThanOrEqual(30);
+  });
+  for (const fx of good.fixtures) {
+    test(`${fx.file}: ${fx.case}`, async () => {
+      const model = await loadMlp(bytesOf(join(FIXTURES, 'good', fx.file)));
+      expect(model.file.format).toBe(fx.format);
+      if (fx.format === 'zip') expect(model.file.root).toBe(fx.root);
+      else expect(model.file.root).toBeNull();
+      expect(model.file.key).toBe(fx.key);
+      expect(model.file.tensors.map((t) => t.name)).toEqual(fx.names);
+      expect(model.file.tensors.map((t) => t.shape)).toEqual(fx.shapes);
+      expect(model.dtype).toBe(fx.dtype);
+      expect(model.layers.map((l) => [l.in, l.out])).toEqual(fx.layers);
+      expect(model.warnings.length).toBe(fx.warnings);
+      if (fx.logits === null) {
+        expect(model.warnings.join('\n')).toMatch(/NaN/);
+        return;
+      }
+      const expected = fx.logits.flat();
+      const x = images.subarray(0, N * 784);
+      const js = forward64(model.layers, x, N);
+      expect(maxAbsDiff(js, expected)).toBeLessThanOrEqual(1e-4);
+      const wasm = await coreForward(model.layers, x, N);
+      if (wasm) expect(maxAbsDiff(wasm, expected)).toBeLessThanOrEqual(1e-4);
+    });
+  }
+});
+
+describe('default model (models/mnist_model.pth)', () => {
+  const meta = JSON.parse(readFileSync(join(REPO, 'models', 'mnist_model.json'), 'utf8'));
+  test('is a 784-512-10 float32 state_dict with keys fc1.*, fc2.*', async () => {
+    const m = await loadMlp(bytesOf(DEFAULT_MODEL));
+    expect(m.layers.map((l) => [l.name, l.in, l.out])).toEqual([['fc1', 784, 512], ['fc2', 512, 10]]);
+    expect(m.parameters).toBe(784 * 512 + 512 + 512 * 10 + 10);
+    expect(m.inputSize).toBe(784);
+    expect(m.classes).toBe(10);
+    expect(m.dtype).toBe('float32');
+    expect(m.warnings).toEqual([]);
+    expect(meta.test_accuracy).toBeGreaterThanOrEqual(0.975);
+  });
+  test('logits of the first 16 test images match PyTorch', async () => {
+    const m = await loadMlp(bytesOf(DEFAULT_MODEL));
+    const expected = (meta.reference.logits as number[][]).flat();
+    expect(maxAbsDiff(forward64(m.layers, images, 16), expected)).toBeLessThanOrEqual(1e-4);
+    const wasm = await coreForward(m.layers, images, 16);
+    if (wasm) expect(maxAbsDiff(wasm, expected)).toBeLessThanOrEqual(1e-4);
+  });
+});
+
+describe('readPth details', () => {
+  test('transposed views are materialized row-major: same values as the contiguous file', async () => {
+    const a = await readPth(bytesOf(join(FIXTURES, 'good', 'zip_f32.pth')));
+    const b = await readPth(bytesOf(join(FIXTURES, 'good', 'layout_transposed.pth')));
+    a.tensors.forEach((t, i) => expect(b.tensors[i].data).toEqual(t.data));
+  });
+  test('every format variant of the same model gives bit-identical tensors', async () => {
+    const ref = await readPth(bytesOf(join(FIXTURES, 'good', 'zip_f32.pth')));
+    for (const f of ['zip_root_stem', 'zip_root_odd', 'zip_rezip_stored', 'zip_rezip_deflated', 'zip_zero_local', 'zip_zero_local_deflated',
+      'zip64', 'zip_byteorder_little', 'zip_byteorder_big', 'legacy', 'zip_protocol4', 'zip_protocol5', 'legacy_protocol1',
+      'layout_shared_storage', 'layout_offset_stride', 'legacy_shared_storage', 'layout_parameters']) {
+      const other = await readPth(bytesOf(join(FIXTURES, 'good', `${f}.pth`)));
+      expect(other.tensors.length, f).toBe(ref.tensors.length);
+      other.tensors.forEach((t, i) => expect(t.data, `${f} ${t.name}`).toEqual(ref.tensors[i].data));
+    }
+  });
+  test('checkpoints: the state_dict is found and the rest listed as ignored', async () => {
+    const f = await readPth(bytesOf(join(FIXTURES, 'good', 'ckpt_model_state_dict.pth')));
+    expect(f.key).toBe('model_state_dict');
+    expect(f.ignored.sort()).toEqual(['best_acc', 'epoch', 'loss', 'note', 'optimizer_state_dict']);
+  });
+  test('__proto__ and constructor keys are plain names and pollute nothing', async () => {
+    const m = await loadMlp(bytesOf(join(FIXTURES, 'good', 'layout_proto_keys.pth')));
+    expect(m.layers.map((l) => l.name)).toEqual(['__proto__', 'constructor']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(m.layers[0])).toBe(Object.prototype);
+  });
+  test('NaN and Infinity are reported as one warning naming the tensor', async () => {
+    const m = await loadMlp(bytesOf(join(FIXTURES, 'good', 'warn_nan_inf.pth')));
+    expect(m.warnings).toEqual(['fc2.weight holds 1 NaN and 1 infinite values of 160: predictions will be NaN or meaningless']);
+  });
+  test('toMlp of a missing bias uses zeros and warns', async () => {
+    const m = toMlp(await readPth(bytesOf(join(FIXTURES, 'good', 'layout_no_bias.pth'))));
+    expect(m.layers[1].bias).toEqual(new Float32Array(10));
+    expect(m.warnings).toEqual(['layer fc2 has no bias: using zeros']);
+  });
+});
