@@ -4,7 +4,7 @@
 import * as Plot from "@observablehq/plot";
 import {DIGIT_GAP_INDEX, greyPalette} from "./color.js";
 import {invalidInput, invalidOption} from "./errors.js";
-import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, type FigureOptions} from "./figure.js";
+import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, tagMarks, type FigureOptions} from "./figure.js";
 import {fillTile, gridLayout, gridPixels, rendering, tileOrigin} from "./grid.js";
 import {pngDataUrl} from "./png.js";
 
@@ -134,7 +134,8 @@ export function predictionGrid(
           x2: (k: number) => x0(k) + side,
           y2: (k: number) => y0(k) + side,
           fill: "transparent",
-          title: (k: number) => `#${indices[k]}: predicted ${predictions[k]}, true ${labels[k]}`
+          title: (k: number) => `#${indices[k]}: predicted ${predictions[k]}, true ${labels[k]}`,
+          className: "viz-digits"
         }),
         Plot.rect(mistakes, {
           x1: (k: number) => x0(k) - 0.5,
@@ -162,6 +163,7 @@ export function predictionGrid(
       ]
     })
   );
+  tagMarks(plot, "viz-digits", "data-index", indices);
   const subtitle = options.subtitle ?? `${n - mistakes.length} of ${n} correct · label: prediction (true) · mistakes in red`;
   return stack(document, [{svg: plot}], {title: options.title, subtitle});
 }

@@ -140,3 +140,14 @@ export function wrap(text: string, maxChars: number): string[] {
   if (line) lines.push(line);
   return lines;
 }
+
+/**
+ * Sets `attribute` on each element of the mark group with this class name (Plot's `className` mark option), in data order (Plot renders one element per
+ * datum in order), so the web app can map a click or hover back to a unit or an image: `event.target.dataset.unit`.
+ */
+export function tagMarks(svg: Element, className: string, attribute: string, values: ArrayLike<number>): void {
+  const group = svg.querySelector(`g.${className}`);
+  const elements = group ? [...group.children].filter((e) => e.tagName.toLowerCase() !== "title") : [];
+  if (elements.length !== values.length) throw new Error(`internal: ${elements.length} .${className} elements for ${values.length} values`);
+  elements.forEach((element, i) => element.setAttribute(attribute, String(values[i])));
+}

@@ -2,7 +2,7 @@
 // probabilityBars (softmax outputs, the prediction highlighted) and lossCurve (loss and accuracy over steps).
 
 import * as Plot from "@observablehq/plot";
-import {invalidInput, invalidOption} from "./errors.js";
+import {invalidInput, invalidOption, warn} from "./errors.js";
 import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, type FigureOptions} from "./figure.js";
 import {MISTAKE_COLOR} from "./digits.js";
 import {thinned} from "./grid.js";
@@ -253,6 +253,8 @@ export function lossCurve(history: HistoryPoint[], options: LossCurveOptions = {
   const epochStarts = points.filter((p, i) => p.epoch !== undefined && i > 0 && p.epoch !== points[i - 1].epoch);
   const withAccuracy = points.filter((p) => p.accuracy !== undefined);
   const lossPoints = points.filter((p) => Number.isFinite(p.loss) && (options.lossScale !== "log" || p.loss > 0));
+  if (lossPoints.length < points.length)
+    warn(`lossCurve: ${points.length - lossPoints.length} non-finite${options.lossScale === "log" ? " or non-positive" : ""} losses not drawn`);
   const window = Math.max(1, Math.round(points.length / 25));
   const epochRules = (y: "loss" | "accuracy") => [
     Plot.ruleX(epochStarts, {x: "step", stroke: "#bbb", strokeDasharray: "2,3"}),

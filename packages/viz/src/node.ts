@@ -2,7 +2,7 @@
 
 import {Resvg} from "@resvg/resvg-js";
 import {parseHTML} from "linkedom";
-import {invalidInput} from "./errors.js";
+import {invalidInput, warn} from "./errors.js";
 import {stack, type Panel} from "./figure.js";
 
 /** A DOM document (linkedom) for building figures in Node: `weightTiles(W1, { out: 512, document: createDocument() })`. */
@@ -23,6 +23,8 @@ export function toSvgString(figure: Element): string {
     if (svgs.length === 0) throw invalidInput(`invalid figure: <${figure.tagName.toLowerCase()}> holds no <svg>`);
     const title = figure.querySelector("h2")?.textContent ?? undefined;
     const subtitle = figure.querySelector("h3")?.textContent ?? undefined;
+    const dropped = figure.querySelectorAll("div, span").length;
+    if (dropped) warn(`toSvgString: the <figure>'s HTML legend/swatches cannot go into an SVG and were dropped`);
     const document = figure.ownerDocument;
     const panels: Panel[] = svgs.map((s) => ({svg: s.cloneNode(true) as SVGSVGElement}));
     svg = stack(document, panels, {title, subtitle});

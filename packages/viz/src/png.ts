@@ -77,12 +77,6 @@ class ByteWriter {
       this.bitCount -= 8;
     }
   }
-  /** Writes a Huffman code (deflate stores codes most significant bit first). */
-  code(code: number, length: number): void {
-    let reversed = 0;
-    for (let i = 0; i < length; i++) reversed |= ((code >>> i) & 1) << (length - 1 - i);
-    this.bits(reversed, length);
-  }
   flushBits(): void {
     if (this.bitCount > 0) this.byte(this.bitBuffer);
     this.bitBuffer = 0;
@@ -120,12 +114,24 @@ const LENGTH_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3
 const DIST_BASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
 const DIST_EXTRA = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
 
-/** Fixed-Huffman literal/length code (RFC 1951, 3.2.6). */
+function reverseBits(code: number, length: number): number {
+  let reversed = 0;
+  for (let i = 0; i < length; i++) reversed |= ((code >>> i) & 1) << (length - 1 - i);
+  return reversed;
+}
+
+// Fixed-Huffman literal/length codes (RFC 1951, 3.2.6), bit-reversed once so writing is one bits() call.
+const FIXED_CODE = new Uint16Array(288);
+const FIXED_LENGTH = new Uint8Array(288);
+for (let symbol = 0; symbol < 288; symbol++) {
+  const [code, length] =
+    symbol < 144 ? [0x30 + symbol, 8] : symbol < 256 ? [0x190 + symbol - 144, 9] : symbol < 280 ? [symbol - 256, 7] : [0xc0 + symbol - 280, 8];
+  FIXED_CODE[symbol] = reverseBits(code, length);
+  FIXED_LENGTH[symbol] = length;
+}
+
 function writeLiteralLength(out: ByteWriter, symbol: number): void {
-  if (symbol < 144) out.code(0x30 + symbol, 8);
-  else if (symbol < 256) out.code(0x190 + symbol - 144, 9);
-  else if (symbol < 280) out.code(symbol - 256, 7);
-  else out.code(0xc0 + symbol - 280, 8);
+  out.bits(FIXED_CODE[symbol], FIXED_LENGTH[symbol]);
 }
 
 function findIndex(bases: number[], value: number): number {
@@ -156,10 +162,11 @@ export function zlibFixed(data: Uint8Array): Uint8Array {
       const candidate = head[h];
       head[h] = i;
       // The previous byte (distance 1) catches runs even when the hash slot holds something else.
-      for (const start of [candidate, i - 1]) {
-        if (start < 0 || i - start > 32768 || start >= i) continue;
+      const max = Math.min(258, n - i);
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const start = attempt === 0 ? candidate : i - 1;
+        if (start < 0 || i - start > 32768 || (attempt === 1 && start === candidate)) continue;
         let length = 0;
-        const max = Math.min(258, n - i);
         while (length < max && data[start + length] === data[i + length]) length++;
         if (length > bestLength) {
           bestLength = length;
@@ -172,7 +179,7 @@ export function zlibFixed(data: Uint8Array): Uint8Array {
       writeLiteralLength(out, 257 + li);
       if (LENGTH_EXTRA[li]) out.bits(bestLength - LENGTH_BASE[li], LENGTH_EXTRA[li]);
       const di = findIndex(DIST_BASE, bestDistance);
-      out.code(di, 5);
+      out.bits(reverseBits(di, 5), 5); // fixed 5-bit distance codes, most significant bit first
       if (DIST_EXTRA[di]) out.bits(bestDistance - DIST_BASE[di], DIST_EXTRA[di]);
       // Index the skipped positions so later matches can find them.
       for (let k = i + 1; k < i + bestLength && k + 2 < n; k++) head[hash(k)] = k;

@@ -4,7 +4,7 @@
 import * as Plot from "@observablehq/plot";
 import {divergingColor, divergingIndex, divergingLegend, divergingPalette, GAP_INDEX, symmetricExtent} from "./color.js";
 import {invalidInput, invalidOption, warn} from "./errors.js";
-import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, type FigureOptions} from "./figure.js";
+import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, tagMarks, type FigureOptions} from "./figure.js";
 import {fillTile, gridLayout, gridPixels, rendering, thinned, tileOrigin} from "./grid.js";
 import {pngDataUrl} from "./png.js";
 
@@ -102,6 +102,18 @@ export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions):
       imageRendering: rendering(layout.scale)
     })
   ];
+  // One transparent hit area per tile: a hover title, and data-unit for the web app's click-to-enlarge.
+  marks.push(
+    Plot.rect(units, {
+      x1: (_: number, k: number) => tileOrigin(layout, k)[0],
+      y1: (_: number, k: number) => tileOrigin(layout, k)[1],
+      x2: (_: number, k: number) => tileOrigin(layout, k)[0] + side,
+      y2: (_: number, k: number) => tileOrigin(layout, k)[1] + side,
+      fill: "transparent",
+      title: (unit: number) => `unit ${unit}`,
+      className: "viz-units"
+    })
+  );
   if (labelled) {
     marks.push(
       Plot.text(units, {
@@ -148,6 +160,7 @@ export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions):
       marks
     })
   );
+  tagMarks(plot, "viz-units", "data-unit", units);
   const legend = divergingLegend(document, maxAbs, {label: options.label ?? "weight", marginLeft: margin.left, width});
   return stack(document, [{svg: legend}, {svg: plot}], {title: options.title, subtitle: options.subtitle});
 }

@@ -118,6 +118,8 @@ describe("weightTiles", () => {
     expect(indexedRgb(grid, 0, 0)).toEqual(DARK_RED); // unit 1 first; 0.4 is now the top of the scale
     expect(indexedRgb(grid, 29 + 5, 3)).toEqual(DARK_RED); // 0.8 clamps
     expect([...svg.querySelectorAll("text")].map((t) => t.textContent)).toEqual(expect.arrayContaining(["#1", "#0"]));
+    // Hit areas carry the unit number, for the web app's hover and click-to-enlarge.
+    expect([...svg.querySelectorAll("[data-unit]")].map((e) => e.getAttribute("data-unit"))).toEqual(["1", "0"]);
   });
 
   it("draws non-finite weights black and warns once", () => {
@@ -230,6 +232,8 @@ describe("predictionGrid", () => {
     const red = [...svg.querySelectorAll('[fill="#d62728"] text')].map((t) => t.textContent);
     expect(red).toEqual(mistakes.map((i) => `${predictions[i]} (${labels[i]})`));
     expect(svg.textContent).toContain(`${n - mistakes.length} of ${n} correct`);
+    const indexed = predictionGrid(pixels, labels, predictions, {document, indices: labels.map((_, i) => 100 + i)});
+    expect([...indexed.querySelectorAll("[data-index]")].map((e) => e.getAttribute("data-index"))).toEqual(labels.map((_, i) => String(100 + i)));
   });
 
   it("decodes back to the input digits (ink black, paper white)", () => {
