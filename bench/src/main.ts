@@ -56,11 +56,12 @@ async function denseBench(): Promise<void> {
       new Float32Array(k.memory.buffer, p, a.length).set(a);
       return p;
     };
-    const px = put(x), pw = put(w), pb = put(b), pwt = put(new Float32Array(C * OC)), py = put(new Float32Array(B * OC));
-    k.dense_pack_f32(pwt, pw, OC, C);
+    const px = put(x), pw = put(w), pb = put(b), py = put(new Float32Array(B * OC));
+    const ppk = put(new Float32Array(k.dense_packed_size(C, OC)));
+    k.dense_pack_f32(ppk, pw, pb, OC, C);
     const ms = scalar
       ? medianMs(() => k.dense_forward_f32_scalar(py, px, pw, pb, B, C, OC), QUICK ? 3 : 7, 1)
-      : medianMs(() => k.dense_forward_f32(py, px, pwt, pb, B, C, OC), QUICK ? 7 : 31, 3);
+      : medianMs(() => k.dense_forward_f32(py, px, ppk, B, C, OC), QUICK ? 7 : 31, 3);
     checkClose(new Float32Array(k.memory.buffer, py, B * OC), x, w, b, B, C, OC, label);
     rows.push([label, fmt(ms, 2), fmt(flops / ms / 1e6, 2), `${fmt(jsMs / ms, 1)}x`]);
   };

@@ -4,8 +4,8 @@
 import { madd } from './simd';
 
 // ----------------------------------------------------------------------------
-// The one SIMD engine behind every dense kernel: a register-blocked matrix product
-//   out[M,N] (= or +=) A[M,K] @ Bm[K,N] (+ bias[N] on every row)
+// The SIMD engine behind the backward kernels (the forward has its own, on packed weights, below):
+//   out[M,N] (= or +=) A[M,K] @ Bm[K,N]
 // A is addressed through strides so the same code serves A (rs = K, ks = 1) and a transposed A
 // (rs = 1, ks = M). Bm and out are row-major with row stride N. Tiles are 4 rows x 8 columns:
 // 8 f32x4 accumulators stay in registers while k runs, each k step costs 2 loads of Bm and
@@ -18,7 +18,7 @@ import { madd } from './simd';
 
 // @ts-ignore: decorator
 @inline
-function gemm_f32(out: usize, A: usize, rs: i32, ks: i32, Bm: usize, bias: usize,
+function gemm_f32(out: usize, A: usize, rs: i32, ks: i32, Bm: usize,
                   M: i32, K: i32, N: i32, accumulate: bool): void {
   const rsb = <usize>rs << 2;
   const ksb = <usize>ks << 2;
@@ -41,9 +41,6 @@ function gemm_f32(out: usize, A: usize, rs: i32, ks: i32, Bm: usize, bias: usize
           c10 = v128.load(o1 + jo); c11 = v128.load(o1 + jo, 16);
           c20 = v128.load(o2 + jo); c21 = v128.load(o2 + jo, 16);
           c30 = v128.load(o3 + jo); c31 = v128.load(o3 + jo, 16);
-        } else if (bias) {
-          c00 = v128.load(bias + jo); c01 = v128.load(bias + jo, 16);
-          c10 = c00; c11 = c01; c20 = c00; c21 = c01; c30 = c00; c31 = c01;
         }
         let pa = a0;
         let pb = Bm + jo;
@@ -71,8 +68,6 @@ function gemm_f32(out: usize, A: usize, rs: i32, ks: i32, Bm: usize, bias: usize
         let c0 = zero, c1 = zero, c2 = zero, c3 = zero;
         if (accumulate) {
           c0 = v128.load(o0 + jo); c1 = v128.load(o1 + jo); c2 = v128.load(o2 + jo); c3 = v128.load(o3 + jo);
-        } else if (bias) {
-          c0 = v128.load(bias + jo); c1 = c0; c2 = c0; c3 = c0;
         }
         let pa = a0;
         let pb = Bm + jo;
@@ -92,8 +87,6 @@ function gemm_f32(out: usize, A: usize, rs: i32, ks: i32, Bm: usize, bias: usize
         let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
         if (accumulate) {
           s0 = load<f32>(o0 + jo); s1 = load<f32>(o1 + jo); s2 = load<f32>(o2 + jo); s3 = load<f32>(o3 + jo);
-        } else if (bias) {
-          s0 = load<f32>(bias + jo); s1 = s0; s2 = s0; s3 = s0;
         }
         let pa = a0;
         let pb = Bm + jo;
@@ -119,8 +112,6 @@ function gemm_f32(out: usize, A: usize, rs: i32, ks: i32, Bm: usize, bias: usize
         let c0 = zero, c1 = zero;
         if (accumulate) {
           c0 = v128.load(o0 + jo); c1 = v128.load(o0 + jo, 16);
-        } else if (bias) {
-          c0 = v128.load(bias + jo); c1 = v128.load(bias + jo, 16);
         }
         let pa = a0;
         let pb = Bm + jo;
@@ -137,7 +128,6 @@ function gemm_f32(out: usize, A: usize, rs: i32, ks: i32, Bm: usize, bias: usize
         const jo = <usize>j << 2;
         let c0 = zero;
         if (accumulate) c0 = v128.load(o0 + jo);
-        else if (bias) c0 = v128.load(bias + jo);
         let pa = a0;
         let pb = Bm + jo;
         for (let k = 0; k < K; k++) {
@@ -151,7 +141,6 @@ function gemm_f32(out: usize, A: usize, rs: i32, ks: i32, Bm: usize, bias: usize
         const jo = <usize>j << 2;
         let s: f32 = 0;
         if (accumulate) s = load<f32>(o0 + jo);
-        else if (bias) s = load<f32>(bias + jo);
         let pa = a0;
         let pb = Bm + jo;
         for (let k = 0; k < K; k++) {
@@ -166,18 +155,38 @@ function gemm_f32(out: usize, A: usize, rs: i32, ks: i32, Bm: usize, bias: usize
 }
 
 // ----------------------------------------------------------------------------
-// packing: the forward pass wants W^T (C x OC, "packed") so it can run down contiguous output columns
-// weightT is (C,OC), weight is (OC,C)
+// packing: the forward pass reads W^T in panels of 8 output columns, bias first, so its inner loop walks one
+// contiguous stream with constant offsets (the layout XNNPACK's gemm kernels use)
+// packed is (ceil(OC/8), 1 + C, 8): panel p = [bias[8p..8p+7], then for c = 0..C-1: weight[8p..8p+7, c]],
+// zero-padded past OC. weight is (OC,C) PyTorch layout, bias is (OC) or 0 for none.
 
-/** weightT[c,o] = weight[o,c]. Blocked 8x8 so both sides move through cache lines, not single floats. */
-export function dense_pack_f32(weightT: usize, weight: usize, OC: i32, C: i32): void {
-  for (let ob = 0; ob < OC; ob += 8) {
-    const oe = min(ob + 8, OC);
-    for (let cb = 0; cb < C; cb += 8) {
-      const ce = min(cb + 8, C);
-      for (let o = ob; o < oe; o++) {
-        for (let c = cb; c < ce; c++) {
-          store<f32>(weightT + ((<usize>c * OC + o) << 2), load<f32>(weight + ((<usize>o * C + c) << 2)));
+/** Floats needed by dense_pack_f32 for a (OC,C) weight. */
+export function dense_packed_size(C: i32, OC: i32): i32 {
+  return ((OC + 7) >> 3) * 8 * (C + 1);
+}
+
+export function dense_pack_f32(packed: usize, weight: usize, bias: usize, OC: i32, C: i32): void {
+  const panels = (OC + 7) >> 3;
+  for (let p = 0; p < panels; p++) {
+    const dst = packed + ((<usize>p * 8 * (C + 1)) << 2);
+    for (let j = 0; j < 8; j++) {
+      const o = p * 8 + j;
+      store<f32>(dst + (<usize>j << 2), o < OC && bias ? load<f32>(bias + (<usize>o << 2)) : 0);
+    }
+    // 8 rows of W at a time: each source row is read sequentially, each packed row written once
+    for (let j = 0; j < 8; j++) {
+      const o = p * 8 + j;
+      let d = dst + 32 + (<usize>j << 2);
+      if (o < OC) {
+        const src = weight + ((<usize>o * C) << 2);
+        for (let c = 0; c < C; c++) {
+          store<f32>(d, load<f32>(src + (<usize>c << 2)));
+          d += 32;
+        }
+      } else {
+        for (let c = 0; c < C; c++) {
+          store<f32>(d, 0);
+          d += 32;
         }
       }
     }
@@ -186,7 +195,8 @@ export function dense_pack_f32(weightT: usize, weight: usize, OC: i32, C: i32): 
 
 // ----------------------------------------------------------------------------
 // dense forward
-// out is (B,OC), inp is (B,C), weight is (OC,C) PyTorch layout, weightT is (C,OC), bias is (OC) or 0 for none
+// out is (B,OC), inp is (B,C), weight is (OC,C) PyTorch layout, bias is (OC) or 0 for none,
+// packed is dense_pack_f32(weight, bias) (see above)
 
 /** Scalar reference: out[b,o] = bias[o] + sum_c inp[b,c] * weight[o,c], summed in c order, f32. */
 export function dense_forward_f32_scalar(out: usize, inp: usize, weight: usize, bias: usize,
@@ -204,10 +214,156 @@ export function dense_forward_f32_scalar(out: usize, inp: usize, weight: usize, 
   }
 }
 
-/** SIMD forward on the packed weight: weightT must hold dense_pack_f32(weight) (C x OC). Any B, C, OC >= 0. */
-export function dense_forward_f32(out: usize, inp: usize, weightT: usize, bias: usize,
-                                  B: i32, C: i32, OC: i32): void {
-  gemm_f32(out, inp, C, 1, weightT, bias, B, C, OC, false);
+// Stores the first n (1..8) lanes of a 4+4 accumulator pair: the last panel of an OC that is not a multiple of 8.
+// @ts-ignore: decorator
+@inline
+function store_partial(o: usize, c0: v128, c1: v128, n: i32): void {
+  if (n >= 4) {
+    v128.store(o, c0);
+    if (n > 4) store<f32>(o, f32x4.extract_lane(c1, 0), 16);
+    if (n > 5) store<f32>(o, f32x4.extract_lane(c1, 1), 20);
+    if (n > 6) store<f32>(o, f32x4.extract_lane(c1, 2), 24);
+  } else {
+    store<f32>(o, f32x4.extract_lane(c0, 0));
+    if (n > 1) store<f32>(o, f32x4.extract_lane(c0, 1), 4);
+    if (n > 2) store<f32>(o, f32x4.extract_lane(c0, 2), 8);
+  }
+}
+
+// @ts-ignore: decorator
+@inline const PANEL_BLOCK: i32 = 16; // panels (x 8 columns) swept per pass over the rows: 16 x 785 x 32 B = 400 KB
+
+/**
+ * SIMD forward on the packed weight, 4 rows x 8 columns per register tile: each step over c loads 8 packed
+ * weights (2 vectors) and splats 4 inputs for 8 multiply-adds; c is unrolled by 4 so every address is a base
+ * pointer plus a constant. Per output, the sum runs bias first then c in order, exactly like the scalar
+ * kernel, so the plain-SIMD binary is bit-identical to it. Any B, C, OC >= 0.
+ */
+export function dense_forward_f32(out: usize, inp: usize, packed: usize, B: i32, C: i32, OC: i32): void {
+  const panels = (OC + 7) >> 3;
+  const panelBytes = (<usize>(C + 1)) << 5;
+  const rowBytes = <usize>C << 2;
+  const outRow = <usize>OC << 2;
+  const C4 = C & ~3;
+  for (let pb = 0; pb < panels; pb += PANEL_BLOCK) {
+    const pe = min(pb + PANEL_BLOCK, panels);
+    let b = 0;
+    for (; b + 4 <= B; b += 4) {
+      const x0 = inp + <usize>b * rowBytes;
+      const x1 = x0 + rowBytes, x2 = x1 + rowBytes, x3 = x2 + rowBytes;
+      const o0 = out + <usize>b * outRow;
+      for (let p = pb; p < pe; p++) {
+        let w = packed + <usize>p * panelBytes;
+        let c00 = v128.load(w), c01 = v128.load(w, 16);
+        let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
+        w += 32;
+        let a0 = x0, a1 = x1, a2 = x2, a3 = x3;
+        let c = 0;
+        for (; c < C4; c += 4) {
+          let b0 = v128.load(w), b1 = v128.load(w, 16);
+          let a = v128.load32_splat(a0); c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
+          a = v128.load32_splat(a1); c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
+          a = v128.load32_splat(a2); c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
+          a = v128.load32_splat(a3); c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
+          b0 = v128.load(w, 32); b1 = v128.load(w, 48);
+          a = v128.load32_splat(a0, 4); c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
+          a = v128.load32_splat(a1, 4); c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
+          a = v128.load32_splat(a2, 4); c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
+          a = v128.load32_splat(a3, 4); c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
+          b0 = v128.load(w, 64); b1 = v128.load(w, 80);
+          a = v128.load32_splat(a0, 8); c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
+          a = v128.load32_splat(a1, 8); c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
+          a = v128.load32_splat(a2, 8); c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
+          a = v128.load32_splat(a3, 8); c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
+          b0 = v128.load(w, 96); b1 = v128.load(w, 112);
+          a = v128.load32_splat(a0, 12); c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
+          a = v128.load32_splat(a1, 12); c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
+          a = v128.load32_splat(a2, 12); c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
+          a = v128.load32_splat(a3, 12); c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
+          w += 128; a0 += 16; a1 += 16; a2 += 16; a3 += 16;
+        }
+        for (; c < C; c++) {
+          const b0 = v128.load(w), b1 = v128.load(w, 16);
+          let a = v128.load32_splat(a0); c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
+          a = v128.load32_splat(a1); c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
+          a = v128.load32_splat(a2); c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
+          a = v128.load32_splat(a3); c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
+          w += 32; a0 += 4; a1 += 4; a2 += 4; a3 += 4;
+        }
+        const o = o0 + (<usize>p << 5);
+        const n = OC - p * 8;
+        if (n >= 8) {
+          v128.store(o, c00); v128.store(o, c01, 16);
+          v128.store(o + outRow, c10); v128.store(o + outRow, c11, 16);
+          v128.store(o + 2 * outRow, c20); v128.store(o + 2 * outRow, c21, 16);
+          v128.store(o + 3 * outRow, c30); v128.store(o + 3 * outRow, c31, 16);
+        } else {
+          store_partial(o, c00, c01, n);
+          store_partial(o + outRow, c10, c11, n);
+          store_partial(o + 2 * outRow, c20, c21, n);
+          store_partial(o + 3 * outRow, c30, c31, n);
+        }
+      }
+    }
+    // remaining rows (B % 4, and batch-1 inference) one at a time, 4 panels at once: 8 independent accumulator
+    // chains keep the multiply-adds from waiting on each other's latency
+    for (; b < B; b++) {
+      const x0 = inp + <usize>b * rowBytes;
+      const o0 = out + <usize>b * outRow;
+      let p = pb;
+      for (; p + 4 <= pe; p += 4) {
+        let w = packed + <usize>p * panelBytes;
+        let c0 = v128.load(w), c1 = v128.load(w, 16);
+        let c2 = v128.load(w + panelBytes), c3 = v128.load(w + panelBytes, 16);
+        let c4 = v128.load(w + 2 * panelBytes), c5 = v128.load(w + 2 * panelBytes, 16);
+        let c6 = v128.load(w + 3 * panelBytes), c7 = v128.load(w + 3 * panelBytes, 16);
+        w += 32;
+        let w1 = w + panelBytes, w2 = w + 2 * panelBytes, w3 = w + 3 * panelBytes;
+        let a0 = x0;
+        for (let c = 0; c < C; c++) {
+          const a = v128.load32_splat(a0);
+          c0 = madd(a, v128.load(w), c0);
+          c1 = madd(a, v128.load(w, 16), c1);
+          c2 = madd(a, v128.load(w1), c2);
+          c3 = madd(a, v128.load(w1, 16), c3);
+          c4 = madd(a, v128.load(w2), c4);
+          c5 = madd(a, v128.load(w2, 16), c5);
+          c6 = madd(a, v128.load(w3), c6);
+          c7 = madd(a, v128.load(w3, 16), c7);
+          w += 32; w1 += 32; w2 += 32; w3 += 32; a0 += 4;
+        }
+        const o = o0 + (<usize>p << 5);
+        const n = OC - p * 8; // > 24: only the 4th panel can be partial
+        v128.store(o, c0); v128.store(o, c1, 16);
+        v128.store(o, c2, 32); v128.store(o, c3, 48);
+        v128.store(o, c4, 64); v128.store(o, c5, 80);
+        if (n >= 32) {
+          v128.store(o, c6, 96); v128.store(o, c7, 112);
+        } else {
+          store_partial(o + 96, c6, c7, n - 24);
+        }
+      }
+      for (; p < pe; p++) {
+        let w = packed + <usize>p * panelBytes;
+        let c0 = v128.load(w), c1 = v128.load(w, 16);
+        w += 32;
+        let a0 = x0;
+        for (let c = 0; c < C; c++) {
+          const a = v128.load32_splat(a0);
+          c0 = madd(a, v128.load(w), c0);
+          c1 = madd(a, v128.load(w, 16), c1);
+          w += 32; a0 += 4;
+        }
+        const o = o0 + (<usize>p << 5);
+        const n = OC - p * 8;
+        if (n >= 8) {
+          v128.store(o, c0); v128.store(o, c1, 16);
+        } else {
+          store_partial(o, c0, c1, n);
+        }
+      }
+    }
+  }
 }
 
 // ----------------------------------------------------------------------------
@@ -256,9 +412,9 @@ export function dense_backward_f32(dinp: usize, dweight: usize, dbias: usize,
                                    dout: usize, inp: usize, weight: usize,
                                    B: i32, C: i32, OC: i32): void {
   // dinp (B,C) = dout (B,OC) @ weight (OC,C): weight is already K x N for this product
-  if (dinp) gemm_f32(dinp, dout, OC, 1, weight, 0, B, OC, C, false);
+  if (dinp) gemm_f32(dinp, dout, OC, 1, weight, B, OC, C, false);
   // dweight (OC,C) += dout^T (OC,B) @ inp (B,C): A = dout read transposed (rs = 1, ks = OC)
-  gemm_f32(dweight, dout, 1, OC, inp, 0, OC, B, C, true);
+  gemm_f32(dweight, dout, 1, OC, inp, OC, B, C, true);
   if (dbias) {
     const OC4 = OC & ~3;
     let o = 0;

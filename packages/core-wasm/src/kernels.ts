@@ -17,9 +17,10 @@ export interface KernelExports {
   alloc(size: number): Ptr;
   free(ptr: Ptr): void;
   zero_f32(ptr: Ptr, n: number): void;
-  dense_pack_f32(weightT: Ptr, weight: Ptr, OC: number, C: number): void;
+  dense_packed_size(C: number, OC: number): number;
+  dense_pack_f32(packed: Ptr, weight: Ptr, bias: Ptr, OC: number, C: number): void;
   dense_forward_f32_scalar(out: Ptr, inp: Ptr, weight: Ptr, bias: Ptr, B: number, C: number, OC: number): void;
-  dense_forward_f32(out: Ptr, inp: Ptr, weightT: Ptr, bias: Ptr, B: number, C: number, OC: number): void;
+  dense_forward_f32(out: Ptr, inp: Ptr, packed: Ptr, B: number, C: number, OC: number): void;
   dense_backward_f32_scalar(dinp: Ptr, dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, weight: Ptr, B: number, C: number, OC: number): void;
   dense_backward_f32(dinp: Ptr, dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, weight: Ptr, B: number, C: number, OC: number): void;
   relu_forward_f32_scalar(out: Ptr, inp: Ptr, N: number): void;

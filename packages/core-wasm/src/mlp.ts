@@ -57,7 +57,7 @@ interface Layer {
   out: number;
   W: number; // (out, in) PyTorch layout, the master copy
   b: number; // (out)
-  Wt: number; // (in, out) packed copy the forward kernel reads; refreshed lazily after W changes
+  packedWb: number; // W^T and b in 8-column panels (dense_pack_f32), what the forward reads; refreshed lazily after W or b change
   dW: number; // (out, in)
   db: number; // (out)
   vW: number; // momentum buffers, 0 until the first step with momentum
@@ -114,9 +114,9 @@ export class Mlp {
     this.#layers = [];
     for (let i = 0; i + 1 < sizes.length; i++) {
       const inp = sizes[i], out = sizes[i + 1];
-      const W = k.alloc(out * inp * 4), b = k.alloc(out * 4), Wt = k.alloc(out * inp * 4);
+      const W = k.alloc(out * inp * 4), b = k.alloc(out * 4), packedWb = k.alloc(k.dense_packed_size(inp, out) * 4);
       const dW = k.alloc(out * inp * 4), db = k.alloc(out * 4);
-      this.#layers.push({ in: inp, out, W, b, Wt, dW, db, vW: 0, vb: 0, packed: false });
+      this.#layers.push({ in: inp, out, W, b, packedWb, dW, db, vW: 0, vb: 0, packed: false });
     }
   }
 
@@ -231,7 +231,7 @@ export class Mlp {
     let inp = ws.x;
     this.#layers.forEach((L, i) => {
       const out = ws.act[i];
-      k.dense_forward_f32(out, inp, L.Wt, L.b, 1, L.in, L.out);
+      k.dense_forward_f32(out, inp, L.packedWb, 1, L.in, L.out);
       z.push(this.#read(out, L.out));
       if (i + 1 < this.#layers.length) {
         k.relu_forward_f32(out, out, L.out);
@@ -387,7 +387,7 @@ export class Mlp {
     const k = this.#k!;
     for (const L of this.#layers) {
       if (!L.packed) {
-        k.dense_pack_f32(L.Wt, L.W, L.out, L.in);
+        k.dense_pack_f32(L.packedWb, L.W, L.b, L.out, L.in);
         L.packed = true;
       }
     }
@@ -400,7 +400,7 @@ export class Mlp {
     const last = this.#layers.length - 1;
     this.#layers.forEach((L, i) => {
       const out = ws.act[i];
-      k.dense_forward_f32(out, inp, L.Wt, L.b, n, L.in, L.out);
+      k.dense_forward_f32(out, inp, L.packedWb, n, L.in, L.out);
       if (i < last) k.relu_forward_f32(out, out, n * L.out);
       inp = out;
     });

@@ -9,7 +9,8 @@ import * as ref from './reference.js';
 // [B, C, OC]: 1s, tails of every width mod 4 and mod 8, the real layer sizes, and zeros
 const SHAPES: [number, number, number][] = [
   [1, 1, 1], [1, 784, 10], [2, 3, 5], [3, 5, 7], [4, 8, 8], [5, 13, 9], [6, 9, 13], [7, 33, 17],
-  [13, 20, 14], [9, 17, 131], [17, 130, 129], [64, 784, 10], [33, 784, 512], [0, 5, 7], [3, 0, 7], [3, 5, 0],
+  [13, 20, 14], [9, 17, 131], [17, 130, 129], [64, 784, 10], [33, 784, 512], [1, 33, 29], [5, 13, 30], [2, 7, 32],
+  [0, 5, 7], [3, 0, 7], [3, 5, 0],
 ];
 
 /** |got - want| <= rel * sum_c |x_c w_c| + 1e-7: the error bound of an f32 dot product, generously. */
@@ -38,16 +39,23 @@ for (const variant of variants()) {
         const x = randomF32(B * C, rand), w = randomF32(OC * C, rand), bias = randomF32(OC, rand);
         for (const withBias of [true, false]) {
           const px = heap.put(x), pw = heap.put(w), pb = withBias ? heap.put(bias) : 0;
-          const pwt = heap.put(new Float32Array(C * OC));
-          k.dense_pack_f32(pwt, pw, OC, C);
-          const wt = heap.get(pwt, C * OC);
+          const size = k.dense_packed_size(C, OC);
+          expect(size).toBe(Math.ceil(OC / 8) * 8 * (C + 1));
+          const ppk = heap.put(new Float32Array(size).fill(NaN));
+          k.dense_pack_f32(ppk, pw, pb, OC, C);
+          // panel p: 8 biases, then for each c the 8 weights W[8p..8p+7, c], zeros past OC
+          const pk = heap.get(ppk, size);
           let packedOk = true;
-          for (let o = 0; o < OC; o++) for (let c = 0; c < C; c++) if (wt[c * OC + o] !== w[o * C + c]) packedOk = false;
+          for (let o = 0; o < Math.ceil(OC / 8) * 8; o++) {
+            const p = o >> 3, j = o & 7, base = p * 8 * (C + 1);
+            if (pk[base + j] !== (o < OC && withBias ? bias[o] : 0)) packedOk = false;
+            for (let c = 0; c < C; c++) if (pk[base + 8 + c * 8 + j] !== (o < OC ? w[o * C + c] : 0)) packedOk = false;
+          }
           expect(packedOk).toBe(true);
           const sentinel = new Float32Array(B * OC).fill(123);
           const pyScalar = heap.put(sentinel), pySimd = heap.put(sentinel);
           k.dense_forward_f32_scalar(pyScalar, px, pw, pb, B, C, OC);
-          k.dense_forward_f32(pySimd, px, pwt, pb, B, C, OC);
+          k.dense_forward_f32(pySimd, px, ppk, B, C, OC);
           const yScalar = heap.get(pyScalar, B * OC), ySimd = heap.get(pySimd, B * OC);
           const want = ref.denseForward(x, w, withBias ? bias : null, B, C, OC);
           const scale = absScale(x, w, withBias ? bias : null, B, C, OC);
