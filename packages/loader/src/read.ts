@@ -550,7 +550,17 @@ function readChecked(bytes: Uint8Array): PthFile {
   const warnings: string[] = [];
   const tensors: PthTensor[] = [];
   const bigEndian = file.byteorder === 'big';
+  // Views can repeat elements (stride 0, or one tensor listed under many keys through the memo): cap what is
+  // materialized at about the file's own size, so memory stays a few times the file size whatever the pickle says.
+  const budget = bytes.length + (1 << 20);
+  let spent = 0;
   for (const [name, t] of selected.entries) {
+    let numel = 1;
+    for (const s of t.size) numel *= s;
+    spent += numel;
+    if (spent > budget) {
+      throw new PthError('PTH_LIMIT', `tensor ${name} brings the values to materialize to ${spent}, more than the ${bytes.length}-byte file can hold`, 'views that repeat elements (expanded or duplicated tensors) are not materialized: save contiguous tensors');
+    }
     const data = materialize(name, t, storageBytes(t.storage), bigEndian, t.storage.numel);
     if (FLOAT_DTYPES.has(t.storage.dtype)) {
       const w = nonFiniteWarning(name, data);
