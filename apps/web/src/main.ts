@@ -11,7 +11,8 @@ import { mountTrain } from './views/train.js';
 const app = new App();
 const $ = (id: string) => document.getElementById(id)!;
 
-const loadDefault = mountModel($('model'), app);
+// Ask the worker for the default model first, so fetching and parsing it overlaps with building the views.
+void mountModel($('model'), app)();
 mountDraw($('view-draw'), app);
 mountExplain($('view-explain'), app);
 mountTestSet($('view-test'), app);
@@ -32,5 +33,3 @@ function show(view: string): void {
 for (const tab of tabs) tab.addEventListener('click', () => show(tab.dataset.view!));
 window.addEventListener('hashchange', () => show(location.hash.slice(1)));
 show(location.hash.slice(1));
-
-void loadDefault();

@@ -52,6 +52,7 @@ export function mountDraw(root: HTMLElement, app: App): void {
       fill(status, '');
       return;
     }
+    if (!performance.getEntriesByName('first-prediction').length) performance.mark('first-prediction'); // for scripts/perf.mjs
     fill(prediction, String(t.prediction));
     prediction.dataset.digit = String(t.prediction);
     fill(confidence, `${fmtPct(t.probabilities[t.prediction]!, 1)} sure`);
@@ -119,7 +120,7 @@ export function mountDraw(root: HTMLElement, app: App): void {
   app.onModel(() => {
     // Same input, new model: redo the forward pass so the prediction never shows a stale model's answer.
     const t = app.trace;
-    if (!t) return;
+    if (!t) return void predict(); // strokes drawn before the first model was ready
     void app.engine.call({ op: 'trace', input: t.input }).then((r) => app.setTrace(r, app.traceSource), () => undefined);
   });
   render(undefined);

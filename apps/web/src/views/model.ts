@@ -20,34 +20,35 @@ export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
 
   root.append(h('h2', {}, 'Model'), summary, error, drop, input, busy, reset);
 
-  const showError = (err: unknown) => {
+  const showError = (err: unknown, file: string) => {
     const e = err as EngineError;
-    fill(error, h('strong', {}, e.code ? `${e.code}` : 'Error'), ' ', e.message ?? String(err),
+    fill(error, h('strong', {}, e.code ? `${e.code}` : 'Error'), ' ', h('code', {}, file), ': ', e.message ?? String(err),
       e.hint && !e.message?.includes(e.hint) ? h('div', { class: 'hint' }, e.hint) : null,
       h('div', { class: 'hint' }, app.model ? `Still using ${app.model.summary.file}.` : ''));
     error.hidden = false;
   };
 
-  async function run(job: () => Promise<ModelInfo>): Promise<void> {
+  async function run(file: string, job: () => Promise<ModelInfo>): Promise<void> {
     busy.hidden = false;
     try {
       const model = await job();
       error.hidden = true;
       app.setModel(model);
+      if (!performance.getEntriesByName('model-ready').length) performance.mark('model-ready'); // for scripts/perf.mjs
     } catch (err) {
-      showError(err);
+      showError(err, file);
     } finally {
       busy.hidden = true;
     }
   }
 
   async function loadDefault(): Promise<void> {
-    await run(() => app.engine.call({ op: 'load', url: DEFAULT_URL, file: DEFAULT_NAME, source: 'default' }));
+    await run(DEFAULT_NAME, () => app.engine.call({ op: 'load', url: DEFAULT_URL, file: DEFAULT_NAME, source: 'default' }));
   }
 
   async function loadFile(file: File): Promise<void> {
     const bytes = await file.arrayBuffer();
-    await run(() => app.engine.call({ op: 'load', bytes, file: file.name, source: 'upload' }, [bytes]));
+    await run(file.name, () => app.engine.call({ op: 'load', bytes, file: file.name, source: 'upload' }, [bytes]));
   }
 
   input.addEventListener('change', () => {

@@ -38,6 +38,7 @@ export function mountTestSet(root: HTMLElement, app: App): void {
       fill(accuracy, fmtPct(r.accuracy));
       accuracy.dataset.correct = String(r.correct);
       accuracy.dataset.count = String(r.count);
+      accuracy.dataset.ms = r.ms.toFixed(1);
       fill(details, `${fmtInt(r.correct)} of ${fmtInt(r.count)} correct · mean loss ${r.loss.toFixed(4)} · evaluated in ${fmtMs(r.ms)} in WASM`,
         ` (${app.model.summary.file})`);
       fill(matrix, figure(() => confusionMatrix(test!.labels.subarray(0, r.count), r.predictions, { width: 420, title: 'Confusion matrix', subtitle: 'rows: true digit · columns: prediction' })));
