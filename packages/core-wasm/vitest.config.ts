@@ -1,7 +1,12 @@
-// vitest setup: enables relaxed SIMD in V8 before any test compiles WASM, so both binaries are tested on Node 20.
+// vitest setup: enables relaxed SIMD in V8 before any test compiles WASM, so both binaries are tested on Node 20,
+// and points src/'s import of the generated ./wasm-bytes.js at build/wasm-bytes.js (written by `pnpm build`).
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    alias: [{ find: /^\.\/wasm-bytes\.js$/, replacement: fileURLToPath(new URL('./build/wasm-bytes.js', import.meta.url)) }],
+  },
   test: {
     setupFiles: ['./test/setup.ts'],
     testTimeout: 60_000,

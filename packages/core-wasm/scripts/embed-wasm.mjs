@@ -1,5 +1,6 @@
 // Build step: embeds build/core-simd.wasm and build/core-relaxed-simd.wasm as base64 strings in a generated
-// JS module (src/wasm-bytes.js for tests, dist/wasm-bytes.js for the package), so no loader configuration is needed.
+// JS module (dist/wasm-bytes.js for the package, build/wasm-bytes.js for vitest, which runs src/ and aliases to it),
+// so no loader configuration is needed anywhere. Both are build outputs turbo caches.
 import { readFileSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,7 @@ export const simdWasmBase64 = ${JSON.stringify(plain.toString('base64'))};
 export const relaxedSimdWasmBase64 = ${JSON.stringify(relaxed.toString('base64'))};
 `;
 const dts = readFileSync(join(root, 'src/wasm-bytes.d.ts'), 'utf8');
-for (const dir of ['src', 'dist']) {
+for (const dir of ['build', 'dist']) {
   mkdirSync(join(root, dir), { recursive: true });
   // write then rename, so a concurrent reader never sees half a file
   const tmp = join(root, dir, `wasm-bytes.js.${process.pid}.tmp`);
@@ -23,4 +24,4 @@ for (const dir of ['src', 'dist']) {
   renameSync(tmp, join(root, dir, 'wasm-bytes.js'));
 }
 writeFileSync(join(root, 'dist/wasm-bytes.d.ts'), dts);
-console.log(`embed-wasm: simd ${plain.length} B, relaxed-simd ${relaxed.length} B -> src/wasm-bytes.js, dist/wasm-bytes.js`);
+console.log(`embed-wasm: simd ${plain.length} B, relaxed-simd ${relaxed.length} B -> build/wasm-bytes.js, dist/wasm-bytes.js`);
