@@ -34,7 +34,11 @@ const lazyResvg = {
         function load() {
           if (!real) {
             try { real = createRequire(import.meta.url)('@resvg/resvg-js'); }
-            catch (e) { throw new Error('PNG output needs the native package @resvg/resvg-js (' + e.message.split('\\n')[0] + '); use --format svg or run pnpm install'); }
+            catch (e) {
+              const err = new Error('PNG output needs the native package @resvg/resvg-js (' + e.message.split('\\n')[0] + '); use --format svg or run pnpm install');
+              err.code = 'CLI_NO_PNG_RENDERER';
+              throw err;
+            }
           }
           return real;
         }

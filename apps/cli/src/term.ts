@@ -20,18 +20,20 @@ function grey(v: number): number {
 }
 
 /**
- * A 28x28 image (values 0..1, row-major) as 14 lines of 28 columns: each character cell shows two pixel
- * rows, the upper one as the foreground of '▀' and the lower one as its background. Without colour,
- * pixels above half ink become '▀', '▄' or '█'.
+ * A 28x28 image (values 0..1, row-major) as lines of half blocks: each character cell shows two pixel rows,
+ * the upper one as the foreground of '▀' and the lower one as its background. Without colour, pixels above
+ * half ink become '▀', '▄' or '█'. An empty 2-pixel border (MNIST has a 4-pixel one) is cropped, so three
+ * digits fit in 80 columns.
  */
 export function drawDigit(pixels: ArrayLike<number>, color: boolean, side = SIDE): string[] {
+  const m = emptyBorder(pixels, side, 2);
   const lines: string[] = [];
-  for (let y = 0; y < side; y += 2) {
+  for (let y = m; y < side - m; y += 2) {
     let line = '';
     let lastFg = -1, lastBg = -1;
-    for (let x = 0; x < side; x++) {
+    for (let x = m; x < side - m; x++) {
       const top = pixels[y * side + x] ?? 0;
-      const bottom = y + 1 < side ? (pixels[(y + 1) * side + x] ?? 0) : 0;
+      const bottom = y + 1 < side - m ? (pixels[(y + 1) * side + x] ?? 0) : 0;
       if (color) {
         const fg = grey(top), bg = grey(bottom);
         if (fg !== lastFg) line += `${ESC}38;5;${fg}m`;
@@ -46,7 +48,25 @@ export function drawDigit(pixels: ArrayLike<number>, color: boolean, side = SIDE
     }
     lines.push(color ? line + RESET : line);
   }
-  return lines;
+  // Always 14 lines, so that captions under digits drawn side by side line up.
+  const pad = (SIDE / 2 - lines.length) / 2;
+  const blank = ' '.repeat(side - 2 * m);
+  return [...Array<string>(Math.floor(pad)).fill(blank), ...lines, ...Array<string>(Math.ceil(pad)).fill(blank)];
+}
+
+/** The widest margin (up to max) whose pixels are all (nearly) blank. */
+function emptyBorder(pixels: ArrayLike<number>, side: number, max: number): number {
+  for (let m = max; m > 0; m--) {
+    let blank = true;
+    for (let i = 0; i < side && blank; i++) {
+      for (let k = 0; k < m && blank; k++) {
+        const cells = [k * side + i, (side - 1 - k) * side + i, i * side + k, i * side + side - 1 - k];
+        if (cells.some((c) => (pixels[c] ?? 0) > 0.02)) blank = false;
+      }
+    }
+    if (blank) return m;
+  }
+  return 0;
 }
 
 /** Visible width of a string (ANSI escape sequences removed). */
@@ -80,8 +100,8 @@ export function grid(panels: string[][], perRow: number, gap = 3): string[] {
   return out;
 }
 
-/** How many 28-column panels fit the terminal (80 columns when unknown). */
-export function panelsPerRow(stream: NodeJS.WriteStream, panelWidth = SIDE, gap = 3): number {
+/** How many 24-column digit panels fit the terminal (80 columns when unknown). */
+export function panelsPerRow(stream: NodeJS.WriteStream, panelWidth = SIDE - 4, gap = 3): number {
   const columns = stream.isTTY && stream.columns ? stream.columns : 80;
   return Math.max(1, Math.floor((columns + gap) / (panelWidth + gap)));
 }
@@ -93,10 +113,10 @@ export function topK(probabilities: ArrayLike<number>, k = 3): Array<{ cls: numb
     .slice(0, k);
 }
 
-/** "7 ██████████ 99.9%": one line per top class, 28 columns wide. */
+/** " 7 ████████████ 100.0%": one line per top class, 22 columns wide. */
 export function probabilityLines(probabilities: ArrayLike<number>, k = 3): string[] {
   return topK(probabilities, k).map(({ cls, p }) => {
-    const bar = '█'.repeat(Math.round(p * 16)).padEnd(16, '·');
+    const bar = '█'.repeat(Math.round(p * 12)).padEnd(12, '·');
     return `${String(cls).padStart(2)} ${bar} ${percent(p, 1).padStart(6)}`;
   });
 }

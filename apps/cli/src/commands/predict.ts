@@ -31,7 +31,7 @@ const text: Record<string, string> = {
   labels: 'IDX labels file (with --images)',
   limit: 'use only the first N test images',
   index: 'draw and report these test images (repeat or comma-separate: --index 8,247)',
-  image: 'predict your own picture (PNG or JPEG, any size; repeatable)',
+  image: 'predict your own pictures (PNG or JPEG, any size): --image a.png b.jpg',
   'batch-size': 'images per forward call (default 256)',
   examples: 'how many examples and mistakes to draw (default 4)',
   errors: 'list every misclassified test image (index, label, prediction)',
@@ -73,7 +73,9 @@ interface PredictOptions {
 
 export async function run({ options: raw, positionals }: Parsed): Promise<number> {
   const options = raw as PredictOptions;
-  if (positionals.length > 0) throw new UsageError(`mnist predict: unexpected argument "${positionals[0]}" (did you mean --image ${positionals[0]}? see mnist predict --help)`);
+  // `--image a.png b.png` (a shell glob after --image): the extra words are pictures too.
+  if (options.image && positionals.length > 0) options.image = [...options.image, ...positionals];
+  else if (positionals.length > 0) throw new UsageError(`mnist predict: unexpected argument "${positionals[0]}" (did you mean --image ${positionals[0]}? see mnist predict --help)`);
   if (options.image) {
     const clash = (['data', 'images', 'labels', 'limit', 'index', 'errors'] as const).find((k) => options[k] !== undefined);
     if (clash) throw new UsageError(`mnist predict: --image does not go with --${clash} (pictures have no labels; see mnist predict --help)`);
