@@ -57,16 +57,49 @@ export function divergingColor(value: number, maxAbs: number): string {
   return index === NON_FINITE_INDEX ? "black" : divergingPalette().css[index];
 }
 
-/** Largest |value| over finite values (1 if there is none or it is 0, so the scale stays defined), and the non-finite count. */
-export function symmetricExtent(values: ArrayLike<number>): {maxAbs: number; nonFinite: number} {
-  let maxAbs = 0;
+/** Share of |values| below the default colour limit: the top 0.5% are clamped to the darkest colours. */
+export const CLIP_QUANTILE = 0.995;
+
+/** Below this many values (e.g. a bias vector) there is no tail to clip: the colour limit is the maximum. */
+export const MIN_CLIP_COUNT = 1000;
+
+export interface SymmetricExtent {
+  /**
+   * The colour limit: the CLIP_QUANTILE quantile of |value| over the finite values; the maximum when there are fewer
+   * than MIN_CLIP_COUNT values or the quantile is 0; 1 if all are 0.
+   */
+  maxAbs: number;
+  /** The largest finite |value|. */
+  max: number;
+  nonFinite: number;
+}
+
+/**
+ * The symmetric colour domain [-maxAbs, maxAbs] for values[start, end) (or the listed ranges). A trained layer's
+ * weights are heavy-tailed (fc1 of a 97% MLP: max |w| 0.36, 99.5th percentile 0.11), so scaling to the maximum would
+ * leave almost every tile pale; the few weights beyond the 99.5th percentile are drawn at full colour instead.
+ */
+export function symmetricExtent(values: ArrayLike<number>, ranges: [number, number][] = [[0, values.length]]): SymmetricExtent {
+  let count = 0;
+  for (const [start, end] of ranges) count += end - start;
+  const magnitudes = new Float32Array(count);
+  let n = 0;
   let nonFinite = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (Number.isFinite(v)) maxAbs = Math.max(maxAbs, Math.abs(v));
-    else nonFinite++;
-  }
-  return {maxAbs: maxAbs > 0 ? maxAbs : 1, nonFinite};
+  let max = 0;
+  for (const [start, end] of ranges)
+    for (let i = start; i < end; i++) {
+      const v = values[i];
+      if (Number.isFinite(v)) {
+        const a = Math.abs(v);
+        magnitudes[n++] = a;
+        if (a > max) max = a;
+      } else nonFinite++;
+    }
+  if (max === 0) return {maxAbs: 1, max, nonFinite};
+  if (n < MIN_CLIP_COUNT) return {maxAbs: max, max, nonFinite};
+  const finite = magnitudes.subarray(0, n).sort();
+  const quantile = finite[Math.floor(CLIP_QUANTILE * (n - 1))];
+  return {maxAbs: quantile > 0 ? quantile : max, max, nonFinite};
 }
 
 /** Grey digit palette: index 0..254 = intensity (0 paper white, 254 ink black), 255 = transparent gap. */
@@ -87,23 +120,37 @@ export function greyPalette(): {palette: Uint8Array; alpha: Uint8Array} {
 export function divergingLegend(
   document: Document,
   maxAbs: number,
-  options: {label?: string; marginLeft?: number; /** Width of the figure it sits on; the ramp is at most 240 px. */ width?: number}
+  options: {
+    label?: string;
+    marginLeft?: number;
+    /** Width of the figure it sits on; the ramp is at most 240 px. */
+    width?: number;
+    /** Largest |value| drawn; when above maxAbs the legend says that values beyond ±maxAbs are clamped. */
+    max?: number;
+  }
 ): SVGSVGElement {
   const marginLeft = Math.max(options.marginLeft ?? 20, 20);
-  const rampWidth = Math.max(100, Math.min(240, (options.width ?? 640) - marginLeft - 30));
+  const width = options.width ?? 640;
+  const rampWidth = Math.max(100, Math.min(240, width - marginLeft - 30));
+  // The note goes right of the ramp, when the figure has room for it.
+  const noteWidth = 150;
+  const withNote = width - marginLeft - rampWidth >= noteWidth + 10;
+  const clamped = options.max !== undefined && options.max > maxAbs;
+  const note = `negative: blue\npositive: red${clamped ? `\n|value| > ${formatLimit(maxAbs)}: darkest` : ""}`;
   const {palette, alpha} = divergingPalette();
   const indices = new Uint8Array(LEVELS);
   for (let k = 0; k < LEVELS; k++) indices[k] = k;
   const src = pngDataUrl({width: LEVELS, height: 1, indices, palette: palette.subarray(0, LEVELS * 3), alpha: alpha.subarray(0, LEVELS)});
+  const marginRight = withNote ? noteWidth + 10 : 30;
   return asSvg(
     Plot.plot({
       document,
-      width: marginLeft + rampWidth + 30,
-      height: 46,
+      width: marginLeft + rampWidth + marginRight,
+      height: 50,
       marginLeft,
-      marginRight: 30,
+      marginRight,
       marginTop: 18,
-      marginBottom: 16,
+      marginBottom: 20,
       x: {domain: [-maxAbs, maxAbs], ticks: Math.max(2, Math.floor(rampWidth / 55)), tickSize: 4, label: null},
       y: {domain: [0, 1], axis: null},
       marks: [
@@ -121,10 +168,21 @@ export function divergingLegend(
           textAnchor: "start",
           fontWeight: "bold"
         }),
-        rampWidth >= 200
-          ? Plot.text(["negative: blue · positive: red"], {frameAnchor: "top-right", dy: -16, textAnchor: "end", fill: "#555"})
+        withNote
+          ? Plot.text([note], {
+              frameAnchor: "right",
+              dx: 12,
+              dy: clamped ? 6 : 4,
+              textAnchor: "start",
+              lineHeight: 1.1,
+              fill: "#555"
+            })
           : null
       ]
     })
   );
+}
+
+function formatLimit(value: number): string {
+  return String(+value.toPrecision(2));
 }

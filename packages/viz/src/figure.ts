@@ -127,8 +127,31 @@ export function stack(document: Document, panels: Panel[], options: FigureOption
   return outer;
 }
 
-/** Greedy word wrap to at most `maxChars` characters per line (a longer word gets its own line). */
+/**
+ * Greedy wrap to at most `maxChars` characters per line, breaking preferably between " · " parts, else between words
+ * (a longer word gets its own line).
+ */
 export function wrap(text: string, maxChars: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const part of text.split(" · ")) {
+    if (!line) line = part;
+    else if (line.length + 3 + part.length <= maxChars) line = `${line} · ${part}`;
+    else {
+      lines.push(line);
+      line = part;
+    }
+    if (line.length > maxChars) {
+      const words = wrapWords(line, maxChars);
+      line = words.pop()!;
+      lines.push(...words);
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+function wrapWords(text: string, maxChars: number): string[] {
   const lines: string[] = [];
   let line = "";
   for (const word of text.split(/\s+/).filter(Boolean)) {
@@ -142,8 +165,9 @@ export function wrap(text: string, maxChars: number): string[] {
 }
 
 /**
- * Sets `attribute` on each element of the mark group with this class name (Plot's `className` mark option), in data order (Plot renders one element per
- * datum in order), so the web app can map a click or hover back to a unit or an image: `event.target.dataset.unit`.
+ * Sets `attribute` on each element of the mark group with this class name (Plot's `className` mark option), in data
+ * order (Plot renders one element per datum in order), so the web app can map a click or hover back to a unit or an
+ * image: `event.target.dataset.unit`.
  */
 export function tagMarks(svg: Element, className: string, attribute: string, values: ArrayLike<number>): void {
   const group = svg.querySelector(`g.${className}`);

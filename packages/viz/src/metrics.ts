@@ -298,7 +298,7 @@ export function lossCurve(history: HistoryPoint[], options: LossCurveOptions = {
             ...epochRules("accuracy"),
             Plot.lineY(withAccuracy, {x: "step", y: "accuracy", stroke: "#2ca02c", strokeWidth: 1.5}),
             Plot.dot(withAccuracy, {x: "step", y: "accuracy", fill: "#2ca02c", r: 2.5, title: (p: HistoryPoint) => `step ${p.step}: ${(100 * p.accuracy!).toFixed(2)}%`}),
-            Plot.text(withAccuracy.slice(-1), {x: "step", y: "accuracy", text: (p: HistoryPoint) => `${(100 * p.accuracy!).toFixed(2)}%`, dx: -6, dy: 10, textAnchor: "end", fill: "#2ca02c", fontWeight: "bold"})
+            Plot.text(withAccuracy.slice(-1), {x: "step", y: "accuracy", text: (p: HistoryPoint) => `${(100 * p.accuracy!).toFixed(2)}%`, dx: -4, dy: 14, textAnchor: "end", fill: "#2ca02c", fontWeight: "bold"})
           ]
         })
       )

@@ -17,7 +17,11 @@ export interface WeightTilesOptions extends FigureOptions {
   columns?: number;
   /** Show only these units, in this order (each tile is labelled with its unit number). */
   units?: number[];
-  /** Fix the colour domain to [-maxAbs, maxAbs] (e.g. to compare snapshots during training); default max |w| of the shown units. */
+  /**
+   * Fix the colour domain to [-maxAbs, maxAbs] (e.g. to compare snapshots during training). Default: the 99.5th
+   * percentile of |w| over the shown units (the rare larger weights get the darkest colour; the legend says so), or
+   * max |w| for fewer than 1000 weights.
+   */
   maxAbs?: number;
   /** Label every tile with its unit number (default: when `units` is given or there are at most 64 tiles). */
   tileLabels?: boolean;
@@ -61,16 +65,9 @@ export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions):
   const document = resolveDocument(options);
   const labelled = options.tileLabels ?? (options.units !== undefined || units.length <= 64);
 
-  let extent = 0;
-  let nonFinite = 0;
-  for (const unit of units)
-    for (let i = unit * inputs; i < (unit + 1) * inputs; i++) {
-      const w = W1[i];
-      if (Number.isFinite(w)) extent = Math.max(extent, Math.abs(w));
-      else nonFinite++;
-    }
-  if (extent === 0) extent = 1; // all zeros: any symmetric domain shows them as the neutral colour
-  const maxAbs = options.maxAbs ?? extent;
+  const extent = symmetricExtent(W1, units.map((unit): [number, number] => [unit * inputs, (unit + 1) * inputs]));
+  const nonFinite = extent.nonFinite;
+  const maxAbs = options.maxAbs ?? extent.maxAbs;
   warnNonFinite("weightTiles", nonFinite);
 
   const columnsShown = Math.min(columns, units.length);
@@ -161,7 +158,7 @@ export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions):
     })
   );
   tagMarks(plot, "viz-units", "data-unit", units);
-  const legend = divergingLegend(document, maxAbs, {label: options.label ?? "weight", marginLeft: margin.left, width});
+  const legend = divergingLegend(document, maxAbs, {label: options.label ?? "weight", marginLeft: margin.left, width, max: extent.max});
   return stack(document, [{svg: legend}, {svg: plot}], {title: options.title, subtitle: options.subtitle});
 }
 
@@ -173,7 +170,7 @@ export interface HeatmapOptions extends FigureOptions {
   /** Axis labels; default "output unit" (rows) and "input" (columns). */
   rowLabel?: string;
   colLabel?: string;
-  /** Fix the colour domain to [-maxAbs, maxAbs]; default max |value|. */
+  /** Fix the colour domain to [-maxAbs, maxAbs]; default the 99.5th percentile of |value| (larger ones clamp), or max |value| below 1000 values. */
   maxAbs?: number;
 }
 
@@ -277,6 +274,6 @@ export function heatmap(matrix: ArrayLike<number>, options: HeatmapOptions): SVG
       })
     );
   }
-  const legend = divergingLegend(document, maxAbs, {label: options.label ?? "value", marginLeft, width: Number(plot.getAttribute("width"))});
+  const legend = divergingLegend(document, maxAbs, {label: options.label ?? "value", marginLeft, width: Number(plot.getAttribute("width")), max: extent.max});
   return stack(document, [{svg: legend}, {svg: plot}], {title: options.title, subtitle: options.subtitle});
 }

@@ -167,13 +167,15 @@ describe("heatmap", () => {
     expect([png.width, png.height]).toEqual([cols, rows]);
     expect(indexedRgb(png, 11, 7)).toEqual(DARK_RED);
     expect(indexedRgb(png, 60, 30)).toEqual(DARK_BLUE);
-    // Colour order follows value order along a row (the palette is monotone in red minus blue).
-    const redness = (c: number) => {
-      const [r, , b] = indexedRgb(png, c, 0);
-      return r - b;
-    };
-    for (let a = 0; a < cols; a++)
-      for (let b = 0; b < cols; b++) if (matrix[a] > matrix[b] + 0.05) expect(redness(a)).toBeGreaterThanOrEqual(redness(b));
+    // Palette index = the value's level on [-q, q], q = the 99.5th percentile of |value| (computed here in float64).
+    const sorted = Array.from(matrix, Math.abs).sort((a, b) => a - b);
+    const q = sorted[Math.floor(0.995 * (sorted.length - 1))];
+    expect(q).toBeLessThan(1);
+    for (let i = 0; i < rows * cols; i++) {
+      const level = Math.round(((Math.max(-1, Math.min(1, matrix[i] / q)) + 1) / 2) * 252);
+      if (png.data[i] !== level) throw new Error(`value ${matrix[i]} at ${i}: palette index ${png.data[i]}, expected ${level}`);
+    }
+    expect(svg.textContent).toContain(`|value| > ${+q.toPrecision(2)}: darkest`);
   });
 
   it("accepts a bias vector (rows = 1)", () => {
