@@ -173,18 +173,40 @@ export function dense_pack_f32(packed: usize, weight: usize, bias: usize, OC: i3
       const o = p * 8 + j;
       store<f32>(dst + (<usize>j << 2), o < OC && bias ? load<f32>(bias + (<usize>o << 2)) : 0);
     }
-    // 8 rows of W at a time: each source row is read sequentially, each packed row written once
+    let c = 0;
+    if (p * 8 + 8 <= OC) {
+      // a full panel: 8 rows x 4 columns of W become 4 packed rows of 8 through two 4x4 register transposes
+      const C4 = C & ~3;
+      const rowBytes = <usize>C << 2;
+      const src = weight + <usize>p * 8 * rowBytes;
+      for (; c < C4; c += 4) {
+        const s0 = src + (<usize>c << 2);
+        const d = dst + 32 + (<usize>c << 5);
+        for (let half = 0; half < 2; half++) {
+          const r = s0 + <usize>half * 4 * rowBytes;
+          const v0 = v128.load(r), v1 = v128.load(r + rowBytes), v2 = v128.load(r + 2 * rowBytes), v3 = v128.load(r + 3 * rowBytes);
+          const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v2, v3, 0, 4, 1, 5);
+          const t2 = i32x4.shuffle(v0, v1, 2, 6, 3, 7), t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+          const h = d + (<usize>half << 4);
+          v128.store(h, i32x4.shuffle(t0, t1, 0, 1, 4, 5));
+          v128.store(h, i32x4.shuffle(t0, t1, 2, 3, 6, 7), 32);
+          v128.store(h, i32x4.shuffle(t2, t3, 0, 1, 4, 5), 64);
+          v128.store(h, i32x4.shuffle(t2, t3, 2, 3, 6, 7), 96);
+        }
+      }
+    }
+    // the rest (a partial last panel, C % 4 columns) one float at a time, zero past OC
     for (let j = 0; j < 8; j++) {
       const o = p * 8 + j;
-      let d = dst + 32 + (<usize>j << 2);
+      let d = dst + 32 + (<usize>c << 5) + (<usize>j << 2);
       if (o < OC) {
         const src = weight + ((<usize>o * C) << 2);
-        for (let c = 0; c < C; c++) {
-          store<f32>(d, load<f32>(src + (<usize>c << 2)));
+        for (let cc = c; cc < C; cc++) {
+          store<f32>(d, load<f32>(src + (<usize>cc << 2)));
           d += 32;
         }
       } else {
-        for (let c = 0; c < C; c++) {
+        for (let cc = c; cc < C; cc++) {
           store<f32>(d, 0);
           d += 32;
         }
