@@ -88,7 +88,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   const metastack: PyValue[][] = [];
   let stackTotal = 0;
   const memo = new Map<number, PyValue>();
-  const latin1 = new TextDecoder('latin1');
+  const latin1 = { decode: latin1Decode };
   const utf8 = new TextDecoder('utf-8');
 
   const need = (k: number) => {
@@ -358,6 +358,13 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   }
 }
 
+/** Bytes -> string, one char per byte (TextDecoder's 'latin1' is really windows-1252 and remaps 0x80-0x9f). */
+export function latin1Decode(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode.apply(null, b.subarray(i, i + 8192) as unknown as number[]);
+  return s;
+}
+
 /** Dict keys: primitives by value, everything else by identity. Never an object's own property. */
 function hashKey(k: PyValue, label: string): unknown {
   if (k instanceof Uint8Array) return `bytes:${Array.from(k).join(',')}`;
@@ -390,7 +397,7 @@ function rawUnicodeUnescape(s: string): string {
 export function scanGlobals(bytes: Uint8Array, start = 0): string[] {
   const found: string[] = [];
   const n = bytes.length;
-  const latin1 = new TextDecoder('latin1');
+  const latin1 = { decode: latin1Decode };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const memo = new Map<number, string>();
   let last: (string | null)[] = [null, null];
