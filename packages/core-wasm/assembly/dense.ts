@@ -19,7 +19,7 @@ import { madd } from './simd';
 // @ts-ignore: decorator
 @inline
 function gemm_f32(out: usize, A: usize, rs: i32, ks: i32, Bm: usize,
-                  M: i32, K: i32, N: i32, accumulate: bool): void {
+                  M: i32, K: i32, N: i32, accumulate: bool, rowsAdjacent: bool): void {
   const rsb = <usize>rs << 2;
   const ksb = <usize>ks << 2;
   const nb = <usize>N << 2;
@@ -47,13 +47,14 @@ function gemm_f32(out: usize, A: usize, rs: i32, ks: i32, Bm: usize,
         for (let k = 0; k < K; k++) {
           const b0 = v128.load(pb);
           const b1 = v128.load(pb, 16);
+          // rowsAdjacent (rs = 1, the transposed A of dW): the 4 rows are 4 consecutive floats, constant offsets
           let a = v128.load32_splat(pa);
           c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
-          a = v128.load32_splat(pa + rsb);
+          a = rowsAdjacent ? v128.load32_splat(pa, 4) : v128.load32_splat(pa + rsb);
           c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
-          a = v128.load32_splat(pa + 2 * rsb);
+          a = rowsAdjacent ? v128.load32_splat(pa, 8) : v128.load32_splat(pa + 2 * rsb);
           c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
-          a = v128.load32_splat(pa + 3 * rsb);
+          a = rowsAdjacent ? v128.load32_splat(pa, 12) : v128.load32_splat(pa + 3 * rsb);
           c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
           pa += ksb;
           pb += nb;
@@ -74,9 +75,9 @@ function gemm_f32(out: usize, A: usize, rs: i32, ks: i32, Bm: usize,
         for (let k = 0; k < K; k++) {
           const b0 = v128.load(pb);
           c0 = madd(v128.load32_splat(pa), b0, c0);
-          c1 = madd(v128.load32_splat(pa + rsb), b0, c1);
-          c2 = madd(v128.load32_splat(pa + 2 * rsb), b0, c2);
-          c3 = madd(v128.load32_splat(pa + 3 * rsb), b0, c3);
+          c1 = madd(rowsAdjacent ? v128.load32_splat(pa, 4) : v128.load32_splat(pa + rsb), b0, c1);
+          c2 = madd(rowsAdjacent ? v128.load32_splat(pa, 8) : v128.load32_splat(pa + 2 * rsb), b0, c2);
+          c3 = madd(rowsAdjacent ? v128.load32_splat(pa, 12) : v128.load32_splat(pa + 3 * rsb), b0, c3);
           pa += ksb;
           pb += nb;
         }
@@ -434,9 +435,9 @@ export function dense_backward_f32(dinp: usize, dweight: usize, dbias: usize,
                                    dout: usize, inp: usize, weight: usize,
                                    B: i32, C: i32, OC: i32): void {
   // dinp (B,C) = dout (B,OC) @ weight (OC,C): weight is already K x N for this product
-  if (dinp) gemm_f32(dinp, dout, OC, 1, weight, B, OC, C, false);
+  if (dinp) gemm_f32(dinp, dout, OC, 1, weight, B, OC, C, false, false);
   // dweight (OC,C) += dout^T (OC,B) @ inp (B,C): A = dout read transposed (rs = 1, ks = OC)
-  gemm_f32(dweight, dout, 1, OC, inp, OC, B, C, true);
+  gemm_f32(dweight, dout, 1, OC, inp, OC, B, C, true, true);
   if (dbias) {
     const OC4 = OC & ~3;
     let o = 0;
