@@ -65,27 +65,34 @@ for (let epoch = 1; epoch <= 5; epoch++)
   }
 
 const document = createDocument();
-const figures = {
-  "weight-tiles": weightTiles(W1, {out: 512, document, title: "First-layer weights (fc1.weight, 512 units)"}),
-  "weight-tiles-subset": weightTiles(W1, {out: 512, units: [3, 17, 42, 100, 256, 511], document, title: "Selected units"}),
-  "weight-tile-one": weightTiles(W1, {out: 512, units: [42], document, width: 240}),
-  "heatmap-fc1": heatmap(W1, {rows: 512, cols: 784, label: "fc1.weight", document, title: "fc1.weight (512 x 784)"}),
-  "heatmap-fc1-bias": heatmap(b1, {rows: 1, cols: 512, label: "fc1.bias", document, title: "fc1.bias (512)"}),
-  "heatmap-fc2": heatmap(W2, {rows: 10, cols: 512, label: "fc2.weight", document, title: "fc2.weight (10 x 512)"}),
-  "heatmap-fc2-bias": heatmap(b2, {rows: 1, cols: 10, label: "fc2.bias", document, title: "fc2.bias (10)"}),
-  "prediction-grid": predictionGrid(images, labels, predictions, {document, title: "Test predictions"}),
-  "confusion-matrix": confusionMatrix(allLabels, allPredictions, {document, title: "Confusion matrix (10,000 test digits)"}),
-  "probability-bars": probabilityBars(probabilities, {document, trueLabel: 7, title: "Prediction"}),
-  "loss-curve": lossCurve(history, {document, title: "Training"}),
-  "digit-image": digitImage(images.subarray(0, 784), {document}),
+const time = (f) => {
+  const start = performance.now();
+  const figure = f();
+  return [figure, performance.now() - start];
 };
-console.log("figure                 svg bytes   png size");
-for (const [name, figure] of Object.entries(figures)) {
+const figures = {
+  "weight-tiles": () => weightTiles(W1, {out: 512, document, title: "First-layer weights (fc1.weight, 512 units)"}),
+  "weight-tiles-subset": () => weightTiles(W1, {out: 512, units: [3, 17, 42, 100, 256, 511], document, title: "Selected units"}),
+  "weight-tile-one": () => weightTiles(W1, {out: 512, units: [42], document, width: 240}),
+  "heatmap-fc1": () => heatmap(W1, {rows: 512, cols: 784, label: "fc1.weight", document, title: "fc1.weight (512 x 784)"}),
+  "heatmap-fc1-bias": () => heatmap(b1, {rows: 1, cols: 512, label: "fc1.bias", document, title: "fc1.bias (512)"}),
+  "heatmap-fc2": () => heatmap(W2, {rows: 10, cols: 512, label: "fc2.weight", document, title: "fc2.weight (10 x 512)"}),
+  "heatmap-fc2-bias": () => heatmap(b2, {rows: 1, cols: 10, label: "fc2.bias", document, title: "fc2.bias (10)"}),
+  "prediction-grid": () => predictionGrid(images, labels, predictions, {document, title: "Test predictions"}),
+  "confusion-matrix": () => confusionMatrix(allLabels, allPredictions, {document, title: "Confusion matrix (10,000 test digits)"}),
+  "probability-bars": () => probabilityBars(probabilities, {document, trueLabel: 7, title: "Prediction"}),
+  "loss-curve": () => lossCurve(history, {document, title: "Training"}),
+  "digit-image": () => digitImage(images.subarray(0, 784), {document}),
+};
+console.log("figure                 build ms  svg bytes   png size");
+for (const [name, build] of Object.entries(figures)) {
+  build(); // warm up (Plot's first call compiles more)
+  const [figure, ms] = time(build);
   const svg = toSvgString(figure);
   writeFileSync(join(outDir, `${name}.svg`), svg);
   const png = svgToPng(svg);
   writeFileSync(join(outDir, `${name}.png`), png);
   const view = new DataView(png.buffer, png.byteOffset);
-  console.log(`${name.padEnd(22)} ${String(svg.length).padStart(9)}   ${view.getUint32(16)}x${view.getUint32(20)}`);
+  console.log(`${name.padEnd(22)} ${ms.toFixed(1).padStart(8)} ${String(svg.length).padStart(10)}   ${view.getUint32(16)}x${view.getUint32(20)}`);
 }
 console.log(`wrote ${outDir}/*.svg and *.png`);

@@ -97,9 +97,34 @@ export function symmetricExtent(values: ArrayLike<number>, ranges: [number, numb
     }
   if (max === 0) return {maxAbs: 1, max, nonFinite};
   if (n < MIN_CLIP_COUNT) return {maxAbs: max, max, nonFinite};
-  const finite = magnitudes.subarray(0, n).sort();
-  const quantile = finite[Math.floor(CLIP_QUANTILE * (n - 1))];
+  const quantile = select(magnitudes.subarray(0, n), Math.floor(CLIP_QUANTILE * (n - 1)));
   return {maxAbs: quantile > 0 ? quantile : max, max, nonFinite};
+}
+
+/** The k-th smallest value (0-based) by quickselect, in O(n) on average; reorders `values`. */
+export function select(values: Float32Array, k: number): number {
+  let lo = 0;
+  let hi = values.length - 1;
+  while (lo < hi) {
+    const pivot = values[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (values[i] < pivot) i++;
+      while (values[j] > pivot) j--;
+      if (i <= j) {
+        const t = values[i];
+        values[i] = values[j];
+        values[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return values[k];
+  }
+  return values[k];
 }
 
 /** Grey digit palette: index 0..254 = intensity (0 paper white, 254 ink black), 255 = transparent gap. */

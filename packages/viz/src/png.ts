@@ -246,26 +246,30 @@ export function encodeIndexedPng(image: IndexedImage): Uint8Array {
 
 const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/** Standard base64 with padding (no Buffer or btoa, so it runs anywhere). */
+const BASE64_CODES = new Uint8Array(64).map((_, i) => BASE64.charCodeAt(i));
+
+/** Standard base64 with padding (no Buffer or btoa, so it runs anywhere); ASCII bytes decoded in one go. */
 export function base64(bytes: Uint8Array): string {
-  const parts: string[] = [];
-  let chunk = "";
-  for (let i = 0; i < bytes.length; i += 3) {
-    const a = bytes[i];
-    const b = i + 1 < bytes.length ? bytes[i + 1] : 0;
-    const c = i + 2 < bytes.length ? bytes[i + 2] : 0;
-    chunk +=
-      BASE64[a >> 2] +
-      BASE64[((a & 3) << 4) | (b >> 4)] +
-      (i + 1 < bytes.length ? BASE64[((b & 15) << 2) | (c >> 6)] : "=") +
-      (i + 2 < bytes.length ? BASE64[c & 63] : "=");
-    if (chunk.length > 8192) {
-      parts.push(chunk);
-      chunk = "";
-    }
+  const n = bytes.length;
+  const out = new Uint8Array(Math.ceil(n / 3) * 4);
+  let o = 0;
+  let i = 0;
+  for (; i + 2 < n; i += 3) {
+    const triple = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+    out[o++] = BASE64_CODES[triple >> 18];
+    out[o++] = BASE64_CODES[(triple >> 12) & 63];
+    out[o++] = BASE64_CODES[(triple >> 6) & 63];
+    out[o++] = BASE64_CODES[triple & 63];
   }
-  parts.push(chunk);
-  return parts.join("");
+  if (i < n) {
+    const a = bytes[i];
+    const b = i + 1 < n ? bytes[i + 1] : 0;
+    out[o++] = BASE64_CODES[a >> 2];
+    out[o++] = BASE64_CODES[((a & 3) << 4) | (b >> 4)];
+    out[o++] = i + 1 < n ? BASE64_CODES[(b & 15) << 2] : 61; // '='
+    out[o++] = 61;
+  }
+  return new TextDecoder().decode(out);
 }
 
 export function pngDataUrl(image: IndexedImage): string {

@@ -15,6 +15,7 @@ import {
   warnings,
   weightTiles
 } from "../src/index.js";
+import {select, symmetricExtent} from "../src/color.js";
 import {createDocument, svgToPng, toSvgString} from "../src/node.js";
 import {decodePng, indexedRgb, pngFromDataUrl, type DecodedPng} from "./png-decode.js";
 import {mulberry32, seededDigits, seededPredictions, seededWeights, softmax} from "./seeded.js";
@@ -140,6 +141,26 @@ describe("weightTiles", () => {
     expectVizError(() => weightTiles(new Float32Array(700), {out: 1, in: 700, document}), "VIZ_INVALID_OPTION", "invalid in: 700 is not a square number of pixels (expected 784 = 28x28)");
     expectVizError(() => weightTiles(W, {out: 2, units: [2], document}), "VIZ_INVALID_OPTION", "invalid unit: 2 (expected an integer in [0, 2))");
     expectVizError(() => weightTiles(W, {out: 2}), "VIZ_NO_DOCUMENT", "no document: in Node pass { document: createDocument() } from '@mnist/viz/node'");
+  });
+});
+
+describe("colour limit", () => {
+  it("quickselect finds the k-th smallest like a full sort (seeded, with duplicates)", () => {
+    const random = mulberry32(71);
+    for (const n of [1, 2, 3, 10, 1000, 4099])
+      for (let trial = 0; trial < 20; trial++) {
+        const values = Float32Array.from({length: n}, () => Math.floor(random() * 9) / 4);
+        const sorted = values.slice().sort();
+        const k = Math.floor(random() * n);
+        expect(select(values.slice(), k), `n=${n} k=${k}`).toBe(sorted[k]);
+      }
+  });
+
+  it("is the 99.5th percentile of |value| from 1000 values on, the maximum below", () => {
+    const values = Float32Array.from({length: 2000}, (_, i) => (i % 2 ? -1 : 1) * (i + 1));
+    expect(symmetricExtent(values)).toEqual({maxAbs: Math.floor(0.995 * 1999) + 1, max: 2000, nonFinite: 0});
+    expect(symmetricExtent(values.subarray(0, 999)).maxAbs).toBe(999);
+    expect(symmetricExtent(new Float32Array(5)).maxAbs).toBe(1);
   });
 });
 
