@@ -49,7 +49,7 @@ export interface UnpickleOptions {
 export const LIMITS = {
   maxMarkDepth: 1_000,
   maxNesting: 1_000,
-  maxMemo: 1_000_000,
+  maxMemo: 200_000,
   maxStack: 4_000_000,
   maxLineLength: 65_536,
   maxLongBytes: 64,
@@ -181,7 +181,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   };
   const memoPut = (index: number) => {
     if (!Number.isSafeInteger(index) || index < 0) throw badPickle('bad memo index', label);
-    if (!memo.has(index) && memo.size >= LIMITS.maxMemo) throw limitError('more than 1M memo entries');
+    if (!memo.has(index) && memo.size >= LIMITS.maxMemo) throw limitError('more than 200,000 memo entries');
     memo.set(index, top());
   };
   const memoGet = (index: number) => {

@@ -1,24 +1,19 @@
 // Golden tests: every fixture made by real PyTorch loads, and its logits (core-wasm and a float64 JS forward) match
 // PyTorch's to 1e-4; the metadata (format, root, checkpoint key, names, shapes, dtype, warnings) is what was written.
 import { join } from 'node:path';
-import { describe, expect, test, beforeAll } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { loadMlp, readPth, toMlp } from '../src/index.js';
 import { FIXTURES, DEFAULT_MODEL, good, bytesOf, mnistTestImages, forward64, maxAbsDiff, REPO } from './helpers.js';
 import { readFileSync } from 'node:fs';
 
 type CoreMlp = { setLayer(i: number, w: Float32Array, b: Float32Array): void; forward(x: Float32Array, n: number): Float32Array; dispose?(): void };
 let createCore: ((sizes: number[]) => Promise<CoreMlp>) | null = null;
-let coreSkipReason = '';
-
-beforeAll(async () => {
-  try {
-    const core = (await import('@mnist/core-wasm')) as unknown as { Mlp: { create(sizes: number[]): Promise<CoreMlp> } };
-    createCore = (sizes) => core.Mlp.create(sizes);
-  } catch (e) {
-    coreSkipReason = `@mnist/core-wasm not built (${(e as Error).message.split('\n')[0]}): comparing with the float64 JS forward only`;
-    console.warn(coreSkipReason);
-  }
-});
+try {
+  const core = (await import('@mnist/core-wasm')) as unknown as { Mlp: { create(sizes: number[]): Promise<CoreMlp> } };
+  createCore = (sizes) => core.Mlp.create(sizes);
+} catch (e) {
+  console.warn(`@mnist/core-wasm not built (${(e as Error).message.split('\n')[0]}): comparing with the float64 JS forward only`);
+}
 
 async function coreForward(layers: { weight: Float32Array; bias: Float32Array; in: number; out: number }[], x: Float32Array, n: number) {
   if (!createCore) return null;
@@ -32,7 +27,7 @@ async function coreForward(layers: { weight: Float32Array; bias: Float32Array; i
 const N = 8;
 const images = mnistTestImages(16);
 
-describe('good fixtures', () => {
+describe(`good fixtures (logits through ${createCore ? '@mnist/core-wasm and ' : ''}a float64 JS forward)`, () => {
   test('the manifest lists every case', () => {
     expect(good.fixtures.length).toBeGreaterThanOrEqual(30);
   });
