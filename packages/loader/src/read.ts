@@ -554,6 +554,7 @@ function readChecked(bytes: Uint8Array): PthFile {
   // materialized at about the file's own size, so memory stays a few times the file size whatever the pickle says.
   const budget = bytes.length + (1 << 20);
   let spent = 0;
+  const used = new Map<string, { numel: number; ref: StorageRef }>();
   for (const [name, t] of selected.entries) {
     let numel = 1;
     for (const s of t.size) numel *= s;
@@ -561,6 +562,19 @@ function readChecked(bytes: Uint8Array): PthFile {
     if (spent > budget) {
       throw new PthError('PTH_LIMIT', `tensor ${name} brings the values to materialize to ${spent}, more than the ${bytes.length}-byte file can hold`, 'views that repeat elements (expanded or duplicated tensors) are not materialized: save contiguous tensors');
     }
+    const u = used.get(t.storage.key) ?? { numel: 0, ref: t.storage };
+    u.numel += numel;
+    used.set(t.storage.key, u);
+  }
+  // A storage far larger than what its tensors use is only read to be thrown away; with a deflated record whose size
+  // is declared honestly, that is the one zip bomb the per-record bound cannot see. Refuse it before inflating.
+  // (Legacy storages are raw bytes of the file itself: nothing to inflate.)
+  for (const [key, { numel, ref }] of file.format === 'zip' ? used : []) {
+    if (ref.numel > 4 * numel + (1 << 20)) {
+      throw new PthError('PTH_LIMIT', `storage ${key} holds ${ref.numel} elements but its tensors use ${numel}`, 'refusing to read a storage much larger than its tensors (zip bomb?): save the tensors with .clone() so each has its own storage');
+    }
+  }
+  for (const [name, t] of selected.entries) {
     const data = materialize(name, t, storageBytes(t.storage), bigEndian, t.storage.numel);
     if (FLOAT_DTYPES.has(t.storage.dtype)) {
       const w = nonFiniteWarning(name, data);
