@@ -105,8 +105,7 @@ export interface ErrorInfo {
 }
 
 export type Request =
-  | { op: 'load'; url: string; file: string; source: 'default' }
-  | { op: 'load'; bytes: ArrayBuffer; file: string; source: 'upload' }
+  | { op: 'load'; bytes: ArrayBuffer; file: string; source: 'default' | 'upload' }
   | { op: 'trace'; rgba: ArrayBuffer; width: number; height: number; polarity: 'auto' | 'dark-on-light' }
   | { op: 'trace'; input: Float32Array }
   | { op: 'testset' }

@@ -276,9 +276,7 @@ function save(which: 'trained' | 'current'): Uint8Array {
 
 async function handle(id: number, req: Request): Promise<[unknown, Transferable[]]> {
   switch (req.op) {
-    case 'load':
-      if ('url' in req) return [await load(await fetchBytes(req.url), req.file, req.source), []];
-      return [await load(new Uint8Array(req.bytes), req.file, req.source), []];
+    case 'load': return [await load(new Uint8Array(req.bytes), req.file, req.source), []];
     case 'trace': {
       const input = 'input' in req ? req.input : preprocessImage(new Uint8ClampedArray(req.rgba), req.width, req.height, req.polarity);
       return [trace(input), []];

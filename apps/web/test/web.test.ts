@@ -131,7 +131,31 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     expect(probabilities.indexOf(Math.max(...probabilities))).toBe(7);
   });
 
+  it('predicts uploaded photos of digits (dark ink on grey paper, any size and aspect)', async () => {
+    const { x, labels } = testSet();
+    for (const index of [0, 1, 2, 3]) {
+      const pixels = Array.from(x.subarray(index * 784, (index + 1) * 784));
+      // A "photo": the MNIST digit enlarged 5x with smoothing, dark ink on warm grey paper, off-centre on a wide sheet.
+      const png = await page.evaluate(async (pixels: number[]) => {
+        const digit = new OffscreenCanvas(28, 28), d = digit.getContext('2d')!;
+        const img = d.createImageData(28, 28);
+        pixels.forEach((v, i) => { img.data.set([200 - 170 * v, 195 - 170 * v, 185 - 165 * v, 255], 4 * i); });
+        d.putImageData(img, 0, 0);
+        const sheet = new OffscreenCanvas(260, 180), c = sheet.getContext('2d')!;
+        c.fillStyle = 'rgb(200,195,185)';
+        c.fillRect(0, 0, 260, 180);
+        c.imageSmoothingEnabled = true;
+        c.drawImage(digit, 40, 20, 140, 140);
+        return Array.from(new Uint8Array(await (await sheet.convertToBlob({ type: 'image/png' })).arrayBuffer()));
+      }, pixels);
+      await page.getByTestId('photo-file').setInputFiles({ name: `digit${index}.png`, mimeType: 'image/png', buffer: Buffer.from(png) });
+      await expect.poll(() => page.getByTestId('prediction').getAttribute('data-digit')).toBe(String(labels[index]));
+    }
+    await screenshot(page, '1-draw-photo');
+  });
+
   it('explains the current input', async () => {
+    expect(await drawAndPredict(page, [[[70, 50], [210, 50], [180, 110], [150, 170], [125, 240]]])).toBe(7);
     await view(page, 'explain');
     await expect.poll(() => page.locator('#view-explain h2').first().textContent()).toBe('Why 7?');
     expect(await page.locator('#view-explain svg').count()).toBeGreaterThan(4);
@@ -187,11 +211,22 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     await page.locator('#mistakes-only').check();
     await page.waitForTimeout(300);
     await screenshot(page, '4-test-set-mistakes');
+    // Clicking a digit of the grid explains it.
+    const first = page.locator('#view-test .grid rect:has(title)').first();
+    const index = /^#(\d+):/.exec((await first.locator('title').textContent())!)![1];
+    await first.click({ force: true });
+    await expect.poll(() => page.locator('#view-explain .explain-head p').first().textContent()).toContain(`test digit #${index}`);
+    await view(page, 'test');
   });
 
   it('shows the weights', async () => {
     await view(page, 'weights');
     await page.locator('#view-weights svg').first().waitFor();
+    // Click the tile of unit 37 (row 1, column 5 of the 32-column grid): the detail shows that unit.
+    const image = page.locator('#view-weights .tiles image').last();
+    const box = (await image.boundingBox())!;
+    await page.mouse.click(box.x + (5.5 / 32) * box.width, box.y + (1.5 / 16) * box.height);
+    await expect.poll(() => page.locator('#view-weights .unit-detail h3').textContent()).toBe('Unit #37');
     await screenshot(page, '5-weights');
   });
 

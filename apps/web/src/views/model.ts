@@ -43,7 +43,13 @@ export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
   }
 
   async function loadDefault(): Promise<void> {
-    await run(DEFAULT_NAME, () => app.engine.call({ op: 'load', url: DEFAULT_URL, file: DEFAULT_NAME, source: 'default' }));
+    await run(DEFAULT_NAME, async () => {
+      // Fetched here rather than in the worker: index.html preloads it, so the download overlaps script start-up.
+      const res = await fetch(DEFAULT_URL);
+      if (!res.ok) throw Object.assign(new Error(`could not fetch ${DEFAULT_URL}: HTTP ${res.status}`), { code: 'WEB_FETCH', hint: 'is the server still running?' });
+      const bytes = await res.arrayBuffer();
+      return app.engine.call({ op: 'load', bytes, file: DEFAULT_NAME, source: 'default' }, [bytes]);
+    });
   }
 
   async function loadFile(file: File): Promise<void> {

@@ -5,7 +5,7 @@ import type { App } from '../app.js';
 import { fill, figure, fmtInt, fmtMs, fmtPct, h } from '../dom.js';
 import type { EvalResult, TestSet } from '../protocol.js';
 
-const PAGE = 60;
+const PAGE = 48;
 
 export function mountTestSet(root: HTMLElement, app: App): void {
   const accuracy = h('div', { class: 'big-number', 'data-testid': 'test-accuracy' }, '…');
@@ -74,7 +74,7 @@ export function mountTestSet(root: HTMLElement, app: App): void {
       labels[k] = test!.labels[i]!;
       predictions[k] = result!.predictions[i]!;
     });
-    const svg = figure(() => predictionGrid(images, labels, predictions, { indices: slice, columns: 15, width: 640 }));
+    const svg = figure(() => predictionGrid(images, labels, predictions, { indices: slice, columns: 12, width: 640 }));
     // The grid's hit areas carry "#index: ..." titles: a click on one explains that digit.
     svg.addEventListener('click', (e) => {
       const title = (e.target as Element).closest('rect, g')?.querySelector('title')?.textContent ?? (e.target as Element).querySelector?.('title')?.textContent;
