@@ -41,7 +41,7 @@ export interface UnpickleOptions {
   /** resolves a persistent id (BINPERSID/PERSID); absent = persistent ids are refused */
   persistentLoad?: (pid: PyValue) => PyValue;
   /** called for a global outside the allowlist to build the error (lets torch.ts tell a whole module from an attack) */
-  refuseGlobal?: (module: string, name: string, pickle: Uint8Array) => PthError;
+  refuseGlobal?: (module: string, name: string, pickle: Uint8Array, start: number) => PthError;
   /** what the pickle is, for messages: 'data.pkl' */
   label?: string;
 }
@@ -154,7 +154,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   const findGlobal = (module: string, name: string): PyGlobal => {
     const handler = options.globals.get(`${module}.${name}`);
     if (handler === undefined) {
-      if (options.refuseGlobal) throw options.refuseGlobal(module, name, bytes);
+      if (options.refuseGlobal) throw options.refuseGlobal(module, name, bytes, start);
       throw new PthError('PTH_UNSAFE_GLOBAL', `${label} references the global ${module}.${name}, which is not allowed`, 'only state_dicts of tensors are loaded: ' + HINT_RESAVE);
     }
     return new PyGlobal(module, name, handler);

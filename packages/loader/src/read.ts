@@ -170,7 +170,7 @@ const DANGEROUS = /^(os|posix|nt|subprocess|sys|builtins|__builtin__|shutil|sock
 const HARMLESS_BUILTINS = new Set(['set', 'frozenset', 'dict', 'list', 'tuple', 'int', 'float', 'str', 'bytes', 'bool', 'object', 'slice', 'range', 'complex', 'bytearray']);
 const DANGEROUS_NAMES = /^(eval|exec|execfile|compile|__import__|getattr|setattr|delattr|open|system|popen|spawn\w*|apply|input|globals|locals|vars|breakpoint|load|loads)$/;
 
-function refuseGlobal(module: string, name: string, pickle: Uint8Array): PthError {
+function refuseGlobal(module: string, name: string, pickle: Uint8Array, start: number): PthError {
   const unsafe = (q: string) => {
     const i = q.lastIndexOf('.');
     const mod = q.slice(0, i), name = q.slice(i + 1);
@@ -183,7 +183,7 @@ function refuseGlobal(module: string, name: string, pickle: Uint8Array): PthErro
     return new PthError('PTH_UNSUPPORTED', `data.pkl rebuilds a tensor with ${qual} (a quantized, sparse or other special tensor)`, 'only dense float tensors are read: ' + HINT_RESAVE);
   }
   if (!unsafe(qual)) {
-    const all = scanGlobals(pickle);
+    const all = scanGlobals(pickle, start);
     const hostile = all.find(unsafe);
     if (hostile === undefined && (module === '__main__' || /^torch\.nn\.modules\./.test(module) || all.some((g) => /^torch\.nn\.modules\./.test(g)))) {
       return new PthError('PTH_WHOLE_MODULE', `the file is a whole pickled model (${qual}), not a state_dict`,

@@ -3,8 +3,8 @@
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadMlp, readPth, toMlp } from '../src/index.js';
-import { FIXTURES, DEFAULT_MODEL, good, bytesOf, mnistTestImages, forward64, maxAbsDiff, REPO } from './helpers.js';
-import { readFileSync } from 'node:fs';
+import { FIXTURES, DEFAULT_MODEL, HERE, good, bytesOf, mnistTestImages, forward64, maxAbsDiff, REPO } from './helpers.js';
+import { readFileSync, readdirSync } from 'node:fs';
 
 type CoreMlp = { setLayer(i: number, w: Float32Array, b: Float32Array): void; forward(x: Float32Array, n: number): Float32Array; dispose?(): void };
 let createCore: ((sizes: number[]) => Promise<CoreMlp>) | null = null;
@@ -92,6 +92,21 @@ describe('readPth details', () => {
       const other = await readPth(bytesOf(join(FIXTURES, 'good', `${f}.pth`)));
       expect(other.tensors.length, f).toBe(ref.tensors.length);
       other.tensors.forEach((t, i) => expect(t.data, `${f} ${t.name}`).toEqual(ref.tensors[i].data));
+    }
+  });
+  test('bytes at an unaligned offset (a Node Buffer slice) read the same as aligned ones', async () => {
+    for (const f of ['zip_f32', 'legacy', 'dtype_float64', 'dtype_float16', 'zip_byteorder_big']) {
+      const bytes = bytesOf(join(FIXTURES, 'good', `${f}.pth`));
+      const shifted = new Uint8Array(bytes.length + 3);
+      shifted.set(bytes, 3);
+      const a = await readPth(bytes), b = await readPth(shifted.subarray(3));
+      b.tensors.forEach((t, i) => expect(t.data, f).toEqual(a.tensors[i].data));
+    }
+  });
+  test('src/ (outside the Node-only data helpers) imports nothing from node:, so it runs in browsers', () => {
+    const dir = join(HERE, '..', 'src');
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
+      expect(readFileSync(join(dir, f), 'utf8'), f).not.toMatch(/from ['"]node:|require\(/);
     }
   });
   test('checkpoints: the state_dict is found and the rest listed as ignored', async () => {
