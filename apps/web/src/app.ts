@@ -11,6 +11,8 @@ export class App {
   /** The forward pass of the current input (the drawing, a photo, or a test digit) and where it came from. */
   trace?: TraceResult;
   traceSource = '';
+  /** The true class of the current input when known (a test digit). */
+  traceLabel?: number;
   view = '';
   private readonly modelListeners: Listener<ModelInfo>[] = [];
   private readonly traceListeners: Listener<TraceResult>[] = [];
@@ -25,9 +27,10 @@ export class App {
     for (const fn of this.modelListeners) fn(model);
   }
 
-  setTrace(trace: TraceResult, source: string): void {
+  setTrace(trace: TraceResult, source: string, label?: number): void {
     this.trace = trace;
     this.traceSource = source;
+    this.traceLabel = label;
     for (const fn of this.traceListeners) fn(trace);
   }
 
@@ -46,7 +49,7 @@ export class App {
     const input = new Float32Array(784);
     for (let i = 0; i < 784; i++) input[i] = test.pixels[index * 784 + i]! / 255;
     const t = await this.engine.call({ op: 'trace', input });
-    this.setTrace(t, `test digit #${index} (true label ${test.labels[index]})`);
+    this.setTrace(t, `test digit #${index}`, test.labels[index]);
   }
 
   /** Switches the visible view (tabs) and tells views, so they can load data lazily when first shown. */

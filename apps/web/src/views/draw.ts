@@ -121,7 +121,8 @@ export function mountDraw(root: HTMLElement, app: App): void {
     // Same input, new model: redo the forward pass so the prediction never shows a stale model's answer.
     const t = app.trace;
     if (!t) return void predict(); // strokes drawn before the first model was ready
-    void app.engine.call({ op: 'trace', input: t.input }).then((r) => app.setTrace(r, app.traceSource), () => undefined);
+    const { traceSource, traceLabel } = app;
+    void app.engine.call({ op: 'trace', input: t.input }).then((r) => app.setTrace(r, traceSource, traceLabel), () => undefined);
   });
   render(undefined);
 }

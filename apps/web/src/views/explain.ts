@@ -42,15 +42,17 @@ export function mountExplain(root: HTMLElement, app: App): void {
       fill(body);
       return;
     }
-    fill(header, h('h2', {}, `Why ${t.prediction}?`), h('p', { class: 'muted' }, `Input: ${app.traceSource}. The network says ${t.prediction} with ${(100 * t.probabilities[t.prediction]!).toFixed(1)}% probability.`));
-    fill(body, forwardPass(t, model.layers), ...units(t, model.layers));
+    const label = app.traceLabel;
+    const verdict = label === undefined ? '' : label === t.prediction ? ` The true label is ${label}: right.` : ` The true label is ${label}: wrong.`;
+    fill(header, h('h2', {}, `Why ${t.prediction}?`), h('p', { class: 'muted' }, `Input: ${app.traceSource}. The network says ${t.prediction} with ${(100 * t.probabilities[t.prediction]!).toFixed(1)}% probability.${verdict}`));
+    fill(body, forwardPass(t, model.layers, label), ...units(t, model.layers));
   };
   app.onTrace(render);
   app.onModel(render);
   app.onView((v) => { if (v === 'explain' && dirty) render(); });
 }
 
-function forwardPass(t: TraceResult, layers: LayerData[]): HTMLElement {
+function forwardPass(t: TraceResult, layers: LayerData[], label?: number): HTMLElement {
   const stages: HTMLElement[] = [stage('Input', 'x', figure(() => digitImage(t.input, { width: 150 })), '28×28 = 784 pixels, 0 (paper) to 1 (ink)')];
   layers.forEach((_, i) => {
     const n = i + 1, last = i === layers.length - 1, prev = i === 0 ? 'x' : `a${n - 1}`;
@@ -62,7 +64,7 @@ function forwardPass(t: TraceResult, layers: LayerData[]): HTMLElement {
       stages.push(stage('ReLU', `a${n} = max(0, z${n})`, vectorMap(t.a[i]!, `a${n}`), `${active} of ${t.a[i]!.length} units active`));
     }
   });
-  stages.push(stage('Softmax', 'p = softmax(z)', figure(() => probabilityBars(t.probabilities, { width: 280, height: 150 })), 'probabilities sum to 1'));
+  stages.push(stage('Softmax', 'p = softmax(z)', figure(() => probabilityBars(t.probabilities, { width: 280, height: 150, trueLabel: label })), 'probabilities sum to 1'));
   return h('section', { class: 'card' }, h('h3', {}, 'The forward pass'), h('div', { class: 'pipeline' }, ...stages));
 }
 

@@ -6,7 +6,8 @@ import type { App } from '../app.js';
 import { fill, figure, h } from '../dom.js';
 import type { LayerData } from '../protocol.js';
 
-const COLUMNS = 32;
+/** Tiles per row: 32 for 512 units, fewer for small layers (about sqrt(2 * units)). */
+const columnsFor = (units: number) => Math.min(32, Math.max(1, Math.ceil(Math.sqrt(2 * units))));
 
 export function mountWeights(root: HTMLElement, app: App): void {
   const tiles = h('div', { class: 'tiles' });
@@ -27,7 +28,7 @@ export function mountWeights(root: HTMLElement, app: App): void {
     const first = model.layers[0]!;
     const square = Math.round(Math.sqrt(first.in)) ** 2 === first.in;
     if (square) {
-      const svg = figure(() => weightTiles(first.weight, { out: first.out, in: first.in, columns: Math.min(COLUMNS, first.out), width: 760 }));
+      const svg = figure(() => weightTiles(first.weight, { out: first.out, in: first.in, columns: columnsFor(first.out), width: first.out > 64 ? 760 : Math.min(760, columnsFor(first.out) * 72 + 8) }));
       svg.classList.add('clickable');
       svg.addEventListener('click', (e) => {
         const unit = unitAt(svg, e as MouseEvent, first);
@@ -49,17 +50,18 @@ export function mountWeights(root: HTMLElement, app: App): void {
     const row = first.weight.subarray(j * first.in, (j + 1) * first.in);
     const side = Math.round(Math.sqrt(first.in));
     const outgoing = next ? Array.from({ length: next.out }, (_, c) => ({ c, w: next.weight[c * next.in + j]! })) : [];
+    const toClasses = layers.length === 2;
     fill(detail,
       h('h3', {}, `Unit #${j}`),
       figure(() => heatmap(row, { rows: side, cols: side, width: 300, label: `W1[${j}]`, rowLabel: 'row', colLabel: 'column' })),
       h('p', { class: 'muted small' }, `bias b1[${j}] = ${first.bias[j]!.toFixed(4)}`),
       next && next.out <= 32 ? figure(() => Plot.plot({
         width: 300, height: 150, marginLeft: 40,
-        x: { type: 'band', domain: outgoing.map((d) => d.c), label: 'class', tickSize: 0 },
-        y: { label: `W2[class, ${j}]`, grid: true },
+        x: { type: 'band', domain: outgoing.map((d) => d.c), label: toClasses ? 'class' : 'unit of layer 2', tickSize: 0 },
+        y: { label: `W2[·, ${j}]`, grid: true },
         marks: [Plot.barY(outgoing, { x: 'c', y: 'w', fill: (d: { w: number }) => (d.w >= 0 ? '#b2182b' : '#2166ac') }), Plot.ruleY([0])],
       })) : null,
-      next ? h('p', { class: 'muted small' }, 'How strongly this unit votes for each class when it is active.') : null);
+      next ? h('p', { class: 'muted small' }, toClasses ? 'How strongly this unit votes for each class when it is active.' : 'How strongly this unit feeds each unit of layer 2 when it is active.') : null);
   }
 
   app.onModel(render);
@@ -75,7 +77,7 @@ function unitAt(svg: Element, e: MouseEvent, first: LayerData): number | undefin
   const image = images.sort((a, b) => area(b) - area(a))[0];
   if (!image) return undefined;
   const r = image.getBoundingClientRect();
-  const columns = Math.min(COLUMNS, first.out), rows = Math.ceil(first.out / columns);
+  const columns = columnsFor(first.out), rows = Math.ceil(first.out / columns);
   const col = Math.floor(((e.clientX - r.left) / r.width) * columns);
   const row = Math.floor(((e.clientY - r.top) / r.height) * rows);
   if (col < 0 || col >= columns || row < 0 || row >= rows) return undefined;
