@@ -7,20 +7,6 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
-// Until @mnist/loader's exports map lists "./data", resolve it to the built file directly.
-const loaderData = {
-  name: 'loader-data-fallback',
-  setup(b) {
-    b.onResolve({ filter: /^@mnist\/loader\/data$/ }, async (args) => {
-      if (args.pluginData === 'again') return undefined;
-      const resolved = await b.resolve('@mnist/loader/data', { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'again' });
-      if (resolved.errors.length === 0) return resolved;
-      const main = await b.resolve('@mnist/loader', { kind: args.kind, resolveDir: args.resolveDir });
-      return { path: main.path.replace(/index\.js$/, 'data/index.js') };
-    });
-  },
-};
-
 // @resvg/resvg-js is native: not bundled. A static import of it would load it on every start (and fail
 // if it is missing), so bundled code gets this stand-in that requires the real module on first use.
 const lazyResvg = {
@@ -61,7 +47,7 @@ await build({
   define: { MNIST_CLI_VERSION: JSON.stringify(version) },
   // CommonJS dependencies (pngjs, jpeg-js) call require('zlib') & co: give the ESM bundle a real require.
   banner: { js: "#!/usr/bin/env node\nimport { createRequire as __mnistCreateRequire } from 'node:module';\nconst require = __mnistCreateRequire(import.meta.url);" },
-  plugins: [loaderData, lazyResvg],
+  plugins: [lazyResvg],
   legalComments: 'none',
   logLevel: 'warning',
 });

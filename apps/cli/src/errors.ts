@@ -43,7 +43,7 @@ interface CodedError {
 /** True for the packages' own errors (PthError, DataError, CoreError): they carry a string `code`. */
 export function isCodedError(err: unknown): err is Error & CodedError {
   return err instanceof Error && typeof (err as { code?: unknown }).code === 'string' && !(err instanceof CliError)
-    && !/^E[A-Z]+$/.test((err as { code: string }).code); // Node's own ENOENT & co are handled by files.ts
+    && !/^E[A-Z]+$/.test((err as unknown as { code: string }).code); // Node's own ENOENT & co are handled by files.ts
 }
 
 /** Message of a package error with its hint appended when the message does not already carry it. */
