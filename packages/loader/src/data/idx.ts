@@ -29,7 +29,7 @@ export function isGzip(bytes: Uint8Array): boolean {
  */
 export async function gunzipIfNeeded(bytes: Uint8Array, name = 'file', maxBytes = 256 << 20): Promise<Uint8Array> {
   if (!isGzip(bytes)) return bytes;
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip'));
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
