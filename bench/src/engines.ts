@@ -27,7 +27,8 @@ export function coreWasm(simd: 'plain' | 'relaxed'): Engine {
     },
     forward: (x, batch) => net!.forward(x, batch),
     trainBatch: (x, labels, batch, lr) => net!.trainBatch(x, labels, batch, { lr }),
-    predict: (x, count, batchSize) => net!.evaluate(x, new Uint8Array(count), count, batchSize).predictions,
+    // predict() runs internal chunks of 256 rows: batch 256
+    predict: (x, count) => net!.predict(x.subarray(0, count * net!.sizes[0]), count),
     dispose: () => net?.dispose(),
   };
 }
