@@ -47,9 +47,15 @@ export function layerSizes(mlp: MlpModel): number[] {
   return [mlp.layers[0]!.in, ...mlp.layers.map((l) => l.out)];
 }
 
+/** MNIST_SIMD=plain|relaxed|auto picks the WASM build (default auto: relaxed SIMD where the engine has it). */
+export function simdChoice(): 'auto' | 'plain' | 'relaxed' {
+  const v = process.env.MNIST_SIMD;
+  return v === 'plain' || v === 'relaxed' ? v : 'auto';
+}
+
 /** A WASM network holding the model's weights (PyTorch layout, out x in). */
 export async function createNet(mlp: MlpModel, seed = 0): Promise<Mlp> {
-  const net = await Mlp.create(layerSizes(mlp), { seed });
+  const net = await Mlp.create(layerSizes(mlp), { seed, simd: simdChoice() });
   mlp.layers.forEach((layer, i) => net.setLayer(i, layer.weight, layer.bias));
   return net;
 }

@@ -6,7 +6,7 @@ import { describeOptions, nonEmpty, nonNegativeInt, positiveInt, positiveNumber,
 import { EXIT_INTERRUPTED, UsageError } from '../errors.js';
 import { gather, loadDataset } from '../data.js';
 import { checkOutputFile, writeAtomic } from '../files.js';
-import { createNet, describeModel, layerSizes, loadModel, printWarnings, requireMnistShape, MNIST_CLASSES, MNIST_INPUTS } from '../model.js';
+import { simdChoice, createNet, describeModel, layerSizes, loadModel, printWarnings, requireMnistShape, MNIST_CLASSES, MNIST_INPUTS } from '../model.js';
 import { Mlp } from '@mnist/core-wasm';
 import { Progress, bytes, int, percent, seconds } from '../term.js';
 import { COMMON_HELP, COMMON_OPTIONS, seededRandom, shuffle } from './common.js';
@@ -112,7 +112,7 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
   const trainCount = Math.min(options['train-limit'] ?? train.images.count, train.images.count);
   const testCount = test.images.count;
 
-  const net = init ? await createNet(init.mlp, seed) : await Mlp.create(sizes, { seed });
+  const net = init ? await createNet(init.mlp, seed) : await Mlp.create(sizes, { seed, simd: simdChoice() });
   const err = process.stderr;
   const log = (line: string) => process.stdout.write(line + '\n');
   log(`${init ? `fine-tuning ${describeModel(init)}` : `training a ${sizes.join('-')} MLP from seeded random weights (seed ${seed})`}`);
