@@ -90,6 +90,8 @@ export async function run({ options, positionals }: Parsed): Promise<number> {
       bytes: raw.length,
       format: pth.format,
       root: pth.root,
+      key: pth.key,
+      ignored: pth.ignored,
       tensors,
       mlp: mlp ? {
         layers: mlp.layers.map((l) => ({ name: l.name, in: l.in, out: l.out })),
@@ -109,6 +111,7 @@ export async function run({ options, positionals }: Parsed): Promise<number> {
   const lines = [
     `${bold('file', color)}      ${file} (${bytes(raw.length)})`,
     `${bold('format', color)}    ${pth.format === 'zip' ? 'zip (torch.save, PyTorch 1.6+)' : 'legacy (pickle stream, _use_new_zipfile_serialization=False)'}${pth.root ? `, root folder "${pth.root}"` : ''}`,
+    ...(pth.key ? [`${bold('checkpoint', color)} state_dict under "${pth.key}"${pth.ignored.length ? `; ignored: ${pth.ignored.join(', ')}` : ''}`] : []),
     `${bold('tensors', color)}   ${tensors.length}`,
     ...table(['name', 'dtype', 'shape', 'min', 'max', 'mean', 'NaN', 'inf'], tensors.map((t) => [
       t.name, t.dtype, t.shape.join('x') || 'scalar', num(t.min), num(t.max), num(t.mean), String(t.nan), String(t.inf),

@@ -240,7 +240,7 @@ async function predictPictures(model: LoadedModel, files: string[], batchSize: n
       const name = path.basename(p.file);
       return [
         ...drawDigit(x.subarray(r * inputs, (r + 1) * inputs), color),
-        name.length > 28 ? `…${name.slice(-27)}` : name,
+        name.length > 24 ? `…${name.slice(-23)}` : name,
         `${p.width}x${p.height} → ${bold(`prediction ${p.prediction}`, color)}`,
         ...probabilityLines(p.probabilities),
       ];

@@ -180,7 +180,7 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
     }
 
     if (!snapshot) {
-      err.write(`no epoch completed: nothing was written${interrupted ? '' : ''}\n`);
+      err.write(`stopped before the first epoch completed: nothing was written to ${out}\n`);
       return interrupted ? EXIT_INTERRUPTED : 1;
     }
     const layers = snapshot.map((l, i) => ({ name: names[i]!, weight: l.weight, bias: l.bias, in: sizes[i]!, out: sizes[i + 1]! }));
