@@ -58,7 +58,11 @@ export function packageMessage(err: Error & CodedError): string {
  * e.g. "model.pth: global os.system is not allowed in a state_dict … [PTH_UNSAFE_GLOBAL]".
  */
 export function fileError(file: string, err: unknown): unknown {
-  if (isCodedError(err)) return new InputError(`${file}: ${packageMessage(err)} [${err.code}]`, err.code, { cause: err });
+  if (isCodedError(err)) {
+    // IDX errors already start with the file name they were given.
+    const text = packageMessage(err);
+    return new InputError(`${text.startsWith(`${file}:`) ? text : `${file}: ${text}`} [${err.code}]`, err.code, { cause: err });
+  }
   return err;
 }
 

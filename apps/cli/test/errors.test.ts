@@ -5,7 +5,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { savePth } from '@mnist/loader';
 import { describe, expect, it } from 'vitest';
-import { LOADER_FIXTURES, MNIST_DIR, mnist, oneLineError, tempDir } from './helpers.js';
+import { LOADER_FIXTURES, MNIST_DIR, mnist, mnistAsync, oneLineError, tempDir } from './helpers.js';
 
 const dir = tempDir();
 const images = path.join(MNIST_DIR, 't10k-images-idx3-ubyte');
@@ -76,8 +76,8 @@ const cases: Case[] = [
 ];
 
 describe('errors: one line, right exit code, nothing on stdout', () => {
-  it.each(cases)('%s', (_name, args, code, message) => {
-    const run = mnist(args);
+  it.concurrent.each(cases)('%s', async (_name, args, code, message) => {
+    const run = await mnistAsync(args);
     expect(run.code, run.stderr).toBe(code);
     expect(oneLineError(run)).toMatch(message);
     expect(run.stdout).toBe('');
@@ -106,8 +106,8 @@ describe('every hostile .pth of the loader fixtures gives its loader error code,
       expect(codes.has(code), code).toBe(true);
     }
   });
-  it.each(hostile.map((h) => [h.file, h.code, h.why] as const))('%s -> %s (%s)', (file, code) => {
-    const run = mnist(['predict', '--limit', '1', '--model', path.join(LOADER_FIXTURES, 'hostile', file)], { timeout: 30_000 });
+  it.concurrent.each(hostile.map((h) => [h.file, h.code, h.why] as const))('%s -> %s (%s)', async (file, code) => {
+    const run = await mnistAsync(['predict', '--limit', '1', '--model', path.join(LOADER_FIXTURES, 'hostile', file)], { timeout: 30_000 });
     expect(run.code, run.stderr).toBe(1);
     const line = oneLineError(run);
     expect(line).toContain(`${file}: `);

@@ -42,6 +42,21 @@ export function mnist(args: string[], options: { cwd?: string; env?: Record<stri
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal, ms: performance.now() - t0 };
 }
 
+/** Like mnist(), without blocking: for tests that run many short commands concurrently. */
+export function mnistAsync(args: string[], options: { timeout?: number } = {}): Promise<Run> {
+  const t0 = performance.now();
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1' };
+  delete env.FORCE_COLOR;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: CLI_DIR, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: options.timeout ?? 110_000 });
+    let stdout = '', stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, ms: performance.now() - t0 }));
+  });
+}
+
 /** Starts the CLI and resolves with the child so a test can signal it. */
 export function mnistChild(args: string[], cwd = CLI_DIR) {
   const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1' };
