@@ -44,6 +44,19 @@ describe('Mlp.create', () => {
     for (const n of [a, b, c]) n.dispose();
   });
 
+  it('fromLayers builds the same network from PyTorch-layout layers and checks the chain', async () => {
+    const a = await Mlp.create([12, 7, 5, 3], { seed: 4 });
+    const layers = layersOf(a);
+    const b = await Mlp.fromLayers(layers, { simd: 'plain' });
+    expect(b.sizes).toEqual([12, 7, 5, 3]);
+    expect(b.classes).toBe(3);
+    const x = randomF32(2 * 12, rng(30));
+    expect(maxdiff(b.forward(x, 2), a.forward(x, 2))).toBeLessThan(1e-6);
+    await expect(Mlp.fromLayers([layers[0], layers[2]])).rejects.toMatchObject({ code: 'CORE_BAD_SHAPE', message: expect.stringMatching(/layer 1 has in = 5 but layer 0 has out = 7/) });
+    await expect(Mlp.fromLayers([{ ...layers[0], weight: new Float32Array(3) }])).rejects.toMatchObject({ code: 'CORE_BAD_SHAPE' });
+    await expect(Mlp.fromLayers([])).rejects.toMatchObject({ code: 'CORE_BAD_SHAPE' });
+  });
+
   it('picks the variant asked for', async () => {
     const plain = await Mlp.create([3, 2], { simd: 'plain' });
     expect(plain.variant).toBe('simd');
