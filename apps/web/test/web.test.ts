@@ -194,6 +194,13 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     expect(await page.getByTestId('error').isHidden()).toBe(true);
     // The new model predicts too (a clear vertical stroke is a 1 for any decent MNIST model).
     expect(await drawAndPredict(page, [[[140, 40], [140, 240]]])).toBe(1);
+    // NaN/Infinity weights load with a visible warning; the page says the outputs are NaN instead of breaking.
+    const nanModel = readFileSync(join(FIXTURES, 'good', 'warn_nan_inf.pth'));
+    await page.getByTestId('model-file').setInputFiles({ name: 'warn_nan_inf.pth', mimeType: 'application/octet-stream', buffer: nanModel });
+    await expect.poll(() => page.getByTestId('model-summary').textContent()).toContain('warn_nan_inf.pth');
+    expect(await page.locator('[data-testid=model-summary] .warnings').textContent()).toMatch(/NaN/);
+    expect(await drawAndPredict(page, [[[140, 40], [140, 240]]])).toBeNaN();
+    await screenshot(page, '3-nan-weights');
     await page.getByRole('button', { name: 'Back to the default model' }).click();
     await expect.poll(() => page.getByTestId('model-summary').textContent()).toContain('784 → 512 → 10');
   });

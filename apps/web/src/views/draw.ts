@@ -53,6 +53,15 @@ export function mountDraw(root: HTMLElement, app: App): void {
       return;
     }
     if (!performance.getEntriesByName('first-prediction').length) performance.mark('first-prediction'); // for scripts/perf.mjs
+    if (!Array.from(t.probabilities).every(Number.isFinite)) {
+      fill(prediction, '?');
+      prediction.dataset.digit = 'NaN';
+      fill(confidence, 'The model outputs NaN: its weights hold NaN or Infinity (see the warnings in the model panel).');
+      bars.removeAttribute('data-values');
+      fill(bars);
+      fill(seen, figure(() => digitImage(t.input, { width: 196 })));
+      return;
+    }
     fill(prediction, String(t.prediction));
     prediction.dataset.digit = String(t.prediction);
     fill(confidence, `${fmtPct(t.probabilities[t.prediction]!, 1)} sure`);
