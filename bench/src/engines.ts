@@ -6,6 +6,8 @@ import { PlainJsMlp } from './plainjs.js';
 export interface Engine {
   /** Row label in the tables. */
   name: string;
+  /** Too slow for whole passes here: inference runs once over 2,560 images, training is extrapolated from 20 batches. */
+  slow?: boolean;
   /** Builds the network from layers in PyTorch layout (the same weights for every engine). */
   load(layers: LayerParams[]): Promise<void>;
   /** Logits for `batch` rows of x. */
@@ -14,6 +16,8 @@ export interface Engine {
   trainBatch?(x: Float32Array, labels: Uint8Array, batch: number, lr: number): number;
   /** Predicted classes for `count` rows, in batches. */
   predict(x: Float32Array, count: number, batchSize: number): Int32Array;
+  /** The current weights in PyTorch layout (after training), if the engine can give them back. */
+  layers?(): LayerParams[];
   dispose(): void;
 }
 
@@ -29,6 +33,7 @@ export function coreWasm(simd: 'plain' | 'relaxed'): Engine {
     trainBatch: (x, labels, batch, lr) => net!.trainBatch(x, labels, batch, { lr }),
     // predict() runs internal chunks of 256 rows: batch 256
     predict: (x, count) => net!.predict(x.subarray(0, count * net!.sizes[0]), count),
+    layers: () => Array.from({ length: net!.layerCount }, (_, i) => net!.getLayer(i)),
     dispose: () => net?.dispose(),
   };
 }
@@ -38,6 +43,7 @@ export function plainJs(): Engine {
   let net: PlainJsMlp | null = null;
   return {
     name: 'plain JS',
+    slow: true,
     async load(layers) {
       net = new PlainJsMlp(layers);
     },

@@ -98,33 +98,43 @@ function mulberry32(seed: number): () => number {
 
 interface TrainResult {
   name: string;
-  epochSeconds: number[];
+  epochSeconds: number[]; // one per epoch; a slow engine has one extrapolated value
   accuracy: number[];
   firstLosses: number[];
-  layers: LayerParams[];
+  layers: LayerParams[] | null;
 }
 
-/** Trains `epochs` epochs (batch 64, lr 0.1, a seeded shuffle per epoch) and tests after each one. */
-async function trainCore(simd: 'plain' | 'relaxed', train: Dataset, test: Dataset, orders: Uint32Array[], init: LayerParams[]): Promise<TrainResult> {
-  const net = await Mlp.fromLayers(init, { simd });
+/**
+ * Trains an engine from `init` for one epoch per shuffle order (batch 64, lr 0.1) and tests after each epoch.
+ * A slow engine is timed on the first 20 batches of the first order instead, and its epoch time extrapolated.
+ */
+async function trainEngine(engine: Engine, train: Dataset, test: Dataset, orders: Uint32Array[], init: LayerParams[]): Promise<TrainResult> {
+  await engine.load(init);
   const xb = new Float32Array(BATCH * 784), yb = new Uint8Array(BATCH);
-  const result: TrainResult = { name: `core-wasm ${net.variant}`, epochSeconds: [], accuracy: [], firstLosses: [], layers: [] };
-  for (const order of orders) {
+  const result: TrainResult = { name: engine.name, epochSeconds: [], accuracy: [], firstLosses: [], layers: null };
+  const batches = Math.floor(train.count / BATCH);
+  const steps = engine.slow ? (QUICK ? 5 : 20) : batches;
+  for (const order of engine.slow ? orders.slice(0, 1) : orders) {
     const t0 = performance.now();
-    for (let s = 0; s + BATCH <= train.count; s += BATCH) {
+    for (let s = 0; s < steps; s++) {
       for (let i = 0; i < BATCH; i++) {
-        const j = order[s + i];
+        const j = order[s * BATCH + i];
         xb.set(train.x.subarray(j * 784, j * 784 + 784), i * 784);
         yb[i] = train.labels[j];
       }
-      const loss = net.trainBatch(xb, yb, BATCH, { lr: LR });
+      const loss = engine.trainBatch!(xb, yb, BATCH, LR);
       if (result.firstLosses.length < 20) result.firstLosses.push(loss);
     }
-    result.epochSeconds.push((performance.now() - t0) / 1000);
-    result.accuracy.push(net.evaluate(test.x, test.labels, test.count).accuracy);
+    result.epochSeconds.push(((performance.now() - t0) / 1000) * (batches / steps));
+    if (!engine.slow) {
+      const predictions = engine.predict(test.x, test.count, 256);
+      let correct = 0;
+      for (let i = 0; i < test.count; i++) if (predictions[i] === test.labels[i]) correct++;
+      result.accuracy.push(correct / test.count);
+    }
   }
-  result.layers = Array.from({ length: net.layerCount }, (_, i) => net.getLayer(i));
-  net.dispose();
+  result.layers = engine.layers?.() ?? null;
+  engine.dispose();
   return result;
 }
 
@@ -136,15 +146,6 @@ function shuffled(n: number, seed: number): Uint32Array {
     [order[i], order[j]] = [order[j], order[i]];
   }
   return order;
-}
-
-/** Seconds per epoch of an engine that is too slow to run a whole epoch here, from `steps` timed batches. */
-function extrapolatedEpoch(engine: Engine, train: Dataset, steps: number): number {
-  const t0 = performance.now();
-  for (let s = 0; s < steps; s++) {
-    engine.trainBatch!(train.x.subarray(s * BATCH * 784, (s + 1) * BATCH * 784), train.labels.subarray(s * BATCH, (s + 1) * BATCH), BATCH, 0.1);
-  }
-  return ((performance.now() - t0) / 1000 / steps) * Math.floor(train.count / BATCH);
 }
 
 // ------------------------------------------------------------------------------------------ main
@@ -161,17 +162,15 @@ async function main(): Promise<void> {
   const initLayers = Array.from({ length: init.layerCount }, (_, i) => init.getLayer(i));
   init.dispose();
 
-  // training: every core-wasm binary for EPOCHS epochs, PyTorch from the same start; plain JS extrapolated
+  // training: every engine that can train, from the same initial weights and shuffle orders, then PyTorch
   const orders = Array.from({ length: EPOCHS }, (_, e) => shuffled(train.count, 1000 + e));
+  const trainers: Engine[] = [...variants.map((v) => coreWasm(v)), plainJs()];
   const trained: TrainResult[] = [];
-  for (const v of variants) trained.push(await trainCore(v, train, test, orders, initLayers));
-  const js = plainJs();
-  await js.load(initLayers);
-  const jsSteps = QUICK ? 5 : 20;
-  const jsEpoch = extrapolatedEpoch(js, train, jsSteps);
-  js.dispose();
+  for (const engine of trainers) if (engine.trainBatch) trained.push(await trainEngine(engine, train, test, orders, initLayers));
+  const baseline = trained.find((r) => r.name === 'plain JS')!;
+  const jsEpoch = baseline.epochSeconds[0];
   const accCols = (acc: number[]) => Array.from({ length: EPOCHS }, (_, e) => (acc[e] === undefined ? '' : `${fmt(acc[e] * 100, 2)}%`));
-  const trainRows = trained.map((r) => [
+  const trainRows = trained.filter((r) => r !== baseline).map((r) => [
     r.name, fmt(r.epochSeconds[0], 2), fmt(median(r.epochSeconds), 2), ...accCols(r.accuracy), `${fmt(jsEpoch / median(r.epochSeconds), 1)}x`,
   ]);
   const noTorch = torchAvailable();
@@ -181,26 +180,27 @@ async function main(): Promise<void> {
     trainRows.push([`PyTorch ${t.torch} (1 thread, same init and order)`, fmt(t.epoch_seconds[0], 2), fmt(median(t.epoch_seconds), 2), ...accCols(t.accuracy), `${fmt(jsEpoch / median(t.epoch_seconds), 1)}x`]);
     torchLossDiff = Math.max(...t.first_losses.map((l, i) => Math.abs(l - trained[0].firstLosses[i])));
   }
-  trainRows.push([`plain JS (extrapolated from ${jsSteps} batches)`, fmt(jsEpoch, 1), '', ...accCols([]), '1.0x']);
+  trainRows.push([`plain JS (extrapolated from ${QUICK ? 5 : 20} batches)`, fmt(jsEpoch, 1), '', ...accCols([]), '1.0x']);
   printTable(
     `Training 784-512-10, 60,000 images, batch ${BATCH}, SGD lr ${LR}, PyTorch default init (seed 1), seeded shuffle per epoch`,
     ['engine', 'epoch 1 s', 'median s', ...Array.from({ length: EPOCHS }, (_, e) => `test acc after ${e + 1}`), 'vs plain JS'],
     trainRows,
   );
   if (noTorch) console.log(`PyTorch row skipped: ${noTorch}`);
-  else console.log(`first 20 batch losses, PyTorch vs core-wasm ${trained[0].name.split(' ')[1]}: max |diff| ${torchLossDiff.toExponential(2)}`);
+  else console.log(`first 20 batch losses, PyTorch vs ${trained[0].name}: max |diff| ${torchLossDiff.toExponential(2)}`);
   console.log('issue 2 reference (PyTorch with its own init and shuffle, measured here): 93.1% after 1 epoch, 96.1% after 3.');
 
   // inference over the 10,000 test images with the trained weights; every engine must agree with core-wasm
-  const engines: Engine[] = [...variants.map((v) => coreWasm(v)), plainJs()];
-  const weights = trained[trained.length - 1].layers;
+  // the baseline (plain JS) first: its rate and predictions are what the others are compared with
+  const engines: Engine[] = [plainJs(), ...variants.map((v) => coreWasm(v))];
+  const weights = trained.find((r) => r.layers && r !== baseline)!.layers!;
   const infRows: (string | number)[][] = [];
   let jsRate = NaN;
   let reference: Int32Array | null = null;
-  for (const engine of engines.reverse()) {
+  for (const engine of engines) {
     await engine.load(weights);
-    // plain JS is ~50x slower: it runs once over the first 2,560 images (10 batches) instead of 9 times over 10,000
-    const slow = engine.name === 'plain JS';
+    // a slow engine (plain JS is ~30x slower) runs once over the first 2,560 images (10 batches), not 9 times over 10,000
+    const slow = engine.slow === true;
     const count = slow ? 2560 : test.count;
     let predictions: Int32Array = new Int32Array(0);
     const t = timeRuns(() => {
@@ -217,8 +217,8 @@ async function main(): Promise<void> {
       agree = `${same}/${reference.length}`;
     } else reference = predictions;
     const rate = (count / ms) * 1000;
-    if (slow) jsRate = rate;
-    infRows.push([slow ? `plain JS (first ${count} images)` : engine.name, fmtInt(count), fmt(ms, 1), fmtInt(rate), fmtInt((count / t.best) * 1000), `${fmt((correct / count) * 100, 2)}%`, agree, slow ? '1.0x' : `${fmt(rate / jsRate, 1)}x`]);
+    if (engine.name === 'plain JS') jsRate = rate;
+    infRows.push([slow ? `${engine.name} (first ${count} images)` : engine.name, fmtInt(count), fmt(ms, 1), fmtInt(rate), fmtInt((count / t.best) * 1000), `${fmt((correct / count) * 100, 2)}%`, agree, `${fmt(rate / jsRate, 1)}x`]);
   }
   printTable('Inference 784-512-10 over the 10,000 MNIST test images, batch 256 (trained weights from above)',
     ['engine', 'images', 'median ms', 'images/s', 'best images/s', 'accuracy', 'same predictions as plain JS', 'vs plain JS'], infRows);
