@@ -11,6 +11,11 @@ const SHAPES: [number, number, number][] = [
   [1, 1, 1], [1, 784, 10], [2, 3, 5], [3, 5, 7], [4, 8, 8], [5, 13, 9], [6, 9, 13], [7, 33, 17],
   [13, 20, 14], [9, 17, 131], [17, 130, 129], [64, 784, 10], [33, 784, 512], [1, 33, 29], [5, 13, 30], [2, 7, 32],
   [0, 5, 7], [3, 0, 7], [3, 5, 0],
+  // and 24 seeded random shapes
+  ...(() => {
+    const r = rng(99);
+    return Array.from({ length: 24 }, () => [1 + Math.floor(r() * 19), 1 + Math.floor(r() * 70), 1 + Math.floor(r() * 45)] as [number, number, number]);
+  })(),
 ];
 
 /** |got - want| <= rel * sum_c |x_c w_c| + 1e-7: the error bound of an f32 dot product, generously. */
