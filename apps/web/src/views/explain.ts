@@ -37,7 +37,9 @@ export function mountExplain(root: HTMLElement, app: App): void {
     if (app.view !== 'explain') { dirty = true; return; }
     dirty = false;
     const t = app.trace, model = app.model;
-    if (!t || !model) {
+    // The trace must come from this model (a new model's trace is on its way when they differ).
+    const matches = t && model && t.z.length === model.layers.length && t.z.every((z, i) => z.length === model.layers[i]!.out);
+    if (!t || !model || !matches) {
       fill(header, h('h2', {}, 'Explain'), h('p', { class: 'muted' }, 'Draw a digit in the Draw tab (or pick a test digit below) to follow it through the network.'));
       fill(body);
       return;
@@ -48,7 +50,8 @@ export function mountExplain(root: HTMLElement, app: App): void {
     fill(body, forwardPass(t, model.layers, label), ...units(t, model.layers));
   };
   app.onTrace(render);
-  app.onModel(render);
+  // A new model re-runs the current input (the Draw view asks the worker), and that new trace redraws this view.
+  app.onModel(() => { if (!app.trace) render(); });
   app.onView((v) => { if (v === 'explain' && dirty) render(); });
 }
 
