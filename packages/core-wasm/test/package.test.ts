@@ -50,6 +50,14 @@ describe('the built package', () => {
     expect(out.relaxedError).toBe(null);
   });
 
+  it("runs the README's example (examples/readme.mjs) as written", () => {
+    const out = execFileSync(process.execPath, [join(pkgDir, 'examples', 'readme.mjs')], { cwd: pkgDir, encoding: 'utf8' });
+    expect(out).toMatch(/^forward Float32Array\(20\)/m);
+    expect(out).toMatch(/^predict Int32Array\(2\)/m);
+    expect(out).toMatch(/^trainBatch 2\.\d+/m);
+    expect(out).toMatch(/CORE_BAD_SHAPE forward: x has 1568 values, expected batch x 784 = 2352/);
+  });
+
   it('bundles with esbuild for the browser with no loader configuration, and the bundle runs', async () => {
     const result = await build({
       entryPoints: [join(work, 'main.mjs')],
