@@ -121,6 +121,18 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     expect(consoleErrors).toEqual([]);
   });
 
+  it('predicts while the stroke is still being drawn', async () => {
+    await page.getByRole('button', { name: 'Clear' }).click();
+    const box = (await page.getByTestId('draw').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + 40);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2, box.y + 160, { steps: 8 });
+    // The mouse button is still down: the prediction is already there.
+    await page.waitForFunction(() => document.querySelector('[data-testid=prediction]')?.hasAttribute('data-digit'));
+    await page.mouse.move(box.x + box.width / 2, box.y + 240, { steps: 4 });
+    await page.mouse.up();
+  });
+
   it('predicts drawn digits: a vertical stroke is 1, a loop is 0, a bar and a diagonal are 7', async () => {
     expect(await drawAndPredict(page, [[[140, 40], [140, 240]]])).toBe(1);
     await screenshot(page, '1-draw');
