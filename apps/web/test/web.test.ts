@@ -199,7 +199,12 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     const bytes = existsSync(fixture) ? readFileSync(fixture) : undefined;
     const expected = bytes ? (await loadMlp(bytes)).layers : undefined;
     if (!bytes || !expected) throw new Error(`missing fixture ${fixture} (made by packages/loader/fixtures/make_fixtures.py)`);
-    await page.getByTestId('model-file').setInputFiles({ name: 'layout_3layer.pth', mimeType: 'application/octet-stream', buffer: bytes });
+    // Dropped on the drop zone this time (the other files go through the file input).
+    await page.evaluate((data: number[]) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array(data)], 'layout_3layer.pth', { type: 'application/octet-stream' }));
+      document.querySelector('.drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, Array.from(bytes));
     const arch = [expected[0]!.in, ...expected.map((l) => l.out)].join(' → ');
     await expect.poll(() => page.getByTestId('model-summary').textContent()).toContain(arch);
     expect(await page.getByTestId('model-summary').textContent()).toContain('layout_3layer.pth');

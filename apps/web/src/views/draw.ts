@@ -29,7 +29,7 @@ export function mountDraw(root: HTMLElement, app: App): void {
         canvas,
         h('div', { class: 'row' },
           h('button', { type: 'button', onclick: clear }, 'Clear'),
-          h('label', { class: 'button secondary', for: 'photo-file' }, 'Upload a photo…'), photo),
+          photo, h('label', { class: 'button secondary', for: 'photo-file' }, 'Upload a photo…')),
         photoError),
       h('div', { class: 'card result-card' },
         h('h2', {}, 'Prediction'),

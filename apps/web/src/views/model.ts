@@ -18,7 +18,7 @@ export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
     h('small', {}, 'A PyTorch state_dict of an MLP (784 inputs, 10 classes). Parsed safely in a worker: no code runs.'));
   const reset = h('button', { class: 'link', type: 'button', onclick: () => void loadDefault() }, 'Back to the default model');
 
-  root.append(h('h2', {}, 'Model'), summary, error, drop, input, busy, reset);
+  root.append(h('h2', {}, 'Model'), summary, error, input, drop, busy, reset); // input first: its focus ring shows on the label
 
   const showError = (err: unknown, file: string) => {
     const e = err as EngineError;
