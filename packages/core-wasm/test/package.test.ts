@@ -1,5 +1,6 @@
 // The built package as others use it: imported by name from another project (exports map), bundled by esbuild for
-// the browser with no loader configuration, and run by a Node without the relaxed-SIMD flag (falls back to plain).
+// the browser with no loader configuration (run in Node and, when installed, in headless Chromium), and run by a
+// Node without the relaxed-SIMD flag (falls back to plain).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,5 +79,27 @@ describe('the built package', () => {
     // the wasm is inside the bundle, a few tens of KB
     expect(code.length).toBeLessThan(200_000);
     expect(readFileSync(join(pkgDir, 'package.json'), 'utf8')).toMatch(/"types": "\.\/dist\/index\.d\.ts",\s*"default"/);
+  });
+
+  const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  if (!existsSync(chromium)) console.warn(`skipping the Chromium case: no browser at ${chromium} (apt-get install chromium, or set CHROMIUM_PATH)`);
+  it.skipIf(!existsSync(chromium))(`the browser bundle runs in headless Chromium and picks relaxed SIMD there (${chromium})`, async () => {
+    const result = await build({
+      stdin: { contents: program.replace(/console\.log\((.*)\);\s*$/m, 'document.body.textContent = "RESULT " + $1;'), resolveDir: work, loader: 'js' },
+      bundle: true, platform: 'browser', format: 'esm', target: 'es2022', outfile: join(work, 'page.js'), absWorkingDir: work, logLevel: 'silent',
+    });
+    expect(result.errors).toEqual([]);
+    writeFileSync(join(work, 'page.html'), '<!doctype html><html><body>pending<script type="module" src="page.js"></script></body></html>');
+    const dom = execFileSync(chromium, [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--allow-file-access-from-files', '--virtual-time-budget=10000',
+      `--user-data-dir=${join(work, 'chromium-profile')}`, '--dump-dom', `file://${join(work, 'page.html')}`,
+    ], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const match = dom.match(/RESULT (\{.*?\})</);
+    expect(match, `no result in the page: ${dom.slice(0, 300)}`).not.toBeNull();
+    const out = JSON.parse(match![1]);
+    expect(out.logits).toEqual(expected);
+    expect(out.variant).toBe('relaxed-simd'); // Chromium validates relaxed SIMD natively
+    expect(out.relaxedError).toBe(null);
   });
 });
