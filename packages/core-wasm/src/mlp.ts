@@ -107,6 +107,13 @@ export class Mlp {
   #layers: Layer[];
   #ws: Workspace | null = null;
 
+  // Memory, in allocation order (the stub runtime's bump allocator lays it out as one contiguous block):
+  //   per layer l (in -> out):  W       out*in floats     PyTorch layout, the master copy
+  //                             b       out
+  //                             packed  ceil(out/8)*8*(in+1)   W^T and b in 8-column panels, for the forward
+  //                             dW      out*in,  db  out        gradients (accumulated by the kernels)
+  //   workspace (rows):         x rows*sizes[0]; act_l rows*out_l; probs rows*classes; 2 x rows*max(sizes); targets rows bytes
+  //   momentum vW, vb per layer, allocated at the first step with momentum
   private constructor(sizes: number[], variant: Variant, k: KernelExports) {
     this.sizes = Object.freeze(sizes.slice());
     this.variant = variant;
