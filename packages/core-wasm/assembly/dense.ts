@@ -167,8 +167,12 @@ export function dense_packed_size(C: i32, OC: i32): i32 {
 }
 
 export function dense_pack_f32(packed: usize, weight: usize, bias: usize, OC: i32, C: i32): void {
-  const panels = (OC + 7) >> 3;
-  for (let p = 0; p < panels; p++) {
+  dense_pack_panels_f32(packed, weight, bias, OC, C, 0, (OC + 7) >> 3);
+}
+
+/** Packs panels p0..p1-1 only (output rows 8*p0 .. 8*p1-1): what one thread repacks after updating those rows. */
+export function dense_pack_panels_f32(packed: usize, weight: usize, bias: usize, OC: i32, C: i32, p0: i32, p1: i32): void {
+  for (let p = p0; p < p1; p++) {
     const dst = packed + ((<usize>p * 8 * (C + 1)) << 2);
     for (let j = 0; j < 8; j++) {
       const o = p * 8 + j;
@@ -435,12 +439,30 @@ export function dense_backward_f32(dinp: usize, dweight: usize, dbias: usize,
                                    dout: usize, inp: usize, weight: usize,
                                    B: i32, C: i32, OC: i32): void {
   // dinp (B,C) = dout (B,OC) @ weight (OC,C): weight is already K x N for this product
-  if (dinp) gemm_f32(dinp, dout, OC, 1, weight, B, OC, C, false, false);
+  if (dinp) dense_backward_input_f32(dinp, dout, weight, B, C, OC);
+  dense_backward_weight_f32(dweight, dbias, dout, inp, B, C, OC, 0, OC);
+}
+
+/**
+ * dinp (B,C) = dout (B,OC) @ weight (OC,C), overwritten. Rows are independent: a thread passes its own row block
+ * (dinp and dout offset by the first row, B = its row count) and gets the same bits as the whole call.
+ */
+export function dense_backward_input_f32(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, OC: i32): void {
+  gemm_f32(dinp, dout, OC, 1, weight, B, OC, C, false, false);
+}
+
+/**
+ * Output rows o0..o1-1 of dweight (OC,C) += dout^T @ inp and of dbias (OC) += sum_b dout (dbias 0 to skip).
+ * Each row sums over the batch in order whatever the range, so threads splitting o get the bits of one call;
+ * o0 should be a multiple of 4 (the bias sums 4 outputs per vector).
+ */
+export function dense_backward_weight_f32(dweight: usize, dbias: usize, dout: usize, inp: usize,
+                                          B: i32, C: i32, OC: i32, o0: i32, o1: i32): void {
   // dweight (OC,C) += dout^T (OC,B) @ inp (B,C): A = dout read transposed (rs = 1, ks = OC)
-  gemm_f32(dweight, dout, 1, OC, inp, OC, B, C, true, true);
+  gemm_f32(dweight + ((<usize>o0 * C) << 2), dout + (<usize>o0 << 2), 1, OC, inp, o1 - o0, B, C, true, true);
   if (dbias) {
-    const OC4 = OC & ~3;
-    let o = 0;
+    const OC4 = o0 + ((o1 - o0) & ~3);
+    let o = o0;
     for (; o < OC4; o += 4) {
       const ob = <usize>o << 2;
       let acc = v128.load(dbias + ob);
@@ -452,7 +474,7 @@ export function dense_backward_f32(dinp: usize, dweight: usize, dbias: usize,
       }
       v128.store(dbias + ob, acc);
     }
-    for (; o < OC; o++) {
+    for (; o < o1; o++) {
       let acc = load<f32>(dbias + (<usize>o << 2));
       for (let b = 0; b < B; b++) acc += load<f32>(dout + ((<usize>b * OC + o) << 2));
       store<f32>(dbias + (<usize>o << 2), acc);

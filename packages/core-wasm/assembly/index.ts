@@ -5,6 +5,7 @@ export * from './dense';
 export * from './relu';
 export * from './softmax_xent';
 export * from './sgd';
+export * from './jobs';
 
 /** Allocates `size` bytes, 16-byte aligned, growing memory as needed (stub runtime: a bump allocator). */
 export function alloc(size: usize): usize {

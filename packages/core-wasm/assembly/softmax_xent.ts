@@ -57,8 +57,13 @@ export function softmax_xent_forward_f32(losses: usize, probs: usize, logits: us
 // dlogits[b,v] = (probs[b,v] - [v == targets[b]]) / B, the gradient of the mean loss.
 
 export function softmax_xent_backward_f32(dlogits: usize, probs: usize, targets: usize, B: i32, V: i32): void {
-  const scale: f32 = B > 0 ? <f32>1 / <f32>B : 0;
-  for (let b = 0; b < B; b++) {
+  softmax_xent_backward_rows_f32(dlogits, probs, targets, B, V, B);
+}
+
+/** Rows 0..n-1 of a batch of `batch` rows (a thread's share: pointers offset to its first row); scale 1 / batch. */
+export function softmax_xent_backward_rows_f32(dlogits: usize, probs: usize, targets: usize, n: i32, V: i32, batch: i32): void {
+  const scale: f32 = batch > 0 ? <f32>1 / <f32>batch : 0;
+  for (let b = 0; b < n; b++) {
     const t = <i32>load<u8>(targets + <usize>b);
     for (let v = 0; v < V; v++) {
       const p = ((<usize>b * V + v) << 2);

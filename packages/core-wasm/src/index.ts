@@ -4,4 +4,5 @@ export type { MlpOptions, LayerParams, TrainOptions, Trace, Evaluation, Gradient
 export { CoreError } from './errors.js';
 export type { CoreErrorCode } from './errors.js';
 export { relaxedSimdSupported } from './kernels.js';
+export type { ThreadsOption } from './threads.js';
 export type { Variant, SimdChoice } from './kernels.js';

@@ -2,7 +2,7 @@
 // Low-level and internal to the package's API; exported as '@mnist/core-wasm/kernels' for tests and benchmarks.
 
 import { CoreError } from './errors.js';
-import { relaxedSimdWasmBase64, simdWasmBase64 } from './wasm-bytes.js';
+import { relaxedSimdThreadsWasmBase64, relaxedSimdWasmBase64, simdThreadsWasmBase64, simdWasmBase64 } from './wasm-bytes.js';
 
 /** Which binary runs: 'relaxed-simd' uses f32x4.relaxed_madd (fused multiply-add), 'simd' separate mul + add. */
 export type Variant = 'relaxed-simd' | 'simd';
@@ -34,7 +34,16 @@ export interface KernelExports {
   sgd_update_f32(params: Ptr, grads: Ptr, N: number, lr: number): void;
   sgd_momentum_update_f32_scalar(params: Ptr, grads: Ptr, velocity: Ptr, N: number, lr: number, mu: number): void;
   sgd_momentum_update_f32(params: Ptr, grads: Ptr, velocity: Ptr, N: number, lr: number, mu: number): void;
+  dense_pack_panels_f32(packed: Ptr, weight: Ptr, bias: Ptr, OC: number, C: number, p0: number, p1: number): void;
+  dense_backward_input_f32(dinp: Ptr, dout: Ptr, weight: Ptr, B: number, C: number, OC: number): void;
+  dense_backward_weight_f32(dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, B: number, C: number, OC: number, o0: number, o1: number): void;
+  softmax_xent_backward_rows_f32(dlogits: Ptr, probs: Ptr, targets: Ptr, n: number, V: number, batch: number): void;
+  /** One thread's share of the job at ctrl (assembly/jobs.ts, mirrored by src/jobs.ts). */
+  run_job(ctrl: Ptr, tid: number, threads: number): void;
 }
+
+/** Pages of the shared memory a threaded instance imports: initial, and the maximum the binary declares (1 GiB). */
+export const SHARED_MEMORY_PAGES = { initial: 2, maximum: 16384 } as const;
 
 function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
   const bin = atob(b64);
@@ -43,13 +52,17 @@ function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-const bytesCache = new Map<Variant, Uint8Array<ArrayBuffer>>();
-/** The raw binary of a variant (decoded once). */
-export function wasmBytes(variant: Variant): Uint8Array<ArrayBuffer> {
-  let bytes = bytesCache.get(variant);
+const bytesCache = new Map<string, Uint8Array<ArrayBuffer>>();
+/** The raw binary of a variant (decoded once); `threaded` gives its twin that imports a shared memory. */
+export function wasmBytes(variant: Variant, threaded = false): Uint8Array<ArrayBuffer> {
+  const key = `${variant}${threaded ? '-threads' : ''}`;
+  let bytes = bytesCache.get(key);
   if (!bytes) {
-    bytes = decodeBase64(variant === 'relaxed-simd' ? relaxedSimdWasmBase64 : simdWasmBase64);
-    bytesCache.set(variant, bytes);
+    const b64 = variant === 'relaxed-simd'
+      ? (threaded ? relaxedSimdThreadsWasmBase64 : relaxedSimdWasmBase64)
+      : (threaded ? simdThreadsWasmBase64 : simdWasmBase64);
+    bytes = decodeBase64(b64);
+    bytesCache.set(key, bytes);
   }
   return bytes;
 }
@@ -77,27 +90,35 @@ export function resolveVariant(choice: SimdChoice = 'auto'): Variant {
   return 'simd';
 }
 
-const moduleCache = new Map<Variant, Promise<WebAssembly.Module>>();
-function compiled(variant: Variant): Promise<WebAssembly.Module> {
-  let m = moduleCache.get(variant);
+const moduleCache = new Map<string, Promise<WebAssembly.Module>>();
+/** The compiled module of a variant (compiled once per process). */
+export function compiledModule(variant: Variant, threaded = false): Promise<WebAssembly.Module> {
+  const key = `${variant}${threaded ? '-threads' : ''}`;
+  let m = moduleCache.get(key);
   if (!m) {
-    m = WebAssembly.compile(wasmBytes(variant));
-    moduleCache.set(variant, m);
+    m = WebAssembly.compile(wasmBytes(variant, threaded));
+    moduleCache.set(key, m);
   }
   return m;
 }
 
-/** A fresh instance (own memory) of the chosen binary. */
-export async function instantiateKernels(choice: SimdChoice | Variant = 'auto'): Promise<{ variant: Variant; exports: KernelExports }> {
+function abortImport(_msg: number, _file: number, line: number, column: number): never {
+  throw new CoreError('CORE_WASM_ABORT', `WASM core aborted at ${line}:${column} (most likely out of memory: use a smaller batch)`);
+}
+
+/**
+ * A fresh instance of the chosen binary: with its own memory, or (`shared` given) the threaded twin over that
+ * shared memory, the way each thread of a pool instantiates it.
+ */
+export async function instantiateKernels(choice: SimdChoice | Variant = 'auto', shared?: WebAssembly.Memory): Promise<{ variant: Variant; exports: KernelExports; module: WebAssembly.Module }> {
   const variant: Variant = choice === 'simd' || choice === 'relaxed-simd' ? choice : resolveVariant(choice);
   if (variant === 'relaxed-simd' && !relaxedSimdSupported()) resolveVariant('relaxed');
-  const module = await compiled(variant);
-  const instance = await WebAssembly.instantiate(module, {
-    env: {
-      abort(_msg: number, _file: number, line: number, column: number): never {
-        throw new CoreError('CORE_WASM_ABORT', `WASM core aborted at ${line}:${column} (most likely out of memory: use a smaller batch)`);
-      },
-    },
-  });
-  return { variant, exports: instance.exports as unknown as KernelExports };
+  const module = await compiledModule(variant, shared !== undefined);
+  const env: Record<string, unknown> = { abort: abortImport };
+  if (shared) env.memory = shared;
+  const instance = await WebAssembly.instantiate(module, { env } as WebAssembly.Imports);
+  const exports = instance.exports as unknown as KernelExports;
+  // the threaded binary imports its memory instead of exporting it: expose it the same way
+  if (shared) return { variant, module, exports: Object.assign(Object.create(null), instance.exports, { memory: shared }) as KernelExports };
+  return { variant, module, exports };
 }

@@ -2,13 +2,20 @@
 // softmax cross-entropy, SGD with optional momentum. All tensors live in the instance's linear memory.
 
 import { CoreError } from './errors.js';
-import { instantiateKernels, type KernelExports, type SimdChoice, type Variant } from './kernels.js';
+import { instantiateKernels, resolveVariant, SHARED_MEMORY_PAGES, type KernelExports, type SimdChoice, type Variant } from './kernels.js';
+import { C_ARG, C_NET, C_OP, C_THREADS, CTRL_BYTES, resolveThreads, threadHost, ThreadPool, tuning, type ThreadsOption } from './threads.js';
 
 export interface MlpOptions {
   /** Seed of the initial weights (default 0). The same seed gives the same weights on every engine. */
   seed?: number;
   /** Which SIMD binary: 'auto' (default) picks relaxed SIMD where the engine validates it. */
   simd?: SimdChoice;
+  /**
+   * Threads that share each large batch: 'auto' (default) = the cores the engine reports (at most 8) where threads
+   * can run (Node; a browser Worker of a cross-origin-isolated page), else 1. A number > 1 where they cannot run
+   * throws CORE_UNSUPPORTED. Results are bit-identical for every thread count.
+   */
+  threads?: ThreadsOption;
 }
 
 /** One Linear layer's parameters in PyTorch layout: weight is out x in, row-major. */
@@ -65,6 +72,13 @@ interface Layer {
   packed: boolean;
 }
 
+// ops of assembly/jobs.ts
+const OP_FORWARD = 1, OP_TRAIN_FORWARD = 2, OP_BACKWARD = 3;
+// net descriptor words (assembly/jobs.ts): header, then LAYER_WORDS per layer from word 16
+const N_LAYERS = 0, N_BATCH = 1, N_X = 2, N_PROBS = 3, N_TARGETS = 4, N_LOSSES = 5, N_DELTA = 6, N_LR = 8, N_MU = 9, N_MOMENTUM = 10;
+const N_LAYER0 = 16, LAYER_WORDS = 12;
+const L_IN = 0, L_OUT = 1, L_W = 2, L_B = 3, L_PACKED = 4, L_DW = 5, L_DB = 6, L_VW = 7, L_VB = 8, L_ACT = 9;
+
 interface Workspace {
   rows: number; // capacity in batch rows
   base: number; // first block of the workspace allocation
@@ -72,6 +86,7 @@ interface Workspace {
   act: number[]; // act[i]: (rows, sizes[i+1]); a_i = ReLU(z_i) in place for hidden layers, logits for the last
   probs: number; // (rows, classes)
   delta: [number, number]; // two (rows, maxWidth) gradient buffers used ping-pong in the backward pass
+  losses: number; // (rows) per-row cross-entropy
   targets: number; // (rows) bytes
 }
 
@@ -103,7 +118,13 @@ export class Mlp {
   readonly sizes: readonly number[];
   /** Which binary runs the kernels. */
   readonly variant: Variant;
+  /** Threads that share large batches (1: everything runs on the calling thread). */
+  readonly threads: number;
   #k: KernelExports | null;
+  #pool: ThreadPool | null = null;
+  #ctrl: number; // CTRL_BYTES, the job control block (threads.ts)
+  #net: number; // the net descriptor jobs read (assembly/jobs.ts)
+  #flopsPerRow: number; // forward multiply-adds x 2 per input row
   #layers: Layer[];
   #ws: Workspace | null = null;
 
@@ -114,17 +135,34 @@ export class Mlp {
   //                             dW      out*in,  db  out        gradients (accumulated by the kernels)
   //   workspace (rows):         x rows*sizes[0]; act_l rows*out_l; probs rows*classes; 2 x rows*max(sizes); targets rows bytes
   //   momentum vW, vb per layer, allocated at the first step with momentum
-  private constructor(sizes: number[], variant: Variant, k: KernelExports) {
+  //   (first of all: the job control block and the net descriptor, a few hundred bytes)
+  private constructor(sizes: number[], variant: Variant, k: KernelExports, threads: number) {
     this.sizes = Object.freeze(sizes.slice());
     this.variant = variant;
+    this.threads = threads;
     this.#k = k;
     this.#layers = [];
+    this.#ctrl = k.alloc(CTRL_BYTES);
+    k.zero_f32(this.#ctrl, CTRL_BYTES / 4);
+    const L = sizes.length - 1;
+    this.#net = k.alloc((N_LAYER0 + LAYER_WORDS * L) * 4);
+    k.zero_f32(this.#net, N_LAYER0 + LAYER_WORDS * L);
+    this.#flopsPerRow = 0;
     for (let i = 0; i + 1 < sizes.length; i++) {
       const inp = sizes[i], out = sizes[i + 1];
       const W = k.alloc(out * inp * 4), b = k.alloc(out * 4), packedWb = k.alloc(k.dense_packed_size(inp, out) * 4);
       const dW = k.alloc(out * inp * 4), db = k.alloc(out * 4);
       this.#layers.push({ in: inp, out, W, b, packedWb, dW, db, vW: 0, vb: 0, packed: false });
+      this.#flopsPerRow += 2 * inp * out;
     }
+    const d = this.#desc();
+    d[N_LAYERS] = L;
+    this.#layers.forEach((ly, i) => {
+      const w = N_LAYER0 + LAYER_WORDS * i;
+      d[w + L_IN] = ly.in; d[w + L_OUT] = ly.out; d[w + L_W] = ly.W; d[w + L_B] = ly.b; d[w + L_PACKED] = ly.packedWb;
+      d[w + L_DW] = ly.dW; d[w + L_DB] = ly.db;
+    });
+    new Int32Array(k.memory.buffer, this.#ctrl, CTRL_BYTES / 4)[C_NET] = this.#net;
   }
 
   /**
@@ -140,8 +178,20 @@ export class Mlp {
     }
     const seed = options.seed ?? 0;
     if (!Number.isFinite(seed)) throw new CoreError('CORE_BAD_ARGUMENT', `invalid seed: ${seed} (use a finite number)`);
-    const { variant, exports } = await instantiateKernels(options.simd ?? 'auto');
-    const net = new Mlp(sizes.slice(), variant, exports);
+    const variant = resolveVariant(options.simd ?? 'auto');
+    const host = await threadHost();
+    const threads = resolveThreads(options.threads, host);
+    let net: Mlp;
+    if (threads > 1 && typeof host !== 'string') {
+      // one shared memory; this thread's instance allocates everything, the helpers only run their share of jobs
+      const memory = new WebAssembly.Memory({ ...SHARED_MEMORY_PAGES, shared: true });
+      const { exports, module } = await instantiateKernels(variant, memory);
+      net = new Mlp(sizes.slice(), variant, exports, threads);
+      net.#pool = await ThreadPool.start(host, threads, module, memory, net.#ctrl);
+    } else {
+      const { exports } = await instantiateKernels(variant);
+      net = new Mlp(sizes.slice(), variant, exports, 1);
+    }
     const rand = mulberry32(seed);
     for (const L of net.#layers) {
       const bound = 1 / Math.sqrt(L.in);
@@ -272,9 +322,11 @@ export class Mlp {
       const n = Math.min(rows, count - start);
       this.#write(ws.x, x.subarray(start * C, (start + n) * C));
       new Uint8Array(k.memory.buffer, ws.targets, n).set(labels.subarray(start, start + n));
-      const logits = this.#forwardRows(ws, n);
-      lossSum += k.softmax_xent_forward_f32(0, ws.probs, logits, ws.targets, n, V) * n;
-      const p = argmaxRows(new Float32Array(k.memory.buffer, logits, n * V), n, V);
+      // the training forward gives the per-row losses (its dlogits are not used here)
+      this.#job(OP_TRAIN_FORWARD, 0, n);
+      const losses = new Float32Array(k.memory.buffer, ws.losses, n);
+      for (let i = 0; i < n; i++) lossSum += losses[i];
+      const p = argmaxRows(new Float32Array(k.memory.buffer, this.#logits(ws), n * V), n, V);
       predictions.set(p, start);
       for (let i = 0; i < n; i++) if (p[i] === labels[start + i]) correct++;
     }
@@ -299,29 +351,28 @@ export class Mlp {
     if (typeof momentum !== 'number' || !Number.isFinite(momentum) || momentum < 0) {
       throw new CoreError('CORE_BAD_ARGUMENT', `trainBatch: momentum must be a finite number >= 0, got ${momentum}`);
     }
-    const loss = this.#backprop(x, labels, batch, 'trainBatch');
-    const k = this.#k!;
-    for (const L of this.#layers) {
-      if (momentum !== 0 || L.vW !== 0) {
-        if (L.vW === 0) {
-          L.vW = k.alloc(L.out * L.in * 4);
-          L.vb = k.alloc(L.out * 4);
-          k.zero_f32(L.vW, L.out * L.in);
-          k.zero_f32(L.vb, L.out);
-        }
-        k.sgd_momentum_update_f32(L.W, L.dW, L.vW, L.out * L.in, lr, momentum);
-        k.sgd_momentum_update_f32(L.b, L.db, L.vb, L.out, lr, momentum);
-      } else {
-        k.sgd_update_f32(L.W, L.dW, L.out * L.in, lr);
-        k.sgd_update_f32(L.b, L.db, L.out, lr);
-      }
-      L.packed = false;
+    this.#kernels('trainBatch');
+    // momentum buffers (zero) from the first step with momentum on; once they exist every step uses them
+    if (momentum !== 0 && this.#layers[0].vW === 0) {
+      const k = this.#k!;
+      const d = this.#desc();
+      this.#layers.forEach((L, i) => {
+        L.vW = k.alloc(L.out * L.in * 4);
+        L.vb = k.alloc(L.out * 4);
+        k.zero_f32(L.vW, L.out * L.in);
+        k.zero_f32(L.vb, L.out);
+        d[N_LAYER0 + LAYER_WORDS * i + L_VW] = L.vW;
+        d[N_LAYER0 + LAYER_WORDS * i + L_VB] = L.vb;
+      });
     }
-    return loss;
+    // the backward jobs update each layer (and repack its forward panels) as soon as its gradient is complete
+    return this.#backprop(x, labels, batch, 'trainBatch', { lr, momentum });
   }
 
   /** Frees the WASM instance; any later call throws CORE_DISPOSED. Safe to call twice. */
   dispose(): void {
+    this.#pool?.dispose();
+    this.#pool = null;
     this.#k = null;
     this.#ws = null;
     this.#layers = [];
@@ -373,7 +424,7 @@ export class Mlp {
     if (this.#ws) k.free(this.#ws.base);
     const sizes = this.sizes;
     const maxWidth = Math.max(...sizes);
-    const widths = [sizes[0], ...sizes.slice(1), this.classes, maxWidth, maxWidth];
+    const widths = [sizes[0], ...sizes.slice(1), this.classes, maxWidth, maxWidth, 1];
     const floats = widths.reduce((s, w) => s + Math.ceil((rows * w) / 4) * 4, 0);
     const base = k.alloc(floats * 4 + rows + 16);
     let p = base;
@@ -386,7 +437,11 @@ export class Mlp {
     const act = sizes.slice(1).map((w) => take(w));
     const probs = take(this.classes);
     const delta: [number, number] = [take(maxWidth), take(maxWidth)];
-    this.#ws = { rows, base, x, act, probs, delta, targets: p };
+    const losses = take(1);
+    this.#ws = { rows, base, x, act, probs, delta, losses, targets: p };
+    const d = this.#desc();
+    d[N_X] = x; d[N_PROBS] = probs; d[N_TARGETS] = p; d[N_LOSSES] = losses; d[N_DELTA] = delta[0]; d[N_DELTA + 1] = delta[1];
+    act.forEach((a, i) => { d[N_LAYER0 + LAYER_WORDS * i + L_ACT] = a; });
     return this.#ws;
   }
 
@@ -400,18 +455,35 @@ export class Mlp {
     }
   }
 
-  /** Runs the forward pass over n rows already in ws.x; returns the pointer to the logits. */
-  #forwardRows(ws: Workspace, n: number): number {
+  /** A view of the net descriptor (made per call: memory.grow detaches views of an unshared memory). */
+  #desc(): Int32Array {
+    const L = this.sizes.length - 1;
+    return new Int32Array(this.#k!.memory.buffer, this.#net, N_LAYER0 + LAYER_WORDS * L);
+  }
+
+  /** Pointer to the logits of the last forward job (the last layer's activations). */
+  #logits(ws: Workspace): number {
+    return ws.act[ws.act.length - 1];
+  }
+
+  /**
+   * Runs one job of assembly/jobs.ts over `rows` batch rows: on every thread of the pool when the batch is large
+   * enough to pay for waking them (the same bits either way), else on this thread alone.
+   */
+  #job(op: number, arg: number, rows: number): void {
     const k = this.#k!;
-    let inp = ws.x;
-    const last = this.#layers.length - 1;
-    this.#layers.forEach((L, i) => {
-      const out = ws.act[i];
-      k.dense_forward_f32(out, inp, L.packedWb, n, L.in, L.out);
-      if (i < last) k.relu_forward_f32(out, out, n * L.out);
-      inp = out;
-    });
-    return inp;
+    const c = new Int32Array(k.memory.buffer, this.#ctrl, CTRL_BYTES / 4);
+    new Int32Array(k.memory.buffer, this.#net, 2)[N_BATCH] = rows;
+    c[C_OP] = op;
+    c[C_ARG] = arg;
+    const pool = this.#pool;
+    if (pool && rows >= 4 * pool.threads && rows * this.#flopsPerRow >= tuning.minFlops) {
+      c[C_THREADS] = pool.threads;
+      pool.run(() => k.run_job(this.#ctrl, 0, pool.threads));
+    } else {
+      c[C_THREADS] = 1;
+      k.run_job(this.#ctrl, 0, 1);
+    }
   }
 
   #infer(x: Float32Array, batch: number, what: string, softmax: boolean): Float32Array {
@@ -423,28 +495,27 @@ export class Mlp {
       throw new CoreError('CORE_BAD_SHAPE', `${what}: x has ${x.length} values, expected batch x ${C} = ${batch * C} (pass x.subarray(0, batch * ${C}) for a prefix)`);
     }
     const result = new Float32Array(batch * V);
-    const rows = Math.min(batch, INFERENCE_CHUNK);
+    const rows = Math.min(batch, INFERENCE_CHUNK * this.threads);
     const ws = this.#workspace(rows);
     this.#pack();
     for (let start = 0; start < batch; start += rows) {
       const n = Math.min(rows, batch - start);
       this.#write(ws.x, x.subarray(start * C, (start + n) * C));
-      let out = this.#forwardRows(ws, n);
-      if (softmax) {
-        k.softmax_forward_f32(ws.probs, out, n, V);
-        out = ws.probs;
-      }
-      result.set(new Float32Array(k.memory.buffer, out, n * V), start * V);
+      this.#job(OP_FORWARD, softmax ? 1 : 0, n);
+      result.set(new Float32Array(k.memory.buffer, softmax ? ws.probs : this.#logits(ws), n * V), start * V);
     }
     return result;
   }
 
-  /** Zeroes the gradients, runs forward and backward over one batch; returns the mean loss. */
-  #backprop(x: Float32Array, labels: Uint8Array, batch: number, what: string): number {
+  /**
+   * Forward and backward over one batch (gradients overwrite dW, db); with `update`, the SGD step too.
+   * Returns the mean loss before any update.
+   */
+  #backprop(x: Float32Array, labels: Uint8Array, batch: number, what: string, update?: { lr: number; momentum: number }): number {
     const k = this.#kernels(what);
     checkFloat32(x, `${what}: x`);
     checkBatch(batch, what);
-    const C = this.sizes[0], V = this.classes;
+    const C = this.sizes[0];
     if (x.length !== batch * C) {
       throw new CoreError('CORE_BAD_SHAPE', `${what}: x has ${x.length} values, expected batch x ${C} = ${batch * C}`);
     }
@@ -456,27 +527,19 @@ export class Mlp {
     this.#write(ws.x, x);
     new Uint8Array(k.memory.buffer, ws.targets, batch).set(labels);
     this.#pack();
-    const logits = this.#forwardRows(ws, batch);
-    const loss = k.softmax_xent_forward_f32(0, ws.probs, logits, ws.targets, batch, V);
-    // backward: gradients accumulate in the kernels, so zero them first
-    let delta = 0;
-    let dout = ws.delta[delta];
-    k.softmax_xent_backward_f32(dout, ws.probs, ws.targets, batch, V);
-    for (let i = this.#layers.length - 1; i >= 0; i--) {
-      const L = this.#layers[i];
-      k.zero_f32(L.dW, L.out * L.in);
-      k.zero_f32(L.db, L.out);
-      const inp = i > 0 ? ws.act[i - 1] : ws.x;
-      const dinp = i > 0 ? ws.delta[1 - delta] : 0;
-      k.dense_backward_f32(dinp, L.dW, L.db, dout, inp, L.W, batch, L.in, L.out);
-      if (i > 0) {
-        // a_{i-1} = ReLU(z_{i-1}) is what ws.act holds; it is > 0 exactly where z was
-        k.relu_backward_f32(dinp, dinp, inp, batch * L.in);
-        delta = 1 - delta;
-        dout = dinp;
-      }
+    if (update) {
+      const f = new Float32Array(k.memory.buffer, this.#net, N_LAYER0);
+      f[N_LR] = update.lr;
+      f[N_MU] = update.momentum;
+      this.#desc()[N_MOMENTUM] = this.#layers[0].vW !== 0 ? 1 : 0;
     }
-    return loss;
+    this.#job(OP_TRAIN_FORWARD, 0, batch);
+    // the mean in f64 over the rows in order, as softmax_xent_forward_f32 sums it
+    const losses = new Float32Array(k.memory.buffer, ws.losses, batch);
+    let total = 0;
+    for (let i = 0; i < batch; i++) total += losses[i];
+    for (let i = this.#layers.length - 1; i >= 0; i--) this.#job(OP_BACKWARD, i | (update ? 256 : 0), batch);
+    return total / batch;
   }
 }
 
