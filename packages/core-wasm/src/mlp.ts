@@ -181,14 +181,21 @@ export class Mlp {
     const variant = resolveVariant(options.simd ?? 'auto');
     const host = await threadHost();
     const threads = resolveThreads(options.threads, host);
-    let net: Mlp;
+    let net: Mlp | null = null;
     if (threads > 1 && typeof host !== 'string') {
       // one shared memory; this thread's instance allocates everything, the helpers only run their share of jobs
-      const memory = new WebAssembly.Memory({ ...SHARED_MEMORY_PAGES, shared: true });
-      const { exports, module } = await instantiateKernels(variant, memory);
-      net = new Mlp(sizes.slice(), variant, exports, threads);
-      net.#pool = await ThreadPool.start(host, threads, module, memory, net.#ctrl);
-    } else {
+      try {
+        const memory = new WebAssembly.Memory({ ...SHARED_MEMORY_PAGES, shared: true });
+        const { exports, module } = await instantiateKernels(variant, memory);
+        net = new Mlp(sizes.slice(), variant, exports, threads);
+        net.#pool = await ThreadPool.start(host, threads, module, memory, net.#ctrl);
+      } catch (e) {
+        // 'auto' promises a working network, threads or not; an explicit count says why it cannot have them
+        if (options.threads !== undefined && options.threads !== 'auto') throw e;
+        net = null;
+      }
+    }
+    if (!net) {
       const { exports } = await instantiateKernels(variant);
       net = new Mlp(sizes.slice(), variant, exports, 1);
     }
@@ -355,12 +362,14 @@ export class Mlp {
     // momentum buffers (zero) from the first step with momentum on; once they exist every step uses them
     if (momentum !== 0 && this.#layers[0].vW === 0) {
       const k = this.#k!;
-      const d = this.#desc();
-      this.#layers.forEach((L, i) => {
+      for (const L of this.#layers) {
         L.vW = k.alloc(L.out * L.in * 4);
         L.vb = k.alloc(L.out * 4);
         k.zero_f32(L.vW, L.out * L.in);
         k.zero_f32(L.vb, L.out);
+      }
+      const d = this.#desc(); // only now: alloc may grow the memory, which detaches earlier views
+      this.#layers.forEach((L, i) => {
         d[N_LAYER0 + LAYER_WORDS * i + L_VW] = L.vW;
         d[N_LAYER0 + LAYER_WORDS * i + L_VB] = L.vb;
       });

@@ -26,6 +26,9 @@ export const tuning = {
   callerSpin: 1_000_000,
 };
 
+/** Counters for tests: how many jobs ran on more than one thread in this process. */
+export const stats = { parallelJobs: 0 };
+
 type Host =
   | { kind: 'node'; Worker: new (src: string, opts: { eval: true }) => NodeWorker; cores: number }
   | { kind: 'browser'; cores: number };
@@ -108,8 +111,9 @@ export function resolveThreads(option: ThreadsOption | undefined, host: Host | s
 // a Blob URL. It instantiates the module over the shared memory, says ready, then loops: wait for a new seq, run
 // its share, count itself done. op 0 (stop) ends the loop.
 const HELPER_SOURCE = `'use strict';
-const node = typeof process === 'object' && !!(process.versions && process.versions.node) && typeof require === 'function';
-const port = node ? require('worker_threads').parentPort : self;
+const node = typeof process === 'object' && !!(process.versions && process.versions.node);
+// eval'd code is CommonJS (require) or, under --input-type=module, ESM (process.getBuiltinModule, Node >= 20.16)
+const port = node ? (process.getBuiltinModule ? process.getBuiltinModule('worker_threads') : require('worker_threads')).parentPort : self;
 const receive = (cb) => { if (node) port.once('message', cb); else self.onmessage = (e) => cb(e.data); };
 receive(async ({ module, memory, ctrl, tid, helperSpin }) => {
   let run;
@@ -121,8 +125,9 @@ receive(async ({ module, memory, ctrl, tid, helperSpin }) => {
     return;
   }
   const c = new Int32Array(memory.buffer, ctrl, 16);
-  port.postMessage({ ready: true });
+  // read seq before saying ready: the caller may start the first job the moment it hears
   let seq = Atomics.load(c, ${C_SEQ});
+  port.postMessage({ ready: true });
   for (;;) {
     let s = Atomics.load(c, ${C_SEQ});
     for (let n = 0; s === seq; s = Atomics.load(c, ${C_SEQ})) if (++n > helperSpin) Atomics.wait(c, ${C_SEQ}, seq);
@@ -194,6 +199,7 @@ export class ThreadPool {
   run(runShare: () => void): void {
     const c = this.#ctrl, helpers = this.threads - 1;
     if (this.#helpers.length === 0) throw new CoreError('CORE_DISPOSED', 'the thread pool was disposed');
+    stats.parallelJobs++;
     Atomics.store(c, C_ERROR, 0);
     Atomics.store(c, C_DONE, 0);
     Atomics.add(c, C_SEQ, 1);
