@@ -21,7 +21,10 @@ let current: Loaded | undefined;
 let trained: Loaded | undefined;
 
 function createNet(sizes: number[], seed = 1): Promise<Mlp> {
-  return Mlp.create(sizes, { seed });
+  // threads: 'auto' splits large batches (test-set evaluation, training) over the cores when the page is
+  // cross-origin isolated (the dev server sends COOP/COEP) and falls back to one thread otherwise; live drawing
+  // (batch 1) always stays on this worker's thread. Results are bit-identical either way.
+  return Mlp.create(sizes, { seed, threads: 'auto' });
 }
 
 function post(reply: Reply, transfer: Transferable[] = []): void {
