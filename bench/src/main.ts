@@ -1,15 +1,24 @@
-// `pnpm bench`: measures @mnist/core-wasm against a plain-JS peer in one run and prints the tables that go into
-// BENCHMARKS.md: dense forward GFLOP/s, inference images/s over the MNIST test set, training seconds per epoch.
-// Flags: --epochs N (training epochs for the accuracy column, default 1; 3 matches the issue), --quick.
-import { execSync } from 'node:child_process';
-import { cpus, loadavg } from 'node:os';
+// `pnpm bench`: @mnist/core-wasm (1 thread and all threads, plain and relaxed SIMD) against its peers, all measured in
+// this one run: plain JS, TensorFlow.js (wasm), onnxruntime-web (1 and 2 threads), NumPy on OpenBLAS, PyTorch. Prints
+// the tables BENCHMARKS.md records: dense forward GFLOP/s, training s/epoch with test accuracy, inference images/s
+// at batch 1, 64 and 256 with ratios, the issue-6 targets; then runs the loader's load benchmark.
+// Flags: --epochs N (training epochs, default 1), --quick (fewer runs, for trying changes), --no-loader.
+import { execFileSync, execSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Mlp, relaxedSimdSupported, type LayerParams } from '@mnist/core-wasm';
 import { instantiateKernels } from '@mnist/core-wasm/kernels';
-import { coreWasm, plainJs, type Engine } from './engines.js';
+import { loadMlpSync } from '@mnist/loader';
+import { coreWasm, plainJs, tfjsWasm, type Engine } from './engines.js';
+import { measureInference, BATCHES, type Rate } from './inference.js';
 import { loadMnist, type Dataset } from './mnist.js';
+import { makeOnnx, runNumpy, runOrt, type Outcome, type PeerResult } from './peers.js';
 import { denseForwardJs } from './plainjs.js';
 import { torchAvailable, trainTorch } from './pytorch.js';
 import { fmt, fmtInt, printTable, timeRuns } from './stats.js';
+import { writeWeights } from './weights.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -21,6 +30,9 @@ const option = (name: string, fallback: number) => {
 };
 const EPOCHS = option('epochs', 1);
 const QUICK = flag('quick');
+const LOADER = !flag('no-loader');
+const ALL = Math.min(availableParallelism(), 8);
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SIZES = [784, 512, 10];
 const BATCH = 64, LR = 0.1;
 const relaxed = relaxedSimdSupported();
@@ -35,7 +47,7 @@ function header(): void {
   console.log(`mnist-wasm benchmark  ${new Date().toISOString()}  ${commit}`);
   console.log(`node ${process.version}, ${cpu} x ${cpus().length}, load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
   console.log(relaxed ? 'relaxed SIMD: available (node --experimental-wasm-relaxed-simd)' : 'relaxed SIMD: not available in this engine, relaxed rows skipped');
-  console.log('one thread everywhere; times are medians of several runs after a warm-up (best = fastest run; the machine may be shared)');
+  console.log(`threads: "all" = Mlp's threads: 'auto' = ${Math.min(availableParallelism(), 8)} here; times are medians of several runs after a warm-up (the machine may be shared)`);
 }
 
 // ------------------------------------------------------------------------------------------ dense forward
@@ -98,39 +110,45 @@ function mulberry32(seed: number): () => number {
 
 interface TrainResult {
   name: string;
-  epochSeconds: number[]; // one per epoch; a slow engine has one extrapolated value
-  accuracy: number[];
+  threads: string;
+  epochSeconds: number[]; // every timed epoch (all runs); a slow engine has one extrapolated value
+  runs: number;
+  accuracy: number[]; // after each epoch (of the first run)
   firstLosses: number[];
   layers: LayerParams[] | null;
 }
 
 /**
- * Trains an engine from `init` for one epoch per shuffle order (batch 64, lr 0.1) and tests after each epoch.
- * A slow engine is timed on the first 20 batches of the first order instead, and its epoch time extrapolated.
+ * Trains an engine from `init` for one epoch per shuffle order (batch 64, lr 0.1) and tests after each epoch, `runs`
+ * times from the same start (the same bits each time for ours). A slow engine is timed on the first 20 batches of
+ * the first order instead, and its epoch time extrapolated.
  */
-async function trainEngine(engine: Engine, train: Dataset, test: Dataset, orders: Uint32Array[], init: LayerParams[]): Promise<TrainResult> {
-  await engine.load(init);
+async function trainEngine(engine: Engine, train: Dataset, test: Dataset, orders: Uint32Array[], init: LayerParams[], runs: number): Promise<TrainResult> {
   const xb = new Float32Array(BATCH * 784), yb = new Uint8Array(BATCH);
-  const result: TrainResult = { name: engine.name, epochSeconds: [], accuracy: [], firstLosses: [], layers: null };
+  const result: TrainResult = { name: engine.name, threads: '', epochSeconds: [], runs, accuracy: [], firstLosses: [], layers: null };
   const batches = Math.floor(train.count / BATCH);
   const steps = engine.slow ? (QUICK ? 5 : 20) : batches;
-  for (const order of engine.slow ? orders.slice(0, 1) : orders) {
-    const t0 = performance.now();
-    for (let s = 0; s < steps; s++) {
-      for (let i = 0; i < BATCH; i++) {
-        const j = order[s * BATCH + i];
-        xb.set(train.x.subarray(j * 784, j * 784 + 784), i * 784);
-        yb[i] = train.labels[j];
+  for (let run = 0; run < runs; run++) {
+    await engine.load(init);
+    result.threads = engine.threads;
+    for (const order of engine.slow ? orders.slice(0, 1) : orders) {
+      const t0 = performance.now();
+      for (let s = 0; s < steps; s++) {
+        for (let i = 0; i < BATCH; i++) {
+          const j = order[s * BATCH + i];
+          xb.set(train.x.subarray(j * 784, j * 784 + 784), i * 784);
+          yb[i] = train.labels[j];
+        }
+        const loss = engine.trainBatch!(xb, yb, BATCH, LR);
+        if (run === 0 && result.firstLosses.length < 20) result.firstLosses.push(loss);
       }
-      const loss = engine.trainBatch!(xb, yb, BATCH, LR);
-      if (result.firstLosses.length < 20) result.firstLosses.push(loss);
-    }
-    result.epochSeconds.push(((performance.now() - t0) / 1000) * (batches / steps));
-    if (!engine.slow) {
-      const predictions = engine.predict(test.x, test.count, 256);
-      let correct = 0;
-      for (let i = 0; i < test.count; i++) if (predictions[i] === test.labels[i]) correct++;
-      result.accuracy.push(correct / test.count);
+      result.epochSeconds.push(((performance.now() - t0) / 1000) * (batches / steps));
+      if (!engine.slow && run === 0) {
+        const predictions = engine.predict(test.x, test.count);
+        let correct = 0;
+        for (let i = 0; i < test.count; i++) if (predictions[i] === test.labels[i]) correct++;
+        result.accuracy.push(correct / test.count);
+      }
     }
   }
   result.layers = engine.layers?.() ?? null;
@@ -148,80 +166,149 @@ function shuffled(n: number, seed: number): Uint32Array {
   return order;
 }
 
+const accCols = (acc: number[]) => Array.from({ length: EPOCHS }, (_, e) => (acc[e] === undefined ? '' : `${fmt(acc[e] * 100, 2)}%`));
+
+async function trainingBench(train: Dataset, test: Dataset, init: LayerParams[]): Promise<{ ours1: number; oursAll: number; acc1: number; accAll: number; tfjs: number }> {
+  const orders = Array.from({ length: EPOCHS }, (_, e) => shuffled(train.count, 1000 + e));
+  const runs = QUICK || EPOCHS > 1 ? 1 : 3;
+  const trained: TrainResult[] = [];
+  for (const v of variants) for (const t of [1, 'auto'] as const) trained.push(await trainEngine(coreWasm(v, t), train, test, orders, init, runs));
+  trained.push(await trainEngine(tfjsWasm(), train, test, orders, init, 1));
+  const js = await trainEngine(plainJs(), train, test, orders, init, 1);
+  const best = trained.filter((r) => r.name.startsWith('core-wasm') && r.name.includes(relaxed ? 'relaxed' : 'simd'));
+  const oursAll = best.find((r) => r.threads !== '1')!, ours1 = best.find((r) => r.threads === '1')!;
+  const vs = (sec: number) => `${fmt(sec / median(oursAll.epochSeconds), 1)}x`;
+  const rows = trained.map((r) => [r.name, r.threads, String(r.epochSeconds.length), fmt(median(r.epochSeconds), 2), fmt(Math.min(...r.epochSeconds), 2), ...accCols(r.accuracy), vs(median(r.epochSeconds))]);
+  const noTorch = torchAvailable();
+  let torchLossDiff = NaN;
+  if (!noTorch) {
+    const t = trainTorch(init, orders, BATCH, LR, EPOCHS);
+    rows.push([`PyTorch ${t.torch} (OpenBLAS; same init and order)`, '1', String(t.epoch_seconds.length), fmt(median(t.epoch_seconds), 2), fmt(Math.min(...t.epoch_seconds), 2), ...accCols(t.accuracy), vs(median(t.epoch_seconds))]);
+    torchLossDiff = Math.max(...t.first_losses.map((l, i) => Math.abs(l - trained[0].firstLosses[i])));
+  }
+  rows.push([`plain JS (extrapolated from ${QUICK ? 5 : 20} batches)`, '1', '1', fmt(js.epochSeconds[0], 1), '', ...accCols([]), vs(js.epochSeconds[0])]);
+  printTable(
+    `Training 784-512-10, 60,000 images, batch ${BATCH}, SGD lr ${LR}, PyTorch default init (seed 1), seeded shuffle; ratio = this engine's time / core-wasm ${relaxed ? 'relaxed-simd' : 'simd'} all threads`,
+    ['engine', 'threads', 'epochs timed', 'median s/epoch', 'best s', ...Array.from({ length: EPOCHS }, (_, e) => `test acc after ${e + 1}`), 'slower than ours'],
+    rows,
+  );
+  if (noTorch) console.log(`PyTorch row skipped: ${noTorch}`);
+  else console.log(`first 20 batch losses, PyTorch vs ${trained[0].name}: max |diff| ${torchLossDiff.toExponential(2)}`);
+  const tf = trained.find((r) => r.name.startsWith('TensorFlow'))!;
+  const same = ours1.layers && oursAll.layers && ours1.layers.every((L, i) => L.weight.every((w, j) => Object.is(w, oursAll.layers![i].weight[j])));
+  console.log(`core-wasm 1 thread and ${oursAll.threads} threads end with ${same ? 'bit-identical' : 'DIFFERENT'} weights (test accuracy ${fmt(ours1.accuracy[0] * 100, 2)}% and ${fmt(oursAll.accuracy[0] * 100, 2)}%)`);
+  return { ours1: median(ours1.epochSeconds), oursAll: median(oursAll.epochSeconds), acc1: ours1.accuracy[0], accAll: oursAll.accuracy[0], tfjs: median(tf.epochSeconds) };
+}
+
+// ------------------------------------------------------------------------------------------ inference
+
+interface Row {
+  name: string;
+  threads: string;
+  rates: Record<string, Rate>;
+  predictions: Int32Array;
+  subset?: boolean;
+}
+
+async function inferenceBench(test: Dataset, layers: LayerParams[]): Promise<Record<string, number>> {
+  const runs = QUICK ? 3 : 7;
+  const rows: Row[] = [];
+  const engines: Engine[] = [];
+  for (const v of variants) for (const t of [1, 'auto'] as const) engines.push(coreWasm(v, t));
+  engines.push(tfjsWasm(), plainJs());
+  for (const engine of engines) {
+    await engine.load(layers);
+    const images = engine.slow ? 512 : test.count;
+    const r = await measureInference((x, batch) => engine.forward(x, batch), test.x, 784, 10, { images, runs: engine.slow ? 1 : runs });
+    rows.push({ name: engine.name, threads: engine.threads, ...r, subset: engine.slow });
+    engine.dispose();
+  }
+  // out-of-process peers on the same weights
+  const dir = mkdtempSync(join(tmpdir(), 'mnist-bench-'));
+  const skipped: string[] = [];
+  try {
+    const weights = join(dir, 'weights.bin');
+    writeWeights(weights, layers);
+    const onnx = join(dir, 'mnist.onnx');
+    const made = makeOnnx(weights, onnx);
+    const add = (o: Outcome) => ('skipped' in o ? skipped.push(o.skipped) : rows.push(o as PeerResult));
+    if ('skipped' in made) skipped.push(`onnxruntime-web: ${made.skipped}`);
+    else for (const t of [1, 2]) add(runOrt(onnx, t, test.count, runs));
+    add(runNumpy(weights, runs, false));
+    if (process.env.OPENBLAS_CORETYPE || process.env.OPENBLAS_L2_SIZE) add(runNumpy(weights, runs, true));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // ratios: ours (the best binary) with the same thread count as the peer; 'all' threads for NumPy, tfjs and plain JS
+  const oursName = `core-wasm ${relaxed ? 'relaxed-simd' : 'simd'}`;
+  const ours1 = rows.find((r) => r.name === oursName && r.threads === '1')!;
+  const oursAll = rows.find((r) => r.name === oursName && r.threads !== '1')!;
+  const oursFor = (r: Row) => (r.threads === '1' && !r.name.startsWith('TensorFlow') && !r.name.startsWith('plain') ? ours1 : oursAll);
+  const reference = oursAll.predictions;
+  const table = rows.map((r) => {
+    let correct = 0, same = 0;
+    const n = r.predictions.length;
+    for (let i = 0; i < n; i++) {
+      if (r.predictions[i] === test.labels[i]) correct++;
+      if (r.predictions[i] === reference[i]) same++;
+    }
+    const ours = oursFor(r);
+    const ratio = (b: number) => (r === ours ? '' : `${fmt(ours.rates[b].median / r.rates[b].median, 1)}x`);
+    return [
+      r.subset ? `${r.name} (first ${n} images)` : r.name, r.threads,
+      ...BATCHES.map((b) => fmtInt(r.rates[b].median)), fmtInt(r.rates[256].best),
+      `${fmt((correct / n) * 100, 2)}%`, `${same}/${n}`,
+      ours === r ? '' : `${ours.threads}t`, ...BATCHES.map(ratio),
+    ];
+  });
+  printTable('Inference 784-512-10 (models/mnist_model.pth) over the 10,000 MNIST test images: images/s (median), ours = core-wasm ' +
+    `${relaxed ? 'relaxed-simd' : 'simd'} with the peer's thread count (all threads against NumPy, tfjs and plain JS)`,
+  ['engine', 'threads', 'batch 1', 'batch 64', 'batch 256', 'best @256', 'accuracy', 'same as ours', 'ours', 'ours/this @1', '@64', '@256'], table);
+  for (const s of skipped) console.log(`skipped: ${s}`);
+  console.log('batch 1 runs over the first 2,000 images (plain JS: 256); tfjs-wasm starts no threads in Node.');
+  const find = (prefix: string, threads: string) => rows.find((r) => r.name.startsWith(prefix) && r.threads === threads);
+  return {
+    oursAll256: oursAll.rates[256].median, ours1_256: ours1.rates[256].median, oursAll1: oursAll.rates[1].median, ours1_1: ours1.rates[1].median,
+    ort1: find('onnxruntime', '1')?.rates[256].median ?? NaN, ort2: find('onnxruntime', '2')?.rates[256].median ?? NaN,
+    tfjs: find('TensorFlow', '1')?.rates[256].median ?? NaN, numpy: rows.find((r) => r.name.startsWith('NumPy'))?.rates[256].median ?? NaN,
+  };
+}
+
 // ------------------------------------------------------------------------------------------ main
 
 async function main(): Promise<void> {
   header();
-
-  // dense forward
   await denseBench();
 
   const train = loadMnist('train');
   const test = loadMnist('t10k');
-  const init = await Mlp.create(SIZES, { seed: 1 });
+  const init = await Mlp.create(SIZES, { seed: 1, threads: 1 });
   const initLayers = Array.from({ length: init.layerCount }, (_, i) => init.getLayer(i));
   init.dispose();
+  const t = await trainingBench(train, test, initLayers);
 
-  // training: every engine that can train, from the same initial weights and shuffle orders, then PyTorch
-  const orders = Array.from({ length: EPOCHS }, (_, e) => shuffled(train.count, 1000 + e));
-  const trainers: Engine[] = [...variants.map((v) => coreWasm(v)), plainJs()];
-  const trained: TrainResult[] = [];
-  for (const engine of trainers) if (engine.trainBatch) trained.push(await trainEngine(engine, train, test, orders, initLayers));
-  const baseline = trained.find((r) => r.name === 'plain JS')!;
-  const jsEpoch = baseline.epochSeconds[0];
-  const accCols = (acc: number[]) => Array.from({ length: EPOCHS }, (_, e) => (acc[e] === undefined ? '' : `${fmt(acc[e] * 100, 2)}%`));
-  const trainRows = trained.filter((r) => r !== baseline).map((r) => [
-    r.name, fmt(r.epochSeconds[0], 2), fmt(median(r.epochSeconds), 2), ...accCols(r.accuracy), `${fmt(jsEpoch / median(r.epochSeconds), 1)}x`,
+  const model = loadMlpSync(readFileSync(join(repo, 'models', 'mnist_model.pth')));
+  const inf = await inferenceBench(test, model.layers);
+
+  const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const r = (a: number, b: number) => a / b;
+  printTable(`Issue 6 targets (this run, all threads = ${ALL})`, ['target', 'measured', ''], [
+    ['batch 256, all threads >= 2x onnxruntime-web (same threads)', `${fmtInt(inf.oursAll256)} vs ${fmtInt(inf.ort2)} (2 threads): ${fmt(r(inf.oursAll256, inf.ort2), 2)}x; 1 thread ${fmt(r(inf.ours1_256, inf.ort1), 2)}x`, mark(r(inf.oursAll256, inf.ort2) >= 2)],
+    ['batch 256, all threads >= 2.5x tfjs-wasm', `${fmt(r(inf.oursAll256, inf.tfjs), 2)}x`, mark(r(inf.oursAll256, inf.tfjs) >= 2.5)],
+    ['batch 256, all threads >= 0.5x NumPy/OpenBLAS', `${fmtInt(inf.oursAll256)} vs ${fmtInt(inf.numpy)}: ${fmt(r(inf.oursAll256, inf.numpy), 2)}x`, mark(r(inf.oursAll256, inf.numpy) >= 0.5)],
+    ['batch 1 >= 25,000 images/s', `${fmtInt(inf.oursAll1)} (all threads), ${fmtInt(inf.ours1_1)} (1 thread)`, mark(Math.min(inf.oursAll1, inf.ours1_1) >= 25_000)],
+    ['epoch <= 2.0 s on all threads, same accuracy as 1 thread', `${fmt(t.oursAll, 2)} s (1 thread ${fmt(t.ours1, 2)} s); accuracy ${fmt(t.accAll * 100, 2)}% vs ${fmt(t.acc1 * 100, 2)}%`, mark(t.oursAll <= 2 && t.accAll === t.acc1)],
   ]);
-  const noTorch = torchAvailable();
-  let torchLossDiff = NaN;
-  if (!noTorch) {
-    const t = trainTorch(initLayers, orders, BATCH, LR, EPOCHS);
-    trainRows.push([`PyTorch ${t.torch} (1 thread, same init and order)`, fmt(t.epoch_seconds[0], 2), fmt(median(t.epoch_seconds), 2), ...accCols(t.accuracy), `${fmt(jsEpoch / median(t.epoch_seconds), 1)}x`]);
-    torchLossDiff = Math.max(...t.first_losses.map((l, i) => Math.abs(l - trained[0].firstLosses[i])));
-  }
-  trainRows.push([`plain JS (extrapolated from ${QUICK ? 5 : 20} batches)`, fmt(jsEpoch, 1), '', ...accCols([]), '1.0x']);
-  printTable(
-    `Training 784-512-10, 60,000 images, batch ${BATCH}, SGD lr ${LR}, PyTorch default init (seed 1), seeded shuffle per epoch`,
-    ['engine', 'epoch 1 s', 'median s', ...Array.from({ length: EPOCHS }, (_, e) => `test acc after ${e + 1}`), 'vs plain JS'],
-    trainRows,
-  );
-  if (noTorch) console.log(`PyTorch row skipped: ${noTorch}`);
-  else console.log(`first 20 batch losses, PyTorch vs ${trained[0].name}: max |diff| ${torchLossDiff.toExponential(2)}`);
-  console.log('issue 2 reference (PyTorch with its own init and shuffle, measured here): 93.1% after 1 epoch, 96.1% after 3.');
 
-  // inference over the 10,000 test images with the trained weights; every engine must agree with core-wasm
-  // the baseline (plain JS) first: its rate and predictions are what the others are compared with
-  const engines: Engine[] = [plainJs(), ...variants.map((v) => coreWasm(v))];
-  const weights = trained.find((r) => r.layers && r !== baseline)!.layers!;
-  const infRows: (string | number)[][] = [];
-  let jsRate = NaN;
-  let reference: Int32Array | null = null;
-  for (const engine of engines) {
-    await engine.load(weights);
-    // a slow engine (plain JS is ~30x slower) runs once over the first 2,560 images (10 batches), not 9 times over 10,000
-    const slow = engine.slow === true;
-    const count = slow ? 2560 : test.count;
-    let predictions: Int32Array = new Int32Array(0);
-    const t = timeRuns(() => {
-      predictions = engine.predict(test.x, count, 256);
-    }, slow || QUICK ? 1 : 9, slow ? 0 : 2);
-    const ms = t.median;
-    engine.dispose();
-    let correct = 0;
-    for (let i = 0; i < count; i++) if (predictions[i] === test.labels[i]) correct++;
-    let agree = '';
-    if (reference) {
-      let same = 0;
-      for (let i = 0; i < reference.length; i++) if (predictions[i] === reference[i]) same++;
-      agree = `${same}/${reference.length}`;
-    } else reference = predictions;
-    const rate = (count / ms) * 1000;
-    if (engine.name === 'plain JS') jsRate = rate;
-    infRows.push([slow ? `${engine.name} (first ${count} images)` : engine.name, fmtInt(count), fmt(ms, 1), fmtInt(rate), fmtInt((count / t.best) * 1000), `${fmt((correct / count) * 100, 2)}%`, agree, `${fmt(rate / jsRate, 1)}x`]);
+  if (LOADER) {
+    // issue 3's load benchmark, run as its own script (pnpm --filter @mnist/loader bench)
+    console.log('\n@mnist/loader: pnpm --filter @mnist/loader bench');
+    try {
+      execFileSync('pnpm', ['--filter', '@mnist/loader', '--silent', 'bench'], { cwd: repo, stdio: 'inherit', timeout: 300_000 });
+    } catch (e) {
+      console.log(`loader benchmark failed: ${(e as Error).message.split('\n')[0]}`);
+    }
   }
-  printTable('Inference 784-512-10 over the 10,000 MNIST test images, batch 256 (trained weights from above)',
-    ['engine', 'images', 'median ms', 'images/s', 'best images/s', 'accuracy', 'same predictions as plain JS', 'vs plain JS'], infRows);
 }
 
 function median(a: number[]): number {
@@ -230,7 +317,7 @@ function median(a: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-main().catch((e) => {
+main().then(() => process.exit(0), (e) => {
   console.error(e);
   process.exit(1);
 });
