@@ -6,6 +6,7 @@ export * from './relu';
 export * from './softmax_xent';
 export * from './sgd';
 export * from './jobs';
+export * from './peak';
 
 /** Allocates `size` bytes, 16-byte aligned, growing memory as needed (stub runtime: a bump allocator). */
 export function alloc(size: usize): usize {

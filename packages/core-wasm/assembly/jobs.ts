@@ -11,7 +11,7 @@ import { sgd_update_f32, sgd_momentum_update_f32 } from './sgd';
 // row), dW and db by output rows (each sums over the whole batch), the update by parameter rows. Boundaries are
 // multiples of 4 rows / 8 outputs so no thread ever shares a SIMD group or a packed 8-column panel with another.
 //
-// Memory (i32 words; the TS side, src/jobs.ts, writes them):
+// Memory (i32 words; src/mlp.ts writes the net descriptor, src/threads.ts drives ctrl):
 //   ctrl:  [0] seq (bumped per job)  [1] done (helpers finished)  [2] op  [3] arg  [4] threads  [5] error  [6] net
 //   net:   [0] layers L  [1] batch  [2] x  [3] probs  [4] targets (bytes)  [5] losses  [6] delta0  [7] delta1
 //          [8] lr (f32)  [9] momentum mu (f32)  [10] use momentum buffers (0/1)

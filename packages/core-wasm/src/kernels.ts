@@ -38,7 +38,9 @@ export interface KernelExports {
   dense_backward_input_f32(dinp: Ptr, dout: Ptr, weight: Ptr, B: number, C: number, OC: number): void;
   dense_backward_weight_f32(dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, B: number, C: number, OC: number, o0: number, o1: number): void;
   softmax_xent_backward_rows_f32(dlogits: Ptr, probs: Ptr, targets: Ptr, n: number, V: number, batch: number): void;
-  /** One thread's share of the job at ctrl (assembly/jobs.ts, mirrored by src/jobs.ts). */
+  /** iters x 12 register-only f32x4 multiply-adds (assembly/peak.ts): the benchmark's ceiling. */
+  simd_madd_peak_f32(iters: number, s: number): number;
+  /** One thread's share of the job at ctrl (assembly/jobs.ts; src/mlp.ts writes the descriptors). */
   run_job(ctrl: Ptr, tid: number, threads: number): void;
 }
 

@@ -242,3 +242,17 @@ function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c];
   return t;
 }
+
+describe('simd_madd_peak_f32 (the benchmark ceiling) computes what it claims', () => {
+  for (const variant of variants()) {
+    it(variant, async () => {
+      const { exports: k } = await instantiateKernels(variant);
+      // every one of the 12 chains runs c = c * 0.999 + s from 0; the lanes of the 12 are summed
+      for (const [iters, s] of [[0, 1], [1, 2], [3, 1], [50, 0.5]] as const) {
+        let c = 0;
+        for (let i = 0; i < iters; i++) c = c * 0.999 + s;
+        expect(k.simd_madd_peak_f32(iters, s)).toBeCloseTo(12 * c, 3);
+      }
+    });
+  }
+});
