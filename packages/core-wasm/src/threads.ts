@@ -20,10 +20,13 @@ export const CTRL_BYTES = 64;
 export const tuning = {
   /** Jobs under this many floating-point operations stay on the calling thread (batch 1 is ~0.8 MFLOP). */
   minFlops: 3e6,
-  /** Atomics.load polls before a helper sleeps in Atomics.wait: keeps it hot between the jobs of one training step. */
-  helperSpin: 200_000,
-  /** Polls before the caller sleeps waiting for the helpers. */
-  callerSpin: 1_000_000,
+  /**
+   * Milliseconds a helper polls for the next job before it sleeps in Atomics.wait: long enough to stay awake between
+   * the jobs of a training step and back-to-back batches, short enough not to take a shared core from anyone else.
+   */
+  helperSpinMs: 0.25,
+  /** Milliseconds the caller polls for the helpers to finish before it sleeps. */
+  callerSpinMs: 0.1,
 };
 
 /** Counters for tests: how many jobs ran on more than one thread in this process. */
@@ -115,7 +118,7 @@ const node = typeof process === 'object' && !!(process.versions && process.versi
 // eval'd code is CommonJS (require) or, under --input-type=module, ESM (process.getBuiltinModule, Node >= 20.16)
 const port = node ? (process.getBuiltinModule ? process.getBuiltinModule('worker_threads') : require('worker_threads')).parentPort : self;
 const receive = (cb) => { if (node) port.once('message', cb); else self.onmessage = (e) => cb(e.data); };
-receive(async ({ module, memory, ctrl, tid, helperSpin }) => {
+receive(async ({ module, memory, ctrl, tid, helperSpinMs }) => {
   let run;
   try {
     const instance = await WebAssembly.instantiate(module, { env: { memory, abort() { throw new Error('WASM core aborted'); } } });
@@ -130,7 +133,12 @@ receive(async ({ module, memory, ctrl, tid, helperSpin }) => {
   port.postMessage({ ready: true });
   for (;;) {
     let s = Atomics.load(c, ${C_SEQ});
-    for (let n = 0; s === seq; s = Atomics.load(c, ${C_SEQ})) if (++n > helperSpin) Atomics.wait(c, ${C_SEQ}, seq);
+    if (s === seq) {
+      const until = performance.now() + helperSpinMs;
+      for (let n = 0; s === seq; s = Atomics.load(c, ${C_SEQ})) {
+        if ((++n & 255) === 0 && performance.now() > until) Atomics.wait(c, ${C_SEQ}, seq);
+      }
+    }
     seq = s;
     if (c[${C_OP}] === 0) break;
     try { run(ctrl, tid, c[${C_THREADS}]); } catch (e) { Atomics.store(c, ${C_ERROR}, 1); }
@@ -176,7 +184,7 @@ export class ThreadPool {
             w.onerror = (e) => fail(e.message);
             helpers.push({ post: (msg) => w.postMessage(msg), terminate: () => w.terminate() });
           }
-          helpers[helpers.length - 1].post({ module, memory, ctrl, tid, helperSpin: tuning.helperSpin });
+          helpers[helpers.length - 1].post({ module, memory, ctrl, tid, helperSpinMs: tuning.helperSpinMs });
         }));
       }
       await Promise.all(ready);
@@ -212,8 +220,9 @@ export class ThreadPool {
     }
     // every helper must be done before the memory is touched again, even when share 0 failed
     let done = Atomics.load(c, C_DONE);
+    const until = performance.now() + tuning.callerSpinMs;
     for (let n = 0; done < helpers; done = Atomics.load(c, C_DONE)) {
-      if (++n > tuning.callerSpin) {
+      if ((++n & 255) === 0 && performance.now() > until) {
         if (Atomics.wait(c, C_DONE, done, 60_000) === 'timed-out' && Atomics.load(c, C_DONE) === done) {
           throw new CoreError('CORE_WASM_ABORT', 'a helper thread stopped responding (60 s): dispose this network and create a new one');
         }
