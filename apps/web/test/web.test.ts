@@ -304,7 +304,8 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     await expect.poll(step, { timeout: 30_000 }).toBeGreaterThan(pausedAt);
     await page.getByTestId('train-stop').click();
     await expect.poll(() => status.textContent(), { timeout: 30_000 }).toMatch(/^Stopped after/);
-    expect(await page.getByTestId('download').isVisible()).toBe(true);
+    // the download appears one worker round trip (save) after the status, a few ms later: wait for it
+    await page.getByTestId('download').waitFor({ state: 'visible', timeout: 30_000 });
     expect(consoleErrors).toEqual([]);
   });
 
