@@ -271,7 +271,6 @@ export function dense_forward_f32(out: usize, inp: usize, packed: usize, B: i32,
   const panelBytes = (<usize>(C + 1)) << 5;
   const rowBytes = <usize>C << 2;
   const outRow = <usize>OC << 2;
-  const C4 = C & ~3;
   for (let pb = 0; pb < panels; pb += PANEL_BLOCK) {
     const pe = min(pb + PANEL_BLOCK, panels);
     let b = 0;
@@ -284,55 +283,19 @@ export function dense_forward_f32(out: usize, inp: usize, packed: usize, B: i32,
         let c00 = v128.load(w), c01 = v128.load(w, 16);
         let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
         w += 32;
-        if (ASC_FEATURE_RELAXED_SIMD) {
-          // one k step per iteration (measured: 50 GFLOP/s against 40 unrolled by 4): V8's TurboFan hoists all the
-          // loads of an unrolled body to its top and spills the accumulators to the stack; with fused multiply-adds
-          // that spilling is the bottleneck
-          const wEnd = w + (<usize>C << 5);
-          let xo: usize = 0;
-          while (w < wEnd) {
-            const b0 = v128.load(w), b1 = v128.load(w, 16);
-            let a = v128.load32_splat(x0 + xo); c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
-            a = v128.load32_splat(x1 + xo); c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
-            a = v128.load32_splat(x2 + xo); c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
-            a = v128.load32_splat(x3 + xo); c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
-            w += 32; xo += 4;
-          }
-        } else {
-          // separate mul + add: the 4-way unroll measured faster here (~35 against ~32 GFLOP/s)
-          let a0 = x0, a1 = x1, a2 = x2, a3 = x3;
-          let c = 0;
-          for (; c < C4; c += 4) {
-            let b0 = v128.load(w), b1 = v128.load(w, 16);
-            let a = v128.load32_splat(a0); c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
-            a = v128.load32_splat(a1); c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
-            a = v128.load32_splat(a2); c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
-            a = v128.load32_splat(a3); c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
-            b0 = v128.load(w, 32); b1 = v128.load(w, 48);
-            a = v128.load32_splat(a0, 4); c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
-            a = v128.load32_splat(a1, 4); c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
-            a = v128.load32_splat(a2, 4); c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
-            a = v128.load32_splat(a3, 4); c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
-            b0 = v128.load(w, 64); b1 = v128.load(w, 80);
-            a = v128.load32_splat(a0, 8); c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
-            a = v128.load32_splat(a1, 8); c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
-            a = v128.load32_splat(a2, 8); c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
-            a = v128.load32_splat(a3, 8); c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
-            b0 = v128.load(w, 96); b1 = v128.load(w, 112);
-            a = v128.load32_splat(a0, 12); c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
-            a = v128.load32_splat(a1, 12); c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
-            a = v128.load32_splat(a2, 12); c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
-            a = v128.load32_splat(a3, 12); c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
-            w += 128; a0 += 16; a1 += 16; a2 += 16; a3 += 16;
-          }
-          for (; c < C; c++) {
-            const b0 = v128.load(w), b1 = v128.load(w, 16);
-            let a = v128.load32_splat(a0); c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
-            a = v128.load32_splat(a1); c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
-            a = v128.load32_splat(a2); c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
-            a = v128.load32_splat(a3); c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
-            w += 32; a0 += 4; a1 += 4; a2 += 4; a3 += 4;
-          }
+        // one k step per iteration. Unrolled by 4, V8's TurboFan hoists all the loads of the body to its top and
+        // spills accumulators to the stack (seen with node --print-wasm-code): 40 against 50 GFLOP/s with relaxed
+        // madd; with separate mul + add the spilling version ran at half speed in the helper threads of every network
+        // but the first in a process (probably its spill slots 4K-aliasing the streamed data), so both binaries use it
+        const wEnd = w + (<usize>C << 5);
+        let xo: usize = 0;
+        while (w < wEnd) {
+          const b0 = v128.load(w), b1 = v128.load(w, 16);
+          let a = v128.load32_splat(x0 + xo); c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
+          a = v128.load32_splat(x1 + xo); c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
+          a = v128.load32_splat(x2 + xo); c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
+          a = v128.load32_splat(x3 + xo); c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
+          w += 32; xo += 4;
         }
         const o = o0 + (<usize>p << 5);
         const n = OC - p * 8;
