@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Mlp, relaxedSimdSupported, type LayerParams } from '@mnist/core-wasm';
+import { Mlp, relaxedSimdSupported, seededRandom, shuffledOrder, type LayerParams } from '@mnist/core-wasm';
 import { instantiateKernels } from '@mnist/core-wasm/kernels';
 import { loadMlpSync } from '@mnist/loader';
 import { coreWasm, plainJs, tfjsWasm, type Engine } from './engines.js';
@@ -55,7 +55,7 @@ function header(): void {
 async function denseBench(): Promise<void> {
   const B = 256, C = 784, OC = 512;
   const flops = 2 * B * C * OC;
-  const rand = mulberry32(7);
+  const rand = seededRandom(7);
   const x = Float32Array.from({ length: B * C }, () => rand());
   const w = Float32Array.from({ length: OC * C }, () => rand() - 0.5);
   const b = Float32Array.from({ length: OC }, () => rand() - 0.5);
@@ -105,17 +105,6 @@ function checkClose(y: Float32Array, x: Float32Array, w: Float32Array, b: Float3
     for (let c = 0; c < C; c++) acc += x[r * C + c] * w[o * C + c];
     if (Math.abs(y[r * OC + o] - acc) > 1e-3 * (1 + Math.abs(acc))) throw new Error(`${label}: wrong result at (${r}, ${o}): ${y[r * OC + o]} vs ${acc}`);
   }
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // ------------------------------------------------------------------------------------------ training
@@ -169,13 +158,7 @@ async function trainEngine(engine: Engine, train: Dataset, test: Dataset, orders
 }
 
 function shuffled(n: number, seed: number): Uint32Array {
-  const rand = mulberry32(seed);
-  const order = Uint32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
+  return shuffledOrder(n, seededRandom(seed));
 }
 
 const accCols = (acc: number[]) => Array.from({ length: EPOCHS }, (_, e) => (acc[e] === undefined ? '' : `${fmt(acc[e] * 100, 2)}%`));

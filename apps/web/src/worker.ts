@@ -1,7 +1,7 @@
 // The engine worker: owns the WASM network, parses .pth files, runs inference for the Draw/Explain views,
 // evaluates the test set and trains, so the page never blocks. Every network is made in createNet(): the one
 // place to switch to the threaded core later (issue 6) without touching the page.
-import { Mlp } from '@mnist/core-wasm';
+import { Mlp, seededRandom, shuffle } from '@mnist/core-wasm';
 import { loadMlp, savePth } from '@mnist/loader';
 import { gunzipIfNeeded, preprocessImage, readIdxImages, readIdxLabels } from '@mnist/loader/data';
 import type {
@@ -165,18 +165,6 @@ async function evaluate(net: Mlp, limit?: number): Promise<EvalResult> {
 
 let control: { paused: boolean; stop: boolean; resume?: () => void } | undefined;
 
-/** Seeded PRNG for the batch order (mulberry32): the same seed gives the same run. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const yieldToMessages = () => new Promise<void>((r) => setTimeout(r, 0));
 
 async function train(id: number, o: TrainOptions): Promise<TrainResult> {
@@ -200,7 +188,7 @@ async function train(id: number, o: TrainOptions): Promise<TrainResult> {
     const lossEvery = Math.max(1, Math.round(totalSteps / 300)); // a loss point per ~1/300 of the run
     const x = new Float32Array(batch * INPUT), y = new Uint8Array(batch);
     const order = new Uint32Array(images).map((_, i) => i);
-    const random = rng(o.seed);
+    const random = seededRandom(o.seed);
     const history: TrainPoint[] = [];
     const t0 = performance.now();
     let step = 0, lossSum = 0, lossCount = 0, epoch = 0, sliceStart = performance.now(), sliceImages = 0, sliceTrainMs = 0, ips = 0;
@@ -213,7 +201,7 @@ async function train(id: number, o: TrainOptions): Promise<TrainResult> {
     };
 
     outer: for (epoch = 0; epoch < o.epochs; epoch++) {
-      for (let i = images - 1; i > 0; i--) { const j = Math.floor(random() * (i + 1)); const t = order[i]!; order[i] = order[j]!; order[j] = t; }
+      shuffle(order, random);
       for (let b = 0; b < perEpoch; b++) {
         for (let k = 0; k < batch; k++) {
           const idx = order[b * batch + k]!;

@@ -4,6 +4,7 @@
 import { CoreError } from './errors.js';
 import { instantiateKernels, resolveVariant, SHARED_MEMORY_PAGES, type KernelExports, type SimdChoice, type Variant } from './kernels.js';
 import { C_ARG, C_NET, C_OP, C_THREADS, CTRL_BYTES, resolveThreads, threadHost, ThreadPool, tuning, type ThreadsOption } from './threads.js';
+import { seededRandom } from './random.js';
 
 export interface MlpOptions {
   /** Seed of the initial weights (default 0). The same seed gives the same weights on every engine. */
@@ -88,17 +89,6 @@ interface Workspace {
   delta: [number, number]; // two (rows, maxWidth) gradient buffers used ping-pong in the backward pass
   losses: number; // (rows) per-row cross-entropy
   targets: number; // (rows) bytes
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function checkBatch(batch: number, what: string): void {
@@ -199,7 +189,7 @@ export class Mlp {
       const { exports } = await instantiateKernels(variant);
       net = new Mlp(sizes.slice(), variant, exports, 1);
     }
-    const rand = mulberry32(seed);
+    const rand = seededRandom(seed);
     for (const L of net.#layers) {
       const bound = 1 / Math.sqrt(L.in);
       const weight = new Float32Array(L.out * L.in);

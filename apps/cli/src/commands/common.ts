@@ -31,24 +31,5 @@ export function argmaxRow(logits: Float32Array, row: number, classes: number): n
   return best;
 }
 
-/** mulberry32: a tiny seeded generator, so `--seed` reproduces the batch order. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Fisher-Yates shuffle in place. */
-export function shuffle(array: Uint32Array, random: () => number): void {
-  for (let i = array.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const t = array[i]!;
-    array[i] = array[j]!;
-    array[j] = t;
-  }
-}
+// The seeded batch order comes from the core, so `--seed` gives the same run as the web app and the bench.
+export { seededRandom, shuffle } from '@mnist/core-wasm';
