@@ -53,9 +53,20 @@ export function simdChoice(): 'auto' | 'plain' | 'relaxed' {
   return v === 'plain' || v === 'relaxed' ? v : 'auto';
 }
 
+/** The engine's thread count, set once per command from `--threads` (default 'auto'). */
+let engineThreads: number | 'auto' = 'auto';
+export function setEngineThreads(threads: number | 'auto' | undefined): void {
+  engineThreads = threads ?? 'auto';
+}
+
+/** A fresh WASM network of these sizes with the command's SIMD and thread settings. */
+export function createEmptyNet(sizes: number[], seed = 0): Promise<Mlp> {
+  return Mlp.create(sizes, { seed, simd: simdChoice(), threads: engineThreads });
+}
+
 /** A WASM network holding the model's weights (PyTorch layout, out x in). */
 export async function createNet(mlp: MlpModel, seed = 0): Promise<Mlp> {
-  const net = await Mlp.create(layerSizes(mlp), { seed, simd: simdChoice() });
+  const net = await createEmptyNet(layerSizes(mlp), seed);
   mlp.layers.forEach((layer, i) => net.setLayer(i, layer.weight, layer.bias));
   return net;
 }
@@ -71,7 +82,7 @@ export function modelSummary(model: LoadedModel, net?: Mlp): Record<string, unkn
     classes: mlp.classes,
     parameters: mlp.parameters,
     dtype: mlp.dtype,
-    ...(net ? { engine: net.variant } : {}),
+    ...(net ? { engine: net.variant, threads: net.threads } : {}),
     warnings: mlp.warnings,
   };
 }

@@ -47,6 +47,8 @@ const cases: Case[] = [
   ['--momentum 1', ['train', '--momentum', '1'], 2, /invalid --momentum: "1" \(expected a number from 0 up to \(not including\) 1\)/],
   ['--hidden 0', ['train', '--hidden', '512,0'], 2, /invalid --hidden: "512,0"/],
   ['--batch-size -3', ['predict', '--batch-size', '-3'], 2, /invalid --batch-size: "-3"/],
+  ['--threads 0', ['predict', '--threads', '0'], 2, /^mnist predict: invalid --threads: "0" \(expected auto or a whole number from 1 to 64\)$/],
+  ['--threads many', ['train', '--threads', 'many'], 2, /invalid --threads: "many"/],
   ['--format gif', ['visualize', '--format', 'gif'], 2, /invalid --format: "gif" \(expected one of svg, png\)/],
   ['missing value', ['predict', '--model'], 2, /^mnist predict: --model needs a value/],
   ['flag given twice', ['predict', '--limit', '3', '--limit', '4'], 2, /--limit given twice/],

@@ -146,3 +146,16 @@ describe('predict on other data and models', () => {
     expect(JSON.parse(run.stdout).model.warnings.length).toBeGreaterThan(0);
   });
 });
+
+describe('predict --threads', () => {
+  it('gives the same logits, bit for bit, on 1 and 2 threads, and says which it used', () => {
+    const one = mnist(['predict', '--json', '--limit', '600', '--threads', '1']);
+    const two = mnist(['predict', '--json', '--limit', '600', '--threads', '2']);
+    expect(one.code).toBe(0);
+    expect(two.code).toBe(0);
+    const a = JSON.parse(one.stdout), b = JSON.parse(two.stdout);
+    expect(a.model.threads).toBe(1);
+    expect(b.model.threads).toBe(2);
+    expect(b.predictions.map((p: Prediction) => p.logits)).toEqual(a.predictions.map((p: Prediction) => p.logits));
+  });
+});

@@ -21,6 +21,8 @@ export interface ModelSummary {
   warnings: string[];
   /** Which wasm build runs it: 'relaxed-simd' or 'simd'. */
   variant: string;
+  /** How many threads the engine runs on (2+ only when the page is cross-origin isolated). */
+  threads: number;
   loadMs: number;
 }
 

@@ -83,6 +83,7 @@ async function load(bytes: Uint8Array, file: string, source: ModelSummary['sourc
     format: describeFormat(model.file),
     warnings: model.warnings.map(String),
     variant: net.variant,
+    threads: net.threads,
     loadMs: performance.now() - t0,
   };
   // Only now, with the new network complete, replace the old one: a bad file leaves the previous model working.
@@ -236,7 +237,7 @@ async function train(id: number, o: TrainOptions): Promise<TrainResult> {
       net,
       summary: {
         file: 'mnist_trained.pth', source: 'trained', sizes, parameters, dtype: 'float32', format: 'trained in the browser',
-        layers: names.map((name, i) => ({ name, in: sizes[i]!, out: sizes[i + 1]! })), warnings: [], variant: net.variant, loadMs: 0,
+        layers: names.map((name, i) => ({ name, in: sizes[i]!, out: sizes[i + 1]! })), warnings: [], variant: net.variant, threads: net.threads, loadMs: 0,
       },
     };
     return { stopped: control.stop, steps: step, seconds: (performance.now() - t0) / 1000, accuracy: final.accuracy, history };

@@ -1,4 +1,5 @@
 // Options every command accepts, softmax in float64 for reporting, and the seeded shuffle used by train.
+import { UsageError } from '../errors.js';
 import type { OptionSpecs } from '../args.js';
 
 export const COMMON_OPTIONS: OptionSpecs = {
@@ -9,6 +10,23 @@ export const COMMON_OPTIONS: OptionSpecs = {
 export const COMMON_HELP: Record<string, string> = {
   help: 'show this help',
   verbose: 'print stack traces of errors',
+};
+
+/** `--threads N|auto`: how many threads the WASM engine runs on (commands that run a network). */
+export function threadCount(raw: string, flag: string): number | 'auto' {
+  if (raw === 'auto') return 'auto';
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 64) {
+    throw new UsageError(`invalid ${flag}: "${raw}" (expected auto or a whole number from 1 to 64)`, 'CLI_BAD_VALUE');
+  }
+  return Number(raw);
+}
+
+export const ENGINE_OPTIONS: OptionSpecs = {
+  threads: { kind: 'value', metavar: 'N|auto', parse: threadCount },
+};
+
+export const ENGINE_HELP: Record<string, string> = {
+  threads: 'threads for the WASM engine (default auto: every core; results are the same bits for any count)',
 };
 
 /** Row-wise softmax of float32 logits in float64 (max subtracted for stability). */

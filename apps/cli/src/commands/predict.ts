@@ -5,9 +5,9 @@ import { describeOptions, indexList, nonEmpty, nonNegativeInt, positiveInt, type
 import { UsageError } from '../errors.js';
 import { loadDataset, gather, type Dataset } from '../data.js';
 import { loadDigitImage } from '../image.js';
-import { createNet, describeModel, loadModel, modelSummary, printWarnings, requireMnistShape, MNIST_CLASSES, type LoadedModel } from '../model.js';
+import { createNet, setEngineThreads, describeModel, loadModel, modelSummary, printWarnings, requireMnistShape, MNIST_CLASSES, type LoadedModel } from '../model.js';
 import { drawDigit, grid, int, panelsPerRow, percent, probabilityLines, table, useColor, bold, red, green, seconds } from '../term.js';
-import { COMMON_HELP, COMMON_OPTIONS, argmaxRow, softmaxRow } from './common.js';
+import { COMMON_HELP, COMMON_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, argmaxRow, softmaxRow } from './common.js';
 
 export const specs: OptionSpecs = {
   model: { kind: 'value', metavar: 'F.pth', parse: nonEmpty },
@@ -21,6 +21,7 @@ export const specs: OptionSpecs = {
   examples: { kind: 'value', metavar: 'N', parse: nonNegativeInt },
   errors: { kind: 'flag' },
   json: { kind: 'flag' },
+  ...ENGINE_OPTIONS,
   ...COMMON_OPTIONS,
 };
 
@@ -36,6 +37,7 @@ const text: Record<string, string> = {
   examples: 'how many examples and mistakes to draw (default 4)',
   errors: 'list every misclassified test image (index, label, prediction)',
   json: 'print one JSON document on stdout and nothing else there',
+  ...ENGINE_HELP,
   ...COMMON_HELP,
 };
 
@@ -58,6 +60,7 @@ Examples:
 }
 
 interface PredictOptions {
+  threads?: number | 'auto';
   model?: string;
   data?: string;
   images?: string;
@@ -73,6 +76,7 @@ interface PredictOptions {
 
 export async function run({ options: raw, positionals }: Parsed): Promise<number> {
   const options = raw as PredictOptions;
+  setEngineThreads(options.threads);
   // `--image a.png b.png` (a shell glob after --image): the extra words are pictures too.
   if (options.image && positionals.length > 0) options.image = [...options.image, ...positionals];
   else if (positionals.length > 0) throw new UsageError(`mnist predict: unexpected argument "${positionals[0]}" (did you mean --image ${positionals[0]}? see mnist predict --help)`);
@@ -165,7 +169,7 @@ async function predictTestSet(model: LoadedModel, data: Dataset, batchSize: numb
     const lines: string[] = [];
     lines.push(`${bold('model', color)}     ${describeModel(model)}`);
     lines.push(`${bold('data', color)}      ${data.source}: ${int(count)} image${count === 1 ? '' : 's'}${options.index ? ` (--index ${indices.join(',')})` : options.limit ? ` (first ${int(count)})` : ''}`);
-    lines.push(`${bold('engine', color)}    @mnist/core-wasm (${net.variant}), batch ${batchSize}: ${seconds(elapsed)}, ${int(imagesPerSecond)} images/s`);
+    lines.push(`${bold('engine', color)}    @mnist/core-wasm (${net.variant}, ${net.threads} thread${net.threads === 1 ? '' : 's'}), batch ${batchSize}: ${seconds(elapsed)}, ${int(imagesPerSecond)} images/s`);
     lines.push(`${bold('accuracy', color)}  ${bold(percent(accuracy), color)} (${int(correct)} of ${int(count)} correct), mean cross-entropy loss ${(loss / count).toFixed(4)}`);
 
     if (!options.index) {

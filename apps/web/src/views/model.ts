@@ -83,7 +83,7 @@ export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
         h('dt', {}, 'Parameters'), h('dd', {}, fmtInt(s.parameters)),
         h('dt', {}, 'Weights'), h('dd', {}, s.dtype),
         h('dt', {}, 'Format'), h('dd', {}, s.format),
-        h('dt', {}, 'Engine'), h('dd', {}, `WASM ${s.variant}`),
+        h('dt', {}, 'Engine'), h('dd', {}, `WASM ${s.variant}, ${s.threads} thread${s.threads === 1 ? '' : 's'}`),
         s.loadMs ? h('dt', {}, 'Parsed in') : null, s.loadMs ? h('dd', {}, fmtMs(s.loadMs)) : null),
       s.warnings.length ? h('ul', { class: 'warnings' }, ...s.warnings.map((w) => h('li', {}, w))) : null);
     reset.hidden = s.source === 'default';
