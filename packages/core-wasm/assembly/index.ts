@@ -22,3 +22,19 @@ export function free(ptr: usize): void {
 export function zero_f32(ptr: usize, n: i32): void {
   memory.fill(ptr, 0, <usize>n << 2);
 }
+
+/** 1 if all n floats at ptr are finite, else 0 (x - x is 0 exactly for finite x, NaN for +-Inf and NaN). */
+export function all_finite_f32(ptr: usize, n: i32): i32 {
+  let acc = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(ptr + (<usize>i << 2));
+    acc = f32x4.add(acc, f32x4.sub(v, v));
+  }
+  let s: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+  for (; i < n; i++) {
+    const v = load<f32>(ptr + (<usize>i << 2));
+    s += v - v;
+  }
+  return s == 0 ? 1 : 0;
+}

@@ -1,7 +1,7 @@
 // Whole network passes (forward, loss, backward with the SGD update) as one thread's share of a job: the caller and
 // each helper thread run run_job(ctrl, tid, threads) on the same descriptors, each on its own block of rows or outputs.
 
-import { dense_forward_f32, dense_backward_input_f32, dense_backward_weight_f32, dense_pack_panels_f32 } from './dense';
+import { dense_forward_f32, dense_forward_sparse_f32, dense_backward_input_f32, dense_backward_weight_f32, dense_pack_panels_f32 } from './dense';
 import { relu_forward_f32, relu_backward_f32 } from './relu';
 import { softmax_forward_f32, softmax_xent_forward_f32, softmax_xent_backward_rows_f32 } from './softmax_xent';
 import { sgd_update_f32, sgd_momentum_update_f32 } from './sgd';
@@ -15,6 +15,8 @@ import { sgd_update_f32, sgd_momentum_update_f32 } from './sgd';
 //   ctrl:  [0] seq (bumped per job)  [1] done (helpers finished)  [2] op  [3] arg  [4] threads  [5] error  [6] net
 //   net:   [0] layers L  [1] batch  [2] x  [3] probs  [4] targets (bytes)  [5] losses  [6] delta0  [7] delta1
 //          [8] lr (f32)  [9] momentum mu (f32)  [10] use momentum buffers (0/1)
+//          [11] layer 0 skips zero inputs in rows with at most this many - 1 nonzero (0: dense only; set only while
+//               every weight of layer 0 is finite)  [12] nonzero lists, sizes[0] x 8 bytes per thread
 //          then per layer l at word 16 + 12 l: [0] in  [1] out  [2] W  [3] b  [4] packed  [5] dW  [6] db  [7] vW  [8] vb
 //          [9] act (rows x out: ReLU(z) for hidden layers, the logits for the last)
 // Rows of x, act, probs and losses are consecutive per layer width; delta0/delta1 are (batch, width) ping-pong
@@ -49,7 +51,7 @@ export const OP_BACKWARD: i32 = 3;
 }
 
 /** Forward over rows r0..r1-1 of the batch; mode 0 logits, 1 softmax too, 2 training (losses and dlogits). */
-function forward_rows(net: usize, r0: i32, r1: i32, mode: i32): void {
+function forward_rows(net: usize, r0: i32, r1: i32, mode: i32, tid: i32): void {
   const n = r1 - r0;
   if (n <= 0) return;
   const L = word(net, 0);
@@ -58,7 +60,13 @@ function forward_rows(net: usize, r0: i32, r1: i32, mode: i32): void {
     const ly = layer(net, l);
     const C = word(ly, 0), OC = word(ly, 1);
     const out = ptr(ly, 9) + ((<usize>r0 * OC) << 2);
-    dense_forward_f32(out, inp, ptr(ly, 4), n, C, OC);
+    const sparse = l == 0 ? word(net, 11) : 0;
+    if (sparse > 0) {
+      // the same bits as the dense kernel, for any split of the rows (dense_forward_sparse_f32)
+      dense_forward_sparse_f32(out, inp, ptr(ly, 4), ptr(net, 12) + ((<usize>tid * C) << 3), n, C, OC, sparse - 1);
+    } else {
+      dense_forward_f32(out, inp, ptr(ly, 4), n, C, OC);
+    }
     if (l + 1 < L) relu_forward_f32(out, out, n * OC);
     inp = out;
   }
@@ -131,7 +139,7 @@ export function run_job(ctrl: usize, tid: i32, threads: i32): void {
   const net = ptr(ctrl, 6);
   const B = word(net, 1);
   if (op == OP_FORWARD || op == OP_TRAIN_FORWARD) {
-    forward_rows(net, split(B, 4, tid, threads), split(B, 4, tid + 1, threads), op == OP_TRAIN_FORWARD ? 2 : arg);
+    forward_rows(net, split(B, 4, tid, threads), split(B, 4, tid + 1, threads), op == OP_TRAIN_FORWARD ? 2 : arg, tid);
   } else if (op == OP_BACKWARD) {
     backward_layer(net, arg & 0xff, (arg >> 8) != 0, tid, threads);
   }

@@ -17,10 +17,17 @@ export interface KernelExports {
   alloc(size: number): Ptr;
   free(ptr: Ptr): void;
   zero_f32(ptr: Ptr, n: number): void;
+  /** 1 if all n floats at ptr are finite, else 0. */
+  all_finite_f32(ptr: Ptr, n: number): number;
   dense_packed_size(C: number, OC: number): number;
   dense_pack_f32(packed: Ptr, weight: Ptr, bias: Ptr, OC: number, C: number): void;
   dense_forward_f32_scalar(out: Ptr, inp: Ptr, weight: Ptr, bias: Ptr, B: number, C: number, OC: number): void;
   dense_forward_f32(out: Ptr, inp: Ptr, packed: Ptr, B: number, C: number, OC: number): void;
+  dense_forward_sparse_f32_scalar(out: Ptr, inp: Ptr, weight: Ptr, bias: Ptr, B: number, C: number, OC: number): void;
+  /** Nonzero inputs of one row as (32 c, x[c]) pairs (8 bytes each) at list; returns their count. */
+  dense_nonzero_list_f32(list: Ptr, x: Ptr, C: number): number;
+  /** dense_forward_f32 skipping zero inputs in rows with <= maxNonzero of them (< 0: none); list is C x 8 bytes of scratch. */
+  dense_forward_sparse_f32(out: Ptr, inp: Ptr, packed: Ptr, list: Ptr, B: number, C: number, OC: number, maxNonzero: number): void;
   dense_backward_f32_scalar(dinp: Ptr, dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, weight: Ptr, B: number, C: number, OC: number): void;
   dense_backward_f32(dinp: Ptr, dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, weight: Ptr, B: number, C: number, OC: number): void;
   relu_forward_f32_scalar(out: Ptr, inp: Ptr, N: number): void;
@@ -43,6 +50,17 @@ export interface KernelExports {
   /** One thread's share of the job at ctrl (assembly/jobs.ts; src/mlp.ts writes the descriptors). */
   run_job(ctrl: Ptr, tid: number, threads: number): void;
 }
+
+/**
+ * When the first layer skips zero inputs (internal tunables; the benchmark turns it off for its dense-only rows).
+ * A row takes the sparse kernel when at most `maxDensity[variant]` of its inputs are nonzero: the crossover measured
+ * on 784 -> 512 with random nonzero positions (BENCHMARKS.md), where the sparse kernel's 8 weight loads per 8
+ * multiply-adds catch up with the dense kernel's 4-row tiles. The result has the same bits either way.
+ */
+export const inputSparsity = {
+  enabled: true,
+  maxDensity: { 'relaxed-simd': 0.35, simd: 0.65 } as Record<Variant, number>,
+};
 
 /** Pages of the shared memory a threaded instance imports: initial, and the maximum the binary declares (1 GiB). */
 export const SHARED_MEMORY_PAGES = { initial: 2, maximum: 16384 } as const;

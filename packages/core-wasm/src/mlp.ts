@@ -2,7 +2,7 @@
 // softmax cross-entropy, SGD with optional momentum. All tensors live in the instance's linear memory.
 
 import { CoreError } from './errors.js';
-import { instantiateKernels, resolveVariant, SHARED_MEMORY_PAGES, type KernelExports, type SimdChoice, type Variant } from './kernels.js';
+import { inputSparsity, instantiateKernels, resolveVariant, SHARED_MEMORY_PAGES, type KernelExports, type SimdChoice, type Variant } from './kernels.js';
 import { C_ARG, C_NET, C_OP, C_THREADS, CTRL_BYTES, resolveThreads, threadHost, ThreadPool, tuning, type ThreadsOption } from './threads.js';
 import { seededRandom } from './random.js';
 
@@ -71,12 +71,14 @@ interface Layer {
   vW: number; // momentum buffers, 0 until the first step with momentum
   vb: number;
   packed: boolean;
+  finite: boolean | null; // every weight finite (null: not checked since the last change)
 }
 
 // ops of assembly/jobs.ts
 const OP_FORWARD = 1, OP_TRAIN_FORWARD = 2, OP_BACKWARD = 3;
 // net descriptor words (assembly/jobs.ts): header, then LAYER_WORDS per layer from word 16
 const N_LAYERS = 0, N_BATCH = 1, N_X = 2, N_PROBS = 3, N_TARGETS = 4, N_LOSSES = 5, N_DELTA = 6, N_LR = 8, N_MU = 9, N_MOMENTUM = 10;
+const N_SPARSE = 11, N_NONZERO = 12;
 const N_LAYER0 = 16, LAYER_WORDS = 12;
 const L_IN = 0, L_OUT = 1, L_W = 2, L_B = 3, L_PACKED = 4, L_DW = 5, L_DB = 6, L_VW = 7, L_VB = 8, L_ACT = 9;
 
@@ -125,7 +127,8 @@ export class Mlp {
   //                             dW      out*in,  db  out        gradients (accumulated by the kernels)
   //   workspace (rows):         x rows*sizes[0]; act_l rows*out_l; probs rows*classes; 2 x rows*max(sizes); targets rows bytes
   //   momentum vW, vb per layer, allocated at the first step with momentum
-  //   (first of all: the job control block and the net descriptor, a few hundred bytes)
+  //   (first of all: the job control block and the net descriptor, a few hundred bytes, and the nonzero lists of
+  //   the first layer's sparse path: threads x sizes[0] x 8 bytes)
   private constructor(sizes: number[], variant: Variant, k: KernelExports, threads: number) {
     this.sizes = Object.freeze(sizes.slice());
     this.variant = variant;
@@ -137,16 +140,18 @@ export class Mlp {
     const L = sizes.length - 1;
     this.#net = k.alloc((N_LAYER0 + LAYER_WORDS * L) * 4);
     k.zero_f32(this.#net, N_LAYER0 + LAYER_WORDS * L);
+    const nonzeroLists = k.alloc(threads * sizes[0] * 8);
     this.#flopsPerRow = 0;
     for (let i = 0; i + 1 < sizes.length; i++) {
       const inp = sizes[i], out = sizes[i + 1];
       const W = k.alloc(out * inp * 4), b = k.alloc(out * 4), packedWb = k.alloc(k.dense_packed_size(inp, out) * 4);
       const dW = k.alloc(out * inp * 4), db = k.alloc(out * 4);
-      this.#layers.push({ in: inp, out, W, b, packedWb, dW, db, vW: 0, vb: 0, packed: false });
+      this.#layers.push({ in: inp, out, W, b, packedWb, dW, db, vW: 0, vb: 0, packed: false, finite: null });
       this.#flopsPerRow += 2 * inp * out;
     }
     const d = this.#desc();
     d[N_LAYERS] = L;
+    d[N_NONZERO] = nonzeroLists;
     this.#layers.forEach((ly, i) => {
       const w = N_LAYER0 + LAYER_WORDS * i;
       d[w + L_IN] = ly.in; d[w + L_OUT] = ly.out; d[w + L_W] = ly.W; d[w + L_B] = ly.b; d[w + L_PACKED] = ly.packedWb;
@@ -245,6 +250,7 @@ export class Mlp {
     this.#write(L.W, weight);
     this.#write(L.b, bias);
     L.packed = false;
+    L.finite = null;
   }
 
   /** Copies of layer i's parameters in PyTorch layout. */
@@ -444,6 +450,11 @@ export class Mlp {
     return this.#ws;
   }
 
+  /**
+   * Before a forward job: repacks layers whose parameters changed, and tells the job whether layer 0 may skip zero
+   * inputs. It may only while every weight of layer 0 is finite: a skipped 0 * Inf would be NaN in the dense sum
+   * (and in PyTorch), so a non-finite weight keeps the dense kernel. NaN and Inf inputs are nonzero and always kept.
+   */
   #pack(): void {
     const k = this.#k!;
     for (const L of this.#layers) {
@@ -452,6 +463,10 @@ export class Mlp {
         L.packed = true;
       }
     }
+    const L0 = this.#layers[0];
+    L0.finite ??= k.all_finite_f32(L0.W, L0.out * L0.in) === 1;
+    const on = inputSparsity.enabled && L0.finite;
+    this.#desc()[N_SPARSE] = on ? Math.floor(inputSparsity.maxDensity[this.variant] * L0.in) + 1 : 0;
   }
 
   /** A view of the net descriptor (made per call: memory.grow detaches views of an unshared memory). */
@@ -533,6 +548,7 @@ export class Mlp {
       this.#desc()[N_MOMENTUM] = this.#layers[0].vW !== 0 ? 1 : 0;
     }
     this.#job(OP_TRAIN_FORWARD, 0, batch);
+    if (update) this.#layers[0].finite = null; // the backward jobs below change the weights
     // the mean in f64 over the rows in order, as softmax_xent_forward_f32 sums it
     const losses = new Float32Array(k.memory.buffer, ws.losses, batch);
     let total = 0;
