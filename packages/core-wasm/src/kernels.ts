@@ -60,6 +60,8 @@ export interface KernelExports {
 export const inputSparsity = {
   enabled: true,
   maxDensity: { 'relaxed-simd': 0.35, simd: 0.65 } as Record<Variant, number>,
+  /** Counter for tests: forward jobs (inference or training) that ran with the sparse first layer on. */
+  jobs: 0,
 };
 
 /** Pages of the shared memory a threaded instance imports: initial, and the maximum the binary declares (1 GiB). */

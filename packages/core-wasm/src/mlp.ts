@@ -467,6 +467,7 @@ export class Mlp {
     L0.finite ??= k.all_finite_f32(L0.W, L0.out * L0.in) === 1;
     const on = inputSparsity.enabled && L0.finite;
     this.#desc()[N_SPARSE] = on ? Math.floor(inputSparsity.maxDensity[this.variant] * L0.in) + 1 : 0;
+    if (on) inputSparsity.jobs++;
   }
 
   /** A view of the net descriptor (made per call: memory.grow detaches views of an unshared memory). */

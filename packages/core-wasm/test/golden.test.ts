@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Mlp } from '../src/index.js';
+import { inputSparsity } from '../src/kernels.js';
 import { maxdiff, mnist, variants } from './helpers.js';
 
 interface Golden {
@@ -44,7 +45,9 @@ for (const variant of variants()) {
   describe(`PyTorch golden ${sizes.join('-')}, batch ${batch} (${variant})`, () => {
     it('logits, loss and every gradient of one batch match PyTorch', async () => {
       const net = await netFromGolden(simd);
+      const sparseJobs = inputSparsity.jobs;
       const logits = net.forward(batchX(0), batch);
+      expect(inputSparsity.jobs, 'the first layer skipped the zero pixels (the default path for MNIST)').toBeGreaterThan(sparseJobs);
       const dLogits = maxdiff(logits, tensor('batch0.logits'));
       const g = net.gradients(batchX(0), batchY(0), batch);
       const gradDiffs = g.layers.flatMap((L, i) => [maxdiff(L.weight, tensor(`grad.${i}.weight`)), maxdiff(L.bias, tensor(`grad.${i}.bias`))]);

@@ -226,6 +226,93 @@ for (const variant of variants()) {
       expect(losses[1]).toBeCloseTo(ref.crossEntropy([0.5, 0.25, 0], [1], 1, 3), 6);
     });
 
+    it('dense_forward_sparse_f32 skips zero inputs with the dense kernel\'s bits, at every density and crossover', () => {
+      const rand = rng(5);
+      // [B, C, OC] with tails of C mod 4 and OC mod 8 (and mod 32: the 4-panel tile), batch 1, zeros, the real layer
+      const shapes: [number, number, number][] = [
+        [1, 1, 1], [1, 784, 512], [3, 5, 7], [9, 13, 33], [6, 30, 31], [5, 33, 40], [7, 20, 64], [17, 130, 129],
+        [40, 784, 512], [2, 3, 100], [0, 5, 7], [3, 0, 7], [3, 5, 0],
+      ];
+      for (const [B, C, OC] of shapes) {
+        for (const density of [0, 0.05, 0.2, 0.5, 1]) {
+          // rows of every kind: at the given density, all zero (row 1), fully dense (row 2)
+          const x = new Float32Array(B * C);
+          for (let i = 0; i < B * C; i++) {
+            const row = Math.floor(i / C);
+            const keep = row === 1 ? false : row === 2 ? true : rand() < density;
+            x[i] = keep ? rand(-1, 1) : 0;
+          }
+          const w = randomF32(OC * C, rand), bias = randomF32(OC, rand);
+          const px = heap.put(x), pw = heap.put(w), pb = heap.put(bias);
+          const ppk = heap.put(new Float32Array(k.dense_packed_size(C, OC)));
+          k.dense_pack_f32(ppk, pw, pb, OC, C);
+          const list = heap.put(new Float32Array(2 * Math.max(C, 1)));
+          const sentinel = new Float32Array(B * OC).fill(123);
+          const pDense = heap.put(sentinel), pScalar = heap.put(sentinel), pDenseScalar = heap.put(sentinel);
+          k.dense_forward_f32(pDense, px, ppk, B, C, OC);
+          k.dense_forward_sparse_f32_scalar(pScalar, px, pw, pb, B, C, OC);
+          k.dense_forward_f32_scalar(pDenseScalar, px, pw, pb, B, C, OC);
+          const dense = heap.get(pDense, B * OC), scalar = heap.get(pScalar, B * OC);
+          const want = ref.denseForward(x, w, bias, B, C, OC);
+          expectDense(scalar, want, absScale(x, w, bias, B, C, OC), 2 * C * 6e-8);
+          // dropping exact zeros changes no rounding: the scalar reference equals the dense scalar kernel
+          expectSame(scalar, heap.get(pDenseScalar, B * OC), `scalar ${B}x${C}->${OC} density ${density}`);
+          // every crossover (-1: all rows dense, 0: only all-zero rows sparse, C: all rows sparse) gives the same bits
+          for (const maxNonzero of [-1, 0, Math.floor(C / 3), C]) {
+            const pSparse = heap.put(sentinel);
+            k.dense_forward_sparse_f32(pSparse, px, ppk, list, B, C, OC, maxNonzero);
+            const sparse = heap.get(pSparse, B * OC);
+            expectSame(sparse, dense, `${B}x${C}->${OC} density ${density} maxNonzero ${maxNonzero}`);
+            if (exact) expectSame(sparse, scalar, `plain SIMD vs scalar, ${B}x${C}->${OC} density ${density}`);
+          }
+        }
+      }
+    });
+
+    it('dense_nonzero_list_f32 lists (32 c, x[c]) for every nonzero, NaN and Inf included, -0 not', () => {
+      for (const C of [0, 1, 3, 4, 7, 8, 13, 784]) {
+        const rand = rng(C + 1);
+        const x = Float32Array.from({ length: C }, () => (rand() < 0.3 ? rand(-2, 2) : 0));
+        if (C > 3) { x[1] = NaN; x[2] = -0; x[3] = -Infinity; }
+        if (C > 0) x[C - 1] = Infinity;
+        const px = heap.put(x), list = heap.put(new Float32Array(2 * Math.max(C, 1)));
+        const n = k.dense_nonzero_list_f32(list, px, C);
+        const want = [...x.keys()].filter((c) => !(x[c] === 0));
+        expect(n).toBe(want.length);
+        const offsets = new Int32Array(k.memory.buffer, list, 2 * n), values = new Float32Array(k.memory.buffer, list, 2 * n);
+        for (let i = 0; i < n; i++) {
+          expect(offsets[2 * i]).toBe(32 * want[i]);
+          expect(Object.is(values[2 * i + 1], x[want[i]])).toBe(true);
+        }
+      }
+    });
+
+    it('a NaN input gives NaN outputs on the sparse path; all_finite_f32 finds a NaN or Inf anywhere', () => {
+      const B = 3, C = 37, OC = 19, rand = rng(8);
+      const x = Float32Array.from({ length: B * C }, () => (rand() < 0.2 ? rand() : 0));
+      x[C + 5] = NaN; // row 1
+      const w = randomF32(OC * C, rand), bias = randomF32(OC, rand);
+      const px = heap.put(x), pw = heap.put(w), pb = heap.put(bias);
+      const ppk = heap.put(new Float32Array(k.dense_packed_size(C, OC)));
+      k.dense_pack_f32(ppk, pw, pb, OC, C);
+      const py = heap.put(new Float32Array(B * OC)), list = heap.put(new Float32Array(2 * C));
+      k.dense_forward_sparse_f32(py, px, ppk, list, B, C, OC, C);
+      const y = heap.get(py, B * OC);
+      expect(y.subarray(OC, 2 * OC).every(Number.isNaN)).toBe(true);
+      expect([...y.subarray(0, OC), ...y.subarray(2 * OC)].every(Number.isFinite)).toBe(true);
+      for (const n of [0, 1, 5, 8, 4099]) {
+        const a = randomF32(n, rand, -1e30, 1e30);
+        expect(k.all_finite_f32(heap.put(a), n)).toBe(1);
+        for (const bad of [NaN, Infinity, -Infinity]) {
+          for (const at of n > 0 ? [0, n - 1, n >> 1] : []) {
+            const b = a.slice();
+            b[at] = bad;
+            expect(k.all_finite_f32(heap.put(b), n), `${bad} at ${at} of ${n}`).toBe(0);
+          }
+        }
+      }
+    });
+
     it('zero-size batches are no-ops and return a zero mean', () => {
       const p = heap.put(Float32Array.from([42]));
       expect(k.softmax_xent_forward_f32(0, p, p, p, 0, 10)).toBe(0);
@@ -235,6 +322,14 @@ for (const variant of variants()) {
       expect(heap.get(p, 1)[0]).toBe(42);
     });
   });
+}
+
+/** Same values element by element: NaN matches NaN, and 0 matches -0 (a skipped 0 * w may leave the other sign). */
+function expectSame(a: Float32Array, b: Float32Array, what: string): void {
+  for (let i = 0; i < a.length; i++) {
+    if (!(a[i] === b[i] || (Number.isNaN(a[i]) && Number.isNaN(b[i])))) throw new Error(`${what}: element ${i}: ${a[i]} vs ${b[i]}`);
+  }
+  expect(a.length).toBe(b.length);
 }
 
 function transpose(a: Float32Array, rows: number, cols: number): Float32Array {

@@ -1,0 +1,155 @@
+// The first layer's sparse path (zero inputs skipped) through the Mlp API: the same bits as the dense path on real
+// MNIST, mixed with dense and all-zero rows, on 1, 2 and 3 threads and at batch 1; the float64 reference; and the
+// dense path whenever a first-layer weight is not finite (0 * Inf must stay NaN, as in PyTorch).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Mlp } from '../src/index.js';
+import { inputSparsity } from '../src/kernels.js';
+import { tuning } from '../src/threads.js';
+import { maxdiff, mnist, randomF32, rng, variants } from './helpers.js';
+import * as ref from './reference.js';
+
+/** Index of the first element whose bits differ (-1: identical). Object.is tells -0 from 0 and matches NaN. */
+function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return 0;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
+}
+
+function expectSameBits(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
+  const i = firstDifference(a, b);
+  expect(i, `${what}: first difference at ${i}: ${a[i]} vs ${b[i]}`).toBe(-1);
+}
+
+/** Runs f with the sparse first layer switched on or off. */
+function withSparsity<T>(enabled: boolean, f: () => T): T {
+  const saved = inputSparsity.enabled;
+  inputSparsity.enabled = enabled;
+  try {
+    return f();
+  } finally {
+    inputSparsity.enabled = saved;
+  }
+}
+
+/** 300 rows: real MNIST test images, with every 7th row fully dense (random) and every 11th all zero. */
+function mixedRows(): Float32Array {
+  const { x } = mnist('t10k', 300);
+  const rand = rng(4);
+  for (let r = 0; r < 300; r++) {
+    const row = x.subarray(r * 784, (r + 1) * 784);
+    if (r % 7 === 3) row.set(randomF32(784, rand, 0, 1));
+    if (r % 11 === 5) row.fill(0);
+  }
+  return x;
+}
+
+let savedMinFlops = 0;
+beforeAll(() => {
+  savedMinFlops = tuning.minFlops;
+  tuning.minFlops = 0; // split even small jobs across the threads
+});
+afterAll(() => {
+  tuning.minFlops = savedMinFlops;
+});
+
+for (const variant of variants()) {
+  const simd = variant === 'simd' ? 'plain' : 'relaxed';
+  describe(`sparse first layer (${variant})`, () => {
+    it('784-512-10 on real MNIST with dense and all-zero rows: the dense path\'s bits on 1, 2 and 3 threads, float64 within 2e-6', async () => {
+      const nets = await Promise.all([1, 2, 3].map((threads) => Mlp.create([784, 512, 10], { seed: 3, simd, threads })));
+      const x = mixedRows();
+      const dense = withSparsity(false, () => nets[0].forward(x, 300));
+      for (const net of nets) {
+        const before = inputSparsity.jobs;
+        expectSameBits(net.forward(x, 300), dense, `forward, ${net.threads} threads`);
+        expectSameBits(net.probabilities(x, 300), withSparsity(false, () => net.probabilities(x, 300)), `probabilities, ${net.threads} threads`);
+        expect(inputSparsity.jobs, 'the sparse path ran').toBeGreaterThan(before);
+      }
+      // batch 1 (the drawing canvas): one row at a time, on the calling thread
+      for (const r of [0, 3, 5, 6]) {
+        const row = x.subarray(r * 784, (r + 1) * 784);
+        expectSameBits(nets[1].forward(row, 1), dense.subarray(r * 10, (r + 1) * 10), `batch 1, row ${r}`);
+      }
+      const want = ref.forward(ref.toRef([nets[0].getLayer(0), nets[0].getLayer(1)]), x, 300).a[1];
+      const d = maxdiff(nets[0].forward(x, 300), want);
+      console.log(`sparse ${variant}: logits vs float64 maxdiff ${d.toExponential(2)}`);
+      expect(d).toBeLessThan(2e-6);
+      nets.forEach((n) => n.dispose());
+    });
+
+    it('training steps with the sparse forward keep the dense path\'s losses and weights, bit for bit', async () => {
+      const { x, labels } = mnist('train', 64, 500);
+      const [a, b] = await Promise.all([0, 1].map(() => Mlp.create([784, 64, 10], { seed: 9, simd, threads: 2 })));
+      for (let step = 0; step < 4; step++) {
+        const la = withSparsity(false, () => a.trainBatch(x, labels, 64, { lr: 0.1, momentum: 0.9 }));
+        const before = inputSparsity.jobs;
+        const lb = b.trainBatch(x, labels, 64, { lr: 0.1, momentum: 0.9 });
+        expect(inputSparsity.jobs).toBeGreaterThan(before);
+        expect(Object.is(la, lb), `step ${step}: loss ${la} vs ${lb}`).toBe(true);
+      }
+      for (let l = 0; l < 2; l++) expectSameBits(b.getLayer(l).weight, a.getLayer(l).weight, `layer ${l} weight`);
+      a.dispose();
+      b.dispose();
+    });
+
+    it('a NaN or Inf first-layer weight gives NaN logits (the dense path), set directly or reached by training', async () => {
+      const net = await Mlp.create([784, 64, 10], { seed: 5, simd, threads: 2 });
+      const { x, labels } = mnist('t10k', 32);
+      const { weight, bias } = net.getLayer(0);
+      for (const bad of [NaN, Infinity, -Infinity]) {
+        const w = weight.slice();
+        w[7 * 784] = bad; // pixel 0 of hidden unit 7: pixel 0 is 0 in every MNIST image, so a skipped term
+        net.setLayer(0, w, bias);
+        const before = inputSparsity.jobs;
+        const logits = net.forward(x, 32);
+        expect(inputSparsity.jobs, 'dense path').toBe(before);
+        expect(logits.every(Number.isNaN), `weight ${bad}: every logit NaN (hidden unit 7 is NaN in every row)`).toBe(true);
+        expect(Number.isNaN(net.evaluate(x, labels, 32).loss)).toBe(true);
+        expect(net.predict(x.subarray(0, 784), 1)[0]).toBe(0);
+      }
+      net.setLayer(0, weight, bias);
+      const before = inputSparsity.jobs;
+      expect(net.forward(x, 32).every(Number.isFinite)).toBe(true);
+      expect(inputSparsity.jobs).toBeGreaterThan(before);
+      // a huge learning rate overflows the weights: the next forward must see them (no stale "all finite")
+      const dense = await Mlp.create([784, 64, 10], { seed: 5, simd, threads: 2 });
+      let nonFinite = false;
+      for (let step = 0; step < 4; step++) {
+        const la = withSparsity(false, () => dense.trainBatch(x, labels, 32, { lr: 1e30 }));
+        const lb = net.trainBatch(x, labels, 32, { lr: 1e30 });
+        expect(Object.is(la, lb), `step ${step}: loss ${la} vs ${lb}`).toBe(true);
+        expectSameBits(net.forward(x, 32), withSparsity(false, () => dense.forward(x, 32)), `forward after step ${step}`);
+        nonFinite ||= !net.getLayer(0).weight.every(Number.isFinite);
+      }
+      expect(nonFinite, 'the run reached non-finite first-layer weights').toBe(true);
+      net.dispose();
+      dense.dispose();
+      // one step that overflows only the weights of pixel 0 (the one nonzero input of its batch; 0 in every MNIST
+      // test image, so the sparse path would skip it): every later forward must be NaN where the dense one is
+      const single = await Mlp.create([784, 10], { seed: 6, simd, threads: 1 });
+      const xb = new Float32Array(784);
+      xb[0] = 1e30;
+      single.forward(x, 32); // the finite check runs here; the step below must invalidate it
+      single.trainBatch(xb, Uint8Array.of(3), 1, { lr: 1e20 });
+      const w0 = single.getLayer(0).weight;
+      expect(Array.from({ length: 10 }, (_, o) => w0[o * 784]).some((v) => !Number.isFinite(v))).toBe(true);
+      expect(w0.every((v, i) => i % 784 === 0 || Number.isFinite(v))).toBe(true);
+      const after = single.forward(x, 32);
+      expectSameBits(after, withSparsity(false, () => single.forward(x, 32)), 'forward after the overflowing step');
+      expect(after.some(Number.isNaN)).toBe(true);
+      single.dispose();
+    });
+
+    it('a NaN pixel still makes its row NaN on the sparse path', async () => {
+      const net = await Mlp.create([784, 32, 10], { seed: 2, simd, threads: 1 });
+      const { x } = mnist('t10k', 4);
+      x[2 * 784 + 400] = NaN;
+      const before = inputSparsity.jobs;
+      const logits = net.forward(x, 4);
+      expect(inputSparsity.jobs).toBeGreaterThan(before);
+      expect(logits.subarray(20, 30).every(Number.isNaN)).toBe(true);
+      expect([...logits.subarray(0, 20), ...logits.subarray(30)].every(Number.isFinite)).toBe(true);
+      net.dispose();
+    });
+  });
+}
