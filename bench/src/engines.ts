@@ -2,6 +2,7 @@
 // inference on batches and, where it can, SGD training. Out-of-process peers (onnxruntime-web, NumPy) are in peers.ts.
 import { createRequire } from 'node:module';
 import { Mlp, type LayerParams } from '@mnist/core-wasm';
+import { inputSparsity } from '@mnist/core-wasm/kernels';
 import { PlainJsMlp } from './plainjs.js';
 
 export interface Engine {
@@ -32,20 +33,35 @@ function argmax(logits: Float32Array, rows: number, classes: number, into: Int32
   }
 }
 
-/** @mnist/core-wasm with a given binary and thread count ('auto' = all cores). */
-export function coreWasm(simd: 'plain' | 'relaxed', threads: number | 'auto'): Engine {
+/** Runs f with the core's sparse first layer (zero inputs skipped) on or off: an internal switch of the library. */
+function sparsity<T>(enabled: boolean, f: () => T): T {
+  const saved = inputSparsity.enabled;
+  inputSparsity.enabled = enabled;
+  try {
+    return f();
+  } finally {
+    inputSparsity.enabled = saved;
+  }
+}
+
+/**
+ * @mnist/core-wasm with a given binary and thread count ('auto' = all cores). By default the first layer skips zero
+ * pixels, as the library does; `denseOnly` turns that off for this engine's calls (the dense kernels alone).
+ */
+export function coreWasm(simd: 'plain' | 'relaxed', threads: number | 'auto', denseOnly = false): Engine {
   let net: Mlp | null = null;
+  const sparse = !denseOnly;
   const engine: Engine = {
-    name: `core-wasm ${simd === 'plain' ? 'simd' : 'relaxed-simd'}`,
+    name: `core-wasm ${simd === 'plain' ? 'simd' : 'relaxed-simd'}${denseOnly ? ', dense only' : ''}`,
     threads: String(threads),
     async load(layers) {
       net?.dispose();
       net = await Mlp.fromLayers(layers, { simd, threads });
       engine.threads = String(net.threads);
     },
-    forward: (x, batch) => net!.forward(x, batch),
-    trainBatch: (x, labels, batch, lr) => net!.trainBatch(x, labels, batch, { lr }),
-    predict: (x, count) => net!.predict(x.subarray(0, count * net!.sizes[0]), count),
+    forward: (x, batch) => sparsity(sparse, () => net!.forward(x, batch)),
+    trainBatch: (x, labels, batch, lr) => sparsity(sparse, () => net!.trainBatch(x, labels, batch, { lr })),
+    predict: (x, count) => sparsity(sparse, () => net!.predict(x.subarray(0, count * net!.sizes[0]), count)),
     layers: () => Array.from({ length: net!.layerCount }, (_, i) => net!.getLayer(i)),
     dispose: () => {
       net?.dispose();

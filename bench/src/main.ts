@@ -1,7 +1,8 @@
 // `pnpm bench`: @mnist/core-wasm (1 thread and all threads, plain and relaxed SIMD) against its peers, all measured in
 // this one run: plain JS, TensorFlow.js (wasm), onnxruntime-web (1 and 2 threads), NumPy on OpenBLAS, PyTorch. Prints
-// the tables BENCHMARKS.md records: dense forward GFLOP/s, training s/epoch with test accuracy, inference images/s
-// at batch 1, 64 and 256 with ratios, the issue-6 targets; then runs the loader's load benchmark.
+// the tables BENCHMARKS.md records: dense forward GFLOP/s, the sparse first layer against the dense one by input
+// density, training s/epoch with test accuracy, inference images/s at batch 1, 64 and 256 with ratios (ours with the
+// first layer skipping zero pixels, the default, and 'dense only'), the issue-6 targets; then the loader's benchmark.
 // Flags: --epochs N (training epochs, default 1), --quick (fewer runs, for trying changes), --no-loader.
 import { execFileSync, execSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Mlp, relaxedSimdSupported, seededRandom, shuffledOrder, type LayerParams } from '@mnist/core-wasm';
-import { instantiateKernels } from '@mnist/core-wasm/kernels';
+import { inputSparsity, instantiateKernels, type KernelExports } from '@mnist/core-wasm/kernels';
 import { loadMlpSync } from '@mnist/loader';
 import { coreWasm, plainJs, tfjsWasm, type Engine } from './engines.js';
 import { measureInference, BATCHES, type Rate } from './inference.js';
@@ -52,7 +53,7 @@ function header(): void {
 
 // ------------------------------------------------------------------------------------------ dense forward
 
-async function denseBench(): Promise<void> {
+async function denseBench(test: Dataset): Promise<void> {
   const B = 256, C = 784, OC = 512;
   const flops = 2 * B * C * OC;
   const rand = seededRandom(7);
@@ -95,7 +96,71 @@ async function denseBench(): Promise<void> {
   await run('core-wasm scalar (reference kernel)', 'simd', true);
   await run('core-wasm simd (f32x4, 4x8 tiles, mul + add)', 'simd', false);
   if (relaxed) await run('core-wasm relaxed-simd (relaxed_madd)', 'relaxed-simd', false);
+  // the first layer as the network runs it on MNIST: zero pixels skipped (GFLOP/s counts the dense product's FLOPs)
+  const xm = test.x.subarray(0, B * C);
+  const density = xm.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0) / (B * C);
+  for (const variant of variants) {
+    const v = variant === 'plain' ? 'simd' : 'relaxed-simd';
+    const { exports: k } = await instantiateKernels(v);
+    const t = timeSparse(k, xm, w, b, B, C, OC, C, `${v} sparse`);
+    rows.push([`core-wasm ${v}, zero inputs skipped (256 MNIST test images, ${fmt(density * 100, 1)}% nonzero; dense-equivalent)`,
+      fmt(t.median, 2), fmt(flops / t.median / 1e6, 2), fmt(flops / t.best / 1e6, 2), `${fmt(jsMs / t.median, 1)}x`]);
+  }
   printTable('Dense forward 256x784 @ W^T (784 -> 512), f32', ['engine', 'median ms', 'GFLOP/s', 'best GFLOP/s', 'vs plain JS'], rows);
+}
+
+/** Times dense_forward_sparse_f32 (rows with <= maxNonzero nonzero inputs skip their zeros) and checks its output. */
+function timeSparse(k: KernelExports, x: Float32Array, w: Float32Array, b: Float32Array, B: number, C: number, OC: number,
+                    maxNonzero: number, label: string): { median: number; best: number } {
+  const put = (a: Float32Array) => {
+    const p = k.alloc(a.length * 4);
+    new Float32Array(k.memory.buffer, p, a.length).set(a);
+    return p;
+  };
+  const px = put(x), pw = put(w), pb = put(b), py = put(new Float32Array(B * OC)), list = put(new Float32Array(2 * C));
+  const ppk = put(new Float32Array(k.dense_packed_size(C, OC)));
+  k.dense_pack_f32(ppk, pw, pb, OC, C);
+  const t = timeRuns(() => k.dense_forward_sparse_f32(py, px, ppk, list, B, C, OC, maxNonzero), QUICK ? 5 : 15, 2);
+  checkClose(new Float32Array(k.memory.buffer, py, B * OC), x, w, b, B, C, OC, label);
+  for (const p of [ppk, list, py, pb, pw, px]) k.free(p); // the stub runtime frees the latest block: reverse order
+  return t;
+}
+
+/**
+ * The sparse first layer against the dense kernel, one thread, 256 x 784 -> 512: the real MNIST rows, then rows with
+ * nonzeros at random positions (no strokes: the worst case for the sparse kernel's cache lines) at rising densities.
+ * Where the ratio crosses 1 is the crossover the library's inputSparsity.maxDensity is set from.
+ */
+async function sparseBench(test: Dataset): Promise<void> {
+  const B = 256, C = 784, OC = 512;
+  const rand = seededRandom(8);
+  const w = Float32Array.from({ length: OC * C }, () => rand() - 0.5);
+  const b = Float32Array.from({ length: OC }, () => rand() - 0.5);
+  const inputs: [string, Float32Array][] = [['MNIST test images 0-255', test.x.subarray(0, B * C)]];
+  for (const d of [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1]) {
+    inputs.push([`random positions, ${d * 100}%`, Float32Array.from({ length: B * C }, () => (rand() < d ? rand() + 0.01 : 0))]);
+  }
+  const kernels = await Promise.all(variants.map((v) => instantiateKernels(v === 'plain' ? 'simd' : 'relaxed-simd')));
+  const rows: string[][] = [];
+  const crossover: (string | null)[] = variants.map(() => null);
+  for (const [label, x] of inputs) {
+    const density = x.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0) / x.length;
+    const row = [label, `${fmt(density * 100, 1)}%`];
+    kernels.forEach(({ exports: k, variant }, i) => {
+      const dense = timeSparse(k, x, w, b, B, C, OC, -1, `${variant} dense`).median;
+      const sparse = timeSparse(k, x, w, b, B, C, OC, C, `${variant} sparse`).median;
+      row.push(fmt(dense, 2), fmt(sparse, 2), `${fmt(dense / sparse, 2)}x`);
+      if (crossover[i] === null && label.startsWith('random') && dense < sparse) crossover[i] = label.replace('random positions, ', '');
+    });
+    rows.push(row);
+  }
+  printTable('Sparse first layer: 256 x 784 -> 512, one thread, ms per call (median): dense kernel vs zero inputs skipped',
+    ['input rows', 'nonzero', ...variants.flatMap((v) => [`${v === 'plain' ? 'simd' : 'relaxed'} dense`, 'sparse', 'speedup'])], rows);
+  variants.forEach((v, i) => {
+    const name = v === 'plain' ? 'simd' : 'relaxed-simd';
+    console.log(`${name}: the sparse kernel first loses at ${crossover[i] ?? 'no density measured'} random nonzeros; ` +
+      `the library takes it for rows with at most ${fmt(inputSparsity.maxDensity[name] * 100, 0)}% nonzero`);
+  });
 }
 
 /** Spot-checks a few outputs against a float64 dot product, so a fast wrong kernel cannot win. */
@@ -168,9 +233,11 @@ async function trainingBench(train: Dataset, test: Dataset, init: LayerParams[])
   const runs = QUICK || EPOCHS > 1 ? 1 : 3;
   const trained: TrainResult[] = [];
   for (const v of variants) for (const t of [1, 'auto'] as const) trained.push(await trainEngine(coreWasm(v, t), train, test, orders, init, runs));
+  // the best binary with the dense first layer only, for comparison (the training forward skips zero pixels too)
+  for (const t of [1, 'auto'] as const) trained.push(await trainEngine(coreWasm(variants[variants.length - 1], t, true), train, test, orders, init, runs));
   trained.push(await trainEngine(tfjsWasm(), train, test, orders, init, 1));
   const js = await trainEngine(plainJs(), train, test, orders, init, 1);
-  const best = trained.filter((r) => r.name.startsWith('core-wasm') && r.name.includes(relaxed ? 'relaxed' : 'simd'));
+  const best = trained.filter((r) => r.name === `core-wasm ${relaxed ? 'relaxed-simd' : 'simd'}`);
   const oursAll = best.find((r) => r.threads !== '1')!, ours1 = best.find((r) => r.threads === '1')!;
   const vs = (sec: number) => `${fmt(sec / median(oursAll.epochSeconds), 1)}x`;
   const rows = trained.map((r) => [r.name, r.threads, String(r.epochSeconds.length), fmt(median(r.epochSeconds), 2), fmt(Math.min(...r.epochSeconds), 2), ...accCols(r.accuracy), vs(median(r.epochSeconds))]);
@@ -209,7 +276,7 @@ async function inferenceBench(test: Dataset, layers: LayerParams[]): Promise<Rec
   const runs = QUICK ? 3 : 7;
   const rows: Row[] = [];
   const engines: Engine[] = [];
-  for (const v of variants) for (const t of [1, 'auto'] as const) engines.push(coreWasm(v, t));
+  for (const v of variants) for (const dense of [false, true]) for (const t of [1, 'auto'] as const) engines.push(coreWasm(v, t, dense));
   engines.push(tfjsWasm(), plainJs());
   for (const engine of engines) {
     await engine.load(layers);
@@ -262,8 +329,11 @@ async function inferenceBench(test: Dataset, layers: LayerParams[]): Promise<Rec
   for (const s of skipped) console.log(`skipped: ${s}`);
   console.log('batch 1 runs over the first 2,000 images (plain JS: 256); tfjs-wasm starts no threads in Node.');
   const find = (prefix: string, threads: string) => rows.find((r) => r.name.startsWith(prefix) && r.threads === threads);
+  const dense1 = rows.find((r) => r.name === `${oursName}, dense only` && r.threads === '1')!;
+  const denseAll = rows.find((r) => r.name === `${oursName}, dense only` && r.threads !== '1')!;
   return {
     oursAll256: oursAll.rates[256].median, ours1_256: ours1.rates[256].median, oursAll1: oursAll.rates[1].median, ours1_1: ours1.rates[1].median,
+    denseAll256: denseAll.rates[256].median, dense1_256: dense1.rates[256].median,
     ort1: find('onnxruntime', '1')?.rates[256].median ?? NaN, ort2: find('onnxruntime', '2')?.rates[256].median ?? NaN,
     tfjs: find('TensorFlow', '1')?.rates[256].median ?? NaN, numpy: rows.find((r) => r.name.startsWith('NumPy'))?.rates[256].median ?? NaN,
   };
@@ -273,10 +343,11 @@ async function inferenceBench(test: Dataset, layers: LayerParams[]): Promise<Rec
 
 async function main(): Promise<void> {
   header();
-  await denseBench();
-
   const train = loadMnist('train');
   const test = loadMnist('t10k');
+  await denseBench(test);
+  await sparseBench(test);
+
   const init = await Mlp.create(SIZES, { seed: 1, threads: 1 });
   const initLayers = Array.from({ length: init.layerCount }, (_, i) => init.getLayer(i));
   init.dispose();
@@ -288,7 +359,8 @@ async function main(): Promise<void> {
   const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
   const r = (a: number, b: number) => a / b;
   printTable(`Issue 6 targets (this run, all threads = ${ALL})`, ['target', 'measured', ''], [
-    ['batch 256, all threads >= 2x onnxruntime-web (same threads)', `${fmtInt(inf.oursAll256)} vs ${fmtInt(inf.ort2)} (2 threads): ${fmt(r(inf.oursAll256, inf.ort2), 2)}x; 1 thread ${fmt(r(inf.ours1_256, inf.ort1), 2)}x`, mark(r(inf.oursAll256, inf.ort2) >= 2)],
+    ['batch 256, all threads >= 2x onnxruntime-web (same threads)', `${fmtInt(inf.oursAll256)} vs ${fmtInt(inf.ort2)} (2 threads): ${fmt(r(inf.oursAll256, inf.ort2), 2)}x; 1 thread ${fmt(r(inf.ours1_256, inf.ort1), 2)}x ` +
+      `(dense only: ${fmt(r(inf.denseAll256, inf.ort2), 2)}x and ${fmt(r(inf.dense1_256, inf.ort1), 2)}x)`, mark(r(inf.oursAll256, inf.ort2) >= 2)],
     ['batch 256, all threads >= 2.5x tfjs-wasm', `${fmt(r(inf.oursAll256, inf.tfjs), 2)}x`, mark(r(inf.oursAll256, inf.tfjs) >= 2.5)],
     ['batch 256, all threads >= 0.5x NumPy/OpenBLAS', `${fmtInt(inf.oursAll256)} vs ${fmtInt(inf.numpy)}: ${fmt(r(inf.oursAll256, inf.numpy), 2)}x`, mark(r(inf.oursAll256, inf.numpy) >= 0.5)],
     ['batch 1 >= 25,000 images/s', `${fmtInt(inf.oursAll1)} (all threads), ${fmtInt(inf.ours1_1)} (1 thread)`, mark(Math.min(inf.oursAll1, inf.ours1_1) >= 25_000)],
