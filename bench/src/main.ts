@@ -259,6 +259,11 @@ async function trainingBench(train: Dataset, test: Dataset, init: LayerParams[])
   const tf = trained.find((r) => r.name.startsWith('TensorFlow'))!;
   const same = ours1.layers && oursAll.layers && ours1.layers.every((L, i) => L.weight.every((w, j) => Object.is(w, oursAll.layers![i].weight[j])));
   console.log(`core-wasm 1 thread and ${oursAll.threads} threads end with ${same ? 'bit-identical' : 'DIFFERENT'} weights (test accuracy ${fmt(ours1.accuracy[0] * 100, 2)}% and ${fmt(oursAll.accuracy[0] * 100, 2)}%)`);
+  const denseOnly = trained.find((r) => r.name === `${oursAll.name}, dense only` && r.threads === oursAll.threads);
+  if (denseOnly?.layers && oursAll.layers) {
+    const sameDense = oursAll.layers.every((L, i) => L.weight.every((w, j) => Object.is(w, denseOnly.layers![i].weight[j])));
+    console.log(`with zero pixels skipped and dense only, ${oursAll.name} ends with ${sameDense ? 'bit-identical' : 'DIFFERENT'} weights`);
+  }
   return { ours1: median(ours1.epochSeconds), oursAll: median(oursAll.epochSeconds), acc1: ours1.accuracy[0], accAll: oursAll.accuracy[0], tfjs: median(tf.epochSeconds) };
 }
 
