@@ -5,7 +5,7 @@ import * as Plot from "@observablehq/plot";
 import {DIGIT_GAP_INDEX, greyPalette} from "./color.js";
 import {invalidInput, invalidOption} from "./errors.js";
 import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, tagMarks, type FigureOptions} from "./figure.js";
-import {fillTile, gridLayout, gridPixels, rendering, tileOrigin} from "./grid.js";
+import {fillTile, gridImage, gridLayout, gridPixels, rendering, tileOrigin} from "./grid.js";
 import {pngDataUrl} from "./png.js";
 
 export const MISTAKE_COLOR = "#d62728";
@@ -118,15 +118,7 @@ export function predictionGrid(
       x: {domain: [0, layout.imageWidth], axis: null},
       y: {domain: [0, layout.imageHeight], reverse: true, axis: null},
       marks: [
-        Plot.image([0], {
-          x: layout.imageWidth / 2,
-          y: layout.imageHeight / 2,
-          width: layout.plotWidth,
-          height: layout.plotHeight,
-          src,
-          preserveAspectRatio: "none",
-          imageRendering: rendering(layout.scale)
-        }),
+        gridImage(layout, src),
         // Hover titles (and a hit area per digit for the web app).
         Plot.rect(digits, {
           x1: x0,

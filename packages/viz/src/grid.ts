@@ -1,6 +1,7 @@
 // Pixel-grid layout shared by weightTiles and predictionGrid: tiles of side x side pixels in `columns` columns, a gap
 // after each tile and an optional label band under each row, all drawn as ONE indexed PNG; the Plot scales are in
 // image pixels (x right, y down), so marks (labels, frames, axis ticks) line up with the tiles exactly.
+import * as Plot from "@observablehq/plot";
 
 export interface GridLayout {
   count: number;
@@ -77,4 +78,17 @@ export function thinned(count: number, spacing: number, minSpacing: number): num
  */
 export function rendering(scale: number): "pixelated" | "auto" {
   return scale >= 0.999 ? "pixelated" : "auto";
+}
+
+/** The whole grid as one image mark: the PNG `src` (imageWidth x imageHeight pixels) stretched over the plot area. */
+export function gridImage(layout: GridLayout, src: string): Plot.Image {
+  return Plot.image([0], {
+    x: layout.imageWidth / 2,
+    y: layout.imageHeight / 2,
+    width: layout.plotWidth,
+    height: layout.plotHeight,
+    src,
+    preserveAspectRatio: "none",
+    imageRendering: rendering(layout.scale)
+  });
 }

@@ -5,7 +5,7 @@ import * as Plot from "@observablehq/plot";
 import {divergingColor, divergingIndex, divergingLegend, divergingPalette, GAP_INDEX, symmetricExtent} from "./color.js";
 import {invalidInput, invalidOption, warn} from "./errors.js";
 import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, tagMarks, type FigureOptions} from "./figure.js";
-import {fillTile, gridLayout, gridPixels, rendering, thinned, tileOrigin} from "./grid.js";
+import {fillTile, gridImage, gridLayout, gridPixels, rendering, thinned, tileOrigin} from "./grid.js";
 import {pngDataUrl} from "./png.js";
 
 export interface WeightTilesOptions extends FigureOptions {
@@ -89,15 +89,7 @@ export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions):
   const src = pngDataUrl({width: layout.imageWidth, height: layout.imageHeight, indices: pixels, palette, alpha});
 
   const marks: Plot.Markish[] = [
-    Plot.image([0], {
-      x: layout.imageWidth / 2,
-      y: layout.imageHeight / 2,
-      width: layout.plotWidth,
-      height: layout.plotHeight,
-      src,
-      preserveAspectRatio: "none",
-      imageRendering: rendering(layout.scale)
-    })
+    gridImage(layout, src)
   ];
   // One transparent hit area per tile: a hover title, and data-unit for the web app's click-to-enlarge.
   marks.push(
