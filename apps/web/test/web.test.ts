@@ -118,6 +118,10 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     expect(text).toContain('407,050'); // 784*512 + 512 + 512*10 + 10
     expect(text).toContain('float32');
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    // Isolated, so the engine worker runs the threaded core on every core the browser reports (at most 8).
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const threads = Math.min(8, cores);
+    expect(text).toContain(`${threads} thread${threads === 1 ? '' : 's'}`);
     expect(consoleErrors).toEqual([]);
   });
 
