@@ -2,7 +2,7 @@
 // inference on batches and, where it can, SGD training. Out-of-process peers (onnxruntime-web, NumPy) are in peers.ts.
 import { createRequire } from 'node:module';
 import { Mlp, type LayerParams } from '@mnist/core-wasm';
-import { inputSparsity } from '@mnist/core-wasm/kernels';
+import { withInputSparsity } from '@mnist/core-wasm/kernels';
 import { PlainJsMlp } from './plainjs.js';
 
 export interface Engine {
@@ -33,17 +33,6 @@ function argmax(logits: Float32Array, rows: number, classes: number, into: Int32
   }
 }
 
-/** Runs f with the core's sparse first layer (zero inputs skipped) on or off: an internal switch of the library. */
-function sparsity<T>(enabled: boolean, f: () => T): T {
-  const saved = inputSparsity.enabled;
-  inputSparsity.enabled = enabled;
-  try {
-    return f();
-  } finally {
-    inputSparsity.enabled = saved;
-  }
-}
-
 /**
  * @mnist/core-wasm with a given binary and thread count ('auto' = all cores). By default the first layer skips zero
  * pixels, as the library does; `denseOnly` turns that off for this engine's calls (the dense kernels alone).
@@ -59,9 +48,9 @@ export function coreWasm(simd: 'plain' | 'relaxed', threads: number | 'auto', de
       net = await Mlp.fromLayers(layers, { simd, threads });
       engine.threads = String(net.threads);
     },
-    forward: (x, batch) => sparsity(sparse, () => net!.forward(x, batch)),
-    trainBatch: (x, labels, batch, lr) => sparsity(sparse, () => net!.trainBatch(x, labels, batch, { lr })),
-    predict: (x, count) => sparsity(sparse, () => net!.predict(x.subarray(0, count * net!.sizes[0]), count)),
+    forward: (x, batch) => withInputSparsity(sparse, () => net!.forward(x, batch)),
+    trainBatch: (x, labels, batch, lr) => withInputSparsity(sparse, () => net!.trainBatch(x, labels, batch, { lr })),
+    predict: (x, count) => withInputSparsity(sparse, () => net!.predict(x.subarray(0, count * net!.sizes[0]), count)),
     layers: () => Array.from({ length: net!.layerCount }, (_, i) => net!.getLayer(i)),
     dispose: () => {
       net?.dispose();

@@ -66,6 +66,17 @@ export const inputSparsity = {
   jobs: 0,
 };
 
+/** Runs f with the sparse first layer switched on or off, restoring the previous setting (bench and tests). */
+export function withInputSparsity<T>(enabled: boolean, f: () => T): T {
+  const saved = inputSparsity.enabled;
+  inputSparsity.enabled = enabled;
+  try {
+    return f();
+  } finally {
+    inputSparsity.enabled = saved;
+  }
+}
+
 /** Pages of the shared memory a threaded instance imports: initial, and the maximum the binary declares (1 GiB). */
 export const SHARED_MEMORY_PAGES = { initial: 2, maximum: 16384 } as const;
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { relaxedSimdSupported, type KernelExports, type Variant } from '../src/kernels.js';
+import { expect } from 'vitest';
 
 /** Deterministic uniform floats in [lo, hi). */
 export function rng(seed: number): (lo?: number, hi?: number) => number {
@@ -78,4 +79,16 @@ export function mnist(set: 'train' | 't10k', count: number, offset = 0): { x: Fl
   const x = new Float32Array(count * 784);
   for (let i = 0; i < count * 784; i++) x[i] = images.data[offset * 784 + i] / 255;
   return { x, labels: labels.data.slice(offset, offset + count) };
+}
+
+/** Index of the first element whose bits differ (-1: identical). Object.is tells -0 from 0 and matches NaN. */
+export function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return 0;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
+}
+
+export function expectSameBits(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
+  const i = firstDifference(a, b);
+  expect(i, `${what}: first difference at ${i}: ${a[i]} vs ${b[i]}`).toBe(-1);
 }

@@ -7,21 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Mlp } from '../src/index.js';
 import { MAX_AUTO_THREADS, stats, tuning } from '../src/threads.js';
-import { mnist, randomF32, rng, variants } from './helpers.js';
+import { expectSameBits, mnist, randomF32, rng, variants } from './helpers.js';
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** Index of the first element whose bits differ (-1: identical). Object.is tells -0 from 0 and matches NaN. */
-function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return 0;
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
-  return -1;
-}
-
-function expectSameBits(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
-  const i = firstDifference(a, b);
-  expect(i, `${what}: first difference at ${i}: ${a[i]} vs ${b[i]}`).toBe(-1);
-}
 
 // odd widths (tails of every kind), depth 3, plus the real shape
 const shapes: { sizes: number[]; batch: number }[] = [
