@@ -1,7 +1,7 @@
 // Bundles the CLI into one file, dist/mnist.js (ESM, shebang), with the default model embedded (binary loader)
 // and the WASM core inlined; only the native PNG renderer (@resvg/resvg-js) stays an external import.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -51,3 +51,5 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+// executable, so that a link to it on PATH (scripts/link.mjs) runs as `mnist`
+chmodSync(`${root}dist/mnist.js`, 0o755);

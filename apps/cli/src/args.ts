@@ -1,6 +1,7 @@
 // A small strict argument parser: every command declares its options; unknown flags, missing values and
 // nonsense values (--lr -1, --epochs 0, --limit abc) are UsageErrors (exit 2) with a one-line message.
 import { UsageError } from './errors.js';
+import { commandLine } from './invocation.js';
 
 export interface OptionSpec<T = unknown> {
   /** 'flag' takes no value; 'value' takes one (`--x v` or `--x=v`). */
@@ -32,7 +33,7 @@ export function parseArgs(command: string, argv: string[], specs: OptionSpecs): 
   const positionals: string[] = [];
   const shorts = new Map<string, string>();
   for (const [name, spec] of Object.entries(specs)) if (spec.short) shorts.set(spec.short, name);
-  const see = `(see mnist ${command} --help)`;
+  const see = `(see ${commandLine(`${command} --help`)})`;
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;

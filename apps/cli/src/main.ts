@@ -7,6 +7,7 @@ import * as predict from './commands/predict.js';
 import * as train from './commands/train.js';
 import * as visualize from './commands/visualize.js';
 import * as inspect from './commands/inspect.js';
+import { commandLine } from './invocation.js';
 
 declare const MNIST_CLI_VERSION: string;
 
@@ -76,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
     }
     if (!Object.hasOwn(COMMANDS, name)) {
       const hint = name.startsWith('-') ? 'options go after the command' : `commands: ${Object.keys(COMMANDS).join(', ')}`;
-      throw new UsageError(`mnist: unknown command "${name}" (${hint}; see mnist --help)`);
+      throw new UsageError(`mnist: unknown command "${name}" (${hint}; see ${commandLine('--help')})`);
     }
     const command = COMMANDS[name]!.module;
     const parsed = parseArgs(name, rest, command.specs);

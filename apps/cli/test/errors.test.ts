@@ -37,8 +37,8 @@ type Case = [name: string, args: string[], code: number, message: RegExp];
 
 const cases: Case[] = [
   // usage: exit 2
-  ['unknown flag', ['predict', '--frobnicate'], 2, /^mnist predict: unknown option --frobnicate \(see mnist predict --help\)$/],
-  ['unknown command', ['predcit'], 2, /^mnist: unknown command "predcit" \(commands: predict, train, visualize, inspect; see mnist --help\)$/],
+  ['unknown flag', ['predict', '--frobnicate'], 2, /^mnist predict: unknown option --frobnicate \(see node dist\/mnist\.js predict --help\)$/],
+  ['unknown command', ['predcit'], 2, /^mnist: unknown command "predcit" \(commands: predict, train, visualize, inspect; see node dist\/mnist\.js --help\)$/],
   ['--lr -1', ['train', '--lr', '-1'], 2, /^mnist train: invalid --lr: "-1" \(expected a number > 0\)$/],
   ['--lr abc', ['train', '--lr', 'abc'], 2, /invalid --lr: "abc"/],
   ['--epochs 0', ['train', '--epochs', '0'], 2, /^mnist train: invalid --epochs: "0" \(expected a whole number >= 1\)$/],

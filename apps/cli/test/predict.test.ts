@@ -86,7 +86,7 @@ describe('predict (human report)', () => {
     expect(out).toContain('#0  true 7 → 7 ✓');
     expect(out).toMatch(/[▀▄█]{5}/);
     expect(out).toContain(`misclassified: ${json.mistakes.length} of 500`);
-    expect(out).toContain(`draw some: mnist predict --index ${json.mistakes.slice(0, 3).join(',')}`);
+    expect(out).toContain(`draw some: node dist/mnist.js predict --index ${json.mistakes.slice(0, 3).join(',')}`);
     expect(out).not.toContain('\x1b['); // not a TTY: plain half blocks, no ANSI colours
   });
 

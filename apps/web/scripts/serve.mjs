@@ -78,6 +78,15 @@ function send(res, status, text) {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const dir = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
   const port = process.env.PORT ? Number(process.env.PORT) : 5173;
-  const { url } = await serve(dir, { port });
+  const { server, url } = await serve(dir, { port });
   console.log(`web: serving ${dir} at ${url}`);
+  // Ctrl-C (or a kill) is how this server is meant to stop: close it and exit 0, so pnpm reports no failure.
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      console.log('web: stopped');
+      server.closeAllConnections?.();
+      server.close(() => process.exit(0));
+      setTimeout(() => process.exit(0), 1000).unref();
+    });
+  }
 }

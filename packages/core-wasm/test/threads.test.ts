@@ -142,10 +142,9 @@ describe('the threads option', () => {
         ${dispose ? 'net.dispose();' : ''}
         console.log(JSON.stringify({ threads: net.threads, n: out.length }));
       `;
-      const started = Date.now();
-      const out = execFileSync(process.execPath, ['--input-type=module', '-e', program], { cwd: pkgDir, encoding: 'utf8', timeout: 30_000 });
+      // a process that never exits is killed by the timeout (sized for a busy machine; it takes ~0.3 s idle) and fails
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', program], { cwd: pkgDir, encoding: 'utf8', timeout: 100_000 });
       expect(JSON.parse(out)).toEqual({ threads: 2, n: 512 });
-      expect(Date.now() - started).toBeLessThan(30_000);
     });
   }
 });

@@ -110,7 +110,7 @@ describe('fuzz', () => {
     for (let i = 0; i < 4000; i++) {
       const base = bases[r.int(bases.length)], other = bases[r.int(bases.length)];
       const { kind, bytes } = mutate(r, base.bytes, other.bytes);
-      const t0 = performance.now();
+      const t0 = process.cpuUsage(); // CPU time of this process: what the case costs, not how busy the machine is
       let outcome: string;
       try {
         const file = readPthSync(bytes);
@@ -126,13 +126,14 @@ describe('fuzz', () => {
         if (/unexpected failure/.test(e.message)) throw new Error(`case ${i} (${kind} of ${base.name}): ${e.message}`);
         outcome = e.code;
       }
-      const ms = performance.now() - t0;
+      const used = process.cpuUsage(t0);
+      const ms = (used.user + used.system) / 1000;
       if (ms > slowest) { slowest = ms; slowestKind = `${kind} of ${base.name}`; }
       outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
     }
-    console.log('fuzz outcomes:', Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1])), `slowest case ${slowest.toFixed(1)} ms (${slowestKind})`);
+    console.log('fuzz outcomes:', Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1])), `slowest case ${slowest.toFixed(1)} ms of CPU (${slowestKind})`);
     expect(slowest).toBeLessThan(2000);
     // the mutations must reach deep: the VM and the storage checks, not just the first header
     for (const code of ['ok', 'PTH_CORRUPT', 'PTH_TRUNCATED', 'PTH_BAD_PICKLE']) expect(outcomes.get(code) ?? 0, code).toBeGreaterThan(20);
-  }, 60_000);
+  }, 300_000);
 });

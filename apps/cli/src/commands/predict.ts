@@ -8,6 +8,7 @@ import { loadDigitImage } from '../image.js';
 import { createNet, setEngineThreads, describeModel, loadModel, modelSummary, printWarnings, requireMnistShape, MNIST_CLASSES, type LoadedModel } from '../model.js';
 import { drawDigit, grid, int, panelsPerRow, percent, probabilityLines, table, useColor, bold, red, green, seconds } from '../term.js';
 import { COMMON_HELP, COMMON_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, argmaxRow, softmaxRow } from './common.js';
+import { commandLine } from '../invocation.js';
 
 export const specs: OptionSpecs = {
   model: { kind: 'value', metavar: 'F.pth', parse: nonEmpty },
@@ -79,10 +80,10 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
   setEngineThreads(options.threads);
   // `--image a.png b.png` (a shell glob after --image): the extra words are pictures too.
   if (options.image && positionals.length > 0) options.image = [...options.image, ...positionals];
-  else if (positionals.length > 0) throw new UsageError(`mnist predict: unexpected argument "${positionals[0]}" (did you mean --image ${positionals[0]}? see mnist predict --help)`);
+  else if (positionals.length > 0) throw new UsageError(`mnist predict: unexpected argument "${positionals[0]}" (did you mean --image ${positionals[0]}? see ${commandLine('predict --help')})`);
   if (options.image) {
     const clash = (['data', 'images', 'labels', 'limit', 'index', 'errors'] as const).find((k) => options[k] !== undefined);
-    if (clash) throw new UsageError(`mnist predict: --image does not go with --${clash} (pictures have no labels; see mnist predict --help)`);
+    if (clash) throw new UsageError(`mnist predict: --image does not go with --${clash} (pictures have no labels; see ${commandLine('predict --help')})`);
   }
   if (options.index && options.limit !== undefined) throw new UsageError('mnist predict: --index and --limit do not go together (pick images by index, or the first N)');
 
@@ -205,7 +206,7 @@ async function predictTestSet(model: LoadedModel, data: Dataset, batchSize: numb
         const cells = predictions.filter((p) => p.prediction !== p.label).map((p) => `${String(p.index).padStart(5)}: ${p.label} → ${p.prediction} ${percent(p.probabilities[p.prediction]!, 0).padStart(4)}`);
         for (let i = 0; i < cells.length; i += 5) lines.push('  ' + cells.slice(i, i + 5).join('   '));
       } else {
-        lines.push('', `list all ${int(mistakes.length)} mistakes: mnist predict --errors    draw some: mnist predict --index ${mistakes.slice(0, 3).join(',')}`);
+        lines.push('', `list all ${int(mistakes.length)} mistakes: ${commandLine('predict --errors')}    draw some: ${commandLine('predict --index')} ${mistakes.slice(0, 3).join(',')}`);
       }
     }
     out.write(lines.join('\n') + '\n');

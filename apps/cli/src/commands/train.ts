@@ -9,6 +9,7 @@ import { checkOutputFile, writeAtomic } from '../files.js';
 import { createEmptyNet, createNet, setEngineThreads, describeModel, layerSizes, loadModel, printWarnings, requireMnistShape, MNIST_CLASSES, MNIST_INPUTS } from '../model.js';
 import { Progress, bytes, int, percent, seconds } from '../term.js';
 import { COMMON_HELP, COMMON_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, seededRandom, shuffle } from './common.js';
+import { commandLine } from '../invocation.js';
 
 export const DEFAULTS = {
   epochs: 5,
@@ -89,7 +90,7 @@ interface TrainOptions {
 export async function run({ options: raw, positionals }: Parsed): Promise<number> {
   const options = raw as TrainOptions;
   setEngineThreads(options.threads);
-  if (positionals.length > 0) throw new UsageError(`mnist train: unexpected argument "${positionals[0]}" (the output file goes after --out; see mnist train --help)`);
+  if (positionals.length > 0) throw new UsageError(`mnist train: unexpected argument "${positionals[0]}" (the output file goes after --out; see ${commandLine('train --help')})`);
   if (options.init !== undefined && options.hidden !== undefined) throw new UsageError('mnist train: --hidden does not go with --init (the layer sizes come from the --init model)');
   const epochs = options.epochs ?? DEFAULTS.epochs;
   const lr = options.lr ?? DEFAULTS.lr;
@@ -196,7 +197,7 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
       return EXIT_INTERRUPTED;
     }
     log(`wrote ${where} (${bytes(file.length)}, ${completed} epoch${completed === 1 ? "" : "s"} in ${seconds(total)}, test accuracy ${percent(lastAccuracy)})`);
-    log(`try it: mnist predict --model ${out}`);
+    log(`try it: ${commandLine(`predict --model ${out}`)}`);
     return 0;
   } finally {
     process.off('SIGINT', onSigint);

@@ -9,6 +9,7 @@ import { ensureOutputDir } from '../files.js';
 import { createNet, setEngineThreads, describeModel, loadModel, printWarnings, requireMnistShape, MNIST_CLASSES } from '../model.js';
 import { bytes, int, percent } from '../term.js';
 import { COMMON_HELP, COMMON_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS } from './common.js';
+import { commandLine } from '../invocation.js';
 
 export const DEFAULT_OUT = 'mnist-figures';
 
@@ -67,7 +68,7 @@ function safeName(name: string): string {
 export async function run({ options: raw, positionals }: Parsed): Promise<number> {
   const options = raw as VisualizeOptions;
   setEngineThreads(options.threads);
-  if (positionals.length > 0) throw new UsageError(`mnist visualize: unexpected argument "${positionals[0]}" (the folder goes after --out; see mnist visualize --help)`);
+  if (positionals.length > 0) throw new UsageError(`mnist visualize: unexpected argument "${positionals[0]}" (the folder goes after --out; see ${commandLine('visualize --help')})`);
   const out = options.out ?? DEFAULT_OUT;
   const format = options.format ?? 'svg';
   await ensureOutputDir(out);
