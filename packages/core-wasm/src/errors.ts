@@ -5,6 +5,7 @@ export type CoreErrorCode =
   | 'CORE_BAD_ARGUMENT' // a value out of range (label >= classes, lr not finite, unknown option)
   | 'CORE_DISPOSED' // the network was disposed
   | 'CORE_UNSUPPORTED' // the engine lacks a required WebAssembly feature (SIMD, or relaxed SIMD when forced)
+  | 'CORE_TOO_LARGE' // the network or the batch does not fit one WebAssembly instance's memory
   | 'CORE_WASM_ABORT'; // the WASM module aborted (out of memory)
 
 export class CoreError extends Error {

@@ -93,6 +93,36 @@ interface Workspace {
   targets: number; // (rows) bytes
 }
 
+/**
+ * The most linear memory the engine uses: pointers cross the JS/WASM boundary as signed 32-bit integers, so one
+ * instance stays below 2 GiB; the threaded binaries declare a 1 GiB shared memory. Every allocation is sized in
+ * float64 (exact integers below 2^53) and checked against this before the WASM allocator sees it: the allocator
+ * takes a 32-bit size, and a larger one would silently wrap.
+ */
+export const MEMORY_LIMIT_BYTES = { single: 2 ** 31 - 2 ** 20, shared: SHARED_MEMORY_PAGES.maximum * 65536 - 2 ** 20 } as const;
+
+/** Bytes of engine memory a network of `sizes` takes before any batch: weights, biases, packed copies, gradients. */
+export function parameterBytes(sizes: readonly number[], threads = 1): number {
+  let bytes = CTRL_BYTES + 4 * (N_LAYER0 + LAYER_WORDS * (sizes.length - 1)) + threads * sizes[0] * 8;
+  for (let i = 0; i + 1 < sizes.length; i++) {
+    const inp = sizes[i], out = sizes[i + 1];
+    // W, b, packed panels (ceil(out/8)*8 x (in+1)), dW, db; 32 bytes of alignment slack per block
+    bytes += 4 * (out * inp + out + Math.ceil(out / 8) * 8 * (inp + 1) + out * inp + out) + 5 * 32;
+  }
+  return bytes;
+}
+
+function gib(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** Throws CORE_TOO_LARGE, naming the network and `what` needs the memory, when `bytes` more would pass the limit. */
+function checkMemory(used: number, bytes: number, limit: number, sizes: readonly number[], what: string, advice: string): void {
+  if (Number.isSafeInteger(bytes) && bytes >= 0 && used + bytes <= limit) return;
+  throw new CoreError('CORE_TOO_LARGE',
+    `a ${sizes.join('-')} network needs ${gib(used + bytes)} of engine memory for ${what}, more than the ${gib(limit + 2 ** 20)} one WebAssembly instance holds here; ${advice}`);
+}
+
 function checkBatch(batch: number, what: string): void {
   if (!Number.isInteger(batch) || batch < 1) {
     throw new CoreError('CORE_BAD_SHAPE', `${what}: batch must be an integer >= 1, got ${batch}`);
@@ -119,6 +149,7 @@ export class Mlp {
   #flopsPerRow: number; // forward multiply-adds x 2 per input row
   #layers: Layer[];
   #ws: Workspace | null = null;
+  #limit: number; // MEMORY_LIMIT_BYTES for this instance's memory
 
   // Memory, in allocation order (the stub runtime's bump allocator lays it out as one contiguous block):
   //   per layer l (in -> out):  W       out*in floats     PyTorch layout, the master copy
@@ -135,6 +166,9 @@ export class Mlp {
     this.threads = threads;
     this.#k = k;
     this.#layers = [];
+    this.#limit = threads > 1 ? MEMORY_LIMIT_BYTES.shared : MEMORY_LIMIT_BYTES.single;
+    checkMemory(k.memory.buffer.byteLength, parameterBytes(sizes, threads), this.#limit, sizes, 'its weights, gradients and packed copies',
+      threads > 1 ? 'use threads: 1 (2 GiB) or smaller hidden layers' : `use smaller hidden layers (784-512-10 takes ${gib(parameterBytes([784, 512, 10]))})`);
     this.#ctrl = k.alloc(CTRL_BYTES);
     k.zero_f32(this.#ctrl, CTRL_BYTES / 4);
     const L = sizes.length - 1;
@@ -187,6 +221,7 @@ export class Mlp {
       } catch (e) {
         // 'auto' promises a working network, threads or not; an explicit count says why it cannot have them
         if (options.threads !== undefined && options.threads !== 'auto') throw e;
+        net?.dispose();
         net = null;
       }
     }
@@ -358,6 +393,8 @@ export class Mlp {
     // momentum buffers (zero) from the first step with momentum on; once they exist every step uses them
     if (momentum !== 0 && this.#layers[0].vW === 0) {
       const k = this.#k!;
+      const bytes = this.#layers.reduce((sum, L) => sum + 4 * (L.out * L.in + L.out) + 64, 0);
+      checkMemory(k.memory.buffer.byteLength, bytes, this.#limit, this.sizes, 'its momentum buffers', 'train it with momentum 0 or use smaller hidden layers');
       for (const L of this.#layers) {
         L.vW = k.alloc(L.out * L.in * 4);
         L.vb = k.alloc(L.out * 4);
@@ -431,6 +468,8 @@ export class Mlp {
     const maxWidth = Math.max(...sizes);
     const widths = [sizes[0], ...sizes.slice(1), this.classes, maxWidth, maxWidth, 1];
     const floats = widths.reduce((s, w) => s + Math.ceil((rows * w) / 4) * 4, 0);
+    // the old block is freed only if it is the last one (bump allocator): count the whole memory as used
+    checkMemory(k.memory.buffer.byteLength, floats * 4 + rows + 64, this.#limit, sizes, `a batch of ${rows} rows`, 'use a smaller batch');
     const base = k.alloc(floats * 4 + rows + 16);
     let p = base;
     const take = (w: number) => {

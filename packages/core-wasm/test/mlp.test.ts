@@ -2,6 +2,7 @@
 // trace, evaluate, training steps with and without momentum, memory growth, and every argument error's code.
 import { describe, expect, it } from 'vitest';
 import { CoreError, Mlp } from '../src/index.js';
+import { MEMORY_LIMIT_BYTES, parameterBytes } from '../src/mlp.js';
 import { maxdiff, randomF32, rng, variants } from './helpers.js';
 import * as ref from './reference.js';
 
@@ -74,6 +75,31 @@ describe('Mlp.create', () => {
     }
     await expect(Mlp.create([4, 2], { simd: 'fast' as never })).rejects.toMatchObject({ code: 'CORE_BAD_ARGUMENT' });
     await expect(Mlp.create([4, 2], { seed: NaN })).rejects.toMatchObject({ code: 'CORE_BAD_ARGUMENT' });
+  });
+
+  it('refuses a network too large for one WebAssembly memory before allocating anything, naming its sizes', async () => {
+    // 65536 x 65536 x 4 bytes = 2^34: a 32-bit size would wrap to 0 inside the allocator and then fill 16 GB
+    for (const threads of [1, 2, 'auto'] as const) {
+      const err = await Mlp.create([784, 65536, 65536, 10], { threads }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CoreError);
+      expect(err).toMatchObject({ code: 'CORE_TOO_LARGE', message: expect.stringMatching(/^a 784-65536-65536-10 network needs 4\d\.\d GiB of engine memory for its weights, gradients and packed copies, more than the (2|1)\.0 GiB one WebAssembly instance holds here; use /) });
+    }
+    // just over the single-instance limit (2 GiB less 1 MiB): 784-H-10 takes about 9.5 kB per hidden unit
+    const perUnit = (parameterBytes([784, 16, 10]) - parameterBytes([784, 8, 10])) / 8;
+    const over = Math.ceil((MEMORY_LIMIT_BYTES.single - parameterBytes([784, 0, 10])) / perUnit) + 8;
+    expect(parameterBytes([784, over, 10])).toBeGreaterThan(MEMORY_LIMIT_BYTES.single);
+    await expect(Mlp.create([784, over, 10], { threads: 1 })).rejects.toMatchObject({ code: 'CORE_TOO_LARGE', message: expect.stringContaining(`a 784-${over}-10 network needs 2.0 GiB`) });
+    // the threaded instance's 1 GiB: refused with threads: 2 (saying what would fit), while 'auto' falls back to one thread
+    const mid = Math.floor(over * 0.6);
+    await expect(Mlp.create([784, mid, 10], { threads: 2 })).rejects.toMatchObject({ code: 'CORE_TOO_LARGE', message: expect.stringContaining('use threads: 1') });
+  });
+
+  it('parameterBytes counts W, b, packed panels, dW and db of every layer (what the refusal message quotes)', () => {
+    // 784-512-10: W 401,408 + b 512 + packed 512 x 785 + dW 401,408 + db 512 floats, and 10 outputs padded to 16
+    const floats = (401_408 + 512 + 512 * 785 + 401_408 + 512) + (5_120 + 10 + 16 * 513 + 5_120 + 10);
+    expect(parameterBytes([784, 512, 10]) - 4 * floats).toBeGreaterThan(0);
+    expect(parameterBytes([784, 512, 10]) - 4 * floats).toBeLessThan(2 ** 14);
+    expect((parameterBytes([784, 512, 10]) / 2 ** 20).toFixed(1)).toBe('4.7');
   });
 });
 
