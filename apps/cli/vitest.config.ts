@@ -1,10 +1,6 @@
-// vitest setup for the CLI: tests run the built dist/mnist.js as a subprocess, some of them train: long timeouts.
-import { defineConfig } from 'vitest/config';
+// vitest setup for the CLI: tests run the built dist/mnist.js as a subprocess, some of them train; the shared
+// settings (timeouts for a busy machine, JSON report).
+import { defineConfig, mergeConfig } from 'vitest/config';
+import { sharedTestConfig } from '../../vitest.shared.js';
 
-export default defineConfig({
-  test: {
-    testTimeout: 120_000,
-    hookTimeout: 180_000,
-    expect: { poll: { timeout: 30_000 } },
-  },
-});
+export default mergeConfig(sharedTestConfig, defineConfig({}));

@@ -1,12 +1,12 @@
-// Browser tests drive a real Chromium through playwright-core: one file, run in order, with generous timeouts.
-import { defineConfig } from 'vitest/config';
+// Browser tests drive a real Chromium through playwright-core: one file at a time, in order; the shared settings
+// (timeouts for a busy machine, JSON report), with a longer hook timeout for building the site and starting Chromium.
+import { defineConfig, mergeConfig } from 'vitest/config';
+import { sharedTestConfig } from '../../vitest.shared.js';
 
-export default defineConfig({
+export default mergeConfig(sharedTestConfig, defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 120_000,
     hookTimeout: 300_000,
-    expect: { poll: { timeout: 30_000 } },
     fileParallelism: false,
   },
-});
+}));

@@ -1,11 +1,6 @@
-// vitest setup for the loader: timeouts sized for a busy shared 2-core machine (several tests call real PyTorch
-// or compile the WASM engine; under load they take 3-4x their idle time). No test's pass depends on speed.
-import { defineConfig } from 'vitest/config';
+// vitest setup for the loader: the shared settings (timeouts for a busy machine, JSON report); several tests call
+// real PyTorch or compile the WASM engine.
+import { defineConfig, mergeConfig } from 'vitest/config';
+import { sharedTestConfig } from '../../vitest.shared.js';
 
-export default defineConfig({
-  test: {
-    testTimeout: 120_000,
-    hookTimeout: 180_000,
-    expect: { poll: { timeout: 30_000 } },
-  },
-});
+export default mergeConfig(sharedTestConfig, defineConfig({}));
