@@ -1,6 +1,7 @@
 // Plot-style SVG snapshots: each figure in test/plots is serialised (linkedom), numbers rounded to 3 decimals and
-// compared with test/output/<name>.svg. A mismatch writes <name>-changed.svg (gitignored) and fails; a missing
-// snapshot is written and the test passes, so new snapshots are created by running the tests once and committing them.
+// compared with test/output/<name>.svg. A mismatch writes <name>-changed.svg (gitignored) and fails. A missing
+// snapshot is written and the test passes on a developer's machine (run once, look, commit); under CI (CI set, as
+// vitest does for its own snapshots) a missing snapshot fails, so a forgotten commit cannot pass unseen.
 
 import {existsSync, readFileSync, writeFileSync} from "node:fs";
 import {describe, expect, it} from "vitest";
@@ -27,6 +28,8 @@ describe("snapshots", () => {
       const expectedFile = new URL(`${name}.svg`, output);
       const changedFile = new URL(`${name}-changed.svg`, output);
       if (!existsSync(expectedFile)) {
+        const ci = Boolean(process.env.CI) && process.env.CI !== "false";
+        expect(ci, `test/output/${name}.svg is missing: run the viz tests locally, look at it, and commit it`).toBe(false);
         writeFileSync(expectedFile, actual);
         console.warn(`wrote new snapshot test/output/${name}.svg: look at it, then commit it`);
         return;
