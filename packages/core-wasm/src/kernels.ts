@@ -9,11 +9,20 @@ export type Variant = 'relaxed-simd' | 'simd';
 /** How to choose the binary: 'auto' takes relaxed SIMD where the engine validates it. */
 export type SimdChoice = 'auto' | 'relaxed' | 'plain';
 
+/**
+ * WebAssembly.Memory and WebAssembly.Module as the exported signatures name them. TypeScript declares the WebAssembly
+ * namespace only in lib "dom" (not in es20xx, nor in @types/node 20), and the emitted .d.ts must compile in a Node
+ * project without it: so these are the consumer's own WebAssembly types where its libs declare them (here they are
+ * exactly those), and structural stand-ins otherwise.
+ */
+export type WasmMemory = typeof globalThis extends { WebAssembly: { Memory: { prototype: infer M } } } ? M : { readonly buffer: ArrayBuffer; grow(delta: number): number };
+export type WasmModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer M } } } ? M : object;
+
 type Ptr = number;
 
 /** Mirror of assembly/index.ts. Pointers are byte offsets into `memory`; shapes follow the comments there. */
 export interface KernelExports {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   alloc(size: number): Ptr;
   free(ptr: Ptr): void;
   zero_f32(ptr: Ptr, n: number): void;
@@ -125,9 +134,9 @@ export function resolveVariant(choice: SimdChoice = 'auto'): Variant {
   return 'simd';
 }
 
-const moduleCache = new Map<string, Promise<WebAssembly.Module>>();
+const moduleCache = new Map<string, Promise<WasmModule>>();
 /** The compiled module of a variant (compiled once per process). */
-export function compiledModule(variant: Variant, threaded = false): Promise<WebAssembly.Module> {
+export function compiledModule(variant: Variant, threaded = false): Promise<WasmModule> {
   const key = `${variant}${threaded ? '-threads' : ''}`;
   let m = moduleCache.get(key);
   if (!m) {
@@ -145,7 +154,7 @@ function abortImport(_msg: number, _file: number, line: number, column: number):
  * A fresh instance of the chosen binary: with its own memory, or (`shared` given) the threaded twin over that
  * shared memory, the way each thread of a pool instantiates it.
  */
-export async function instantiateKernels(choice: SimdChoice | Variant = 'auto', shared?: WebAssembly.Memory): Promise<{ variant: Variant; exports: KernelExports; module: WebAssembly.Module }> {
+export async function instantiateKernels(choice: SimdChoice | Variant = 'auto', shared?: WasmMemory): Promise<{ variant: Variant; exports: KernelExports; module: WasmModule }> {
   const variant: Variant = choice === 'simd' || choice === 'relaxed-simd' ? choice : resolveVariant(choice);
   if (variant === 'relaxed-simd' && !relaxedSimdSupported()) resolveVariant('relaxed');
   const module = await compiledModule(variant, shared !== undefined);

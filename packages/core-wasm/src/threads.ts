@@ -2,6 +2,7 @@
 // browser) each instantiate the threaded binary over the network's shared memory and run their share of every job.
 
 import { CoreError } from './errors.js';
+import type { WasmMemory, WasmModule } from './kernels.js';
 
 /** `threads` option: a count, or 'auto' (the cores this engine reports, capped at MAX_AUTO_THREADS). */
 export type ThreadsOption = number | 'auto';
@@ -162,7 +163,7 @@ export class ThreadPool {
   }
 
   /** Starts threads - 1 helpers over `memory` and resolves once every one has instantiated the module. */
-  static async start(host: Host, threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory, ctrl: number): Promise<ThreadPool> {
+  static async start(host: Host, threads: number, module: WasmModule, memory: WasmMemory, ctrl: number): Promise<ThreadPool> {
     const helpers: Helper[] = [];
     const ready: Promise<void>[] = [];
     let url: string | undefined;

@@ -4,7 +4,8 @@
 import * as Plot from "@observablehq/plot";
 import {DIGIT_GAP_INDEX, greyPalette} from "./color.js";
 import {invalidInput, invalidOption} from "./errors.js";
-import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, tagMarks, type FigureOptions} from "./figure.js";
+import type {FigureOptions, FigureSvg} from "./dom.js";
+import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, tagMarks} from "./figure.js";
 import {fillTile, gridImage, gridLayout, gridPixels, rendering, tileOrigin} from "./grid.js";
 import {pngDataUrl} from "./png.js";
 
@@ -75,7 +76,7 @@ export function predictionGrid(
   labels: ArrayLike<number>,
   predictions: ArrayLike<number>,
   options: PredictionGridOptions = {}
-): SVGSVGElement {
+): FigureSvg {
   checkArray("images", images);
   checkArray("labels", labels);
   checkArray("predictions", predictions);
@@ -166,7 +167,7 @@ export interface DigitImageOptions extends FigureOptions, PixelOptions {
 }
 
 /** One square image (28x28 by default), e.g. the network's input; `width` is the drawn size (default 140). */
-export function digitImage(pixels: ArrayLike<number>, options: DigitImageOptions = {}): SVGSVGElement {
+export function digitImage(pixels: ArrayLike<number>, options: DigitImageOptions = {}): FigureSvg {
   checkArray("pixels", pixels);
   const side = checkPositiveInteger("side", options.side ?? Math.round(Math.sqrt(pixels.length)));
   if (pixels.length !== side * side)

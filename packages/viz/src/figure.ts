@@ -1,21 +1,10 @@
 // Shared figure plumbing: find the DOM document, stack Plot SVGs (legend, panels) into one standalone <svg> with an
 // optional title, and validate the common options. Every public figure function returns one <svg>.
 
+import type {FigureOptions} from "./dom.js";
 import {invalidInput, invalidOption, VizError} from "./errors.js";
 
 export const SVG_NS = "http://www.w3.org/2000/svg";
-
-/** Options every figure accepts. */
-export interface FigureOptions {
-  /** The DOM document to build in; defaults to globalThis.document (pass createDocument() from '@mnist/viz/node' in Node). */
-  document?: Document;
-  /** Outer width in pixels (each figure has a sensible default, usually 640). */
-  width?: number;
-  /** Bold title drawn inside the SVG (never a <figure> wrapper, so the result stays a standalone SVG). */
-  title?: string;
-  /** Smaller grey line under the title. */
-  subtitle?: string;
-}
 
 export function resolveDocument(options: FigureOptions | undefined): Document {
   const document = options?.document ?? (globalThis as {document?: Document}).document;

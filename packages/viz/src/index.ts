@@ -7,7 +7,7 @@ export {predictionGrid, digitImage} from "./digits.js";
 export type {PredictionGridOptions, DigitImageOptions, PixelOptions} from "./digits.js";
 export {confusionMatrix, confusionCounts, probabilityBars, lossCurve} from "./metrics.js";
 export type {ConfusionMatrixOptions, ProbabilityBarsOptions, LossCurveOptions, HistoryPoint} from "./metrics.js";
-export type {FigureOptions} from "./figure.js";
+export type {FigureOptions, FigureDocument, FigureElement, FigureSvg, DocumentLike, ElementLike} from "./dom.js";
 export {VizError, warnings} from "./errors.js";
 export type {VizErrorCode} from "./errors.js";
 export {encodeIndexedPng, base64} from "./png.js";

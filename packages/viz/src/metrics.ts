@@ -3,7 +3,8 @@
 
 import * as Plot from "@observablehq/plot";
 import {invalidInput, invalidOption, warn} from "./errors.js";
-import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, type FigureOptions} from "./figure.js";
+import type {FigureOptions, FigureSvg} from "./dom.js";
+import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack} from "./figure.js";
 import {MISTAKE_COLOR} from "./digits.js";
 import {thinned} from "./grid.js";
 
@@ -42,7 +43,7 @@ export function confusionMatrix(
   labels: ArrayLike<number>,
   predictions: ArrayLike<number>,
   options: ConfusionMatrixOptions = {}
-): SVGSVGElement {
+): FigureSvg {
   const classes = checkPositiveInteger("classes", options.classes ?? 10);
   const counts = confusionCounts(labels, predictions, classes);
   if (labels.length === 0) throw invalidInput("invalid labels: empty (expected at least one example)");
@@ -123,7 +124,7 @@ export interface ProbabilityBarsOptions extends FigureOptions {
 }
 
 /** Softmax outputs as bars (0..100%); the most probable class is dark, the others light. */
-export function probabilityBars(probabilities: ArrayLike<number>, options: ProbabilityBarsOptions = {}): SVGSVGElement {
+export function probabilityBars(probabilities: ArrayLike<number>, options: ProbabilityBarsOptions = {}): FigureSvg {
   checkArray("probabilities", probabilities);
   const n = probabilities.length;
   if (n === 0) throw invalidInput("invalid probabilities: empty (expected one value per class)");
@@ -233,7 +234,7 @@ export interface LossCurveOptions extends FigureOptions {
  * Loss over steps (a thin raw line and, with enough points, a moving average), and below it accuracy (0..1, drawn as
  * percent) wherever history entries carry one. Epoch boundaries, when entries carry an epoch, are grey rules.
  */
-export function lossCurve(history: HistoryPoint[], options: LossCurveOptions = {}): SVGSVGElement {
+export function lossCurve(history: HistoryPoint[], options: LossCurveOptions = {}): FigureSvg {
   if (!Array.isArray(history)) throw invalidInput(`invalid history: expected an array of { step, loss }, got ${typeof history}`);
   if (history.length === 0) throw invalidInput("invalid history: empty (expected at least one { step, loss })");
   history.forEach((point, i) => {

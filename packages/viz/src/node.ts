@@ -2,12 +2,13 @@
 
 import {Resvg} from "@resvg/resvg-js";
 import {parseHTML} from "linkedom";
+import type {FigureDocument, FigureElement} from "./dom.js";
 import {invalidInput, warn} from "./errors.js";
 import {stack, type Panel} from "./figure.js";
 
 /** A DOM document (linkedom) for building figures in Node: `weightTiles(W1, { out: 512, document: createDocument() })`. */
-export function createDocument(): Document {
-  return parseHTML("<!DOCTYPE html><html><head></head><body></body></html>").document as unknown as Document;
+export function createDocument(): FigureDocument {
+  return parseHTML("<!DOCTYPE html><html><head></head><body></body></html>").document as unknown as FigureDocument;
 }
 
 /**
@@ -15,7 +16,7 @@ export function createDocument(): Document {
  * Plot.plot({title, legend: true}) call is flattened: its <svg>s are stacked and its h2/h3 become the title/subtitle
  * (HTML swatch legends cannot be kept and are dropped).
  */
-export function toSvgString(figure: Element): string {
+export function toSvgString(figure: FigureElement): string {
   if (!figure || typeof (figure as Element).tagName !== "string") throw invalidInput("invalid figure: expected an <svg> or <figure> element");
   let svg = figure;
   if (figure.tagName.toLowerCase() !== "svg") {

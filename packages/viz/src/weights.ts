@@ -4,7 +4,8 @@
 import * as Plot from "@observablehq/plot";
 import {divergingColor, divergingIndex, divergingLegend, divergingPalette, GAP_INDEX, symmetricExtent} from "./color.js";
 import {invalidInput, invalidOption, warn} from "./errors.js";
-import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, tagMarks, type FigureOptions} from "./figure.js";
+import type {FigureOptions, FigureSvg} from "./dom.js";
+import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, tagMarks} from "./figure.js";
 import {fillTile, gridImage, gridLayout, gridPixels, rendering, thinned, tileOrigin} from "./grid.js";
 import {pngDataUrl} from "./png.js";
 
@@ -48,7 +49,7 @@ function warnNonFinite(figure: string, count: number): void {
  * W1 is PyTorch's fc1.weight: out x in, row-major, so unit k's weights are W1[k*in .. (k+1)*in).
  * Tile k sits at column k % columns, row floor(k / columns); the axes read "unit = row start + column".
  */
-export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions): SVGSVGElement {
+export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions): FigureSvg {
   checkArray("W1", W1);
   if (!options) throw invalidOption("weightTiles: missing options (expected { out, in?: 784 })");
   const inputs = checkPositiveInteger("in", options.in ?? 784);
@@ -178,7 +179,7 @@ const MAX_CELLS = 1024;
  * the diverging scale. Small ones are Plot cells with hover titles; large ones (e.g. 512x784) are one PNG,
  * sharp when enlarged and smoothed when shrunk.
  */
-export function heatmap(matrix: ArrayLike<number>, options: HeatmapOptions): SVGSVGElement {
+export function heatmap(matrix: ArrayLike<number>, options: HeatmapOptions): FigureSvg {
   checkArray("matrix", matrix);
   if (!options) throw invalidOption("heatmap: missing options (expected { rows, cols })");
   const rows = checkPositiveInteger("rows", options.rows);
