@@ -5,30 +5,21 @@ import { dense_forward_f32, dense_forward_sparse_f32, dense_backward_input_f32, 
 import { relu_forward_f32, relu_backward_f32 } from './relu';
 import { softmax_forward_f32, softmax_xent_forward_f32, softmax_xent_backward_rows_f32 } from './softmax_xent';
 import { sgd_update_f32, sgd_momentum_update_f32 } from './sgd';
+import {
+  C_ARG, C_NET, C_OP, OP_FORWARD, OP_TRAIN_FORWARD, OP_BACKWARD, BACKWARD_UPDATE, BACKWARD_LAYER_MASK,
+  N_LAYERS, N_BATCH, N_X, N_PROBS, N_TARGETS, N_LOSSES, N_DELTA0, N_LR, N_MU, N_MOMENTUM, N_SPARSE, N_NONZERO,
+  NET_LAYER0, NET_LAYER_WORDS, L_IN, L_OUT, L_W, L_B, L_PACKED, L_DW, L_DB, L_VW, L_VB, L_ACT,
+} from '../src/layout';
 
 // Why splitting keeps the bits: every output is computed by exactly one thread, with the same kernel, summing in
 // the same order as a one-thread call: the forward and dX by batch rows (a row's outputs never depend on another
 // row), dW and db by output rows (each sums over the whole batch), the update by parameter rows. Boundaries are
 // multiples of 4 rows / 8 outputs so no thread ever shares a SIMD group or a packed 8-column panel with another.
 //
-// Memory (i32 words; src/mlp.ts writes the net descriptor, src/threads.ts drives ctrl):
-//   ctrl:  [0] seq (bumped per job)  [1] done (helpers finished)  [2] op  [3] arg  [4] threads  [5] error  [6] net
-//   net:   [0] layers L  [1] batch  [2] x  [3] probs  [4] targets (bytes)  [5] losses  [6] delta0  [7] delta1
-//          [8] lr (f32)  [9] momentum mu (f32)  [10] use momentum buffers (0/1)
-//          [11] layer 0 skips zero inputs in rows with at most this many - 1 nonzero (0: dense only; set only while
-//               every weight of layer 0 is finite)  [12] nonzero lists, sizes[0] x 8 bytes per thread
-//          then per layer l at word 16 + 12 l: [0] in  [1] out  [2] W  [3] b  [4] packed  [5] dW  [6] db  [7] vW  [8] vb
-//          [9] act (rows x out: ReLU(z) for hidden layers, the logits for the last)
-// Rows of x, act, probs and losses are consecutive per layer width; delta0/delta1 are (batch, width) ping-pong
-// buffers: layer l's output gradient lives in delta[(L-1-l) & 1], its input gradient in the other one.
-
-export const OP_STOP: i32 = 0;
-/** arg 0: logits in act[L-1]; arg 1: also softmax into probs. */
-export const OP_FORWARD: i32 = 1;
-/** forward, per-row losses, and the logits' gradient (softmax - onehot) / batch into delta0. */
-export const OP_TRAIN_FORWARD: i32 = 2;
-/** arg = layer | (update << 8): backward of one layer (dW, db, dX); with update, SGD on the layers now complete. */
-export const OP_BACKWARD: i32 = 3;
+// Memory: the control block (ctrl) and the net descriptor (net) are arrays of i32 words whose layout is defined
+// once, in src/layout.ts (C_*, N_*, L_*, OP_*), which src/mlp.ts and src/threads.ts also use. Rows of x, act, probs
+// and losses are consecutive per layer width; the two delta buffers are (batch, width) ping-pong buffers: layer l's
+// output gradient lives in delta[(L-1-l) & 1], its input gradient in the other one.
 
 // @ts-ignore: decorator
 @inline function word(p: usize, i: i32): i32 {
@@ -40,7 +31,7 @@ export const OP_BACKWARD: i32 = 3;
 }
 // @ts-ignore: decorator
 @inline function layer(net: usize, l: i32): usize {
-  return net + (<usize>(16 + 12 * l) << 2);
+  return net + (<usize>(NET_LAYER0 + NET_LAYER_WORDS * l) << 2);
 }
 
 /** Start of thread tid's block when n items are cut into `threads` blocks on multiples of `align`. */
@@ -54,70 +45,70 @@ export const OP_BACKWARD: i32 = 3;
 function forward_rows(net: usize, r0: i32, r1: i32, mode: i32, tid: i32): void {
   const n = r1 - r0;
   if (n <= 0) return;
-  const L = word(net, 0);
-  let inp = ptr(net, 2) + ((<usize>r0 * word(layer(net, 0), 0)) << 2);
+  const L = word(net, N_LAYERS);
+  let inp = ptr(net, N_X) + ((<usize>r0 * word(layer(net, 0), L_IN)) << 2);
   for (let l = 0; l < L; l++) {
     const ly = layer(net, l);
-    const C = word(ly, 0), OC = word(ly, 1);
-    const out = ptr(ly, 9) + ((<usize>r0 * OC) << 2);
-    const sparse = l == 0 ? word(net, 11) : 0;
+    const C = word(ly, L_IN), OC = word(ly, L_OUT);
+    const out = ptr(ly, L_ACT) + ((<usize>r0 * OC) << 2);
+    const sparse = l == 0 ? word(net, N_SPARSE) : 0;
     if (sparse > 0) {
       // the same bits as the dense kernel, for any split of the rows (dense_forward_sparse_f32)
-      dense_forward_sparse_f32(out, inp, ptr(ly, 4), ptr(net, 12) + ((<usize>tid * C) << 3), n, C, OC, sparse - 1);
+      dense_forward_sparse_f32(out, inp, ptr(ly, L_PACKED), ptr(net, N_NONZERO) + ((<usize>tid * C) << 3), n, C, OC, sparse - 1);
     } else {
-      dense_forward_f32(out, inp, ptr(ly, 4), n, C, OC);
+      dense_forward_f32(out, inp, ptr(ly, L_PACKED), n, C, OC);
     }
     if (l + 1 < L) relu_forward_f32(out, out, n * OC);
     inp = out;
   }
-  const V = word(layer(net, L - 1), 1);
-  const probs = ptr(net, 3) + ((<usize>r0 * V) << 2);
+  const V = word(layer(net, L - 1), L_OUT);
+  const probs = ptr(net, N_PROBS) + ((<usize>r0 * V) << 2);
   if (mode == 1) softmax_forward_f32(probs, inp, n, V);
   if (mode == 2) {
-    const targets = ptr(net, 4) + <usize>r0;
-    softmax_xent_forward_f32(ptr(net, 5) + (<usize>r0 << 2), probs, inp, targets, n, V);
-    softmax_xent_backward_rows_f32(ptr(net, 6) + ((<usize>r0 * V) << 2), probs, targets, n, V, word(net, 1));
+    const targets = ptr(net, N_TARGETS) + <usize>r0;
+    softmax_xent_forward_f32(ptr(net, N_LOSSES) + (<usize>r0 << 2), probs, inp, targets, n, V);
+    softmax_xent_backward_rows_f32(ptr(net, N_DELTA0) + ((<usize>r0 * V) << 2), probs, targets, n, V, word(net, N_BATCH));
   }
 }
 
 /** SGD on output rows o0..o1-1 of layer ly (W, b and momentum buffers), then repacks their forward panels. */
 function update_rows(net: usize, ly: usize, o0: i32, o1: i32): void {
   if (o1 <= o0) return;
-  const C = word(ly, 0), OC = word(ly, 1);
-  const lr = load<f32>(net + (8 << 2)), mu = load<f32>(net + (9 << 2));
-  const W = ptr(ly, 2) + ((<usize>o0 * C) << 2), dW = ptr(ly, 5) + ((<usize>o0 * C) << 2);
-  const b = ptr(ly, 3) + (<usize>o0 << 2), db = ptr(ly, 6) + (<usize>o0 << 2);
+  const C = word(ly, L_IN), OC = word(ly, L_OUT);
+  const lr = load<f32>(net + (<usize>N_LR << 2)), mu = load<f32>(net + (<usize>N_MU << 2));
+  const W = ptr(ly, L_W) + ((<usize>o0 * C) << 2), dW = ptr(ly, L_DW) + ((<usize>o0 * C) << 2);
+  const b = ptr(ly, L_B) + (<usize>o0 << 2), db = ptr(ly, L_DB) + (<usize>o0 << 2);
   const n = (o1 - o0) * C;
-  if (word(net, 10)) {
-    sgd_momentum_update_f32(W, dW, ptr(ly, 7) + ((<usize>o0 * C) << 2), n, lr, mu);
-    sgd_momentum_update_f32(b, db, ptr(ly, 8) + (<usize>o0 << 2), o1 - o0, lr, mu);
+  if (word(net, N_MOMENTUM)) {
+    sgd_momentum_update_f32(W, dW, ptr(ly, L_VW) + ((<usize>o0 * C) << 2), n, lr, mu);
+    sgd_momentum_update_f32(b, db, ptr(ly, L_VB) + (<usize>o0 << 2), o1 - o0, lr, mu);
   } else {
     sgd_update_f32(W, dW, n, lr);
     sgd_update_f32(b, db, o1 - o0, lr);
   }
-  dense_pack_panels_f32(ptr(ly, 4), ptr(ly, 2), ptr(ly, 3), OC, C, o0 >> 3, (o1 + 7) >> 3);
+  dense_pack_panels_f32(ptr(ly, L_PACKED), ptr(ly, L_W), ptr(ly, L_B), OC, C, o0 >> 3, (o1 + 7) >> 3);
 }
 
 /** Backward of layer l for this thread's outputs (dW, db) and rows (dX, through the ReLU of layer l-1). */
 function backward_layer(net: usize, l: i32, update: bool, tid: i32, threads: i32): void {
-  const L = word(net, 0), B = word(net, 1);
+  const L = word(net, N_LAYERS), B = word(net, N_BATCH);
   const ly = layer(net, l);
-  const C = word(ly, 0), OC = word(ly, 1);
-  const dout = ptr(net, 6 + ((L - 1 - l) & 1));
-  const inp = l > 0 ? ptr(layer(net, l - 1), 9) : ptr(net, 2);
+  const C = word(ly, L_IN), OC = word(ly, L_OUT);
+  const dout = ptr(net, N_DELTA0 + ((L - 1 - l) & 1));
+  const inp = l > 0 ? ptr(layer(net, l - 1), L_ACT) : ptr(net, N_X);
   // dW, db: this thread's output rows, zeroed first (the kernels accumulate)
   const o0 = split(OC, 8, tid, threads), o1 = split(OC, 8, tid + 1, threads);
   if (o1 > o0) {
-    memory.fill(ptr(ly, 5) + ((<usize>o0 * C) << 2), 0, (<usize>(o1 - o0) * C) << 2);
-    memory.fill(ptr(ly, 6) + (<usize>o0 << 2), 0, <usize>(o1 - o0) << 2);
-    dense_backward_weight_f32(ptr(ly, 5), ptr(ly, 6), dout, inp, B, C, OC, o0, o1);
+    memory.fill(ptr(ly, L_DW) + ((<usize>o0 * C) << 2), 0, (<usize>(o1 - o0) * C) << 2);
+    memory.fill(ptr(ly, L_DB) + (<usize>o0 << 2), 0, <usize>(o1 - o0) << 2);
+    dense_backward_weight_f32(ptr(ly, L_DW), ptr(ly, L_DB), dout, inp, B, C, OC, o0, o1);
   }
   if (update) {
     // layer l+1's gradients were finished by the previous job and its W is no longer read; layer 0's own W is
     // not read by this job (it has no dX), so it updates at once
     if (l + 1 < L) {
       const next = layer(net, l + 1);
-      const NOC = word(next, 1);
+      const NOC = word(next, L_OUT);
       update_rows(net, next, split(NOC, 8, tid, threads), split(NOC, 8, tid + 1, threads));
     }
     if (l == 0) update_rows(net, ly, o0, o1);
@@ -126,8 +117,8 @@ function backward_layer(net: usize, l: i32, update: bool, tid: i32, threads: i32
     // dX = dY W for this thread's rows, then through ReLU: a_{l-1} > 0 exactly where z_{l-1} was
     const r0 = split(B, 4, tid, threads), r1 = split(B, 4, tid + 1, threads);
     if (r1 > r0) {
-      const dinp = ptr(net, 6 + ((L - l) & 1)) + ((<usize>r0 * C) << 2);
-      dense_backward_input_f32(dinp, dout + ((<usize>r0 * OC) << 2), ptr(ly, 2), r1 - r0, C, OC);
+      const dinp = ptr(net, N_DELTA0 + ((L - l) & 1)) + ((<usize>r0 * C) << 2);
+      dense_backward_input_f32(dinp, dout + ((<usize>r0 * OC) << 2), ptr(ly, L_W), r1 - r0, C, OC);
       relu_backward_f32(dinp, dinp, inp + ((<usize>r0 * C) << 2), (r1 - r0) * C);
     }
   }
@@ -135,12 +126,12 @@ function backward_layer(net: usize, l: i32, update: bool, tid: i32, threads: i32
 
 /** Thread tid's share (0 <= tid < threads) of the job described at ctrl. The caller runs tid 0. */
 export function run_job(ctrl: usize, tid: i32, threads: i32): void {
-  const op = word(ctrl, 2), arg = word(ctrl, 3);
-  const net = ptr(ctrl, 6);
-  const B = word(net, 1);
+  const op = word(ctrl, C_OP), arg = word(ctrl, C_ARG);
+  const net = ptr(ctrl, C_NET);
+  const B = word(net, N_BATCH);
   if (op == OP_FORWARD || op == OP_TRAIN_FORWARD) {
     forward_rows(net, split(B, 4, tid, threads), split(B, 4, tid + 1, threads), op == OP_TRAIN_FORWARD ? 2 : arg, tid);
   } else if (op == OP_BACKWARD) {
-    backward_layer(net, arg & 0xff, (arg >> 8) != 0, tid, threads);
+    backward_layer(net, arg & BACKWARD_LAYER_MASK, (arg & BACKWARD_UPDATE) != 0, tid, threads);
   }
 }

@@ -3,7 +3,12 @@
 
 import { CoreError } from './errors.js';
 import { inputSparsity, instantiateKernels, resolveVariant, SHARED_MEMORY_PAGES, type KernelExports, type SimdChoice, type Variant } from './kernels.js';
-import { C_ARG, C_NET, C_OP, C_THREADS, CTRL_BYTES, resolveThreads, threadHost, ThreadPool, tuning, type ThreadsOption } from './threads.js';
+import { resolveThreads, threadHost, ThreadPool, tuning, type ThreadsOption } from './threads.js';
+import {
+  BACKWARD_UPDATE, C_ARG, C_NET, C_OP, C_THREADS, CTRL_BYTES, L_ACT, L_B, L_DB, L_DW, L_IN, L_OUT, L_PACKED, L_VB, L_VW, L_W,
+  N_BATCH, N_DELTA0, N_DELTA1, N_LAYERS, N_LOSSES, N_LR, N_MOMENTUM, N_MU, N_NONZERO, N_PROBS, N_SPARSE, N_TARGETS, N_X,
+  NET_LAYER0 as N_LAYER0, NET_LAYER_WORDS as LAYER_WORDS, OP_BACKWARD, OP_FORWARD, OP_TRAIN_FORWARD,
+} from './layout.js';
 import { seededRandom } from './random.js';
 
 export interface MlpOptions {
@@ -74,13 +79,6 @@ interface Layer {
   finite: boolean | null; // every weight finite (null: not checked since the last change)
 }
 
-// ops of assembly/jobs.ts
-const OP_FORWARD = 1, OP_TRAIN_FORWARD = 2, OP_BACKWARD = 3;
-// net descriptor words (assembly/jobs.ts): header, then LAYER_WORDS per layer from word 16
-const N_LAYERS = 0, N_BATCH = 1, N_X = 2, N_PROBS = 3, N_TARGETS = 4, N_LOSSES = 5, N_DELTA = 6, N_LR = 8, N_MU = 9, N_MOMENTUM = 10;
-const N_SPARSE = 11, N_NONZERO = 12;
-const N_LAYER0 = 16, LAYER_WORDS = 12;
-const L_IN = 0, L_OUT = 1, L_W = 2, L_B = 3, L_PACKED = 4, L_DW = 5, L_DB = 6, L_VW = 7, L_VB = 8, L_ACT = 9;
 
 interface Workspace {
   rows: number; // capacity in batch rows
@@ -484,7 +482,7 @@ export class Mlp {
     const losses = take(1);
     this.#ws = { rows, base, x, act, probs, delta, losses, targets: p };
     const d = this.#desc();
-    d[N_X] = x; d[N_PROBS] = probs; d[N_TARGETS] = p; d[N_LOSSES] = losses; d[N_DELTA] = delta[0]; d[N_DELTA + 1] = delta[1];
+    d[N_X] = x; d[N_PROBS] = probs; d[N_TARGETS] = p; d[N_LOSSES] = losses; d[N_DELTA0] = delta[0]; d[N_DELTA1] = delta[1];
     act.forEach((a, i) => { d[N_LAYER0 + LAYER_WORDS * i + L_ACT] = a; });
     return this.#ws;
   }
@@ -593,7 +591,7 @@ export class Mlp {
     const losses = new Float32Array(k.memory.buffer, ws.losses, batch);
     let total = 0;
     for (let i = 0; i < batch; i++) total += losses[i];
-    for (let i = this.#layers.length - 1; i >= 0; i--) this.#job(OP_BACKWARD, i | (update ? 256 : 0), batch);
+    for (let i = this.#layers.length - 1; i >= 0; i--) this.#job(OP_BACKWARD, i | (update ? BACKWARD_UPDATE : 0), batch);
     return total / batch;
   }
 }

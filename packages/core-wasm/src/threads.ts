@@ -3,6 +3,7 @@
 
 import { CoreError } from './errors.js';
 import type { WasmMemory, WasmModule } from './kernels.js';
+import { C_DONE, C_ERROR, C_OP, C_SEQ, C_THREADS, CTRL_BYTES, OP_STOP } from './layout.js';
 
 /** `threads` option: a count, or 'auto' (the cores this engine reports, capped at MAX_AUTO_THREADS). */
 export type ThreadsOption = number | 'auto';
@@ -12,10 +13,6 @@ export const MAX_AUTO_THREADS = 8;
 /** An explicit count above this is refused as a mistake. */
 export const MAX_THREADS = 64;
 
-// ctrl words, mirrored by assembly/jobs.ts
-export const C_SEQ = 0, C_DONE = 1, C_OP = 2, C_ARG = 3, C_THREADS = 4, C_ERROR = 5, C_NET = 6;
-/** Bytes of the control block. */
-export const CTRL_BYTES = 64;
 
 /** Tunables of the pool (internal; tests lower `minFlops` to force small jobs onto every thread). */
 export const tuning = {
@@ -128,7 +125,7 @@ receive(async ({ module, memory, ctrl, tid, helperSpinMs }) => {
     port.postMessage({ error: String((e && e.message) || e) });
     return;
   }
-  const c = new Int32Array(memory.buffer, ctrl, 16);
+  const c = new Int32Array(memory.buffer, ctrl, ${CTRL_BYTES / 4});
   // read seq before saying ready: the caller may start the first job the moment it hears
   let seq = Atomics.load(c, ${C_SEQ});
   port.postMessage({ ready: true });
@@ -141,7 +138,7 @@ receive(async ({ module, memory, ctrl, tid, helperSpinMs }) => {
       }
     }
     seq = s;
-    if (c[${C_OP}] === 0) break;
+    if (c[${C_OP}] === ${OP_STOP}) break;
     try { run(ctrl, tid, c[${C_THREADS}]); } catch (e) { Atomics.store(c, ${C_ERROR}, 1); }
     Atomics.add(c, ${C_DONE}, 1);
     Atomics.notify(c, ${C_DONE});
@@ -237,7 +234,7 @@ export class ThreadPool {
   dispose(): void {
     if (this.#helpers.length === 0) return;
     const c = this.#ctrl;
-    Atomics.store(c, C_OP, 0);
+    Atomics.store(c, C_OP, OP_STOP);
     Atomics.add(c, C_SEQ, 1);
     Atomics.notify(c, C_SEQ);
     for (const h of this.#helpers) h.terminate();
