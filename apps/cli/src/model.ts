@@ -5,6 +5,7 @@ import { Mlp } from '@mnist/core-wasm';
 import defaultModelBytes from '../../../models/mnist_model.pth';
 import { InputError, fileError } from './errors.js';
 import { readInput } from './files.js';
+import { safeText } from './term.js';
 
 export type MlpModel = Awaited<ReturnType<typeof loadMlp>>;
 export type MlpLayer = MlpModel['layers'][number];
@@ -22,7 +23,7 @@ export interface LoadedModel {
 }
 
 export async function loadModel(file: string | undefined): Promise<LoadedModel> {
-  const bytes = file === undefined ? defaultModelBytes : await readInput(file, 'model');
+  const bytes = file === undefined ? defaultModelBytes : await readInput(file, 'model', 'model');
   const name = file ?? DEFAULT_MODEL;
   try {
     const mlp = await loadMlp(bytes);
@@ -87,12 +88,13 @@ export function modelSummary(model: LoadedModel, net?: Mlp): Record<string, unkn
   };
 }
 
+/** "model.pth: 784-512-10 MLP, ...", safe to print (the path is escaped like any text from outside). */
 export function describeModel(model: LoadedModel): string {
   const { mlp } = model;
-  return `${model.source}: ${layerSizes(mlp).join('-')} MLP, ${mlp.parameters.toLocaleString('en-US')} parameters, ${mlp.dtype}`;
+  return `${safeText(model.source)}: ${layerSizes(mlp).join('-')} MLP, ${mlp.parameters.toLocaleString('en-US')} parameters, ${mlp.dtype}`;
 }
 
 /** Loader warnings (NaN/Infinity in weights, ignored entries) go to stderr, one line each. */
 export function printWarnings(model: LoadedModel): void {
-  for (const w of model.mlp.warnings) process.stderr.write(`warning: ${model.source}: ${typeof w === 'string' ? w : JSON.stringify(w)}\n`);
+  for (const w of model.mlp.warnings) process.stderr.write(`warning: ${safeText(model.source)}: ${safeText(typeof w === 'string' ? w : JSON.stringify(w), 500)}\n`);
 }

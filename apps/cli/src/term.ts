@@ -1,5 +1,6 @@
 // Terminal output: digits drawn with Unicode half blocks (ANSI grey levels on a TTY, plain blocks otherwise),
 // side-by-side panels, aligned tables, number formatting, and a TTY-aware progress bar for training.
+import { escapeControl } from '@mnist/loader';
 
 export const SIDE = 28;
 
@@ -150,6 +151,59 @@ export function table(header: string[], rows: string[][], indent = '  '): string
     const pad = ' '.repeat(Math.max(0, widths[c]! - visibleWidth(cell)));
     return c === 0 ? cell + pad : pad + cell;
   }).join('  ').trimEnd());
+}
+
+// ---- text that came from a file (tensor names, checkpoint keys, globals, loader messages, paths) ----
+
+/**
+ * The one way the CLI shows a string it did not write itself: every control character becomes a visible escape
+ * (\x1b, \r, \u009b, \u2028, \ud800) by @mnist/loader's escapeControl, the rule of the loader's own messages, so a
+ * name can neither move the cursor, set the window title, clear the screen nor overwrite the line it is on. With
+ * `max`, cut to that many characters (with …).
+ */
+export function safeText(text: unknown, max = Infinity): string {
+  const escaped = escapeControl(String(text));
+  return escaped.length > max ? clipEnd(escaped, max) : escaped;
+}
+
+/** JSON for stdout: JSON.stringify escapes C0 controls and lone surrogates; this also escapes DEL, C1, U+2028/2029 and bidi controls. */
+export function safeJson(value: unknown): string {
+  // These characters can only occur inside JSON strings, where \uXXXX means the same character.
+  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Where to cut escaped text at `at` so that no \xNN or \uNNNN escape is split. */
+function cutPoint(text: string, at: number): number {
+  const slash = text.lastIndexOf('\\', at - 1);
+  if (slash >= 0 && slash > at - 6) {
+    const m = /^\\(x[0-9a-f]{2}|u[0-9a-f]{4}|[nrt])/.exec(text.slice(slash, slash + 6));
+    if (m && slash + m[0].length > at) return slash;
+  }
+  // Do not leave half a surrogate pair.
+  return at > 0 && /[\ud800-\udbff]/.test(text[at - 1]!) ? at - 1 : at;
+}
+
+function clipEnd(text: string, max: number): string {
+  return `${text.slice(0, cutPoint(text, Math.max(0, max - 1)))}…`;
+}
+
+/**
+ * Cuts a line to at most `max` characters (UTF-16 units) by taking out its middle: the start says what failed
+ * and where, the end says what to do and carries the [CODE].
+ */
+export function clipMiddle(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const keep = max - 3; // ' … ' in the middle
+  let headEnd = cutPoint(text, Math.ceil((keep * 2) / 3));
+  let tailStart = text.length - (keep - headEnd);
+  // Move the tail's start forward past a split escape or the second half of a surrogate pair.
+  while (tailStart < text.length && (/[\udc00-\udfff]/.test(text[tailStart]!) || cutPoint(text, tailStart) !== tailStart)) tailStart++;
+  // Cut between words when a space is near (moving inwards only shortens the line).
+  const space = text.lastIndexOf(' ', headEnd);
+  if (space > headEnd - 24 && space > 0) headEnd = space;
+  const nextSpace = text.indexOf(' ', tailStart);
+  if (nextSpace >= 0 && nextSpace < tailStart + 24) tailStart = nextSpace + 1;
+  return `${text.slice(0, headEnd)} … ${text.slice(tailStart)}`;
 }
 
 export function bold(text: string, color: boolean): string {

@@ -1,10 +1,14 @@
 // The one error class of @mnist/loader: a stable `code` per failure and a one-line message that says what is wrong
-// and what to do (`hint` holds the "what to do" part on its own, for UIs that show it separately).
+// and what to do (`hint` holds the "what to do" part on its own, for UIs that show it separately). Messages are made
+// safe here, whatever the throw site passed: no control characters, at most LIMITS.maxMessageLength characters.
+import { oneLineMessage } from './text.js';
 
 export type PthErrorCode =
   | 'PTH_NOT_PTH' // not a torch.save file at all (empty, text, random bytes, another zip)
   | 'PTH_TRUNCATED' // the file ends before the zip or pickle structure does
   | 'PTH_CORRUPT' // zip structure inconsistent: bad offsets, CRC mismatch, bad deflate data, entry inflates past its size
+  | 'PTH_ZIP_DUPLICATE' // two zip records of one name (or two <folder>/data.pkl): readers disagree on which one counts
+  | 'PTH_ZIP_OVERLAP' // two zip records (or a record and the central directory) share bytes: a crafted archive
   | 'PTH_BAD_PICKLE' // the pickle is malformed: unknown opcode, stack underflow, wrong argument types
   | 'PTH_UNSAFE_GLOBAL' // the pickle names a global outside the allowlist (os.system, builtins.eval, ...)
   | 'PTH_WHOLE_MODULE' // torch.save(model) of a whole nn.Module instead of its state_dict
@@ -13,7 +17,7 @@ export type PthErrorCode =
   | 'PTH_BAD_VIEW' // a tensor's offset/sizes/strides reach outside its storage, or are not valid numbers
   | 'PTH_UNSUPPORTED_DTYPE' // integer, complex, quantized, big-endian-unknown ... weights
   | 'PTH_UNSUPPORTED' // valid file using a feature this loader does not read (zip method, tar-era format, ...)
-  | 'PTH_LIMIT' // a safety bound was hit: pickle too large or too deeply nested, too many memo entries or tensors
+  | 'PTH_LIMIT' // a safety bound of LIMITS (limits.ts) was hit; the message names the bound and its number
   | 'PTH_NO_STATE_DICT' // the file holds no dict of tensors (nor a checkpoint holding one)
   | 'PTH_NOT_MLP' // the tensors do not form a chain of Linear layers
   | 'PTH_BAD_ARGUMENT'; // savePth was given inconsistent layers
@@ -22,12 +26,16 @@ export class PthError extends Error {
   readonly code: PthErrorCode;
   readonly hint: string;
 
-  /** `problem` says what is wrong; `hint` says what to do. The message is both, on one line. */
+  /**
+   * `problem` says what is wrong; `hint` says what to do. The message is both, on one line, with control characters
+   * escaped and long unquoted values cut (throw sites quote file values with `quote` from text.ts; this is the net).
+   */
   constructor(code: PthErrorCode, problem: string, hint: string) {
-    super(hint ? `${problem}: ${hint}` : problem);
+    const safe = oneLineMessage(problem, hint);
+    super(safe.hint ? `${safe.problem}: ${safe.hint}` : safe.problem);
     this.name = 'PthError';
     this.code = code;
-    this.hint = hint;
+    this.hint = safe.hint;
   }
 }
 

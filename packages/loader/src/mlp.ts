@@ -3,6 +3,7 @@
 import { PthError } from './errors.js';
 import { FLOAT_DTYPES } from './dtypes.js';
 import { readPthSync, type PthFile, type PthTensor } from './read.js';
+import { quote } from './text.js';
 
 export interface MlpLayer {
   /** the key prefix, e.g. 'fc1', '0', 'net.layers.3' */
@@ -63,7 +64,7 @@ export function toMlp(file: PthFile): MlpModel {
       dtypes.add(g.bias.dtype);
     } else {
       bias = new Float32Array(out);
-      warnings.push(`layer ${label} has no bias: using zeros`);
+      warnings.push(`layer ${quote(label)} has no bias: using zeros`);
     }
     dtypes.add(g.weight.dtype);
     const prev = layers[layers.length - 1];

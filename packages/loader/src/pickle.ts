@@ -1,7 +1,11 @@
 // A small, safe pickle VM (protocols 0-5) for torch.save files: globals are resolved only through an allowlist of
 // handlers, nothing from the file is ever called, dicts are Maps (a `__proto__` key is just a key), and memo, nesting,
-// and sizes are bounded. Every failure is a PthError.
+// and sizes are bounded. Every value built or copied is charged to one Budget (budget.ts) before it is allocated; a memo
+// GET pushes a reference, never a copy. Every failure is a PthError.
 import { PthError, HINT_CORRUPT, HINT_RESAVE } from './errors.js';
+import { Budget, COST, limitError } from './budget.js';
+import { LIMITS } from './limits.js';
+import { quote } from './text.js';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Values the VM produces
@@ -25,12 +29,28 @@ export class PyGlobal {
 }
 /** Anything a handler returns that is not a plain Python value (tensors, storages). */
 export abstract class PyOpaque {}
+/**
+ * A bytes value used as a dict key: Python compares bytes keys by content (and never equal to a str), JS Maps compare
+ * objects by identity, so equal contents share one interned BytesKey. Built once per bytes value (cached), so a key
+ * used thousands of times through the memo is converted once.
+ */
+export class BytesKey {
+  constructor(readonly latin1: string) {}
+}
 
 export type PyValue = null | boolean | number | bigint | string | Uint8Array | PyTuple | PyList | PyDict | PyGlobal | PyOpaque;
 
+/** What a handler may use of the running VM: the budget to charge what it allocates, and the dict-key rule. */
+export interface VmContext {
+  readonly budget: Budget;
+  /** the Map key for a Python dict key (bounded size, bytes interned, unhashable refused) */
+  dictKey(k: PyValue): unknown;
+}
+
 export interface GlobalHandler {
-  /** called for REDUCE / NEWOBJ / INST / OBJ with the argument tuple's items; absent = not callable */
-  call?: (args: PyValue[], self: PyGlobal) => PyValue;
+  /** called for REDUCE / NEWOBJ / INST / OBJ with the argument tuple's items; absent = not callable. Must charge
+   * `vm.budget` for whatever it allocates or copies, before allocating it. */
+  call?: (args: PyValue[], self: PyGlobal, vm: VmContext) => PyValue;
   /** called for BUILD on a value this handler produced; absent = BUILD not allowed */
   build?: (target: PyValue, state: PyValue) => void;
 }
@@ -44,19 +64,8 @@ export interface UnpickleOptions {
   refuseGlobal?: (module: string, name: string, pickle: Uint8Array, start: number) => PthError;
   /** what the pickle is, for messages: 'data.pkl' */
   label?: string;
-}
-
-export const LIMITS = {
-  maxMarkDepth: 1_000,
-  maxNesting: 1_000,
-  maxMemo: 200_000,
-  maxStack: 4_000_000,
-  maxLineLength: 65_536,
-  maxLongBytes: 64,
-};
-
-export function limitError(what: string): PthError {
-  return new PthError('PTH_LIMIT', `pickle exceeds a safety limit (${what})`, 'a state_dict never needs this much: the file is hostile or not a model');
+  /** the read's one budget, shared by every pickle of a file; absent = a fresh one with LIMITS for this pickle */
+  budget?: Budget;
 }
 
 function badPickle(what: string, label: string): PthError {
@@ -81,6 +90,8 @@ export interface UnpickleResult {
 /** Unpickles one pickle starting at `start`. */
 export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0): UnpickleResult {
   const label = options.label ?? 'pickle';
+  const budget = options.budget ?? new Budget(LIMITS, bytes.length - start);
+  const limits = budget.limits;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = bytes.length;
   let pos = start;
@@ -89,7 +100,6 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   let stackTotal = 0;
   const memo = new Map<number, PyValue>();
   const latin1 = { decode: latin1Decode };
-  const utf8 = new TextDecoder('utf-8');
 
   const need = (k: number) => {
     if (pos + k > n || k < 0) {
@@ -104,23 +114,25 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
     need(8);
     const lo = view.getUint32(pos, true), hi = view.getUint32(pos + 4, true);
     pos += 8;
-    if (hi >= 0x200000) throw limitError('64-bit length');
+    if (hi >= 0x200000) throw limitError('64-bit length of 2^53 bytes or more');
     return hi * 0x1_0000_0000 + lo;
   };
   const take = (k: number) => { need(k); const b = bytes.subarray(pos, pos + k); pos += k; return b; };
   const line = () => {
-    const limit = Math.min(n, pos + LIMITS.maxLineLength);
+    const limit = Math.min(n, pos + limits.maxLineLength + 1);
     let i = pos;
     while (i < limit && bytes[i] !== 0x0a) i++;
-    if (i >= n) throw new PthError('PTH_TRUNCATED', `${label} ends in the middle of a text opcode`, 'the file was cut short: get the whole file again');
-    if (i >= limit) throw limitError('text opcode longer than 64 KB');
+    if (i === limit) { // no newline among the bytes scanned
+      if (limit === n) throw new PthError('PTH_TRUNCATED', `${label} ends in the middle of a text opcode`, 'the file was cut short: get the whole file again');
+      throw limitError(`text opcode line longer than ${limits.maxLineLength} bytes`);
+    }
     const s = latin1.decode(bytes.subarray(pos, i));
     pos = i + 1;
     return s;
   };
 
   const push = (v: PyValue) => {
-    if (++stackTotal > LIMITS.maxStack) throw limitError('stack larger than 4M items');
+    if (++stackTotal > limits.maxStack) throw limitError(`stack of more than ${limits.maxStack} items`);
     stack.push(v);
   };
   const pop = (): PyValue => {
@@ -143,27 +155,59 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   const nest = (container: object, children: Iterable<PyValue>, base?: number) => {
     let d = base ?? depthOf.get(container) ?? 1;
     for (const c of children) d = Math.max(d, depth(c) + 1);
-    if (d > LIMITS.maxNesting) throw limitError(`containers nested more than ${LIMITS.maxNesting} deep`);
+    if (d > limits.maxNesting) throw limitError(`containers nested more than ${limits.maxNesting} deep`);
     depthOf.set(container, d);
   };
+  // every container built from stack items charges its size (the items array is the stack's own: no copy)
   const tuple = (items: PyValue[]) => {
+    budget.sequence(items.length);
     const t = new PyTuple(items);
     nest(t, items);
     return t;
   };
   const findGlobal = (module: string, name: string): PyGlobal => {
-    const handler = options.globals.get(`${module}.${name}`);
+    // no allowlisted name is long: skip building (and hashing) a huge string for the lookup
+    const handler = module.length + name.length <= GLOBAL_NAME_CAP ? options.globals.get(`${module}.${name}`) : undefined;
     if (handler === undefined) {
       if (options.refuseGlobal) throw options.refuseGlobal(module, name, bytes, start);
-      throw new PthError('PTH_UNSAFE_GLOBAL', `${label} references the global ${module}.${name}, which is not allowed`, 'only state_dicts of tensors are loaded: ' + HINT_RESAVE);
+      throw new PthError('PTH_UNSAFE_GLOBAL', `${label} references the global ${quote(module)}.${quote(name)}, which is not allowed`, 'only state_dicts of tensors are loaded: ' + HINT_RESAVE);
     }
+    budget.object();
     return new PyGlobal(module, name, handler);
   };
+  // Dict keys: primitives by value, bytes by content (interned once per value), containers refused. Size-bounded, so
+  // hashing a key is cheap however often the memo repeats it. Never an object's own property (dicts are Maps).
+  const bytesKeys = new WeakMap<Uint8Array, BytesKey>();
+  const interned = new Map<string, BytesKey>();
+  const dictKey = (k: PyValue): unknown => {
+    if (typeof k === 'string') {
+      if (k.length > limits.maxKeyLength) throw limitError(`dict key of ${k.length} characters, more than ${limits.maxKeyLength}: ${quote(k)}`);
+      return k;
+    }
+    if (k instanceof Uint8Array) {
+      let key = bytesKeys.get(k);
+      if (key === undefined) {
+        if (k.length > limits.maxKeyLength) throw limitError(`bytes dict key of ${k.length} bytes, more than ${limits.maxKeyLength}: ${quote(k)}`);
+        const text = latin1Decode(k);
+        key = interned.get(text);
+        if (key === undefined) {
+          budget.string(text.length);
+          key = new BytesKey(text);
+          interned.set(text, key);
+        }
+        bytesKeys.set(k, key);
+      }
+      return key;
+    }
+    if (k instanceof PyList || k instanceof PyDict) throw badPickle('unhashable dict key', label);
+    return k;
+  };
+  const vm: VmContext = { budget, dictKey };
   const call = (callable: PyValue, args: PyValue, how: string): PyValue => {
     if (!(callable instanceof PyGlobal)) throw badPickle(`${how} of something that is not an allowed global`, label);
     if (!(args instanceof PyTuple)) throw badPickle(`${how} arguments are not a tuple`, label);
-    if (!callable.handler?.call) throw badPickle(`${callable.qualname} is not callable`, label);
-    const result = callable.handler.call(args.items, callable);
+    if (!callable.handler?.call) throw badPickle(`${quote(callable.qualname)} is not callable`, label);
+    const result = callable.handler.call(args.items, callable, vm);
     if (result !== null && typeof result === 'object' && !(result instanceof PyGlobal)) builtBy.set(result, callable);
     return result;
   };
@@ -171,37 +215,61 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   const setItems = (dict: PyValue, items: PyValue[]) => {
     if (!(dict instanceof PyDict)) throw badPickle('SETITEM(S) on something that is not a dict', label);
     if (items.length % 2 !== 0) throw badPickle('odd number of items for SETITEMS', label);
-    for (let i = 0; i < items.length; i += 2) dict.map.set(hashKey(items[i], label), items[i + 1]);
+    // charged per item set, even when a repeated key leaves the dict as large as it was: the work was done
+    budget.charge(COST.entry * (items.length / 2), 0);
+    for (let i = 0; i < items.length; i += 2) dict.map.set(dictKey(items[i]), items[i + 1]);
     nest(dict, items);
   };
   const appendItems = (list: PyValue, items: PyValue[]) => {
     if (!(list instanceof PyList)) throw badPickle('APPEND(S) on something that is not a list', label);
+    budget.charge(COST.item * items.length, 0);
     for (const v of items) list.items.push(v);
     nest(list, items);
   };
   const memoPut = (index: number) => {
     if (!Number.isSafeInteger(index) || index < 0) throw badPickle('bad memo index', label);
-    if (!memo.has(index) && memo.size >= LIMITS.maxMemo) throw limitError('more than 200,000 memo entries');
+    if (!memo.has(index) && memo.size >= limits.maxMemo) throw limitError(`more than ${limits.maxMemo} memo entries`);
     memo.set(index, top());
   };
   const memoGet = (index: number) => {
+    // a reference to the memoized object, never a copy: repeating it costs a stack slot, nothing more
     const v = memo.get(index);
     if (v === undefined) throw badPickle(`memo entry ${index} read before it was written`, label);
     push(v);
   };
   const parseIntLine = (s: string): number | bigint => {
     const t = s.endsWith('L') ? s.slice(0, -1) : s;
-    if (!/^[+-]?\d{1,4300}$/.test(t)) throw badPickle(`bad integer literal "${s.slice(0, 20)}"`, label);
+    // Python's own bound on decimal literals is 4300 digits
+    if (!/^[+-]?\d{1,4300}$/.test(t)) throw badPickle(`bad integer literal "${quote(s, 20)}"`, label);
     const b = BigInt(t);
-    return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
+    if (b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(b);
+    budget.object(t.length >> 1);
+    return b;
   };
   const decodeLong = (b: Uint8Array): number | bigint => {
     if (b.length === 0) return 0;
-    if (b.length > LIMITS.maxLongBytes) throw limitError('integer longer than 64 bytes');
+    if (b.length > limits.maxLongBytes) throw limitError(`integer longer than ${limits.maxLongBytes} bytes`);
     let v = 0n;
     for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
     if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
-    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+    if (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
+    budget.object(b.length);
+    return v;
+  };
+  // strings and bytes: charged before they are decoded or copied out of the pickle
+  const text = (k: number, decode: (b: Uint8Array) => string): string => {
+    need(k);
+    budget.string(k); // UTF-8/latin1 bytes >= characters: an upper bound
+    return decode(take(k));
+  };
+  const bytesCopy = (k: number): Uint8Array => {
+    need(k);
+    budget.bytesValue(k);
+    return take(k).slice();
+  };
+  const lineString = (s: string): string => {
+    budget.string(s.length);
+    return s;
   };
 
   while (true) {
@@ -220,7 +288,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
       }
       // --- stack manipulation
       case 0x28: // MARK
-        if (metastack.length >= LIMITS.maxMarkDepth) throw limitError(`MARKs nested more than ${LIMITS.maxMarkDepth} deep`);
+        if (metastack.length >= limits.maxMarkDepth) throw limitError(`MARKs nested more than ${limits.maxMarkDepth} deep`);
         metastack.push(stack);
         stack = [];
         break;
@@ -252,49 +320,49 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
       case 0x8b: { // LONG4
         const len = i32();
         if (len < 0) throw badPickle('negative LONG4 length', label);
-        if (len > LIMITS.maxLongBytes) throw limitError('integer longer than 64 bytes');
+        if (len > limits.maxLongBytes) throw limitError(`integer longer than ${limits.maxLongBytes} bytes`);
         push(decodeLong(take(len)));
         break;
       }
       case 0x46: { // FLOAT
         const s = line().trim();
         const v = Number(s);
-        if (s === '' || (Number.isNaN(v) && !/^[+-]?nan$/i.test(s))) throw badPickle(`bad float literal "${s.slice(0, 20)}"`, label);
+        if (s === '' || (Number.isNaN(v) && !/^[+-]?nan$/i.test(s))) throw badPickle(`bad float literal "${quote(s, 20)}"`, label);
         push(v);
         break;
       }
       case 0x47: { need(8); push(view.getFloat64(pos, false)); pos += 8; break; } // BINFLOAT (big-endian)
       // --- strings and bytes
-      case 0x53: push(unescapeString(line(), label)); break; // STRING (protocol 0, quoted)
-      case 0x54: { const len = i32(); if (len < 0) throw badPickle('negative length', label); push(latin1.decode(take(len))); break; } // BINSTRING
-      case 0x55: push(latin1.decode(take(u8()))); break; // SHORT_BINSTRING
-      case 0x56: push(rawUnicodeUnescape(line())); break; // UNICODE
-      case 0x58: push(utf8.decode(take(u32()))); break; // BINUNICODE
-      case 0x8c: push(utf8.decode(take(u8()))); break; // SHORT_BINUNICODE
-      case 0x8d: push(utf8.decode(take(u64()))); break; // BINUNICODE8
-      case 0x42: push(take(u32()).slice()); break; // BINBYTES
-      case 0x43: push(take(u8()).slice()); break; // SHORT_BINBYTES
-      case 0x8e: push(take(u64()).slice()); break; // BINBYTES8
-      case 0x96: push(take(u64()).slice()); break; // BYTEARRAY8
+      case 0x53: push(lineString(unescapeString(line(), label))); break; // STRING (protocol 0, quoted)
+      case 0x54: { const len = i32(); if (len < 0) throw badPickle('negative length', label); push(text(len, latin1.decode)); break; } // BINSTRING
+      case 0x55: push(text(u8(), latin1.decode)); break; // SHORT_BINSTRING
+      case 0x56: push(lineString(rawUnicodeUnescape(line()))); break; // UNICODE
+      case 0x58: push(text(u32(), utf8Decode)); break; // BINUNICODE
+      case 0x8c: push(text(u8(), utf8Decode)); break; // SHORT_BINUNICODE
+      case 0x8d: push(text(u64(), utf8Decode)); break; // BINUNICODE8
+      case 0x42: push(bytesCopy(u32())); break; // BINBYTES
+      case 0x43: push(bytesCopy(u8())); break; // SHORT_BINBYTES
+      case 0x8e: push(bytesCopy(u64())); break; // BINBYTES8
+      case 0x96: push(bytesCopy(u64())); break; // BYTEARRAY8
       case 0x97: throw new PthError('PTH_UNSUPPORTED', `${label} uses out-of-band buffers (NEXT_BUFFER)`, 'torch.save never writes them: ' + HINT_RESAVE);
       case 0x98: break; // READONLY_BUFFER: no-op on our immutable copies
       // --- containers
-      case 0x29: push(new PyTuple([])); break; // EMPTY_TUPLE
+      case 0x29: push(tuple([])); break; // EMPTY_TUPLE
       case 0x74: push(tuple(popMark())); break; // TUPLE
       case 0x85: { const a = pop(); push(tuple([a])); break; } // TUPLE1
       case 0x86: { const b = pop(), a = pop(); push(tuple([a, b])); break; } // TUPLE2
       case 0x87: { const c = pop(), b = pop(), a = pop(); push(tuple([a, b, c])); break; } // TUPLE3
-      case 0x5d: push(new PyList([])); break; // EMPTY_LIST
-      case 0x6c: { const items = popMark(); const l = new PyList(items); nest(l, items); push(l); break; } // LIST
+      case 0x5d: budget.sequence(0); push(new PyList([])); break; // EMPTY_LIST
+      case 0x6c: { const items = popMark(); budget.sequence(items.length); const l = new PyList(items); nest(l, items); push(l); break; } // LIST
       case 0x61: { const v = pop(); appendItems(top(), [v]); break; } // APPEND
       case 0x65: { const items = popMark(); appendItems(top(), items); break; } // APPENDS
-      case 0x7d: push(new PyDict()); break; // EMPTY_DICT
-      case 0x64: { const items = popMark(); const d = new PyDict(); setItems(d, items); push(d); break; } // DICT
+      case 0x7d: budget.dict(0); push(new PyDict()); break; // EMPTY_DICT
+      case 0x64: { const items = popMark(); budget.dict(0); const d = new PyDict(); setItems(d, items); push(d); break; } // DICT
       case 0x73: { const v = pop(), k = pop(); setItems(top(), [k, v]); break; } // SETITEM
       case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
-      case 0x8f: push(new PyList([])); break; // EMPTY_SET (sets are kept as lists: never used by a state_dict)
+      case 0x8f: budget.sequence(0); push(new PyList([])); break; // EMPTY_SET (sets are kept as lists: never used by a state_dict)
       case 0x90: { const items = popMark(); appendItems(top(), items); break; } // ADDITEMS
-      case 0x91: { const items = popMark(); const l = new PyList(items); nest(l, items); push(l); break; } // FROZENSET
+      case 0x91: { const items = popMark(); budget.sequence(items.length); const l = new PyList(items); nest(l, items); push(l); break; } // FROZENSET
       // --- globals and calls: every global goes through findGlobal's allowlist
       case 0x63: { // GLOBAL
         const module = line(), name = line();
@@ -314,14 +382,13 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
       case 0x69: { // INST module name: MARK args...
         const module = line(), name = line();
         const cls = findGlobal(module, name);
-        const args = popMark();
-        push(call(cls, new PyTuple(args), 'INST'));
+        push(call(cls, tuple(popMark()), 'INST'));
         break;
       }
       case 0x6f: { // OBJ: MARK cls args...
         const items = popMark();
         if (items.length === 0) throw badPickle('OBJ without a class', label);
-        push(call(items[0], new PyTuple(items.slice(1)), 'OBJ'));
+        push(call(items[0], tuple(items.slice(1)), 'OBJ'));
         break;
       }
       case 0x52: { const args = pop(), f = pop(); push(call(f, args, 'REDUCE')); break; } // REDUCE
@@ -347,7 +414,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
       }
       case 0x50: // PERSID
       case 0x51: { // BINPERSID
-        const pid = op === 0x50 ? line() : pop();
+        const pid = op === 0x50 ? lineString(line()) : pop();
         if (!options.persistentLoad) throw badPickle('persistent id outside a torch file', label);
         push(options.persistentLoad(pid));
         break;
@@ -365,12 +432,13 @@ export function latin1Decode(b: Uint8Array): string {
   return s;
 }
 
-/** Dict keys: primitives by value, everything else by identity. Never an object's own property. */
-function hashKey(k: PyValue, label: string): unknown {
-  if (k instanceof Uint8Array) return `bytes:${Array.from(k).join(',')}`;
-  if (k instanceof PyList || k instanceof PyDict) throw badPickle('unhashable dict key', label);
-  return k;
+const utf8Decoder = new TextDecoder('utf-8');
+function utf8Decode(b: Uint8Array): string {
+  return utf8Decoder.decode(b);
 }
+
+/** Module or name longer than this: no allowlisted global, and no Python class a model file names (treated as hostile). */
+export const GLOBAL_NAME_CAP = 256;
 
 function unescapeString(s: string, label: string): string {
   const q = s[0];
@@ -392,12 +460,14 @@ function rawUnicodeUnescape(s: string): string {
 /**
  * Lists the globals a pickle names without running it: walks the opcodes like pickletools.genops, recording GLOBAL/INST
  * arguments and, for STACK_GLOBAL, the last two strings pushed (memo reads of strings included). Used only to word the
- * error for a refused global (a whole nn.Module vs. an attack), so it never throws.
+ * error for a refused global (a whole nn.Module vs. an attack), so it never throws. Names are decoded at most
+ * GLOBAL_NAME_CAP + 1 characters long, so a memoized 48 MB string named a thousand times costs nothing.
  */
 export function scanGlobals(bytes: Uint8Array, start = 0): string[] {
   const found: string[] = [];
   const n = bytes.length;
-  const latin1 = { decode: latin1Decode };
+  // a longer result than GLOBAL_NAME_CAP means "longer than the cap": the caller treats it as hostile
+  const latin1 = { decode: (b: Uint8Array) => latin1Decode(b.subarray(0, GLOBAL_NAME_CAP + 1)) };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const memo = new Map<number, string>();
   let last: (string | null)[] = [null, null];

@@ -1,9 +1,13 @@
 // readPth: torch.save files (zip format of torch >= 1.6 and the legacy pickle stream) -> named Float32 tensors.
 // The pickle runs on the safe VM of pickle.ts with the allowlist below; storages are checked before they are touched.
+// Every bound comes from one Limits table (limits.ts) and the VM's values are charged to one Budget per read.
 import { PthError, HINT_CORRUPT, HINT_RESAVE } from './errors.js';
 import { FLOAT_DTYPES, STORAGE_TYPES, UNSUPPORTED_STORAGE_TYPES, halfToFloat, type PthDtype } from './dtypes.js';
-import { PyDict, PyGlobal, PyList, PyOpaque, PyTuple, scanGlobals, unpickle, type GlobalHandler, type PyValue } from './pickle.js';
-import { looksLikeZip, readEntry, readZip, type ZipArchive } from './zip.js';
+import { BytesKey, GLOBAL_NAME_CAP, PyDict, PyGlobal, PyList, PyOpaque, PyTuple, scanGlobals, unpickle, type GlobalHandler, type PyValue } from './pickle.js';
+import { Budget, COST } from './budget.js';
+import { LIMITS, type Limits } from './limits.js';
+import { quote } from './text.js';
+import { looksLikeZip, readEntry, readZip, type ZipArchive, type ZipEntry } from './zip.js';
 
 export interface PthTensor {
   name: string;
@@ -27,9 +31,6 @@ export interface PthFile {
   warnings: string[];
 }
 
-/** Largest tensor this loader materializes (elements); a 784-512-10 MLP has 407k parameters. */
-const MAX_TENSOR_ELEMENTS = 1 << 28;
-const MAX_PICKLE_BYTES = 64 << 20;
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 const LEGACY_PROTOCOL = 1001;
 const CHECKPOINT_KEYS = ['model_state_dict', 'state_dict', 'model', 'net', 'model_state', 'network', 'module', 'weights', 'params'];
@@ -61,27 +62,38 @@ function pickleError(what: string): PthError {
   return new PthError('PTH_BAD_PICKLE', `data.pkl is not a valid torch pickle (${what})`, HINT_CORRUPT);
 }
 
-function intTuple(v: PyValue, what: string): number[] {
+/** Describes a value from the pickle for a message: short, escaped, never a dump of a large object. */
+function show(v: PyValue): string {
+  if (v === null) return 'None';
+  if (typeof v === 'string' || v instanceof Uint8Array) return quote(v, 40);
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return quote(String(v), 40);
+  return `a ${describe(v)}`;
+}
+
+function intTuple(v: PyValue, what: string, maxDims: number): number[] {
   if (!(v instanceof PyTuple || v instanceof PyList)) throw new PthError('PTH_BAD_VIEW', `tensor ${what} is not a tuple`, HINT_CORRUPT);
+  // checked before anything is copied: a memoized 1M-item tuple passed a thousand times costs nothing
+  if (v.items.length > maxDims) throw new PthError('PTH_LIMIT', `tensor ${what} has ${v.items.length} dimensions, more than ${maxDims}`, `at most ${maxDims} are read`);
   return v.items.map((x) => {
     if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) {
-      throw new PthError('PTH_BAD_VIEW', `tensor ${what} holds ${String(x)}, not a size`, HINT_CORRUPT);
+      throw new PthError('PTH_BAD_VIEW', `tensor ${what} holds ${show(x)}, not a size`, HINT_CORRUPT);
     }
     return x;
   });
 }
 
-function rebuildTensor(args: PyValue[]): TensorRef {
+const rebuildTensor: GlobalHandler['call'] = (args, _self, vm) => {
   const [storage, offset, size, stride] = args;
   if (!(storage instanceof StorageRef)) throw pickleError('tensor rebuilt from something that is not a storage');
   if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
-    throw new PthError('PTH_BAD_VIEW', `tensor storage offset ${String(offset)} is not valid`, HINT_CORRUPT);
+    throw new PthError('PTH_BAD_VIEW', `tensor storage offset ${show(offset ?? null)} is not valid`, HINT_CORRUPT);
   }
-  const sz = intTuple(size, 'size'), st = intTuple(stride, 'stride');
+  const maxDims = vm.budget.limits.maxDims;
+  const sz = intTuple(size, 'size', maxDims), st = intTuple(stride, 'stride', maxDims);
   if (sz.length !== st.length) throw new PthError('PTH_BAD_VIEW', `tensor has ${sz.length} sizes but ${st.length} strides`, HINT_CORRUPT);
-  if (sz.length > 16) throw new PthError('PTH_LIMIT', `tensor has ${sz.length} dimensions`, 'at most 16 are read');
+  vm.budget.object(2 * COST.object + 2 * COST.item * sz.length); // the TensorRef and its size and stride arrays
   return new TensorRef(storage, offset, sz, st);
-}
+};
 
 const ignoreState: GlobalHandler['build'] = () => {};
 
@@ -96,18 +108,28 @@ const parameterHandler: GlobalHandler = {
 
 function orderedDict(kind: string): GlobalHandler {
   return {
-    call: (args) => {
-      const d = new PyDict(kind);
+    // OrderedDict(pairs) or OrderedDict(dict) copies its argument: charged in full, before the copy, even when
+    // repeated keys make the result smaller (the work is done either way)
+    call: (args, _self, vm) => {
       const init = args[0];
       if (init instanceof PyList || init instanceof PyTuple) {
+        vm.budget.dict(init.items.length);
+        const d = new PyDict(kind);
         for (const pair of init.items) {
           if (!(pair instanceof PyTuple || pair instanceof PyList) || pair.items.length !== 2) throw pickleError('OrderedDict item is not a pair');
-          d.map.set(pair.items[0], pair.items[1]);
+          d.map.set(vm.dictKey(pair.items[0]), pair.items[1]);
         }
-      } else if (init instanceof PyDict) {
-        for (const [k, v] of init.map) d.map.set(k, v);
-      } else if (init !== undefined && init !== null) throw pickleError('bad OrderedDict arguments');
-      return d;
+        return d;
+      }
+      if (init instanceof PyDict) {
+        vm.budget.dict(init.map.size);
+        const d = new PyDict(kind);
+        for (const [k, v] of init.map) d.map.set(k, v); // keys already went through dictKey
+        return d;
+      }
+      if (init !== undefined && init !== null) throw pickleError('bad OrderedDict arguments');
+      vm.budget.dict(0);
+      return new PyDict(kind);
     },
   };
 }
@@ -122,32 +144,45 @@ export const ALLOWED_GLOBALS: ReadonlyMap<string, GlobalHandler> = (() => {
   m.set('torch._utils._rebuild_parameter_with_state', parameterHandler);
   m.set('torch._tensor._rebuild_from_type_v2', {
     // (func, new_type, args, state): only plain tensors and Parameters, rebuilt by an allowlisted function
-    call: (args, self) => {
+    call: (args, _self, vm) => {
       const [func, type, inner] = args;
       if (!(func instanceof PyGlobal) || !func.handler?.call || !(inner instanceof PyTuple)) throw pickleError('bad _rebuild_from_type_v2 call');
       if (!(type instanceof PyGlobal) || (type.qualname !== 'torch.Tensor' && type.qualname !== 'torch.nn.parameter.Parameter')) {
-        throw pickleError(`tensor subclass ${type instanceof PyGlobal ? type.qualname : '?'} is not supported`);
+        throw pickleError(`tensor subclass ${type instanceof PyGlobal ? quote(type.qualname) : '?'} is not supported`);
       }
-      void self;
-      return func.handler.call(inner.items, func);
+      return func.handler.call(inner.items, func, vm);
     },
     build: ignoreState,
   });
   m.set('torch.Tensor', {});
   m.set('torch.nn.parameter.Parameter', {});
   m.set('torch.Size', {
-    call: (args) => {
+    // a copy (a list argument may still grow): charged before it is made
+    call: (args, _self, vm) => {
       if (!(args[0] instanceof PyTuple || args[0] instanceof PyList)) throw pickleError('torch.Size of a non-tuple');
+      vm.budget.sequence(args[0].items.length);
       return new PyTuple(args[0].items.slice());
     },
   });
-  m.set('torch.device', { call: (args) => args.map(String).join(':') });
+  m.set('torch.device', {
+    // torch.device('cpu') or torch.device('cuda', 0): a new string, charged before it is built
+    call: (args, _self, vm) => {
+      const [type, index] = args;
+      if (typeof type !== 'string' || args.length > 2 || (index !== undefined && index !== null && typeof index !== 'number')) {
+        throw pickleError('torch.device takes a device type and an optional index');
+      }
+      const device = typeof index === 'number' ? `${type}:${index}` : type;
+      vm.budget.string(device.length);
+      return device;
+    },
+  });
   m.set('_codecs.encode', {
-    // protocol 2 pickles Python bytes as _codecs.encode(str, 'latin1')
-    call: (args) => {
+    // protocol 2 pickles Python bytes as _codecs.encode(str, 'latin1'); the bytes are charged before they are made
+    call: (args, _self, vm) => {
       const [s, enc] = args;
       if (typeof s !== 'string') throw pickleError('_codecs.encode of a non-string');
       if (enc === 'latin1' || enc === 'latin-1' || enc === 'iso-8859-1') {
+        vm.budget.bytesValue(s.length);
         const out = new Uint8Array(s.length);
         for (let i = 0; i < s.length; i++) {
           const c = s.charCodeAt(i);
@@ -156,8 +191,11 @@ export const ALLOWED_GLOBALS: ReadonlyMap<string, GlobalHandler> = (() => {
         }
         return out;
       }
-      if (enc === 'utf-8' || enc === 'utf8' || enc === undefined) return new TextEncoder().encode(s);
-      throw pickleError(`_codecs.encode with encoding ${String(enc)}`);
+      if (enc === 'utf-8' || enc === 'utf8' || enc === undefined) {
+        vm.budget.bytesValue(3 * s.length); // at most 3 UTF-8 bytes per UTF-16 unit
+        return new TextEncoder().encode(s);
+      }
+      throw pickleError(`_codecs.encode with encoding ${show(enc ?? null)}`);
     },
   });
   for (const name of STORAGE_TYPES.keys()) m.set(`torch.${name}`, {});
@@ -174,23 +212,29 @@ function refuseGlobal(module: string, name: string, pickle: Uint8Array, start: n
   const unsafe = (q: string) => {
     const i = q.lastIndexOf('.');
     const mod = q.slice(0, i), name = q.slice(i + 1);
+    // a name no Python model class has (scanGlobals cuts names just past the cap): hostile, and never matched at length
+    if (mod.length > GLOBAL_NAME_CAP || name.length > GLOBAL_NAME_CAP) return true;
     // nn.Module pickles name builtins.set (_non_persistent_buffers_set) and other plain types: not an attack by itself
     if ((mod === 'builtins' || mod === '__builtin__') && HARMLESS_BUILTINS.has(name)) return false;
     return DANGEROUS.test(mod) || DANGEROUS_NAMES.test(name);
   };
-  const qual = `${module}.${name}`;
+  // classify on names cut just past the cap (a 48 MB name is not copied or scanned), show them quoted
+  const capped = (s: string) => (s.length > GLOBAL_NAME_CAP ? s.slice(0, GLOBAL_NAME_CAP + 1) : s);
+  const qual = `${capped(module)}.${capped(name)}`;
+  const shown = `${quote(module)}.${quote(name)}`;
   if (module === 'torch._utils' && !unsafe(qual)) {
-    return new PthError('PTH_UNSUPPORTED', `data.pkl rebuilds a tensor with ${qual} (a quantized, sparse or other special tensor)`, 'only dense float tensors are read: ' + HINT_RESAVE);
+    return new PthError('PTH_UNSUPPORTED', `data.pkl rebuilds a tensor with ${shown} (a quantized, sparse or other special tensor)`, 'only dense float tensors are read: ' + HINT_RESAVE);
   }
   if (!unsafe(qual)) {
     const all = scanGlobals(pickle, start);
     const hostile = all.find(unsafe);
     if (hostile === undefined && (module === '__main__' || /^torch\.nn\.modules\./.test(module) || all.some((g) => /^torch\.nn\.modules\./.test(g)))) {
-      return new PthError('PTH_WHOLE_MODULE', `the file is a whole pickled model (${qual}), not a state_dict`,
-        'loading it would run code from the file; in Python, load it once with torch.load(path, weights_only=False) if you trust it, then save torch.save(model.state_dict(), "model.pth")');
+      // loading it would run code from the file: the user re-saves its state_dict, if they trust it
+      return new PthError('PTH_WHOLE_MODULE', `a whole pickled model (${shown}), not a state_dict`,
+        'if you trust it, re-save in Python: torch.save(torch.load(path, weights_only=False).state_dict(), "model.pth")');
     }
   }
-  return new PthError('PTH_UNSAFE_GLOBAL', `the pickle references the global ${qual}, which is not allowed`,
+  return new PthError('PTH_UNSAFE_GLOBAL', `the pickle references the global ${shown}, which is not allowed`,
     'a state_dict only needs tensors and OrderedDict; refusing to load it (the file may be hostile)');
 }
 
@@ -203,7 +247,7 @@ function storageType(v: PyValue): { dtype: PthDtype; itemsize: number } {
   if (t) return t;
   const u = UNSUPPORTED_STORAGE_TYPES.get(v.name);
   if (u) throw new PthError('PTH_UNSUPPORTED_DTYPE', `the file holds ${u} tensors`, 'only float32, float64, float16 and bfloat16 weights are read: convert the model with model.float() and re-save it');
-  throw pickleError(`unknown storage class torch.${v.name}`);
+  throw pickleError(`unknown storage class torch.${quote(v.name)}`);
 }
 
 function numelOf(v: PyValue): number {
@@ -217,7 +261,7 @@ class StorageTable {
     const prev = this.byKey.get(key);
     if (prev) {
       if (prev.dtype !== ref.dtype || prev.numel !== ref.numel) {
-        throw new PthError('PTH_STORAGE_SIZE', `storage ${key} is described twice with different types or sizes`, HINT_CORRUPT);
+        throw new PthError('PTH_STORAGE_SIZE', `storage ${quote(key)} is described twice with different types or sizes`, HINT_CORRUPT);
       }
       return prev;
     }
@@ -226,19 +270,21 @@ class StorageTable {
   }
 }
 
-function zipPersistentLoad(table: StorageTable) {
+function zipPersistentLoad(table: StorageTable, budget: Budget) {
   return (pid: PyValue): PyValue => {
     // ('storage', storage_type, key, location, numel)
     if (!(pid instanceof PyTuple) || pid.items[0] !== 'storage' || pid.items.length < 5) throw pickleError('persistent id is not a storage');
     const [, type, key, , numel] = pid.items;
     const t = storageType(type);
     if (typeof key !== 'string' || !/^[\w.-]{1,64}$/.test(key)) throw pickleError('bad storage key');
+    budget.object();
     return table.add(key, new StorageRef(t.dtype, t.itemsize, key, numelOf(numel)));
   };
 }
 
-function legacyPersistentLoad(table: StorageTable) {
+function legacyPersistentLoad(table: StorageTable, budget: Budget) {
   return (pid: PyValue): PyValue => {
+    budget.object();
     // ('storage', storage_type, root_key, location, size, view_metadata)
     if (!(pid instanceof PyTuple) || pid.items[0] !== 'storage' || pid.items.length < 6) {
       throw pickleError('persistent id is not a storage (a legacy module source record?)');
@@ -251,7 +297,7 @@ function legacyPersistentLoad(table: StorageTable) {
     if (!(viewMeta instanceof PyTuple) || viewMeta.items.length !== 3) throw pickleError('bad storage view');
     const [, offset, size] = viewMeta.items;
     const off = numelOf(offset), n = numelOf(size);
-    if (off + n > root.numel) throw new PthError('PTH_BAD_VIEW', `storage view [${off}, ${off + n}) lies outside storage ${key} of ${root.numel} elements`, HINT_CORRUPT);
+    if (off + n > root.numel) throw new PthError('PTH_BAD_VIEW', `storage view [${off}, ${off + n}) lies outside storage ${quote(key)} of ${root.numel} elements`, HINT_CORRUPT);
     return new StorageRef(t.dtype, t.itemsize, key, n, off);
   };
 }
@@ -266,15 +312,34 @@ interface Selected {
   skipped: string[];
 }
 
+/** A dict key as text for `ignored` and warnings (raw, like tensor names: displays escape them). */
+function keyName(k: unknown): string {
+  if (typeof k === 'string') return k;
+  if (typeof k === 'number' || typeof k === 'bigint') return String(k);
+  if (typeof k === 'boolean') return k ? 'True' : 'False';
+  if (k === null) return 'None';
+  if (k instanceof BytesKey) return `b'${k.latin1}'`;
+  return `<${describe(k as PyValue)} key>`;
+}
+
+/** The tensors of a dict, named by their str keys (a state_dict's keys are always str; others are skipped). */
 function tensorEntries(d: PyDict): { tensors: [string, TensorRef][]; others: string[] } {
   const tensors: [string, TensorRef][] = [];
   const others: string[] = [];
   for (const [k, v] of d.map) {
-    const name = typeof k === 'string' ? k : String(k);
-    if (v instanceof TensorRef) tensors.push([name, v]);
-    else others.push(name);
+    if (typeof k === 'string' && v instanceof TensorRef) tensors.push([k, v]);
+    else others.push(keyName(k));
   }
   return { tensors, others };
+}
+
+function firstKeys(d: PyDict, count: number): string[] {
+  const out: string[] = [];
+  for (const k of d.map.keys()) {
+    if (out.length === count) break;
+    out.push(keyName(k));
+  }
+  return out;
 }
 
 function selectStateDict(root: PyValue): Selected {
@@ -284,27 +349,38 @@ function selectStateDict(root: PyValue): Selected {
   if (!(root instanceof PyDict)) {
     throw new PthError('PTH_NO_STATE_DICT', `the file holds a ${describe(root)}, not a state_dict`, 'save the model with torch.save(model.state_dict(), "model.pth")');
   }
+  // One walk per distinct dict: a checkpoint whose many keys all name one large dict (through the memo) must not walk
+  // it once per key.
+  const walked = new Map<PyDict, ReturnType<typeof tensorEntries>>();
+  const entriesOf = (d: PyDict) => {
+    let e = walked.get(d);
+    if (e === undefined) walked.set(d, (e = tensorEntries(d)));
+    return e;
+  };
   // a checkpoint: {'model_state_dict': {...}, 'optimizer_state_dict': {...}, 'epoch': 3, 'best_acc': tensor(0.9)}
   const candidates: [string, PyDict][] = [];
-  for (const [k, v] of root.map) if (typeof k === 'string' && v instanceof PyDict && tensorEntries(v).tensors.length > 0) candidates.push([k, v]);
+  for (const [k, v] of root.map) if (typeof k === 'string' && v instanceof PyDict && entriesOf(v).tensors.length > 0) candidates.push([k, v]);
   let chosen = CHECKPOINT_KEYS.map((k) => candidates.find(([name]) => name === k)).find((c) => c !== undefined);
-  const top = tensorEntries(root);
+  const top = entriesOf(root);
   if (!chosen && top.tensors.length > 0) return { entries: top.tensors, key: null, ignored: [], skipped: top.others };
   if (!chosen) chosen = candidates.filter(([name]) => !/optim|sched|scaler|ema/i.test(name)).length === 1 ? candidates.find(([name]) => !/optim|sched|scaler|ema/i.test(name)) : undefined;
   if (!chosen) {
-    const keys = [...root.map.keys()].map(String).slice(0, 10).join(', ');
+    const keys = firstKeys(root, 10).map((k) => quote(k, 24)).join(', ');
     throw new PthError('PTH_NO_STATE_DICT', `found no state_dict of tensors in the file (top-level keys: ${keys || 'none'})`,
       'save the model with torch.save(model.state_dict(), "model.pth"), or put it under the key "model_state_dict"');
   }
-  const inner = tensorEntries(chosen[1]);
-  return { entries: inner.tensors, key: chosen[0], ignored: [...root.map.keys()].map(String).filter((k) => k !== chosen![0]), skipped: inner.others };
+  const inner = entriesOf(chosen[1]);
+  return { entries: inner.tensors, key: chosen[0], ignored: [...root.map.keys()].map(keyName).filter((k) => k !== chosen![0]), skipped: inner.others };
 }
 
 function describe(v: PyValue): string {
   if (v === null) return 'None';
   if (v instanceof PyList) return 'list';
   if (v instanceof PyTuple) return 'tuple';
+  if (v instanceof PyDict) return 'dict';
+  if (v instanceof PyGlobal) return 'global';
   if (v instanceof Uint8Array) return 'bytes object';
+  if (v instanceof PyOpaque) return 'storage';
   return typeof v;
 }
 
@@ -357,24 +433,24 @@ function convertRun(src: Source, dtype: PthDtype, from: number, out: Float32Arra
   }
 }
 
-function materialize(name: string, t: TensorRef, storageBytes: Uint8Array, bigEndian: boolean, storageNumel: number): Float32Array {
+/** The tensor's values; `source` gives its storage's typed view (made once per storage, however many tensors share it). */
+function materialize(name: string, t: TensorRef, source: (ref: StorageRef) => Source, limits: Limits): Float32Array {
   const { size, stride, storage } = t;
   let numel = 1;
   for (const s of size) numel *= s;
-  if (numel > MAX_TENSOR_ELEMENTS) throw new PthError('PTH_LIMIT', `tensor ${name} has ${numel} elements`, `at most ${MAX_TENSOR_ELEMENTS} per tensor are read`);
+  if (numel > limits.maxTensorElements) throw new PthError('PTH_LIMIT', `tensor ${quote(name)} has ${numel} elements`, `at most ${limits.maxTensorElements} per tensor are read`);
   const offset = storage.viewOffset + t.offset;
   // Every element the view can address must lie inside the storage: offset + sum((size - 1) * stride) < numel.
   if (numel > 0) {
     let last = t.offset;
     for (let d = 0; d < size.length; d++) last += (size[d] - 1) * stride[d];
     if (!Number.isSafeInteger(last) || last >= storage.numel || t.offset > storage.numel) {
-      throw new PthError('PTH_BAD_VIEW', `tensor ${name} (offset ${t.offset}, size [${size}], stride [${stride}]) reaches element ${last} of a storage of ${storage.numel}`, HINT_CORRUPT);
+      throw new PthError('PTH_BAD_VIEW', `tensor ${quote(name)} (offset ${t.offset}, size [${size}], stride [${stride}]) reaches element ${last} of a storage of ${storage.numel}`, HINT_CORRUPT);
     }
   }
   const out = new Float32Array(numel);
   if (numel === 0) return out;
-  void storageNumel;
-  const src = typedView(storageBytes, storage.dtype, storage.itemsize, bigEndian);
+  const src = source(storage);
   // Row-major contiguous (size-1 dims may have any stride): one run.
   let contiguous = true;
   for (let d = size.length - 1, expect = 1; d >= 0; d--) {
@@ -414,82 +490,126 @@ function nonFiniteWarning(name: string, data: Float32Array): string | null {
   }
   if (nan === 0 && inf === 0) return null;
   const parts = [nan ? `${nan} NaN` : '', inf ? `${inf} infinite` : ''].filter(Boolean).join(' and ');
-  return `${name} holds ${parts} value${nan + inf > 1 ? 's' : ''} of ${data.length}: predictions will be NaN or meaningless`;
+  return `${quote(name)} holds ${parts} value${nan + inf > 1 ? 's' : ''} of ${data.length}: predictions will be NaN or meaningless`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The two container formats
 
-function readZipFormat(bytes: Uint8Array): { file: Omit<PthFile, 'tensors' | 'warnings'>; selected: Selected; storageBytes: (ref: StorageRef) => Uint8Array } {
-  const zip: ZipArchive = readZip(bytes);
+/** What one read spent, for tests and the fuzz run (internal: not exported from the package). */
+export interface ReadStats {
+  /** bytes charged to the VM budget, and that budget */
+  builtBytes: number;
+  builtBytesBudget: number;
+  objects: number;
+  /** float32 values materialized for the tensors */
+  materializedElements: number;
+  /** bytes of deflated records inflated (stored records are views of the file: nothing allocated) */
+  inflatedBytes: number;
+}
+
+interface Parsed {
+  file: Omit<PthFile, 'tensors' | 'warnings'>;
+  selected: Selected;
+  storageBytes: (ref: StorageRef) => Uint8Array;
+}
+
+function readZipFormat(bytes: Uint8Array, limits: Limits, stats: ReadStats): Parsed {
+  const zip: ZipArchive = readZip(bytes, limits);
+  const record = (entry: ZipEntry) => {
+    if (entry.method !== 0) stats.inflatedBytes += entry.size;
+    return readEntry(zip, entry);
+  };
+  // One pickle only: with two <folder>/data.pkl, which one counts would depend on the reader (torch takes the folder
+  // of the first record).
   let pkl: string | undefined;
   for (const name of zip.entries.keys()) {
-    const m = /^([^/]+)\/data\.pkl$/.exec(name);
-    if (m) { pkl = name; break; }
+    if (!/^[^/]+\/data\.pkl$/.test(name)) continue;
+    if (pkl !== undefined) {
+      throw new PthError('PTH_ZIP_DUPLICATE', `zip archive holds two pickles, ${quote(pkl, 40)} and ${quote(name, 40)}`, 'readers disagree on which one counts: refusing an ambiguous file; re-save it with torch.save');
+    }
+    pkl = name;
   }
   if (pkl === undefined) {
     throw new PthError('PTH_NOT_PTH', 'zip archive has no <folder>/data.pkl record, so it was not written by torch.save', 'pick the .pth file that torch.save wrote');
   }
   const root = pkl.slice(0, -'/data.pkl'.length);
   const pklEntry = zip.entries.get(pkl)!;
-  if (pklEntry.size > MAX_PICKLE_BYTES) {
-    throw new PthError('PTH_LIMIT', `data.pkl declares ${pklEntry.size} bytes`, `a state_dict pickle is a few KB; more than ${MAX_PICKLE_BYTES >> 20} MB is refused (zip bomb?)`);
+  if (pklEntry.size > limits.maxPickleBytes) {
+    throw new PthError('PTH_LIMIT', `data.pkl declares ${pklEntry.size} bytes, more than ${limits.maxPickleBytes}`, 'a state_dict pickle is a few KB: refusing to inflate it (zip bomb?)');
   }
   let byteorder: 'little' | 'big' = 'little';
   const bo = zip.entries.get(`${root}/byteorder`);
   if (bo) {
     if (bo.size > 16) throw new PthError('PTH_CORRUPT', 'byteorder record is too large', HINT_CORRUPT);
-    const text = new TextDecoder().decode(readEntry(zip, bo)).trim();
-    if (text !== 'little' && text !== 'big') throw new PthError('PTH_CORRUPT', `byteorder record says "${text.slice(0, 16)}"`, 'it must be "little" or "big": ' + HINT_CORRUPT);
+    const text = new TextDecoder().decode(record(bo)).trim();
+    if (text !== 'little' && text !== 'big') throw new PthError('PTH_CORRUPT', `byteorder record says "${quote(text, 16)}"`, 'it must be "little" or "big": ' + HINT_CORRUPT);
     byteorder = text;
   }
+  const budget = new Budget(limits, pklEntry.size);
   const table = new StorageTable();
-  const { value } = unpickle(readEntry(zip, pklEntry), {
-    globals: ALLOWED_GLOBALS,
-    persistentLoad: zipPersistentLoad(table),
-    refuseGlobal,
-    label: 'data.pkl',
-  });
-  const selected = selectStateDict(value);
+  let selected: Selected;
+  try {
+    const { value } = unpickle(record(pklEntry), {
+      globals: ALLOWED_GLOBALS,
+      persistentLoad: zipPersistentLoad(table, budget),
+      refuseGlobal,
+      label: 'data.pkl',
+      budget,
+    });
+    selected = selectStateDict(value);
+  } finally {
+    Object.assign(stats, { builtBytes: budget.bytes, builtBytesBudget: budget.maxBytes, objects: budget.objects });
+  }
   const cache = new Map<string, Uint8Array>();
   const storageBytes = (ref: StorageRef): Uint8Array => {
     const hit = cache.get(ref.key);
     if (hit) return hit;
     const name = `${root}/data/${ref.key}`;
     const entry = zip.entries.get(name);
-    if (!entry) throw new PthError('PTH_MISSING_RECORD', `the archive has no record ${name} for storage ${ref.key}`, HINT_CORRUPT);
+    if (!entry) throw new PthError('PTH_MISSING_RECORD', `the archive has no record ${quote(name)} for storage ${ref.key}`, HINT_CORRUPT);
     const want = ref.numel * ref.itemsize;
     // checked against the central directory before anything is read or inflated
     if (entry.size !== want) {
-      throw new PthError('PTH_STORAGE_SIZE', `record ${name} holds ${entry.size} bytes but the pickle says ${ref.numel} ${ref.dtype} values (${want} bytes)`, HINT_CORRUPT);
+      throw new PthError('PTH_STORAGE_SIZE', `record ${quote(name)} holds ${entry.size} bytes but the pickle says ${ref.numel} ${ref.dtype} values (${want} bytes)`, HINT_CORRUPT);
     }
-    const data = readEntry(zip, entry);
+    const data = record(entry);
     cache.set(ref.key, data);
     return data;
   };
   return { file: { format: 'zip', root, key: selected.key, ignored: selected.ignored, byteorder }, selected, storageBytes };
 }
 
-function readLegacyFormat(bytes: Uint8Array): { file: Omit<PthFile, 'tensors' | 'warnings'>; selected: Selected; storageBytes: (ref: StorageRef) => Uint8Array } {
+function readLegacyFormat(bytes: Uint8Array, limits: Limits, stats: ReadStats): Parsed {
+  // the pickles are the head of the file itself: the budget scales with the file
+  const budget = new Budget(limits, bytes.length);
+  try {
+    return readLegacyPickles(bytes, budget);
+  } finally {
+    Object.assign(stats, { builtBytes: budget.bytes, builtBytesBudget: budget.maxBytes, objects: budget.objects });
+  }
+}
+
+function readLegacyPickles(bytes: Uint8Array, budget: Budget): Parsed {
   const none = new Map<string, GlobalHandler>();
   const notPth = () => new PthError('PTH_NOT_PTH', 'the file is a pickle but not one written by torch.save', 'pick the .pth file that torch.save wrote');
   let r;
   try {
-    r = unpickle(bytes, { globals: none, label: 'legacy header' });
+    r = unpickle(bytes, { globals: none, label: 'legacy header', budget });
   } catch (e) {
     if (e instanceof PthError && e.code === 'PTH_TRUNCATED') throw e;
     throw notPth();
   }
   if (r.value !== LEGACY_MAGIC) throw notPth();
-  r = unpickle(bytes, { globals: none, label: 'legacy header' }, r.end);
-  if (r.value !== LEGACY_PROTOCOL) throw new PthError('PTH_UNSUPPORTED', `legacy torch.save protocol ${String(r.value)}`, 'only protocol 1001 is read: ' + HINT_RESAVE);
-  r = unpickle(bytes, { globals: ALLOWED_GLOBALS, label: 'legacy sys_info' }, r.end);
+  r = unpickle(bytes, { globals: none, label: 'legacy header', budget }, r.end);
+  if (r.value !== LEGACY_PROTOCOL) throw new PthError('PTH_UNSUPPORTED', `legacy torch.save protocol ${show(r.value)}`, 'only protocol 1001 is read: ' + HINT_RESAVE);
+  r = unpickle(bytes, { globals: ALLOWED_GLOBALS, label: 'legacy sys_info', budget }, r.end);
   let byteorder: 'little' | 'big' = 'little';
   if (r.value instanceof PyDict && r.value.map.get('little_endian') === false) byteorder = 'big';
   const table = new StorageTable();
-  r = unpickle(bytes, { globals: ALLOWED_GLOBALS, persistentLoad: legacyPersistentLoad(table), refuseGlobal, label: 'the pickled object' }, r.end);
+  r = unpickle(bytes, { globals: ALLOWED_GLOBALS, persistentLoad: legacyPersistentLoad(table, budget), refuseGlobal, label: 'the pickled object', budget }, r.end);
   const selected = selectStateDict(r.value);
-  r = unpickle(bytes, { globals: none, label: 'legacy storage key list' }, r.end);
+  r = unpickle(bytes, { globals: none, label: 'legacy storage key list', budget }, r.end);
   if (!(r.value instanceof PyList) || !r.value.items.every((k) => typeof k === 'string')) throw pickleError('legacy storage key list is not a list of strings');
   // After the pickles: for each key, in the listed order, an 8-byte little-endian element count and the raw bytes.
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -497,20 +617,20 @@ function readLegacyFormat(bytes: Uint8Array): { file: Omit<PthFile, 'tensors' | 
   let pos = r.end;
   for (const key of r.value.items as string[]) {
     const ref = table.byKey.get(key);
-    if (!ref) throw new PthError('PTH_CORRUPT', `legacy file lists storage ${key} that no tensor uses`, HINT_CORRUPT);
-    if (pos + 8 > bytes.length) throw new PthError('PTH_TRUNCATED', `file ends before storage ${key}`, 'the file was cut short: get the whole file again');
+    if (!ref) throw new PthError('PTH_CORRUPT', `legacy file lists storage ${quote(key)} that no tensor uses`, HINT_CORRUPT);
+    if (pos + 8 > bytes.length) throw new PthError('PTH_TRUNCATED', `file ends before storage ${quote(key)}`, 'the file was cut short: get the whole file again');
     const lo = view.getUint32(pos, true), hi = view.getUint32(pos + 4, true);
     const count = hi * 0x1_0000_0000 + lo;
-    if (count !== ref.numel) throw new PthError('PTH_STORAGE_SIZE', `storage ${key} holds ${count} elements but the pickle says ${ref.numel}`, HINT_CORRUPT);
+    if (count !== ref.numel) throw new PthError('PTH_STORAGE_SIZE', `storage ${quote(key)} holds ${count} elements but the pickle says ${ref.numel}`, HINT_CORRUPT);
     const len = count * ref.itemsize;
-    if (pos + 8 + len > bytes.length) throw new PthError('PTH_TRUNCATED', `file ends inside storage ${key}`, 'the file was cut short: get the whole file again');
-    if (records.has(key)) throw new PthError('PTH_CORRUPT', `storage ${key} is stored twice`, HINT_CORRUPT);
+    if (pos + 8 + len > bytes.length) throw new PthError('PTH_TRUNCATED', `file ends inside storage ${quote(key)}`, 'the file was cut short: get the whole file again');
+    if (records.has(key)) throw new PthError('PTH_CORRUPT', `storage ${quote(key)} is stored twice`, HINT_CORRUPT);
     records.set(key, bytes.subarray(pos + 8, pos + 8 + len));
     pos += 8 + len;
   }
   const storageBytes = (ref: StorageRef): Uint8Array => {
     const data = records.get(ref.key);
-    if (!data) throw new PthError('PTH_MISSING_RECORD', `the file holds no data for storage ${ref.key}`, HINT_CORRUPT);
+    if (!data) throw new PthError('PTH_MISSING_RECORD', `the file holds no data for storage ${quote(ref.key)}`, HINT_CORRUPT);
     return data;
   };
   return { file: { format: 'legacy', root: null, key: selected.key, ignored: selected.ignored, byteorder }, selected, storageBytes };
@@ -522,9 +642,18 @@ export async function readPth(bytes: Uint8Array): Promise<PthFile> {
 }
 
 export function readPthSync(bytes: Uint8Array): PthFile {
+  return readWithLimits(bytes, LIMITS);
+}
+
+/**
+ * readPthSync with other bounds, and a record of what the read spent. Internal and for tests only (not exported from
+ * the package): tests use small limits to check each bound at its edge, the fuzz run reads the stats.
+ */
+export function readWithLimits(bytes: Uint8Array, limits: Limits, stats?: ReadStats): PthFile {
   if (!(bytes instanceof Uint8Array)) throw new PthError('PTH_BAD_ARGUMENT', 'readPth needs a Uint8Array', 'pass the file contents, e.g. new Uint8Array(await file.arrayBuffer())');
+  const spent: ReadStats = stats ?? { builtBytes: 0, builtBytesBudget: 0, objects: 0, materializedElements: 0, inflatedBytes: 0 };
   try {
-    return readChecked(bytes);
+    return readChecked(bytes, limits, spent);
   } catch (e) {
     if (e instanceof PthError) throw e;
     // Anything else is a bug in this loader or an engine limit; never let it escape as another type.
@@ -533,34 +662,38 @@ export function readPthSync(bytes: Uint8Array): PthFile {
   }
 }
 
-function readChecked(bytes: Uint8Array): PthFile {
+function readChecked(bytes: Uint8Array, limits: Limits, stats: ReadStats): PthFile {
   if (bytes.length === 0) throw new PthError('PTH_NOT_PTH', 'the file is empty', 'pick the .pth file that torch.save wrote');
-  let parsed;
-  if (looksLikeZip(bytes)) parsed = readZipFormat(bytes);
+  let parsed: Parsed;
+  if (looksLikeZip(bytes)) parsed = readZipFormat(bytes, limits, stats);
   // legacy files start with the pickled magic number: PROTO n + LONG1 (protocol >= 2) or a text LONG (protocols 0-1)
-  else if ((bytes[0] === 0x80 && bytes.length > 1 && bytes[1] >= 2 && bytes[1] <= 5) || (bytes[0] === 0x4c && bytes[1] >= 0x30 && bytes[1] <= 0x39)) parsed = readLegacyFormat(bytes);
+  else if ((bytes[0] === 0x80 && bytes.length > 1 && bytes[1] >= 2 && bytes[1] <= 5) || (bytes[0] === 0x4c && bytes[1] >= 0x30 && bytes[1] <= 0x39)) parsed = readLegacyFormat(bytes, limits, stats);
   else if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b) throw new PthError('PTH_TRUNCATED', 'the file starts like a zip archive but is damaged', 'the file was cut short: get the whole file again');
   else {
     const head = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, 64));
     const looksText = bytes.subarray(0, 512).every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127) || b >= 0xc0 || (b >= 0x80 && b < 0xc0));
-    const what = looksText ? `a text file ("${head.replace(/\s+/g, ' ').slice(0, 24)}...")` : 'not a zip archive or a pickle';
+    const what = looksText ? `a text file ("${quote(head.replace(/\s+/g, ' '), 24)}...")` : 'not a zip archive or a pickle';
     throw new PthError('PTH_NOT_PTH', `the file is ${what}, not a PyTorch .pth`, 'pick the .pth file that torch.save wrote');
   }
   const { file, selected, storageBytes } = parsed;
+  // every tensor is an output object even when empty (and the memo can list one tensor under many keys)
+  if (selected.entries.length > limits.maxTensors) {
+    throw new PthError('PTH_LIMIT', `the state_dict holds ${selected.entries.length} tensors, more than ${limits.maxTensors}`, 'an MLP has two per layer: the file is hostile or not a model');
+  }
   const warnings: string[] = [];
   const tensors: PthTensor[] = [];
   const bigEndian = file.byteorder === 'big';
   // Views can repeat elements (stride 0, or one tensor listed under many keys through the memo): cap what is
   // materialized at about the file's own size, so memory stays a few times the file size whatever the pickle says.
-  const budget = bytes.length + (1 << 20);
+  const materializeBudget = bytes.length + limits.materializeSlackElements;
   let spent = 0;
   const used = new Map<string, { numel: number; ref: StorageRef }>();
   for (const [name, t] of selected.entries) {
     let numel = 1;
     for (const s of t.size) numel *= s;
     spent += numel;
-    if (spent > budget) {
-      throw new PthError('PTH_LIMIT', `tensor ${name} brings the values to materialize to ${spent}, more than the ${bytes.length}-byte file can hold`, 'views that repeat elements (expanded or duplicated tensors) are not materialized: save contiguous tensors');
+    if (spent > materializeBudget) {
+      throw new PthError('PTH_LIMIT', `tensor ${quote(name)} brings the values to materialize to ${spent}, more than ${materializeBudget} (the file's ${bytes.length} bytes + ${limits.materializeSlackElements})`, 'views that repeat elements (expanded or duplicated tensors) are not materialized: save contiguous tensors');
     }
     const u = used.get(t.storage.key) ?? { numel: 0, ref: t.storage };
     u.numel += numel;
@@ -570,18 +703,28 @@ function readChecked(bytes: Uint8Array): PthFile {
   // is declared honestly, that is the one zip bomb the per-record bound cannot see. Refuse it before inflating.
   // (Legacy storages are raw bytes of the file itself: nothing to inflate.)
   for (const [key, { numel, ref }] of file.format === 'zip' ? used : []) {
-    if (ref.numel > 4 * numel + (1 << 20)) {
-      throw new PthError('PTH_LIMIT', `storage ${key} holds ${ref.numel} elements but its tensors use ${numel}`, 'refusing to read a storage much larger than its tensors (zip bomb?): save the tensors with .clone() so each has its own storage');
+    const allowed = limits.storageOveruse * numel + limits.storageSlackElements;
+    if (ref.numel > allowed) {
+      throw new PthError('PTH_LIMIT', `storage ${quote(key)} holds ${ref.numel} elements but its tensors use ${numel} (at most ${allowed} are read)`, 'refusing to read a storage much larger than its tensors (zip bomb?): save the tensors with .clone() so each has its own storage');
     }
   }
+  // One typed view per storage (a byte-swapped or realigned copy when needed), however many tensors share it.
+  const sources = new Map<string, Source>();
+  const source = (ref: StorageRef): Source => {
+    let src = sources.get(ref.key);
+    if (src === undefined) sources.set(ref.key, (src = typedView(storageBytes(ref), ref.dtype, ref.itemsize, bigEndian)));
+    return src;
+  };
   for (const [name, t] of selected.entries) {
-    const data = materialize(name, t, storageBytes(t.storage), bigEndian, t.storage.numel);
+    storageBytes(t.storage); // the record must exist and have its size even when the tensor is empty
+    const data = materialize(name, t, source, limits);
+    stats.materializedElements += data.length;
     if (FLOAT_DTYPES.has(t.storage.dtype)) {
       const w = nonFiniteWarning(name, data);
       if (w) warnings.push(w);
     }
     tensors.push({ name, dtype: t.storage.dtype, shape: t.size.slice(), data });
   }
-  if (selected.skipped.length > 0) warnings.push(`skipped non-tensor entries of the state_dict: ${selected.skipped.slice(0, 8).join(', ')}${selected.skipped.length > 8 ? ', ...' : ''}`);
+  if (selected.skipped.length > 0) warnings.push(`skipped non-tensor entries of the state_dict: ${selected.skipped.slice(0, 8).map((k) => quote(k, 40)).join(', ')}${selected.skipped.length > 8 ? ', ...' : ''}`);
   return { ...file, tensors, warnings };
 }

@@ -1,7 +1,12 @@
 // Minimal zip reader and writer for torch.save archives: the central directory is the truth (local headers may carry
 // zero sizes), zip64 end records are understood, and deflated entries are inflated with a hard bound (no zip bombs).
+// Archives that two readers could read differently are refused: duplicate names, records sharing bytes, a central
+// directory away from its end record (Python's zipfile would shift every offset), names that differ between the
+// central directory and the local header, names holding a NUL (Python cuts them there).
 import { ZStream, zlibInflateInit2, zlibInflate, zlibInflateEnd, Z_FINISH, Z_STREAM_END, Z_OK, Z_BUF_ERROR } from 'pako';
 import { PthError, HINT_CORRUPT } from './errors.js';
+import { LIMITS, type Limits } from './limits.js';
+import { quote } from './text.js';
 
 export interface ZipEntry {
   name: string;
@@ -10,6 +15,7 @@ export interface ZipEntry {
   compressedSize: number;
   size: number; // uncompressed size from the central directory
   localHeaderOffset: number;
+  dataStart: number; // first byte of the (compressed) data, after the local header
 }
 
 export interface ZipArchive {
@@ -22,10 +28,17 @@ const SIG_CENTRAL = 0x02014b50;
 const SIG_EOCD = 0x06054b50;
 const SIG_ZIP64_EOCD = 0x06064b50;
 const SIG_ZIP64_LOCATOR = 0x07064b50;
-const MAX_ENTRIES = 100_000;
+const ZIP64_EOCD_SIZE = 56; // without extensible data, as every writer (and Python's reader) assumes
+const ZIP64_LOCATOR_SIZE = 20;
+const HINT_AMBIGUOUS = 'zip readers could disagree on its contents: refusing an ambiguous (crafted or damaged) archive; re-save it with torch.save';
 
 function corrupt(what: string): PthError {
   return new PthError('PTH_CORRUPT', `zip archive is corrupt (${what})`, HINT_CORRUPT);
+}
+
+/** A structure two zip readers would read differently: refused, whatever caused it. */
+function ambiguous(what: string): PthError {
+  return new PthError('PTH_CORRUPT', `zip archive is corrupt (${what})`, HINT_AMBIGUOUS);
 }
 
 function truncated(what: string): PthError {
@@ -43,8 +56,11 @@ export function looksLikeZip(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && (bytes[2] === 3 || bytes[2] === 5) && (bytes[3] === 4 || bytes[3] === 6);
 }
 
-/** Reads the central directory. Throws PTH_TRUNCATED when the end record is missing, PTH_CORRUPT on bad structure. */
-export function readZip(bytes: Uint8Array): ZipArchive {
+/**
+ * Reads the central directory and checks every local header. Throws PTH_TRUNCATED when the end record is missing,
+ * PTH_CORRUPT on bad structure, PTH_ZIP_DUPLICATE for a name listed twice, PTH_ZIP_OVERLAP for records sharing bytes.
+ */
+export function readZip(bytes: Uint8Array, limits: Limits = LIMITS): ZipArchive {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = bytes.length;
   // The end of central directory record is 22 bytes plus a comment of up to 65535 bytes.
@@ -59,16 +75,27 @@ export function readZip(bytes: Uint8Array): ZipArchive {
   let count = view.getUint16(eocd + 10, true);
   let cdSize = view.getUint32(eocd + 12, true);
   let cdOffset = view.getUint32(eocd + 16, true);
-  const locator = eocd - 20;
+  // the byte ranges of the directory and end records: no record may share a byte with them
+  const ranges: { start: number; end: number; what: string; record?: boolean }[] = [{ start: eocd, end: eocd + 22, what: 'the end record' }];
+  let directoryEnd = eocd;
+  const locator = eocd - ZIP64_LOCATOR_SIZE;
   if (locator >= 0 && view.getUint32(locator, true) === SIG_ZIP64_LOCATOR) {
     const at = u64(view, locator + 8);
-    if (at + 56 > n || view.getUint32(at, true) !== SIG_ZIP64_EOCD) throw corrupt('bad zip64 end record');
+    if (at + ZIP64_EOCD_SIZE > n || view.getUint32(at, true) !== SIG_ZIP64_EOCD) throw corrupt('bad zip64 end record');
+    // Python's zipfile reads the zip64 record just before the locator, whatever the locator says: both must agree
+    if (at !== locator - ZIP64_EOCD_SIZE) throw ambiguous('zip64 end record is not where its locator says');
     count = u64(view, at + 32);
     cdSize = u64(view, at + 40);
     cdOffset = u64(view, at + 48);
+    ranges.push({ start: at, end: eocd, what: 'the zip64 end record' });
+    directoryEnd = at;
   }
-  if (count > MAX_ENTRIES) throw new PthError('PTH_LIMIT', `zip archive lists ${count} entries`, `a .pth holds a few records; at most ${MAX_ENTRIES} are read`);
+  if (count > limits.maxZipEntries) throw new PthError('PTH_LIMIT', `zip archive lists ${count} entries, more than ${limits.maxZipEntries}`, 'a .pth holds a few records: the file is hostile or not a model');
   if (cdOffset + cdSize > n) throw truncated('central directory reaches past the end of the file');
+  // A central directory that does not end where the end records start: Python's zipfile then shifts every offset by
+  // the difference (it assumes data was prepended), while offsets here are taken as written. Refuse the ambiguity.
+  if (cdOffset + cdSize !== directoryEnd) throw ambiguous(`central directory ends at byte ${cdOffset + cdSize}, not where the end record starts (${directoryEnd})`);
+  ranges.push({ start: cdOffset, end: directoryEnd, what: 'the central directory' });
   const entries = new Map<string, ZipEntry>();
   const decoder = new TextDecoder('utf-8');
   let p = cdOffset;
@@ -83,15 +110,18 @@ export function readZip(bytes: Uint8Array): ZipArchive {
     const commentLen = view.getUint16(p + 32, true);
     let localHeaderOffset = view.getUint32(p + 42, true);
     const end = p + 46 + nameLen + extraLen + commentLen;
-    if (end > n) throw corrupt(`central directory entry ${k} runs past the end`);
-    const name = decoder.decode(bytes.subarray(p + 46, p + 46 + nameLen));
+    if (end > directoryEnd) throw corrupt(`central directory entry ${k} runs past the directory`);
+    const nameBytes = bytes.subarray(p + 46, p + 46 + nameLen);
+    const name = decoder.decode(nameBytes);
+    // Python's zipfile cuts a name at its first NUL: "a/data.pkl\0x" would be a second a/data.pkl there
+    if (nameBytes.includes(0)) throw ambiguous(`record name ${quote(name)} holds a NUL byte`);
     // zip64 extended information: present fields follow in this order, only for values saturated at 0xffffffff.
     let e = p + 46 + nameLen;
     const extraEnd = e + extraLen;
     while (e + 4 <= extraEnd) {
       const id = view.getUint16(e, true);
       const len = view.getUint16(e + 2, true);
-      if (e + 4 + len > extraEnd) throw corrupt(`extra field of ${name}`);
+      if (e + 4 + len > extraEnd) throw corrupt(`extra field of ${quote(name)}`);
       if (id === 0x0001) {
         let q = e + 4;
         const need = (v: number) => v === 0xffffffff && q + 8 <= e + 4 + len;
@@ -101,33 +131,57 @@ export function readZip(bytes: Uint8Array): ZipArchive {
       }
       e += 4 + len;
     }
-    if (!entries.has(name)) entries.set(name, { name, method, crc32, compressedSize, size, localHeaderOffset });
+    // Python's zipfile keeps the last record of a name, this reader (and others) the first: refuse the file
+    if (entries.has(name)) throw new PthError('PTH_ZIP_DUPLICATE', `zip archive lists the record ${quote(name)} twice`, HINT_AMBIGUOUS);
+    // the local header: where the data starts, and the same name as the directory says
+    const at = localHeaderOffset;
+    if (at + 30 > n) throw truncated(`local header of ${quote(name)}`);
+    if (view.getUint32(at, true) !== SIG_LOCAL) throw corrupt(`local header of ${quote(name)}`);
+    const localNameLen = view.getUint16(at + 26, true);
+    const dataStart = at + 30 + localNameLen + view.getUint16(at + 28, true);
+    if (dataStart + compressedSize > n) throw truncated(`record ${quote(name)} reaches past the end of the file`);
+    if (localNameLen !== nameLen || !sameBytes(bytes.subarray(at + 30, at + 30 + localNameLen), nameBytes)) {
+      throw ambiguous(`local header of ${quote(name)} names another record`);
+    }
+    entries.set(name, { name, method, crc32, compressedSize, size, localHeaderOffset, dataStart });
+    ranges.push({ start: at, end: dataStart + compressedSize, what: name, record: true });
     p = end;
+  }
+  // Python's zipfile reads entries until the directory's bytes are used up, whatever the count says: both must agree
+  if (p !== directoryEnd) throw ambiguous(`central directory holds ${directoryEnd - p} bytes past its ${count} entries`);
+  // Records (local header + data) and the directory must not share a byte: overlapping records are the classic
+  // way to make one stored byte count twice (zip bombs) or to show different contents to different readers.
+  ranges.sort((a, b) => a.start - b.start || a.end - b.end);
+  for (let i = 1; i < ranges.length; i++) {
+    const a = ranges[i - 1], b = ranges[i];
+    if (b.start < a.end) {
+      const show = (x: typeof a) => (x.record ? `record ${quote(x.what, 60)}` : x.what);
+      throw new PthError('PTH_ZIP_OVERLAP', `zip archive is crafted: ${show(a)} (bytes ${a.start}-${a.end - 1}) overlaps ${show(b)} (from byte ${b.start})`, HINT_AMBIGUOUS);
+    }
   }
   return { bytes, entries };
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** The bytes of an entry: a zero-copy view for stored entries, a bounded inflate for deflated ones. CRC is checked. */
 export function readEntry(zip: ZipArchive, entry: ZipEntry, checkCrc = true): Uint8Array {
-  const { bytes } = zip;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const at = entry.localHeaderOffset;
-  if (at + 30 > bytes.length) throw truncated(`local header of ${entry.name}`);
-  if (view.getUint32(at, true) !== SIG_LOCAL) throw corrupt(`local header of ${entry.name}`);
-  const start = at + 30 + view.getUint16(at + 26, true) + view.getUint16(at + 28, true);
-  const end = start + entry.compressedSize;
-  if (end > bytes.length) throw truncated(`record ${entry.name} reaches past the end of the file`);
-  const raw = bytes.subarray(start, end);
+  // readZip checked the local header and that the data lies inside the file
+  const raw = zip.bytes.subarray(entry.dataStart, entry.dataStart + entry.compressedSize);
   let out: Uint8Array;
   if (entry.method === 0) {
-    if (entry.compressedSize !== entry.size) throw corrupt(`stored record ${entry.name} has two different sizes`);
+    if (entry.compressedSize !== entry.size) throw corrupt(`stored record ${quote(entry.name)} has two different sizes`);
     out = raw;
   } else if (entry.method === 8) {
     out = inflateBounded(raw, entry.size, entry.name);
   } else {
-    throw new PthError('PTH_UNSUPPORTED', `record ${entry.name} uses zip compression method ${entry.method}`, 'only stored and deflated records are read: re-save the file with torch.save');
+    throw new PthError('PTH_UNSUPPORTED', `record ${quote(entry.name)} uses zip compression method ${entry.method}`, 'only stored and deflated records are read: re-save the file with torch.save');
   }
-  if (checkCrc && crc32(out) !== entry.crc32) throw corrupt(`CRC mismatch in ${entry.name}`);
+  if (checkCrc && crc32(out) !== entry.crc32) throw corrupt(`CRC mismatch in ${quote(entry.name)}`);
   return out;
 }
 
@@ -149,13 +203,13 @@ export function inflateBounded(raw: Uint8Array, size: number, name: string): Uin
   const produced = strm.total_out;
   zlibInflateEnd(strm);
   if (produced > size) {
-    throw new PthError('PTH_CORRUPT', `record ${name} inflates past its declared ${size} bytes (a zip bomb?)`, 'refusing to inflate it; only open .pth files from sources you trust');
+    throw new PthError('PTH_CORRUPT', `record ${quote(name)} inflates past its declared ${size} bytes (a zip bomb?)`, 'refusing to inflate it; only open .pth files from sources you trust');
   }
   if (status !== Z_STREAM_END) {
-    if (status === Z_BUF_ERROR || status === Z_OK) throw truncated(`deflate stream of ${name} ends early`);
-    throw corrupt(`bad deflate data in ${name}`);
+    if (status === Z_BUF_ERROR || status === Z_OK) throw truncated(`deflate stream of ${quote(name)} ends early`);
+    throw corrupt(`bad deflate data in ${quote(name)}`);
   }
-  if (produced !== size) throw corrupt(`record ${name} inflates to ${produced} bytes, not ${size}`);
+  if (produced !== size) throw corrupt(`record ${quote(name)} inflates to ${produced} bytes, not ${size}`);
   return out.subarray(0, size);
 }
 

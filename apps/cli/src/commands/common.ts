@@ -1,6 +1,7 @@
 // Options every command accepts, softmax in float64 for reporting, and the seeded shuffle used by train.
 import { UsageError } from '../errors.js';
 import type { OptionSpecs } from '../args.js';
+import { DEFAULT_MAX_FILE_SIZE, INPUT_KIND_NAME, fileSize, sizeText, type InputKind } from '../files.js';
 
 export const COMMON_OPTIONS: OptionSpecs = {
   help: { kind: 'flag', short: 'h' },
@@ -11,6 +12,17 @@ export const COMMON_HELP: Record<string, string> = {
   help: 'show this help',
   verbose: 'print stack traces of errors',
 };
+
+/** `--max-file-size SIZE`: every command that reads files takes it (main.ts applies it before the command runs). */
+export const FILE_OPTIONS: OptionSpecs = {
+  'max-file-size': { kind: 'value', metavar: 'SIZE', parse: fileSize },
+};
+
+/** The --help line of --max-file-size, naming the defaults of the kinds of file this command reads. */
+export function fileHelp(...kinds: InputKind[]): Record<string, string> {
+  const defaults = kinds.map((k) => `${INPUT_KIND_NAME[k]} ${sizeText(DEFAULT_MAX_FILE_SIZE[k])}`).join(', ');
+  return { 'max-file-size': `refuse input files larger than this, e.g. 2GB (default: ${defaults})` };
+}
 
 /** `--threads N|auto`: how many threads the WASM engine runs on (commands that run a network). */
 export function threadCount(raw: string, flag: string): number | 'auto' {

@@ -4,16 +4,18 @@ import { readPth, toMlp } from '@mnist/loader';
 import { describeOptions, type OptionSpecs, type Parsed } from '../args.js';
 import { UsageError, fileError, isCodedError, packageMessage } from '../errors.js';
 import { readInput } from '../files.js';
-import { bold, bytes, table, useColor, int } from '../term.js';
-import { COMMON_HELP, COMMON_OPTIONS } from './common.js';
+import { bold, bytes, table, useColor, int, safeJson, safeText } from '../term.js';
+import { COMMON_HELP, COMMON_OPTIONS, FILE_OPTIONS, fileHelp } from './common.js';
 
 export const specs: OptionSpecs = {
   json: { kind: 'flag' },
+  ...FILE_OPTIONS,
   ...COMMON_OPTIONS,
 };
 
 const text: Record<string, string> = {
   json: 'print one JSON document on stdout',
+  ...fileHelp('model'),
   ...COMMON_HELP,
 };
 
@@ -66,7 +68,7 @@ export async function run({ options, positionals }: Parsed): Promise<number> {
   if (positionals.length === 0) throw new UsageError('mnist inspect: which file? (usage: mnist inspect F.pth [--json])');
   if (positionals.length > 1) throw new UsageError(`mnist inspect: one file at a time, got ${positionals.length} (usage: mnist inspect F.pth [--json])`);
   const file = positionals[0]!;
-  const raw = await readInput(file, 'model');
+  const raw = await readInput(file, 'model', 'model');
   let pth: Awaited<ReturnType<typeof readPth>>;
   try {
     pth = await readPth(raw);
@@ -85,7 +87,7 @@ export async function run({ options, positionals }: Parsed): Promise<number> {
   const warnings = [...new Set([...(pth.warnings ?? []), ...((mlp && 'warnings' in mlp ? mlp.warnings : []) ?? [])].map(String))];
 
   if (options.json) {
-    process.stdout.write(JSON.stringify({
+    process.stdout.write(safeJson({
       file,
       bytes: raw.length,
       format: pth.format,
@@ -106,29 +108,34 @@ export async function run({ options, positionals }: Parsed): Promise<number> {
     return 0;
   }
 
+  // Every string below that came from the file (names, keys, root folder, messages) goes through safeText.
   const color = useColor(process.stdout);
   const num = (v: number | null) => (v === null ? '-' : fmt(v));
+  const name = (text: string) => safeText(text, MAX_NAME);
   const lines = [
-    `${bold('file', color)}      ${file} (${bytes(raw.length)})`,
-    `${bold('format', color)}    ${pth.format === 'zip' ? 'zip (torch.save, PyTorch 1.6+)' : 'legacy (pickle stream, _use_new_zipfile_serialization=False)'}${pth.root ? `, root folder "${pth.root}"` : ''}`,
-    ...(pth.key ? [`${bold('checkpoint', color)} state_dict under "${pth.key}"${pth.ignored.length ? `; ignored: ${pth.ignored.join(', ')}` : ''}`] : []),
+    `${bold('file', color)}      ${safeText(file)} (${bytes(raw.length)})`,
+    `${bold('format', color)}    ${pth.format === 'zip' ? 'zip (torch.save, PyTorch 1.6+)' : 'legacy (pickle stream, _use_new_zipfile_serialization=False)'}${pth.root ? `, root folder "${name(pth.root)}"` : ''}`,
+    ...(pth.key ? [`${bold('checkpoint', color)} state_dict under "${name(pth.key)}"${pth.ignored.length ? `; ignored: ${pth.ignored.map(name).join(', ')}` : ''}`] : []),
     `${bold('tensors', color)}   ${tensors.length}`,
     ...table(['name', 'dtype', 'shape', 'min', 'max', 'mean', 'NaN', 'inf'], tensors.map((t) => [
-      t.name, t.dtype, t.shape.join('x') || 'scalar', num(t.min), num(t.max), num(t.mean), String(t.nan), String(t.inf),
+      name(t.name), name(t.dtype), t.shape.join('x') || 'scalar', num(t.min), num(t.max), num(t.mean), String(t.nan), String(t.inf),
     ])),
   ];
   if (mlp) {
     const sizes = [mlp.layers[0]!.in, ...mlp.layers.map((l) => l.out)];
     lines.push(`${bold('MLP', color)}       ${sizes.join(' -> ')}: ${mlp.layers.length} Linear layer${mlp.layers.length === 1 ? '' : 's'} with ReLU between, ${int(mlp.parameters)} parameters, ${mlp.inputSize} inputs, ${mlp.classes} classes`);
-    for (const l of mlp.layers) lines.push(`  ${l.name}: Linear(${l.in}, ${l.out})`);
+    for (const l of mlp.layers) lines.push(`  ${name(l.name)}: Linear(${l.in}, ${l.out})`);
   } else {
-    lines.push(`${bold('MLP', color)}       none: ${mlpError!.message} [${mlpError!.code}]`);
+    lines.push(`${bold('MLP', color)}       none: ${safeText(mlpError!.message, 500)} [${mlpError!.code}]`);
   }
   lines.push(`${bold('warnings', color)}  ${warnings.length === 0 ? 'none' : ''}`.trimEnd());
-  for (const w of warnings) lines.push(`  ${w}`);
+  for (const w of warnings) lines.push(`  ${safeText(w, 500)}`);
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
 }
+
+/** Names longer than this are cut in the table (--json has them whole). */
+const MAX_NAME = 120;
 
 function fmt(v: number): string {
   if (v === 0) return '0';

@@ -6,8 +6,8 @@ import { UsageError } from '../errors.js';
 import { loadDataset, gather, type Dataset } from '../data.js';
 import { loadDigitImage } from '../image.js';
 import { createNet, setEngineThreads, describeModel, loadModel, modelSummary, printWarnings, requireMnistShape, MNIST_CLASSES, type LoadedModel } from '../model.js';
-import { drawDigit, grid, int, panelsPerRow, percent, probabilityLines, table, useColor, bold, red, green, seconds } from '../term.js';
-import { COMMON_HELP, COMMON_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, argmaxRow, softmaxRow } from './common.js';
+import { drawDigit, grid, int, panelsPerRow, percent, probabilityLines, table, useColor, bold, red, green, seconds, safeJson, safeText } from '../term.js';
+import { COMMON_HELP, COMMON_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, FILE_OPTIONS, fileHelp, argmaxRow, softmaxRow } from './common.js';
 import { commandLine } from '../invocation.js';
 
 export const specs: OptionSpecs = {
@@ -22,6 +22,7 @@ export const specs: OptionSpecs = {
   examples: { kind: 'value', metavar: 'N', parse: nonNegativeInt },
   errors: { kind: 'flag' },
   json: { kind: 'flag' },
+  ...FILE_OPTIONS,
   ...ENGINE_OPTIONS,
   ...COMMON_OPTIONS,
 };
@@ -38,6 +39,7 @@ const text: Record<string, string> = {
   examples: 'how many examples and mistakes to draw (default 4)',
   errors: 'list every misclassified test image (index, label, prediction)',
   json: 'print one JSON document on stdout and nothing else there',
+  ...fileHelp('model', 'idx', 'image'),
   ...ENGINE_HELP,
   ...COMMON_HELP,
 };
@@ -169,7 +171,7 @@ async function predictTestSet(model: LoadedModel, data: Dataset, batchSize: numb
     const color = useColor(out);
     const lines: string[] = [];
     lines.push(`${bold('model', color)}     ${describeModel(model)}`);
-    lines.push(`${bold('data', color)}      ${data.source}: ${int(count)} image${count === 1 ? '' : 's'}${options.index ? ` (--index ${indices.join(',')})` : options.limit ? ` (first ${int(count)})` : ''}`);
+    lines.push(`${bold('data', color)}      ${safeText(data.source)}: ${int(count)} image${count === 1 ? '' : 's'}${options.index ? ` (--index ${indices.join(',')})` : options.limit ? ` (first ${int(count)})` : ''}`);
     lines.push(`${bold('engine', color)}    @mnist/core-wasm (${net.variant}, ${net.threads} thread${net.threads === 1 ? '' : 's'}), batch ${batchSize}: ${seconds(elapsed)}, ${int(imagesPerSecond)} images/s`);
     lines.push(`${bold('accuracy', color)}  ${bold(percent(accuracy), color)} (${int(correct)} of ${int(count)} correct), mean cross-entropy loss ${(loss / count).toFixed(4)}`);
 
@@ -242,7 +244,7 @@ async function predictPictures(model: LoadedModel, files: string[], batchSize: n
     const color = useColor(out);
     const lines = [`${bold('model', color)}  ${describeModel(model)}`, ''];
     const panels = predictions.map((p, r) => {
-      const name = path.basename(p.file);
+      const name = safeText(path.basename(p.file));
       return [
         ...drawDigit(x.subarray(r * inputs, (r + 1) * inputs), color),
         name.length > 24 ? `…${name.slice(-23)}` : name,
@@ -268,5 +270,5 @@ function percentOrDash(v: number): string {
 }
 
 function writeJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value) + '\n');
+  process.stdout.write(safeJson(value) + '\n');
 }

