@@ -8,10 +8,12 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { loadMlp } from '@mnist/loader';
+import { loadMlp, savePth } from '@mnist/loader';
 import { Mlp } from '@mnist/core-wasm';
 import { buildSite, launch, missingBrowser, REPO_ROOT, startServer, WEB_ROOT } from './browser.js';
 import { zipStored } from './zip.js';
+// the loader's own generators of hostile inputs (a pickle assembler and a zip writer), shared rather than copied
+import { OP, Pickle, pth, stateDict } from '../../../packages/loader/test/craft.js';
 
 // Chromium runs the relaxed-SIMD (fused multiply-add) build; let Node run the very same binary, so the accuracies
 // compared below come from identical arithmetic rather than from two roundings that may flip a borderline digit.
@@ -196,6 +198,36 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
       await screenshot(page, '3-hostile-file');
       expect(await drawAndPredict(page, [[[140, 40], [140, 240]]])).toBe(1);
     }
+  });
+
+  it('refuses a memory-amplification file (PTH_LIMIT) and shows control characters in names escaped', async () => {
+    // torch.Size called 5,000 times on a memoized 1M-item tuple: a 10 KB file that once took gigabytes
+    const p = new Pickle().proto(2).global('torch', 'Size').put(0).op(OP.POP);
+    p.mark().fill(OP.NONE, 1 << 20).op(OP.TUPLE, OP.TUPLE1).put(1).op(OP.POP);
+    for (let i = 0; i < 5000; i++) p.get(0).get(1).op(OP.REDUCE, OP.POP);
+    const amplifier = pth(stateDict(p, [{ name: 'fc.weight', key: '0', numel: 6, shape: [2, 3] }]).stop().bytesOut(), { 0: 6 }, true);
+    expect(amplifier.length).toBeLessThan(16 * 1024);
+    await page.getByTestId('model-file').setInputFiles({ name: 'amplifier.pth', mimeType: 'application/octet-stream', buffer: Buffer.from(amplifier) });
+    const error = page.getByTestId('error');
+    await expect.poll(() => error.textContent()).toContain('amplifier.pth');
+    expect(await error.textContent()).toContain('PTH_LIMIT');
+    expect(await page.getByTestId('model-summary').textContent()).toContain('mnist_model.pth');
+    expect(await drawAndPredict(page, [[[140, 40], [140, 240]]])).toBe(1);
+
+    // a valid model whose layer names hold a terminal title sequence, a screen clear and a carriage return
+    const evil = '\x1b]0;pwned\x07\x1b[2J\r ok';
+    const model = await loadMlp(readFileSync(MODEL));
+    const bytes = savePth({ layers: model.layers.map((l, i) => ({ ...l, name: `${evil}${i}` })) });
+    await page.getByTestId('model-file').setInputFiles({ name: 'names.pth', mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
+    const summary = page.getByTestId('model-summary');
+    await expect.poll(() => summary.textContent()).toContain('names.pth');
+    const text = (await summary.textContent())!;
+    expect(text).toContain('\\x1b]0;pwned\\x07\\x1b[2J\\r ok0'); // shown as visible escapes
+    expect(text).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
+    expect(await drawAndPredict(page, [[[140, 40], [140, 240]]])).toBe(1);
+    await page.getByRole('button', { name: 'Back to the default model' }).click();
+    await expect.poll(() => summary.textContent()).toContain('784 → 512 → 10');
+    expect(consoleErrors).toEqual([]);
   });
 
   it('loads a valid different model and shows its summary', async () => {

@@ -36,7 +36,8 @@ export function toMlp(file: PthFile): MlpModel {
   const groups = new Map<string, { weight?: PthTensor; bias?: PthTensor }>();
   if (file.tensors.length === 0) throw notMlp('the state_dict holds no tensors');
   for (const t of file.tensors) {
-    const m = /^(?:(.*)\.)?(weight|bias)$/.exec(t.name);
+    // flag s: a name may hold \r or \n (an odd or hostile file), which a bare . would not match
+    const m = /^(?:(.*)\.)?(weight|bias)$/s.exec(t.name);
     if (!m) throw notMlp(`tensor ${t.name} (shape [${t.shape}]) is not the weight or bias of a Linear layer`);
     if (!FLOAT_DTYPES.has(t.dtype)) {
       throw new PthError('PTH_UNSUPPORTED_DTYPE', `tensor ${t.name} has dtype ${t.dtype}`, 'only float32, float64, float16 and bfloat16 weights are read: convert with model.float() and re-save');

@@ -298,3 +298,14 @@ describe('ambiguous zips', () => {
     expect(out.error.message).toContain('local header of archive/data.pkl names another record');
   });
 });
+
+describe('names with control characters', () => {
+  test('layers whose names hold CR, LF and escape sequences load, with the raw names kept and warnings escaped', async () => {
+    const { savePth, loadMlp } = await import('../src/index.js');
+    const evil = '\x1b]0;pwned\x07\x1b[2J\r\n ok';
+    const bytes = savePth({ layers: [{ name: evil, weight: new Float32Array(6), bias: new Float32Array(2), in: 3, out: 2 }] });
+    const model = await loadMlp(bytes);
+    expect(model.layers.map((l) => l.name)).toEqual([evil]);
+    expect(escapeControl(model.layers[0]!.name)).toBe('\\x1b]0;pwned\\x07\\x1b[2J\\r\\n ok');
+  });
+});

@@ -1,6 +1,7 @@
 // Model panel: the bundled default model or the user's own .pth (picked or dropped), parsed in the worker; the
 // summary of what was loaded, and the loader's message when a file is refused (the previous model keeps working).
 import type { App } from '../app.js';
+import { escapeControl } from '@mnist/loader';
 import { EngineError } from '../engine.js';
 import { fill, fmtInt, fmtMs, h } from '../dom.js';
 import type { ModelInfo } from '../protocol.js';
@@ -22,9 +23,9 @@ export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
 
   const showError = (err: unknown, file: string) => {
     const e = err as EngineError;
-    fill(error, h('strong', {}, e.code ? `${e.code}` : 'Error'), ' ', h('code', {}, file), ': ', e.message ?? String(err),
+    fill(error, h('strong', {}, e.code ? `${e.code}` : 'Error'), ' ', h('code', {}, escapeControl(file)), ': ', escapeControl(e.message ?? String(err)),
       e.hint && !e.message?.includes(e.hint) ? h('div', { class: 'hint' }, e.hint) : null,
-      h('div', { class: 'hint' }, app.model ? `Still using ${app.model.summary.file}.` : ''));
+      h('div', { class: 'hint' }, app.model ? `Still using ${escapeControl(app.model.summary.file)}.` : ''));
     error.hidden = false;
   };
 
@@ -76,16 +77,16 @@ export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
   app.onModel(({ summary: s }) => {
     const arch = s.sizes.join(' → ');
     fill(summary,
-      h('div', { class: 'file' }, h('span', { class: `badge ${s.source}` }, s.source), ' ', h('code', {}, s.file)),
+      h('div', { class: 'file' }, h('span', { class: `badge ${s.source}` }, s.source), ' ', h('code', {}, escapeControl(s.file))),
       h('div', { class: 'arch' }, arch),
       h('dl', {},
-        h('dt', {}, 'Layers'), h('dd', {}, ...s.layers.map((l, i) => h('div', {}, h('code', {}, l.name), ` ${l.in}×${l.out}`, i < s.layers.length - 1 ? ', ReLU' : ''))),
+        h('dt', {}, 'Layers'), h('dd', {}, ...s.layers.map((l, i) => h('div', {}, h('code', {}, escapeControl(l.name)), ` ${l.in}×${l.out}`, i < s.layers.length - 1 ? ', ReLU' : ''))),
         h('dt', {}, 'Parameters'), h('dd', {}, fmtInt(s.parameters)),
         h('dt', {}, 'Weights'), h('dd', {}, s.dtype),
         h('dt', {}, 'Format'), h('dd', {}, s.format),
         h('dt', {}, 'Engine'), h('dd', {}, `WASM ${s.variant}, ${s.threads} thread${s.threads === 1 ? '' : 's'}`),
         s.loadMs ? h('dt', {}, 'Parsed in') : null, s.loadMs ? h('dd', {}, fmtMs(s.loadMs)) : null),
-      s.warnings.length ? h('ul', { class: 'warnings' }, ...s.warnings.map((w) => h('li', {}, w))) : null);
+      s.warnings.length ? h('ul', { class: 'warnings' }, ...s.warnings.map((w) => h('li', {}, escapeControl(w)))) : null);
     reset.hidden = s.source === 'default';
   });
 

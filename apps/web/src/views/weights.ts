@@ -1,6 +1,7 @@
 // Weights view: every first-layer unit's weights as a 28x28 tile (click one to see it large, with the unit's bias
 // and its outgoing weights), and every weight matrix and bias vector of the network as a heatmap.
 import * as Plot from '@observablehq/plot';
+import { escapeControl } from '@mnist/loader';
 import { heatmap, weightTiles } from '@mnist/viz';
 import type { App } from '../app.js';
 import { fill, figure, h } from '../dom.js';
@@ -38,10 +39,10 @@ export function mountWeights(root: HTMLElement, app: App): void {
     } else fill(tiles, h('p', { class: 'muted' }, `The inputs (${first.in}) are not a square image.`));
     showUnit(0, model.layers);
     fill(maps, ...model.layers.flatMap((l) => [
-      h('h3', {}, `${l.name}.weight `, h('span', { class: 'muted' }, `${l.out}×${l.in}`)),
-      figure(() => heatmap(l.weight, { rows: l.out, cols: l.in, width: 760, label: `${l.name}.weight`, rowLabel: 'output unit', colLabel: 'input' })),
-      h('h3', {}, `${l.name}.bias `, h('span', { class: 'muted' }, `${l.out}`)),
-      figure(() => heatmap(l.bias, { rows: 1, cols: l.out, width: 760, label: `${l.name}.bias`, colLabel: 'output unit' })),
+      h('h3', {}, `${escapeControl(l.name)}.weight `, h('span', { class: 'muted' }, `${l.out}×${l.in}`)),
+      figure(() => heatmap(l.weight, { rows: l.out, cols: l.in, width: 760, label: `${escapeControl(l.name)}.weight`, rowLabel: 'output unit', colLabel: 'input' })),
+      h('h3', {}, `${escapeControl(l.name)}.bias `, h('span', { class: 'muted' }, `${l.out}`)),
+      figure(() => heatmap(l.bias, { rows: 1, cols: l.out, width: 760, label: `${escapeControl(l.name)}.bias`, colLabel: 'output unit' })),
     ]));
   };
 
