@@ -3,6 +3,7 @@ export { Mlp } from './mlp.js';
 export type { MlpOptions, LayerParams, TrainOptions, Trace, Evaluation, Gradients } from './mlp.js';
 export { CoreError } from './errors.js';
 export { seededRandom, shuffle, shuffledOrder } from './random.js';
+export { argmax, argmaxRows } from './argmax.js';
 export type { CoreErrorCode } from './errors.js';
 export { relaxedSimdSupported } from './kernels.js';
 export type { ThreadsOption } from './threads.js';

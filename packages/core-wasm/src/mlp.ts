@@ -10,6 +10,7 @@ import {
   NET_LAYER0 as N_LAYER0, NET_LAYER_WORDS as LAYER_WORDS, OP_BACKWARD, OP_FORWARD, OP_TRAIN_FORWARD,
 } from './layout.js';
 import { seededRandom } from './random.js';
+import { argmaxRows } from './argmax.js';
 
 export interface MlpOptions {
   /** Seed of the initial weights (default 0). The same seed gives the same weights on every engine. */
@@ -594,20 +595,4 @@ export class Mlp {
     for (let i = this.#layers.length - 1; i >= 0; i--) this.#job(OP_BACKWARD, i | (update ? BACKWARD_UPDATE : 0), batch);
     return total / batch;
   }
-}
-
-function argmaxRows(values: Float32Array, rows: number, cols: number): Int32Array {
-  const out = new Int32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let best = 0, bestValue = values[r * cols];
-    for (let c = 1; c < cols; c++) {
-      const v = values[r * cols + c];
-      if (v > bestValue) {
-        bestValue = v;
-        best = c;
-      }
-    }
-    out[r] = best;
-  }
-  return out;
 }

@@ -3,7 +3,10 @@
 // area averaging to fit 20x20 keeping the aspect ratio, then centred by centre of mass in a 28x28 field.
 import { DataError } from './errors.js';
 
+/** MNIST's picture geometry and classes: 28 x 28 pixels, 784 inputs, 10 digits. The one home of these numbers. */
 export const MNIST_SIDE = 28;
+export const MNIST_PIXELS = MNIST_SIDE * MNIST_SIDE;
+export const MNIST_CLASSES = 10;
 const FIT_BOX = 20;
 
 export type Polarity = 'auto' | 'dark-on-light' | 'light-on-dark';
