@@ -374,6 +374,8 @@ describe('names holding terminal escapes are shown escaped; --json stays valid a
   const titleModel = write('title.pth', savePth({ layers: [layer(titleName, 784, 8), layer('fc2', 8, 10)] }));
   const tensor = (name: string, shape: number[]): PthTensor => ({ name, dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
   const crModel = write('cr.pth', savePth([tensor(`${crName}.weight`, [10, 784]), tensor(`${crName}.bias`, [10])]));
+  // a chain no Linear stack makes (a 3-D weight): refused, naming the tensor
+  const crBadModel = write('cr-bad.pth', savePth([tensor(`${crName}.weight`, [2, 3, 4])]));
   const longModel = write('long.pth', savePth([tensor(`${'\x1b[2J'.repeat(200)}\r ok`, [10])]));
 
   it('inspect shows the names escaped (no control character on stdout)', () => {
@@ -416,8 +418,8 @@ describe('names holding terminal escapes are shown escaped; --json stays valid a
 
   it('the error line of a bad file holding such a name has no control character and ends with the code', () => {
     // (However the loader quotes names, what reaches the terminal is escaped.)
-    const cr = refused(mnist(['predict', '--model', crModel]));
-    expect(cr).toMatch(/cr\.pth: .*pwned.* ok.*\[PTH_NOT_MLP\]$/);
+    const cr = refused(mnist(['predict', '--model', crBadModel]));
+    expect(cr).toMatch(/cr-bad\.pth: .*pwned.* ok.*\[PTH_NOT_MLP\]$/);
     // A 1,000-character name (1,400 once escaped): the line is cut in the middle, keeping where, what to do and the code.
     const long = refused(mnist(['predict', '--model', longModel]));
     expect(long).toMatch(/^mnist predict: .*long\.pth: .*2J.* … .*\[PTH_[A-Z_]+\]$/);
