@@ -2,7 +2,6 @@
 // inference on batches and, where it can, SGD training. Out-of-process peers (onnxruntime-web, NumPy) are in peers.ts.
 import { createRequire } from 'node:module';
 import { Mlp, type LayerParams } from '@mnist/core-wasm';
-import { withInputSparsity } from '@mnist/core-wasm/kernels';
 import { PlainJsMlp } from './plainjs.js';
 
 export interface Engine {
@@ -39,18 +38,17 @@ function argmax(logits: Float32Array, rows: number, classes: number, into: Int32
  */
 export function coreWasm(simd: 'plain' | 'relaxed', threads: number | 'auto', denseOnly = false): Engine {
   let net: Mlp | null = null;
-  const sparse = !denseOnly;
   const engine: Engine = {
     name: `core-wasm ${simd === 'plain' ? 'simd' : 'relaxed-simd'}${denseOnly ? ', dense only' : ''}`,
     threads: String(threads),
     async load(layers) {
       net?.dispose();
-      net = await Mlp.fromLayers(layers, { simd, threads });
+      net = await Mlp.fromLayers(layers, { simd, threads, inputSparsity: !denseOnly });
       engine.threads = String(net.threads);
     },
-    forward: (x, batch) => withInputSparsity(sparse, () => net!.forward(x, batch)),
-    trainBatch: (x, labels, batch, lr) => withInputSparsity(sparse, () => net!.trainBatch(x, labels, batch, { lr })),
-    predict: (x, count) => withInputSparsity(sparse, () => net!.predict(x.subarray(0, count * net!.sizes[0]), count)),
+    forward: (x, batch) => net!.forward(x, batch),
+    trainBatch: (x, labels, batch, lr) => net!.trainBatch(x, labels, batch, { lr }),
+    predict: (x, count) => net!.predict(x.subarray(0, count * net!.sizes[0]), count),
     layers: () => Array.from({ length: net!.layerCount }, (_, i) => net!.getLayer(i)),
     dispose: () => {
       net?.dispose();

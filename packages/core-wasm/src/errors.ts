@@ -9,10 +9,9 @@ export type CoreErrorCode =
   | 'CORE_WASM_ABORT'; // the WASM module aborted (out of memory)
 
 export class CoreError extends Error {
-  readonly code: CoreErrorCode;
-  constructor(code: CoreErrorCode, message: string) {
-    super(message);
-    this.name = 'CoreError';
-    this.code = code;
+  override name = 'CoreError';
+  /** The project-wide error contract: { code, message, hint? }; the message already holds the hint when there is one. */
+  constructor(readonly code: CoreErrorCode, problem: string, readonly hint?: string) {
+    super(hint ? `${problem}: ${hint}` : problem);
   }
 }

@@ -61,30 +61,18 @@ export interface KernelExports {
 }
 
 /**
- * When the first layer skips zero inputs (internal tunables; the benchmark turns it off for its dense-only rows).
- * A row takes the sparse kernel when at most `maxDensity[variant]` of its inputs are nonzero: just under the
+ * When the first layer skips zero inputs (internal tunables; a network turns the path off with its `inputSparsity`
+ * option or property, e.g. for a benchmark's dense-only rows). A row takes the sparse kernel when at most `maxDensity[variant]` of its inputs are nonzero: just under the
  * crossover `pnpm bench` measures on 256 x 784 -> 512 with nonzeros at random positions (relaxed SIMD: 1.1x faster
  * at 40%, slower at 50%; plain SIMD: 1.15x at 60%, slower at 80%), where the sparse kernel's 8 weight loads per 8
  * multiply-adds stop paying for the skipped zeros against the dense kernel's 4-row tiles. Real images (strokes) are
  * kinder to its caches than random positions. The result has the same bits either way.
  */
 export const inputSparsity = {
-  enabled: true,
   maxDensity: { 'relaxed-simd': 0.4, simd: 0.7 } as Record<Variant, number>,
   /** Counter for tests: forward jobs (inference or training) that ran with the sparse first layer on. */
   jobs: 0,
 };
-
-/** Runs f with the sparse first layer switched on or off, restoring the previous setting (bench and tests). */
-export function withInputSparsity<T>(enabled: boolean, f: () => T): T {
-  const saved = inputSparsity.enabled;
-  inputSparsity.enabled = enabled;
-  try {
-    return f();
-  } finally {
-    inputSparsity.enabled = saved;
-  }
-}
 
 /** Pages of the shared memory a threaded instance imports: initial, and the maximum the binary declares (1 GiB). */
 export const SHARED_MEMORY_PAGES = { initial: 2, maximum: 16384 } as const;

@@ -23,6 +23,11 @@ export interface MlpOptions {
    * throws CORE_UNSUPPORTED. Results are bit-identical for every thread count.
    */
   threads?: ThreadsOption;
+  /**
+   * The first layer skips zero inputs (most MNIST pixels) while its weights are all finite: true (default). The
+   * result has the same bits either way; false keeps the dense kernel, e.g. to benchmark it. Also a property.
+   */
+  inputSparsity?: boolean;
 }
 
 /** One Linear layer's parameters in PyTorch layout: weight is out x in, row-major. */
@@ -141,6 +146,8 @@ export class Mlp {
   readonly variant: Variant;
   /** Threads that share large batches (1: everything runs on the calling thread). */
   readonly threads: number;
+  /** Whether the first layer may skip zero inputs (the `inputSparsity` option); same bits either way. */
+  inputSparsity = true;
   #k: KernelExports | null;
   #pool: ThreadPool | null = null;
   #ctrl: number; // CTRL_BYTES, the job control block (threads.ts)
@@ -227,6 +234,13 @@ export class Mlp {
     if (!net) {
       const { exports } = await instantiateKernels(variant);
       net = new Mlp(sizes.slice(), variant, exports, 1);
+    }
+    if (options.inputSparsity !== undefined) {
+      if (typeof options.inputSparsity !== 'boolean') {
+        net.dispose();
+        throw new CoreError('CORE_BAD_ARGUMENT', `invalid inputSparsity option: ${String(options.inputSparsity)} (use true or false)`);
+      }
+      net.inputSparsity = options.inputSparsity;
     }
     const rand = seededRandom(seed);
     for (const L of net.#layers) {
@@ -503,7 +517,7 @@ export class Mlp {
     }
     const L0 = this.#layers[0];
     L0.finite ??= k.all_finite_f32(L0.W, L0.out * L0.in) === 1;
-    const on = inputSparsity.enabled && L0.finite;
+    const on = this.inputSparsity && L0.finite;
     this.#desc()[N_SPARSE] = on ? Math.floor(inputSparsity.maxDensity[this.variant] * L0.in) + 1 : 0;
     if (on) inputSparsity.jobs++;
   }

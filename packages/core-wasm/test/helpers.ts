@@ -92,3 +92,14 @@ export function expectSameBits(a: ArrayLike<number>, b: ArrayLike<number>, what:
   const i = firstDifference(a, b);
   expect(i, `${what}: first difference at ${i}: ${a[i]} vs ${b[i]}`).toBe(-1);
 }
+
+/** Runs f with `net`'s sparse first layer off (the dense kernel alone), restoring the setting afterwards. */
+export function withDense<T>(net: { inputSparsity: boolean }, f: () => T): T {
+  const saved = net.inputSparsity;
+  net.inputSparsity = false;
+  try {
+    return f();
+  } finally {
+    net.inputSparsity = saved;
+  }
+}
