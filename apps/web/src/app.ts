@@ -1,5 +1,6 @@
 // Shared state of the page: the engine worker, the current model and the current input's forward pass, with
 // listeners so each view redraws when they change.
+import { MNIST_PIXELS, toInput } from '@mnist/loader/data';
 import { Engine } from './engine.js';
 import type { ModelInfo, TestSet, TraceResult } from './protocol.js';
 
@@ -46,8 +47,7 @@ export class App {
   /** Makes test digit `index` the current input (for the Explain view). */
   async traceTestDigit(index: number): Promise<void> {
     const test = await this.testSet();
-    const input = new Float32Array(784);
-    for (let i = 0; i < 784; i++) input[i] = test.pixels[index * 784 + i]! / 255;
+    const input = toInput(test.pixels, index * MNIST_PIXELS, (index + 1) * MNIST_PIXELS);
     const t = await this.engine.call({ op: 'trace', input });
     this.setTrace(t, `test digit #${index}`, test.labels[index]);
   }

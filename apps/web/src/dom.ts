@@ -1,4 +1,4 @@
-// Small DOM helpers for the views: an element builder, number formatting, and swapping a figure into a slot.
+// Small DOM helpers for the views: an element builder, replacing a slot's content, and number formatting.
 
 type Attrs = Record<string, string | number | boolean | undefined | ((e: Event) => void)>;
 type Child = Node | string | number | null | undefined | false;
@@ -24,13 +24,3 @@ export function fill(slot: Element, ...content: Child[]): void {
 export const fmtInt = (n: number) => n.toLocaleString('en-US');
 export const fmtPct = (p: number, digits = 2) => `${(100 * p).toFixed(digits)}%`;
 export const fmtMs = (ms: number) => (ms < 10 ? `${ms.toFixed(1)} ms` : ms < 2000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
-
-/** Runs a figure builder, turning a thrown error into a visible note instead of a broken view. */
-export function figure(build: () => Element): Element {
-  try {
-    return build();
-  } catch (err) {
-    console.warn(err);
-    return h('p', { class: 'note warn' }, `Could not draw this figure: ${(err as Error).message}`);
-  }
-}

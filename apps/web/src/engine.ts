@@ -1,18 +1,9 @@
 // The page's handle on the engine worker: typed request/response calls over postMessage, progress callbacks.
+// A failed call rejects with the error as it crossed the boundary, plain { code, message, hint? } (see errors.ts).
+import { WebError } from './errors.js';
 import type { Envelope, ErrorInfo, Reply, Request, Responses, TrainProgress } from './protocol.js';
 
-export class EngineError extends Error {
-  readonly code: string;
-  readonly hint?: string;
-  constructor(info: ErrorInfo) {
-    super(info.message);
-    this.name = 'EngineError';
-    this.code = info.code;
-    this.hint = info.hint;
-  }
-}
-
-type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; progress?: (p: TrainProgress) => void };
+type Pending = { resolve: (v: unknown) => void; reject: (e: ErrorInfo) => void; progress?: (p: TrainProgress) => void };
 
 export class Engine {
   private readonly worker: Worker;
@@ -23,7 +14,7 @@ export class Engine {
     this.worker = new Worker(url, { type: 'module' });
     this.worker.onmessage = (event: MessageEvent<Reply>) => this.receive(event.data);
     this.worker.onerror = (event) => {
-      const err = new EngineError({ code: 'WEB_WORKER', message: `the engine worker failed: ${event.message}` });
+      const err = new WebError('WEB_WORKER', `the engine worker failed: ${event.message}`, 'reload the page');
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
     };
@@ -40,9 +31,12 @@ export class Engine {
   private receive(reply: Reply): void {
     const p = this.pending.get(reply.id);
     if (!p) return;
-    if ('progress' in reply) return p.progress?.(reply.progress);
+    if ('progress' in reply) {
+      p.progress?.(reply.progress);
+      return;
+    }
     this.pending.delete(reply.id);
     if (reply.ok) p.resolve(reply.result);
-    else p.reject(new EngineError(reply.error));
+    else p.reject(reply.error);
   }
 }

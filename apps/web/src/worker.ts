@@ -1,15 +1,15 @@
 // The engine worker: owns the WASM network, parses .pth files, runs inference for the Draw/Explain views,
-// evaluates the test set and trains, so the page never blocks. Every network is made in createNet(): the one
-// place to switch to the threaded core later (issue 6) without touching the page.
-import { Mlp, seededRandom, shuffle } from '@mnist/core-wasm';
+// evaluates the test set and trains, so the page never blocks. Every network is made in createNet(), which also
+// decides how many threads it runs on.
+import { argmax, Mlp, seededRandom, shuffle } from '@mnist/core-wasm';
 import { loadMlp, savePth } from '@mnist/loader';
-import { gunzipIfNeeded, preprocessImage, readIdxImages, readIdxLabels } from '@mnist/loader/data';
+import { gunzipIfNeeded, MNIST_CLASSES, MNIST_PIXELS, preprocessImage, readIdxImages, readIdxLabels, toInput } from '@mnist/loader/data';
+import { errorInfo, WebError } from './errors.js';
 import type {
-  Envelope, ErrorInfo, EvalResult, LayerData, ModelInfo, ModelSummary, Reply, Request, TestSet, TraceResult,
+  Envelope, EvalResult, LayerData, ModelInfo, ModelSummary, Reply, Request, TestSet, TraceResult,
   TrainOptions, TrainPoint, TrainResult,
 } from './protocol.js';
 
-const INPUT = 784;
 const EVAL_BATCH = 256;
 
 interface Loaded {
@@ -21,23 +21,14 @@ let current: Loaded | undefined;
 let trained: Loaded | undefined;
 
 function createNet(sizes: number[], seed = 1): Promise<Mlp> {
-  // threads: 'auto' splits large batches (test-set evaluation, training) over the cores when the page is
-  // cross-origin isolated (the dev server sends COOP/COEP) and falls back to one thread otherwise; live drawing
-  // (batch 1) always stays on this worker's thread. Results are bit-identical either way.
+  // threads: 'auto' splits large batches (test-set evaluation, training) over the cores the browser reports, at most
+  // 8, when the page is cross-origin isolated (the dev server sends COOP/COEP), and runs one thread otherwise; live
+  // drawing (batch 1) always stays on this worker's thread. Results are bit-identical either way.
   return Mlp.create(sizes, { seed, threads: 'auto' });
 }
 
 function post(reply: Reply, transfer: Transferable[] = []): void {
   (self as unknown as Worker).postMessage(reply, transfer);
-}
-
-function errorInfo(err: unknown): ErrorInfo {
-  const e = err as { code?: unknown; message?: unknown; hint?: unknown };
-  return {
-    code: typeof e?.code === 'string' ? e.code : 'INTERNAL',
-    message: typeof e?.message === 'string' ? e.message : String(err),
-    hint: typeof e?.hint === 'string' ? e.hint : undefined,
-  };
 }
 
 function layersOf(net: Mlp, names: string[]): LayerData[] {
@@ -64,11 +55,11 @@ function describeFormat(file: unknown): string {
 async function load(bytes: Uint8Array, file: string, source: ModelSummary['source']): Promise<ModelInfo> {
   const t0 = performance.now();
   const model = await loadMlp(bytes);
-  if (model.inputSize !== INPUT) {
-    throw Object.assign(new Error(`${file}: the model takes ${model.inputSize} inputs, not the 784 pixels of a 28x28 digit`), { code: 'WEB_BAD_INPUT', hint: 'load an MNIST model whose first Linear layer has in_features=784' });
+  if (model.inputSize !== MNIST_PIXELS) {
+    throw new WebError('WEB_BAD_INPUT', `${file}: the model takes ${model.inputSize} inputs, not the ${MNIST_PIXELS} pixels of a 28x28 digit`, `load an MNIST model whose first Linear layer has in_features=${MNIST_PIXELS}`);
   }
-  if (model.classes !== 10) {
-    throw Object.assign(new Error(`${file}: the model has ${model.classes} outputs, not the 10 digit classes`), { code: 'WEB_BAD_CLASSES', hint: 'load an MNIST model whose last Linear layer has out_features=10' });
+  if (model.classes !== MNIST_CLASSES) {
+    throw new WebError('WEB_BAD_CLASSES', `${file}: the model has ${model.classes} outputs, not the ${MNIST_CLASSES} digit classes`, `load an MNIST model whose last Linear layer has out_features=${MNIST_CLASSES}`);
   }
   const sizes = [model.layers[0]!.in, ...model.layers.map((l) => l.out)];
   const net = await createNet(sizes);
@@ -94,12 +85,12 @@ async function load(bytes: Uint8Array, file: string, source: ModelSummary['sourc
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const res = await fetch(url);
-  if (!res.ok) throw Object.assign(new Error(`could not fetch ${url}: HTTP ${res.status}`), { code: 'WEB_FETCH', hint: 'is the dev server still running?' });
+  if (!res.ok) throw new WebError('WEB_FETCH', `could not fetch ${url}: HTTP ${res.status}`, 'is the dev server still running?');
   return new Uint8Array(await res.arrayBuffer());
 }
 
 function requireModel(): Loaded {
-  if (!current) throw Object.assign(new Error('no model is loaded yet'), { code: 'WEB_NO_MODEL', hint: 'wait for the default model or pick a .pth file' });
+  if (!current) throw new WebError('WEB_NO_MODEL', 'no model is loaded yet', 'wait for the default model or pick a .pth file');
   return current;
 }
 
@@ -109,11 +100,8 @@ function trace(input: Float32Array): TraceResult {
   const { net } = requireModel();
   const t0 = performance.now();
   const t = net.trace(input);
-  const probabilities = t.probabilities;
-  let prediction = 0;
-  for (let k = 1; k < probabilities.length; k++) if (probabilities[k]! > probabilities[prediction]!) prediction = k;
   // The core's last activation is the softmax itself: keep only the hidden layers' ReLU outputs in `a`.
-  return { input, z: t.z, a: t.a.slice(0, -1), probabilities, prediction, ms: performance.now() - t0 };
+  return { input, z: t.z, a: t.a.slice(0, -1), probabilities: t.probabilities, prediction: argmax(t.probabilities), ms: performance.now() - t0 };
 }
 
 // ---- MNIST data, fetched and inflated on first use -----------------------------------------------------------
@@ -139,27 +127,19 @@ function split(name: 't10k' | 'train'): Promise<Split> {
   return p;
 }
 
-function toFloat(pixels: Uint8Array, out = new Float32Array(pixels.length)): Float32Array {
-  for (let i = 0; i < pixels.length; i++) out[i] = pixels[i]! / 255;
-  return out;
-}
-
 async function testInputs(): Promise<Split & { x: Float32Array }> {
   const s = await split('t10k');
-  s.x ??= toFloat(s.pixels);
+  s.x ??= toInput(s.pixels);
   return s as Split & { x: Float32Array };
 }
 
-async function evaluate(net: Mlp, limit?: number): Promise<EvalResult> {
+async function evaluate(net: Mlp): Promise<EvalResult> {
   const test = await testInputs();
-  const count = Math.min(limit ?? test.count, test.count);
   const t0 = performance.now();
-  const r = net.evaluate(test.x, test.labels, count, EVAL_BATCH);
+  const r = net.evaluate(test.x, test.labels, test.count, EVAL_BATCH);
   const ms = performance.now() - t0;
-  const predictions = Int32Array.from(r.predictions);
-  let correct = 0;
-  for (let i = 0; i < count; i++) if (predictions[i] === test.labels[i]) correct++;
-  return { count, correct, accuracy: correct / count, loss: r.loss, predictions, ms };
+  // accuracy is correct / count, so rounding recovers the count exactly
+  return { count: test.count, correct: Math.round(r.accuracy * test.count), accuracy: r.accuracy, loss: r.loss, predictions: r.predictions, ms };
 }
 
 // ---- training ------------------------------------------------------------------------------------------------
@@ -169,14 +149,14 @@ let control: { paused: boolean; stop: boolean; resume?: () => void } | undefined
 const yieldToMessages = () => new Promise<void>((r) => setTimeout(r, 0));
 
 async function train(id: number, o: TrainOptions): Promise<TrainResult> {
-  if (control) throw Object.assign(new Error('a training run is already going'), { code: 'WEB_BUSY', hint: 'stop it first' });
+  if (control) throw new WebError('WEB_BUSY', 'a training run is already going', 'stop it first');
   control = { paused: false, stop: false };
   try {
     post({ id, progress: { step: 0, totalSteps: 0, imagesPerSecond: 0, state: 'loading' } });
     const data = await split('train');
     await testInputs();
     const base = o.start === 'current' ? requireModel() : undefined;
-    const sizes = base ? base.summary.sizes : [INPUT, ...o.hidden, 10];
+    const sizes = base ? base.summary.sizes : [MNIST_PIXELS, ...o.hidden, MNIST_CLASSES];
     const net = await createNet(sizes, o.seed);
     if (base) for (let i = 0; i < sizes.length - 1; i++) { const l = base.net.getLayer(i); net.setLayer(i, l.weight, l.bias); }
     const names = base ? base.summary.layers.map((l) => l.name) : sizes.slice(1).map((_, i) => `fc${i + 1}`);
@@ -187,7 +167,7 @@ async function train(id: number, o: TrainOptions): Promise<TrainResult> {
     const totalSteps = perEpoch * o.epochs;
     const evalEvery = Math.max(1, Math.round(perEpoch / 4)); // test accuracy four times per epoch
     const lossEvery = Math.max(1, Math.round(totalSteps / 300)); // a loss point per ~1/300 of the run
-    const x = new Float32Array(batch * INPUT), y = new Uint8Array(batch);
+    const pixels = new Uint8Array(batch * MNIST_PIXELS), y = new Uint8Array(batch);
     const order = new Uint32Array(images).map((_, i) => i);
     const random = seededRandom(o.seed);
     const history: TrainPoint[] = [];
@@ -207,8 +187,9 @@ async function train(id: number, o: TrainOptions): Promise<TrainResult> {
         for (let k = 0; k < batch; k++) {
           const idx = order[b * batch + k]!;
           y[k] = data.labels[idx]!;
-          toFloat(data.pixels.subarray(idx * INPUT, (idx + 1) * INPUT), x.subarray(k * INPUT, (k + 1) * INPUT));
+          pixels.set(data.pixels.subarray(idx * MNIST_PIXELS, (idx + 1) * MNIST_PIXELS), k * MNIST_PIXELS);
         }
+        const x = toInput(pixels);
         const tb = performance.now();
         lossSum += net.trainBatch(x, y, batch, { lr: o.lr, momentum: o.momentum });
         sliceTrainMs += performance.now() - tb;
@@ -260,7 +241,7 @@ function trainControl(action: 'pause' | 'resume' | 'stop'): null {
 
 function save(which: 'trained' | 'current'): Uint8Array {
   const model = which === 'trained' ? trained : current;
-  if (!model) throw Object.assign(new Error(`no ${which} model to save`), { code: 'WEB_NO_MODEL', hint: which === 'trained' ? 'train first' : 'load a model first' });
+  if (!model) throw new WebError('WEB_NO_MODEL', `no ${which} model to save`, which === 'trained' ? 'train first' : 'load a model first');
   return savePth({ layers: layersOf(model.net, model.summary.layers.map((l) => l.name)) });
 }
 
@@ -282,7 +263,7 @@ async function handle(id: number, req: Request): Promise<[unknown, Transferable[
     case 'train': return [await train(id, req.options), []];
     case 'train-control': return [trainControl(req.action), []];
     case 'use-trained': {
-      if (!trained) throw Object.assign(new Error('no trained model yet'), { code: 'WEB_NO_MODEL', hint: 'train first' });
+      if (!trained) throw new WebError('WEB_NO_MODEL', 'no trained model yet', 'train first');
       current?.net.dispose();
       current = trained;
       trained = undefined;

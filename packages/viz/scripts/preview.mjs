@@ -5,21 +5,13 @@
 import {mkdirSync, writeFileSync, readFileSync} from "node:fs";
 import {createRequire} from "node:module";
 import {dirname, join} from "node:path";
-import {weightTiles, heatmap, predictionGrid, confusionMatrix, probabilityBars, lossCurve, digitImage} from "../dist/index.js";
+import {weightTiles, heatmap, predictionGrid, confusionMatrix, probabilityBars, logitBars, signedBars, lossCurve, digitImage} from "../dist/index.js";
 import {createDocument, toSvgString, svgToPng} from "../dist/node.js";
+import {mulberry32} from "./random.mjs";
 
 const outDir = process.argv[2] ?? "/tmp/viz-preview";
 mkdirSync(outDir, {recursive: true});
 
-function mulberry32(seed) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = mulberry32(42);
 const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 
@@ -81,6 +73,8 @@ const figures = {
   "prediction-grid": () => predictionGrid(images, labels, predictions, {document, title: "Test predictions"}),
   "confusion-matrix": () => confusionMatrix(allLabels, allPredictions, {document, title: "Confusion matrix (10,000 test digits)"}),
   "probability-bars": () => probabilityBars(probabilities, {document, trueLabel: 7, title: "Prediction"}),
+  "logit-bars": () => logitBars(logits, {document, title: "Logits"}),
+  "signed-bars": () => signedBars(Array.from({length: 10}, (_, c) => W2[c * 512 + 42]), {document, label: "W2[·, 42]", nameLabel: "class"}),
   "loss-curve": () => lossCurve(history, {document, title: "Training"}),
   "digit-image": () => digitImage(images.subarray(0, 784), {document}),
 };

@@ -1,9 +1,20 @@
-// Colour: the diverging weight scale (RdBu reversed: positive red, negative blue, 0 near white, symmetric domain
-// [-max|w|, max|w|]) as a 256-entry PNG palette shared by tiles, cells and the legend, plus the grey digit palette.
+// Colour, in one place: the named colours of bars, lines and mistakes, the diverging weight scale (RdBu reversed:
+// positive red, negative blue, 0 near white, symmetric domain [-max|w|, max|w|]) as a 256-entry PNG palette shared by
+// tiles, cells and the legend, and the grey digit palette.
 
 import * as Plot from "@observablehq/plot";
 import {asSvg} from "./figure.js";
 import {pngDataUrl} from "./png.js";
+
+/** The highlighted bar (the predicted class) and a curve's main line. */
+export const ACCENT_COLOR = "#1f5fa8";
+/** The other bars beside an ACCENT_COLOR one. */
+export const ACCENT_LIGHT_COLOR = "#a9c4e4";
+/** Mistakes: frames and labels of wrong predictions, the outline of the true class's bar. */
+export const MISTAKE_COLOR = "#d62728";
+/** Signed values drawn as bars: positive red, negative blue, from the RdBu scheme of the weight colours. */
+export const POSITIVE_COLOR = "#b2182b";
+export const NEGATIVE_COLOR = "#2166ac";
 
 /** Diverging colour levels; odd, so a weight of exactly 0 gets the middle level. */
 export const LEVELS = 253;

@@ -2,14 +2,12 @@
 // digitImage (one 28x28 input as the network sees it). Dark ink on white paper; pixels are one indexed PNG.
 
 import * as Plot from "@observablehq/plot";
-import {DIGIT_GAP_INDEX, greyPalette} from "./color.js";
+import {DIGIT_GAP_INDEX, greyPalette, MISTAKE_COLOR} from "./color.js";
 import {invalidInput, invalidOption} from "./errors.js";
 import type {FigureOptions, FigureSvg} from "./dom.js";
 import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, tagMarks} from "./figure.js";
 import {fillTile, gridImage, gridLayout, gridPixels, rendering, tileOrigin} from "./grid.js";
 import {pngDataUrl} from "./png.js";
-
-export const MISTAKE_COLOR = "#d62728";
 
 export interface PixelOptions {
   /**

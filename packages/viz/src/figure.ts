@@ -9,10 +9,7 @@ export const SVG_NS = "http://www.w3.org/2000/svg";
 export function resolveDocument(options: FigureOptions | undefined): Document {
   const document = options?.document ?? (globalThis as {document?: Document}).document;
   if (!document)
-    throw new VizError(
-      "VIZ_NO_DOCUMENT",
-      "no document: in Node pass { document: createDocument() } from '@mnist/viz/node'"
-    );
+    throw new VizError("VIZ_NO_DOCUMENT", "no document", "in Node pass { document: createDocument() } from '@mnist/viz/node'");
   return document;
 }
 
@@ -26,6 +23,25 @@ export function checkPositiveInteger(name: string, value: unknown): number {
   if (!(typeof value === "number" && Number.isInteger(value) && value > 0))
     throw invalidOption(`invalid ${name}: ${String(value)} (expected a positive integer)`);
   return value;
+}
+
+export function checkHeight(name: string, value: number): number {
+  if (!(Number.isFinite(value) && value >= 60)) throw invalidOption(`invalid ${name}: ${value} (expected a number >= 60)`);
+  return value;
+}
+
+/** The names of n classes: the given ones (one per class) or "0", "1", .... */
+export function checkClassNames(n: number, classNames: string[] | undefined): string[] {
+  const names = classNames ?? Array.from({length: n}, (_, i) => String(i));
+  if (names.length !== n) throw invalidOption(`invalid classNames: expected ${n} (one per class), got ${names.length}`);
+  return names;
+}
+
+/** Index of the largest value, the first on ties (as torch.argmax): the highlighted bar of a class figure. */
+export function largest(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
 }
 
 export function checkArray(name: string, value: unknown): ArrayLike<number> {

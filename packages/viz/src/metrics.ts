@@ -4,8 +4,8 @@
 import * as Plot from "@observablehq/plot";
 import {invalidInput, invalidOption, warn} from "./errors.js";
 import type {FigureOptions, FigureSvg} from "./dom.js";
-import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack} from "./figure.js";
-import {MISTAKE_COLOR} from "./digits.js";
+import {asSvg, checkArray, checkClassNames, checkHeight, checkPositiveInteger, largest, resolveDocument, resolveWidth, stack, type Panel} from "./figure.js";
+import {ACCENT_COLOR, ACCENT_LIGHT_COLOR, MISTAKE_COLOR} from "./color.js";
 import {thinned} from "./grid.js";
 
 export interface ConfusionMatrixOptions extends FigureOptions {
@@ -128,21 +128,18 @@ export function probabilityBars(probabilities: ArrayLike<number>, options: Proba
   checkArray("probabilities", probabilities);
   const n = probabilities.length;
   if (n === 0) throw invalidInput("invalid probabilities: empty (expected one value per class)");
-  let best = 0;
   for (let i = 0; i < n; i++) {
     const p = probabilities[i];
     if (!(p >= 0 && p <= 1))
       throw invalidInput(`invalid probabilities: value at ${i} is ${p} (expected 0..1; pass softmax outputs, not logits)`);
-    if (p > probabilities[best]) best = i;
   }
-  const names = options.classNames ?? Array.from({length: n}, (_, i) => String(i));
-  if (names.length !== n) throw invalidOption(`invalid classNames: expected ${n} (one per class), got ${names.length}`);
+  const best = largest(probabilities);
+  const names = checkClassNames(n, options.classNames);
   const trueLabel = options.trueLabel;
   if (trueLabel !== undefined && !(Number.isInteger(trueLabel) && trueLabel >= 0 && trueLabel < n))
     throw invalidOption(`invalid trueLabel: ${trueLabel} (expected an integer in [0, ${n}))`);
   const document = resolveDocument(options);
-  const height = options.height ?? 180;
-  if (!(Number.isFinite(height) && height >= 60)) throw invalidOption(`invalid height: ${height} (expected a number >= 60)`);
+  const height = checkHeight("height", options.height ?? 180);
   const classes = Array.from({length: n}, (_, i) => i);
   const wrong = trueLabel !== undefined && trueLabel !== best ? [trueLabel] : [];
   const plot = asSvg(
@@ -159,7 +156,7 @@ export function probabilityBars(probabilities: ArrayLike<number>, options: Proba
         Plot.barY(classes, {
           x: (i: number) => i,
           y: (i: number) => probabilities[i],
-          fill: (i: number) => (i === best ? "#1f5fa8" : "#a9c4e4"),
+          fill: (i: number) => (i === best ? ACCENT_COLOR : ACCENT_LIGHT_COLOR),
           title: (i: number) => `${names[i]}: ${(100 * probabilities[i]).toFixed(2)}%`
         }),
         Plot.barY(wrong, {x: (i: number) => i, y1: 0, y2: 1, stroke: MISTAKE_COLOR, strokeWidth: 1.5, strokeDasharray: "3,2", fill: "none"}),
@@ -246,8 +243,7 @@ export function lossCurve(history: HistoryPoint[], options: LossCurveOptions = {
   });
   const document = resolveDocument(options);
   const width = resolveWidth(options, 640);
-  const panelHeight = options.panelHeight ?? 180;
-  if (!(Number.isFinite(panelHeight) && panelHeight >= 60)) throw invalidOption(`invalid panelHeight: ${panelHeight} (expected a number >= 60)`);
+  const panelHeight = checkHeight("panelHeight", options.panelHeight ?? 180);
   const points = [...history].sort((a, b) => a.step - b.step);
   const steps: [number, number] = [points[0].step, points[points.length - 1].step];
   if (steps[0] === steps[1]) steps[1] = steps[0] + 1;
@@ -263,47 +259,33 @@ export function lossCurve(history: HistoryPoint[], options: LossCurveOptions = {
       ? Plot.text(epochStarts, {x: "step", text: (p: HistoryPoint) => `epoch ${p.epoch}`, frameAnchor: "top", textAnchor: "start", dx: 3, dy: 2, fill: "#777"})
       : null
   ];
-  const lossPanel = asSvg(
-    Plot.plot({
-      document,
-      width,
-      height: panelHeight,
-      marginLeft: 50,
-      marginTop: 22,
-      x: {domain: steps, label: withAccuracy.length ? null : "step", labelAnchor: "right"},
-      y:
-        options.lossScale === "log"
-          ? {type: "log", label: "loss", grid: true, ticks: logTicks(lossPoints.map((p) => p.loss), panelHeight), tickFormat: (d: number) => String(+d.toPrecision(2))}
-          : {type: "linear", label: "loss", grid: true, zero: true},
-      marks: [
+  // The loss panel and the accuracy panel share the step axis and the layout.
+  const panel = (xLabel: string | null, y: Plot.ScaleOptions, marks: Plot.Markish[]): Panel => ({
+    svg: asSvg(Plot.plot({document, width, height: panelHeight, marginLeft: 50, marginTop: 22, x: {domain: steps, label: xLabel, labelAnchor: "right"}, y, marks}))
+  });
+  const panels = [
+    panel(
+      withAccuracy.length ? null : "step",
+      options.lossScale === "log"
+        ? {type: "log", label: "loss", grid: true, ticks: logTicks(lossPoints.map((p) => p.loss), panelHeight), tickFormat: (d: number) => String(+d.toPrecision(2))}
+        : {type: "linear", label: "loss", grid: true, zero: true},
+      [
         ...epochRules("loss"),
-        Plot.lineY(lossPoints, {x: "step", y: "loss", stroke: window > 1 ? "#9ecae1" : "#1f5fa8", strokeWidth: 1}),
-        window > 1 ? Plot.lineY(lossPoints, Plot.windowY({k: window, anchor: "middle"}, {x: "step", y: "loss", stroke: "#1f5fa8", strokeWidth: 1.5})) : null,
-        lossPoints.length === 1 ? Plot.dot(lossPoints, {x: "step", y: "loss", fill: "#1f5fa8"}) : null
+        Plot.lineY(lossPoints, {x: "step", y: "loss", stroke: window > 1 ? "#9ecae1" : ACCENT_COLOR, strokeWidth: 1}),
+        window > 1 ? Plot.lineY(lossPoints, Plot.windowY({k: window, anchor: "middle"}, {x: "step", y: "loss", stroke: ACCENT_COLOR, strokeWidth: 1.5})) : null,
+        lossPoints.length === 1 ? Plot.dot(lossPoints, {x: "step", y: "loss", fill: ACCENT_COLOR}) : null
       ]
-    })
-  );
-  const panels = [{svg: lossPanel}];
+    )
+  ];
   if (withAccuracy.length) {
-    panels.push({
-      svg: asSvg(
-        Plot.plot({
-          document,
-          width,
-          height: panelHeight,
-          marginLeft: 50,
-          marginTop: 22,
-          x: {domain: steps, label: "step", labelAnchor: "right"},
-          y: {label: "accuracy (%)", percent: true, grid: true, nice: true},
-          marks: [
-            ...epochRules("accuracy"),
-            Plot.lineY(withAccuracy, {x: "step", y: "accuracy", stroke: "#2ca02c", strokeWidth: 1.5}),
-            Plot.dot(withAccuracy, {x: "step", y: "accuracy", fill: "#2ca02c", r: 2.5, title: (p: HistoryPoint) => `step ${p.step}: ${(100 * p.accuracy!).toFixed(2)}%`}),
-            Plot.text(withAccuracy.slice(-1), {x: "step", y: "accuracy", text: (p: HistoryPoint) => `${(100 * p.accuracy!).toFixed(2)}%`, dx: -4, dy: 14, textAnchor: "end", fill: "#2ca02c", fontWeight: "bold"})
-          ]
-        })
-      )
-    });
+    panels.push(
+      panel("step", {label: "accuracy (%)", percent: true, grid: true, nice: true}, [
+        ...epochRules("accuracy"),
+        Plot.lineY(withAccuracy, {x: "step", y: "accuracy", stroke: "#2ca02c", strokeWidth: 1.5}),
+        Plot.dot(withAccuracy, {x: "step", y: "accuracy", fill: "#2ca02c", r: 2.5, title: (p: HistoryPoint) => `step ${p.step}: ${(100 * p.accuracy!).toFixed(2)}%`}),
+        Plot.text(withAccuracy.slice(-1), {x: "step", y: "accuracy", text: (p: HistoryPoint) => `${(100 * p.accuracy!).toFixed(2)}%`, dx: -4, dy: 14, textAnchor: "end", fill: "#2ca02c", fontWeight: "bold"})
+      ])
+    );
   }
   return stack(document, panels, {title: options.title, subtitle: options.subtitle});
 }

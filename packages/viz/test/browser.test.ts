@@ -57,6 +57,8 @@ describe.skipIf(!haveChromium)("in Chromium (skipped when /usr/bin/chromium is m
         v.predictionGrid(new Uint8Array(2 * 784).fill(128), [1, 2], [1, 3]),
         v.confusionMatrix([0, 1, 2], [0, 1, 1]),
         v.probabilityBars([0.1, 0.9]),
+        v.logitBars([-1, 2.5]),
+        v.signedBars([0.2, -0.1], {horizontal: true}),
         v.lossCurve([{step: 0, loss: 2}, {step: 1, loss: 1, accuracy: 0.5}]),
         v.digitImage(new Uint8Array(784))
       ];
@@ -64,7 +66,7 @@ describe.skipIf(!haveChromium)("in Chromium (skipped when /usr/bin/chromium is m
       return figures.map((figure: Element) => `${figure.tagName}:${figure.namespaceURI}`);
     });
     expect(errors).toEqual([]);
-    expect(tags).toEqual(Array(8).fill("svg:http://www.w3.org/2000/svg"));
+    expect(tags).toEqual(Array(10).fill("svg:http://www.w3.org/2000/svg"));
     await page.close();
   }, 30_000);
 

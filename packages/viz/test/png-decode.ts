@@ -11,6 +11,8 @@ export interface DecodedPng {
   data: Uint8Array;
   palette?: Uint8Array;
   alpha?: Uint8Array;
+  /** Bytes of zlib data in the IDAT chunks. */
+  compressedLength: number;
 }
 
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
@@ -45,7 +47,8 @@ export function decodePng(bytes: Uint8Array): DecodedPng {
   if (bitDepth !== 8) throw new Error(`unsupported bit depth ${bitDepth}`);
   const channels = colorType === 3 ? 1 : colorType === 6 ? 4 : colorType === 2 ? 3 : colorType === 0 ? 1 : 0;
   if (!channels) throw new Error(`unsupported colour type ${colorType}`);
-  const raw = new Uint8Array(inflateSync(Buffer.concat(idat)));
+  const compressed = Buffer.concat(idat);
+  const raw = new Uint8Array(inflateSync(compressed));
   const stride = width * channels;
   const out = new Uint8Array(stride * height);
   for (let y = 0; y < height; y++) {
@@ -67,7 +70,7 @@ export function decodePng(bytes: Uint8Array): DecodedPng {
       out[y * stride + x] = (line[x] + predictor) & 255;
     }
   }
-  return {width, height, colorType, data: out, palette, alpha};
+  return {width, height, colorType, data: out, palette, alpha, compressedLength: compressed.length};
 }
 
 /** RGB of indexed pixel (x, y). */

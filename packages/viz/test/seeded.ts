@@ -1,14 +1,9 @@
-// Seeded random data for the tests: mulberry32 (deterministic across platforms) plus helpers for weights and digits.
+// Seeded random data for the tests: mulberry32 (scripts/random.mjs, deterministic across platforms) plus helpers for
+// weights and digits.
 
-export function mulberry32(seed: number): () => number {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import {mulberry32} from "../scripts/random.mjs";
+
+export {mulberry32};
 
 /** Uniform weights in [-scale, scale), as PyTorch's default Linear init draws them. */
 export function seededWeights(seed: number, length: number, scale = 0.1): Float32Array {

@@ -8,13 +8,15 @@ import {
   confusionMatrix,
   digitImage,
   heatmap,
+  logitBars,
   lossCurve,
   predictionGrid,
   probabilityBars,
+  signedBars,
   VizError,
-  warnings,
   weightTiles
 } from "../src/index.js";
+import {warnings} from "../src/errors.js";
 import {select, symmetricExtent} from "../src/color.js";
 import {createDocument, svgToPng, toSvgString} from "../src/node.js";
 import {decodePng, indexedRgb, pngFromDataUrl, type DecodedPng} from "./png-decode.js";
@@ -62,13 +64,14 @@ function expectClose(actual: number[], expected: number[], tolerance: number, wh
     expect(Math.abs(actual[i] - expected[i]), `${what}: ${actual} vs ${expected}`).toBeLessThanOrEqual(tolerance);
 }
 
-function expectVizError(f: () => unknown, code: string, message: string): void {
+function expectVizError(f: () => unknown, code: string, message: string, hint?: string): void {
   try {
     f();
   } catch (error) {
     expect(error).toBeInstanceOf(VizError);
     expect((error as VizError).code).toBe(code);
     expect((error as VizError).message).toBe(message);
+    expect((error as VizError).hint).toBe(hint);
     return;
   }
   throw new Error(`expected ${code}: ${message}`);
@@ -140,7 +143,7 @@ describe("weightTiles", () => {
     expectVizError(() => weightTiles(new Float32Array(1000), {out: 512, document}), "VIZ_INVALID_INPUT", "invalid matrix: expected rows*cols = 401408 values, got 1000");
     expectVizError(() => weightTiles(new Float32Array(700), {out: 1, in: 700, document}), "VIZ_INVALID_OPTION", "invalid in: 700 is not a square number of pixels (expected 784 = 28x28)");
     expectVizError(() => weightTiles(W, {out: 2, units: [2], document}), "VIZ_INVALID_OPTION", "invalid unit: 2 (expected an integer in [0, 2))");
-    expectVizError(() => weightTiles(W, {out: 2}), "VIZ_NO_DOCUMENT", "no document: in Node pass { document: createDocument() } from '@mnist/viz/node'");
+    expectVizError(() => weightTiles(W, {out: 2}), "VIZ_NO_DOCUMENT", "no document: in Node pass { document: createDocument() } from '@mnist/viz/node'", "in Node pass { document: createDocument() } from '@mnist/viz/node'");
   });
 });
 
@@ -294,6 +297,70 @@ describe("probabilityBars", () => {
 
   it("rejects logits", () => {
     expectVizError(() => probabilityBars([-1, 2, 0.5], {document}), "VIZ_INVALID_INPUT", "invalid probabilities: value at 0 is -1 (expected 0..1; pass softmax outputs, not logits)");
+  });
+});
+
+/** The rects of a figure's bar mark, in data order. */
+function barRects(svg: Element): Element[] {
+  return [...svg.querySelector('[aria-label="bar"]')!.querySelectorAll("rect")];
+}
+
+/** Screen y (vertical bars) or x (horizontal bars) of the zero rule. */
+function zeroAt(svg: Element, axis: "x" | "y"): number {
+  const rule = svg.querySelector(`[aria-label="rule"] line`)!;
+  return +rule.getAttribute(`${axis}1`)!;
+}
+
+describe("logitBars", () => {
+  it("draws each logit from 0 with its sign and size, the highest dark and the others light", () => {
+    const logits = [-2, 0.5, 6, 1, -0.25, 3, 0, -4, 2, 1.5];
+    const svg = logitBars(logits, {document});
+    const bars = barRects(svg);
+    expect(bars).toHaveLength(10);
+    const zero = zeroAt(svg, "y");
+    const top = bars.map((bar) => +bar.getAttribute("y")!);
+    const height = bars.map((bar) => +bar.getAttribute("height")!);
+    for (let i = 0; i < 10; i++) {
+      expect(height[i] / height[2], `logit ${i}`).toBeCloseTo(Math.abs(logits[i]) / 6, 2);
+      // positive bars end at the zero line, negative ones start there (screen y grows downwards)
+      if (logits[i] > 0) expect(top[i] + height[i]).toBeCloseTo(zero, 1);
+      if (logits[i] < 0) expect(top[i]).toBeCloseTo(zero, 1);
+    }
+    expect(bars.map((bar) => bar.getAttribute("fill"))).toEqual(logits.map((_, i) => (i === 2 ? "#1f5fa8" : "#a9c4e4")));
+    expect([...svg.querySelectorAll('[aria-label="bar"] title')].map((t) => t.textContent)[7]).toBe("7: -4.000");
+  });
+
+  it("leaves out non-finite logits with one warning, and rejects an empty array", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const before = warnings();
+    expect(barRects(logitBars([1, NaN, 2], {document}))).toHaveLength(2);
+    expect(warnings() - before).toBe(1);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expectVizError(() => logitBars([], {document}), "VIZ_INVALID_INPUT", "invalid logits: empty (expected one value per class)");
+  });
+});
+
+describe("signedBars", () => {
+  it("draws positive values red and negative ones blue, lengths proportional to |value|", () => {
+    const values = [0.3, -0.6, 0.15, 0, -0.05];
+    for (const horizontal of [false, true]) {
+      const svg = signedBars(values, {document, horizontal, names: ["a", "b", "c", "d", "e"]});
+      const bars = barRects(svg);
+      const length = bars.map((bar) => +bar.getAttribute(horizontal ? "width" : "height")!);
+      for (let i = 0; i < values.length; i++) expect(length[i] / length[1], `${horizontal} ${i}`).toBeCloseTo(Math.abs(values[i]) / 0.6, 2);
+      expect(bars.map((bar) => bar.getAttribute("fill"))).toEqual(["#b2182b", "#2166ac", "#b2182b", "#b2182b", "#2166ac"]);
+      const start = bars.map((bar) => +bar.getAttribute(horizontal ? "x" : "y")!);
+      const zero = zeroAt(svg, horizontal ? "x" : "y");
+      // negative bars end at zero when horizontal (x grows rightwards), start at zero when vertical (y grows down)
+      expect(horizontal ? start[1] + length[1] : start[1]).toBeCloseTo(zero, 1);
+      expect(horizontal ? start[0] : start[0] + length[0]).toBeCloseTo(zero, 1);
+      expect(svg.textContent).toContain("e");
+    }
+  });
+
+  it("rejects names that do not match the values", () => {
+    expectVizError(() => signedBars([1, 2], {document, names: ["a"]}), "VIZ_INVALID_OPTION", "invalid names: expected 2 (one per value), got 1");
+    expectVizError(() => signedBars([], {document}), "VIZ_INVALID_INPUT", "invalid values: empty (expected at least one value)");
   });
 });
 

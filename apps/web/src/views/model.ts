@@ -1,10 +1,10 @@
 // Model panel: the bundled default model or the user's own .pth (picked or dropped), parsed in the worker; the
 // summary of what was loaded, and the loader's message when a file is refused (the previous model keeps working).
-import type { App } from '../app.js';
 import { escapeControl } from '@mnist/loader';
-import { EngineError } from '../engine.js';
+import type { App } from '../app.js';
 import { fill, fmtInt, fmtMs, h } from '../dom.js';
-import type { ModelInfo } from '../protocol.js';
+import { formatError, WebError } from '../errors.js';
+import type { ModelInfo, ModelSummary } from '../protocol.js';
 
 const DEFAULT_URL = 'models/mnist_model.pth';
 const DEFAULT_NAME = 'mnist_model.pth';
@@ -22,10 +22,7 @@ export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
   root.append(h('h2', {}, 'Model'), summary, error, input, drop, busy, reset); // input first: its focus ring shows on the label
 
   const showError = (err: unknown, file: string) => {
-    const e = err as EngineError;
-    fill(error, h('strong', {}, e.code ? `${e.code}` : 'Error'), ' ', h('code', {}, escapeControl(file)), ': ', escapeControl(e.message ?? String(err)),
-      e.hint && !e.message?.includes(e.hint) ? h('div', { class: 'hint' }, e.hint) : null,
-      h('div', { class: 'hint' }, app.model ? `Still using ${escapeControl(app.model.summary.file)}.` : ''));
+    fill(error, formatError(err, file), h('div', { class: 'hint' }, app.model ? `Still using ${escapeControl(app.model.summary.file)}.` : ''));
     error.hidden = false;
   };
 
@@ -47,7 +44,7 @@ export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
     await run(DEFAULT_NAME, async () => {
       // Fetched here rather than in the worker: index.html preloads it, so the download overlaps script start-up.
       const res = await fetch(DEFAULT_URL);
-      if (!res.ok) throw Object.assign(new Error(`could not fetch ${DEFAULT_URL}: HTTP ${res.status}`), { code: 'WEB_FETCH', hint: 'is the server still running?' });
+      if (!res.ok) throw new WebError('WEB_FETCH', `could not fetch ${DEFAULT_URL}: HTTP ${res.status}`, 'is the server still running?');
       const bytes = await res.arrayBuffer();
       return app.engine.call({ op: 'load', bytes, file: DEFAULT_NAME, source: 'default' }, [bytes]);
     });
@@ -75,20 +72,26 @@ export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
   });
 
   app.onModel(({ summary: s }) => {
-    const arch = s.sizes.join(' → ');
-    fill(summary,
-      h('div', { class: 'file' }, h('span', { class: `badge ${s.source}` }, s.source), ' ', h('code', {}, escapeControl(s.file))),
-      h('div', { class: 'arch' }, arch),
-      h('dl', {},
-        h('dt', {}, 'Layers'), h('dd', {}, ...s.layers.map((l, i) => h('div', {}, h('code', {}, escapeControl(l.name)), ` ${l.in}×${l.out}`, i < s.layers.length - 1 ? ', ReLU' : ''))),
-        h('dt', {}, 'Parameters'), h('dd', {}, fmtInt(s.parameters)),
-        h('dt', {}, 'Weights'), h('dd', {}, s.dtype),
-        h('dt', {}, 'Format'), h('dd', {}, s.format),
-        h('dt', {}, 'Engine'), h('dd', {}, `WASM ${s.variant}, ${s.threads} thread${s.threads === 1 ? '' : 's'}`),
-        s.loadMs ? h('dt', {}, 'Parsed in') : null, s.loadMs ? h('dd', {}, fmtMs(s.loadMs)) : null),
-      s.warnings.length ? h('ul', { class: 'warnings' }, ...s.warnings.map((w) => h('li', {}, escapeControl(w)))) : null);
+    fill(summary, ...summaryNodes(s));
     reset.hidden = s.source === 'default';
   });
 
   return loadDefault;
+}
+
+/** The loaded model as the panel shows it: file and source, architecture, facts, the loader's warnings. */
+function summaryNodes(s: ModelSummary): HTMLElement[] {
+  const nodes = [
+    h('div', { class: 'file' }, h('span', { class: `badge ${s.source}` }, s.source), ' ', h('code', {}, escapeControl(s.file))),
+    h('div', { class: 'arch' }, s.sizes.join(' → ')),
+    h('dl', {},
+      h('dt', {}, 'Layers'), h('dd', {}, ...s.layers.map((l, i) => h('div', {}, h('code', {}, escapeControl(l.name)), ` ${l.in}×${l.out}`, i < s.layers.length - 1 ? ', ReLU' : ''))),
+      h('dt', {}, 'Parameters'), h('dd', {}, fmtInt(s.parameters)),
+      h('dt', {}, 'Weights'), h('dd', {}, s.dtype),
+      h('dt', {}, 'Format'), h('dd', {}, s.format),
+      h('dt', {}, 'Engine'), h('dd', {}, `WASM ${s.variant}, ${s.threads} thread${s.threads === 1 ? '' : 's'}`),
+      s.loadMs ? h('dt', {}, 'Parsed in') : null, s.loadMs ? h('dd', {}, fmtMs(s.loadMs)) : null),
+  ];
+  if (s.warnings.length) nodes.push(h('ul', { class: 'warnings' }, ...s.warnings.map((w) => h('li', {}, escapeControl(w)))));
+  return nodes;
 }

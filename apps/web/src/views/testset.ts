@@ -1,11 +1,46 @@
 // Test-set view: accuracy and the confusion matrix over all 10,000 MNIST test digits (evaluated in WASM in the
 // worker; the data is fetched gzipped on first use), and a browsable grid of digits, optionally only the mistakes.
+import { MNIST_PIXELS } from '@mnist/loader/data';
 import { confusionMatrix, predictionGrid } from '@mnist/viz';
 import type { App } from '../app.js';
-import { fill, figure, fmtInt, fmtMs, fmtPct, h } from '../dom.js';
+import { fill, fmtInt, fmtMs, fmtPct, h } from '../dom.js';
+import { formatError } from '../errors.js';
+import { figure } from '../figure.js';
 import type { EvalResult, TestSet } from '../protocol.js';
 
 const PAGE = 48;
+
+// ---- computation ---------------------------------------------------------------------------------------------
+
+/** One page of the browsable grid: which dataset indices, and their pixels, labels and predictions. */
+interface GridPage {
+  page: number;
+  pages: number;
+  /** How many digits match the filter, over all pages. */
+  total: number;
+  indices: number[];
+  images: Uint8Array;
+  labels: Uint8Array;
+  predictions: Uint8Array;
+}
+
+/** Page `wanted` (clamped) of all digits or of the mistakes only; none before the first evaluation. */
+function gridPage(test: TestSet | undefined, result: EvalResult | undefined, mistakesOnly: boolean, wanted: number): GridPage {
+  const all = test && result ? Array.from({ length: result.count }, (_, i) => i) : [];
+  const shown = mistakesOnly ? all.filter((i) => result!.predictions[i] !== test!.labels[i]) : all;
+  const pages = Math.max(1, Math.ceil(shown.length / PAGE));
+  const page = Math.max(0, Math.min(wanted, pages - 1));
+  const indices = shown.slice(page * PAGE, (page + 1) * PAGE);
+  const images = new Uint8Array(indices.length * MNIST_PIXELS), labels = new Uint8Array(indices.length), predictions = new Uint8Array(indices.length);
+  indices.forEach((i, k) => {
+    images.set(test!.pixels.subarray(i * MNIST_PIXELS, (i + 1) * MNIST_PIXELS), k * MNIST_PIXELS);
+    labels[k] = test!.labels[i]!;
+    predictions[k] = result!.predictions[i]!;
+  });
+  return { page, pages, total: shown.length, indices, images, labels, predictions };
+}
+
+// ---- the view ------------------------------------------------------------------------------------------------
 
 export function mountTestSet(root: HTMLElement, app: App): void {
   const accuracy = h('div', { class: 'big-number', 'data-testid': 'test-accuracy' }, '…');
@@ -27,59 +62,49 @@ export function mountTestSet(root: HTMLElement, app: App): void {
 
   let test: TestSet | undefined, result: EvalResult | undefined, page = 0, wanted = false, running = false, stale = true;
 
+  function showResult(test: TestSet, r: EvalResult, file: string): void {
+    fill(accuracy, fmtPct(r.accuracy));
+    accuracy.dataset.correct = String(r.correct);
+    accuracy.dataset.count = String(r.count);
+    accuracy.dataset.ms = r.ms.toFixed(1);
+    fill(details, `${fmtInt(r.correct)} of ${fmtInt(r.count)} correct · mean loss ${r.loss.toFixed(4)} · evaluated in ${fmtMs(r.ms)} in WASM`, ` (${file})`);
+    fill(matrix, figure(() => confusionMatrix(test.labels.subarray(0, r.count), r.predictions, { width: 420, title: 'Confusion matrix', subtitle: 'rows: true digit · columns: prediction' })));
+  }
+
   async function evaluate(): Promise<void> {
     if (running || !app.model) return;
     running = true;
     stale = false;
     try {
       test ??= await app.testSet();
-      const r = await app.engine.call({ op: 'evaluate' });
-      result = r;
-      fill(accuracy, fmtPct(r.accuracy));
-      accuracy.dataset.correct = String(r.correct);
-      accuracy.dataset.count = String(r.count);
-      accuracy.dataset.ms = r.ms.toFixed(1);
-      fill(details, `${fmtInt(r.correct)} of ${fmtInt(r.count)} correct · mean loss ${r.loss.toFixed(4)} · evaluated in ${fmtMs(r.ms)} in WASM`,
-        ` (${app.model.summary.file})`);
-      fill(matrix, figure(() => confusionMatrix(test!.labels.subarray(0, r.count), r.predictions, { width: 420, title: 'Confusion matrix', subtitle: 'rows: true digit · columns: prediction' })));
+      const file = app.model.summary.file;
+      result = await app.engine.call({ op: 'evaluate' });
+      showResult(test, result, file);
       showPage();
     } catch (err) {
       fill(accuracy, '–');
-      fill(details, h('span', { class: 'error' }, (err as Error).message));
+      fill(details, h('span', { class: 'error' }, formatError(err)));
     } finally {
       running = false;
       if (stale) void evaluate(); // the model changed while we were busy
     }
   }
 
-  /** Dataset indices shown in the grid: all digits, or the mistakes only. */
-  function shownIndices(): number[] {
-    if (!result || !test) return [];
-    const all = Array.from({ length: result.count }, (_, i) => i);
-    return mistakesOnly.checked ? all.filter((i) => result!.predictions[i] !== test!.labels[i]) : all;
-  }
-
   function showPage(): void {
-    const indices = shownIndices();
-    const pages = Math.max(1, Math.ceil(indices.length / PAGE));
-    page = Math.max(0, Math.min(page, pages - 1));
-    const slice = indices.slice(page * PAGE, (page + 1) * PAGE);
-    prev.disabled = page === 0;
-    next.disabled = page >= pages - 1;
-    fill(pageInfo, `page ${page + 1} of ${pages} · ${fmtInt(indices.length)} digits`);
-    if (!slice.length || !test || !result) return fill(grid, h('p', { class: 'muted' }, 'No digits to show.'));
-    const images = new Uint8Array(slice.length * 784), labels = new Uint8Array(slice.length), predictions = new Uint8Array(slice.length);
-    slice.forEach((i, k) => {
-      images.set(test!.pixels.subarray(i * 784, (i + 1) * 784), k * 784);
-      labels[k] = test!.labels[i]!;
-      predictions[k] = result!.predictions[i]!;
-    });
-    const svg = figure(() => predictionGrid(images, labels, predictions, { indices: slice, columns: 12, width: 640 }));
-    // The grid's hit areas carry "#index: ..." titles: a click on one explains that digit.
+    const p = gridPage(test, result, mistakesOnly.checked, page);
+    page = p.page;
+    prev.disabled = p.page === 0;
+    next.disabled = p.page >= p.pages - 1;
+    fill(pageInfo, `page ${p.page + 1} of ${p.pages} · ${fmtInt(p.total)} digits`);
+    if (!p.indices.length) {
+      fill(grid, h('p', { class: 'muted' }, 'No digits to show.'));
+      return;
+    }
+    const svg = figure(() => predictionGrid(p.images, p.labels, p.predictions, { indices: p.indices, columns: 12, width: 640 }));
+    // Each digit's hit area carries its dataset index (data-index): a click on one explains that digit.
     svg.addEventListener('click', (e) => {
-      const title = (e.target as Element).closest('rect, g')?.querySelector('title')?.textContent ?? (e.target as Element).querySelector?.('title')?.textContent;
-      const m = title && /^#(\d+):/.exec(title);
-      if (m) void app.traceTestDigit(Number(m[1])).then(() => { location.hash = 'explain'; });
+      const index = (e.target as Element).closest('[data-index]')?.getAttribute('data-index');
+      if (index) void app.traceTestDigit(Number(index)).then(() => { location.hash = 'explain'; });
     });
     fill(grid, svg);
   }

@@ -1,10 +1,11 @@
 // Weights view: every first-layer unit's weights as a 28x28 tile (click one to see it large, with the unit's bias
 // and its outgoing weights), and every weight matrix and bias vector of the network as a heatmap.
-import * as Plot from '@observablehq/plot';
 import { escapeControl } from '@mnist/loader';
-import { heatmap, weightTiles } from '@mnist/viz';
+import { MNIST_SIDE } from '@mnist/loader/data';
+import { heatmap, signedBars, weightTiles } from '@mnist/viz';
 import type { App } from '../app.js';
-import { fill, figure, h } from '../dom.js';
+import { fill, h } from '../dom.js';
+import { figure } from '../figure.js';
 import type { LayerData } from '../protocol.js';
 
 /** Tiles per row: 32 for 512 units, fewer for small layers (about sqrt(2 * units)). */
@@ -26,17 +27,15 @@ export function mountWeights(root: HTMLElement, app: App): void {
     dirty = false;
     const model = app.model;
     if (!model) return;
+    // Every model here takes MNIST_PIXELS inputs (the worker refuses others), so each unit's weights are a 28x28 tile.
     const first = model.layers[0]!;
-    const square = Math.round(Math.sqrt(first.in)) ** 2 === first.in;
-    if (square) {
-      const svg = figure(() => weightTiles(first.weight, { out: first.out, in: first.in, columns: columnsFor(first.out), width: first.out > 64 ? 760 : Math.min(760, columnsFor(first.out) * 72 + 8) }));
-      svg.classList.add('clickable');
-      svg.addEventListener('click', (e) => {
-        const unit = unitAt(svg, e as MouseEvent, first);
-        if (unit !== undefined) showUnit(unit, model.layers);
-      });
-      fill(tiles, svg);
-    } else fill(tiles, h('p', { class: 'muted' }, `The inputs (${first.in}) are not a square image.`));
+    const svg = figure(() => weightTiles(first.weight, { out: first.out, in: first.in, columns: columnsFor(first.out), width: first.out > 64 ? 760 : Math.min(760, columnsFor(first.out) * 72 + 8) }));
+    svg.classList.add('clickable');
+    svg.addEventListener('click', (e) => {
+      const unit = unitAt(svg, e as MouseEvent, first);
+      if (unit !== undefined) showUnit(unit, model.layers);
+    });
+    fill(tiles, svg);
     showUnit(0, model.layers);
     fill(maps, ...model.layers.flatMap((l) => [
       h('h3', {}, `${escapeControl(l.name)}.weight `, h('span', { class: 'muted' }, `${l.out}×${l.in}`)),
@@ -49,19 +48,15 @@ export function mountWeights(root: HTMLElement, app: App): void {
   function showUnit(j: number, layers: LayerData[]): void {
     const first = layers[0]!, next = layers[1];
     const row = first.weight.subarray(j * first.in, (j + 1) * first.in);
-    const side = Math.round(Math.sqrt(first.in));
-    const outgoing = next ? Array.from({ length: next.out }, (_, c) => ({ c, w: next.weight[c * next.in + j]! })) : [];
+    const outgoing = next ? Float32Array.from({ length: next.out }, (_, c) => next.weight[c * next.in + j]!) : undefined;
     const toClasses = layers.length === 2;
     fill(detail,
       h('h3', {}, `Unit #${j}`),
-      figure(() => heatmap(row, { rows: side, cols: side, width: 300, label: `W1[${j}]`, rowLabel: 'row', colLabel: 'column' })),
+      figure(() => heatmap(row, { rows: MNIST_SIDE, cols: MNIST_SIDE, width: 300, label: `W1[${j}]`, rowLabel: 'row', colLabel: 'column' })),
       h('p', { class: 'muted small' }, `bias b1[${j}] = ${first.bias[j]!.toFixed(4)}`),
-      next && next.out <= 32 ? figure(() => Plot.plot({
-        width: 300, height: 150, marginLeft: 40,
-        x: { type: 'band', domain: outgoing.map((d) => d.c), label: toClasses ? 'class' : 'unit of layer 2', tickSize: 0 },
-        y: { label: `W2[·, ${j}]`, grid: true },
-        marks: [Plot.barY(outgoing, { x: 'c', y: 'w', fill: (d: { w: number }) => (d.w >= 0 ? '#b2182b' : '#2166ac') }), Plot.ruleY([0])],
-      })) : null,
+      outgoing && outgoing.length <= 32
+        ? figure(() => signedBars(outgoing, { label: `W2[·, ${j}]`, nameLabel: toClasses ? 'class' : 'unit of layer 2' }))
+        : null,
       next ? h('p', { class: 'muted small' }, toClasses ? 'How strongly this unit votes for each class when it is active.' : 'How strongly this unit feeds each unit of layer 2 when it is active.') : null);
   }
 

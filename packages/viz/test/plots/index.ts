@@ -5,9 +5,11 @@ import {
   confusionMatrix,
   digitImage,
   heatmap,
+  logitBars,
   lossCurve,
   predictionGrid,
   probabilityBars,
+  signedBars,
   weightTiles,
   type HistoryPoint
 } from "../../src/index.js";
@@ -64,6 +66,21 @@ export function probabilityBarsWrong(document: Document) {
   const random = mulberry32(11);
   const logits = Array.from({length: 10}, (_, i) => (i === 3 ? 4 : i === 8 ? 3 : random() * 2 - 1));
   return probabilityBars(softmax(logits), {trueLabel: 8, document, title: "Prediction"});
+}
+
+export function logitBarsSigned(document: Document) {
+  const random = mulberry32(14);
+  const logits = Array.from({length: 10}, (_, i) => (i === 6 ? 5.5 : random() * 8 - 4));
+  return logitBars(logits, {document, title: "Logits"});
+}
+
+export function signedBarsColumns(document: Document) {
+  return signedBars(seededWeights(15, 10, 0.3), {document, label: "W2[·, 7]", nameLabel: "class"});
+}
+
+export function signedBarsRows(document: Document) {
+  const values = Array.from(seededWeights(16, 6, 2)).sort((a, b) => b - a);
+  return signedBars(values, {document, horizontal: true, names: values.map((_, i) => `#${10 * i + 3}`), label: "contribution to 7"});
 }
 
 export function lossCurveEpochs(document: Document) {
