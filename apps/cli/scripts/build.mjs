@@ -16,14 +16,13 @@ const lazyResvg = {
     b.onLoad({ filter: /.*/, namespace: 'lazy-resvg' }, () => ({
       contents: `
         import { createRequire } from 'node:module';
+        import { InputError } from './src/errors.ts';
         let real;
         function load() {
           if (!real) {
             try { real = createRequire(import.meta.url)('@resvg/resvg-js'); }
             catch (e) {
-              const err = new Error('PNG output needs the native package @resvg/resvg-js (' + e.message.split('\\n')[0] + '); use --format svg or run pnpm install');
-              err.code = 'CLI_NO_PNG_RENDERER';
-              throw err;
+              throw new InputError('PNG output needs the native package @resvg/resvg-js (' + e.message.split('\\n')[0] + '); use --format svg or run pnpm install [CLI_NO_PNG_RENDERER]', 'CLI_NO_PNG_RENDERER');
             }
           }
           return real;

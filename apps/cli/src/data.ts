@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { gunzipIfNeeded, readIdxImages, readIdxLabels, checkDataset, MNIST_SIDE, type IdxImages, type IdxLabels } from '@mnist/loader/data';
+import { DataError, gunzipIfNeeded, readIdxImages, readIdxLabels, checkDataset, toInput, MNIST_CLASSES, MNIST_SIDE, type IdxImages, type IdxLabels } from '@mnist/loader/data';
 import { InputError, UsageError, fileError } from './errors.js';
 import { capText, maxFileSize, readInput } from './files.js';
 
@@ -54,7 +54,7 @@ async function inflate(bytes: Uint8Array, file: string): Promise<Uint8Array> {
   try {
     return await gunzipIfNeeded(bytes, file, maxFileSize('idx'));
   } catch (err) {
-    if ((err as { code?: unknown }).code !== 'IDX_TOO_LARGE') throw err;
+    if (!(err instanceof DataError && err.code === 'IDX_TOO_LARGE')) throw err;
     throw new InputError(`${file}: inflates to more than ${capText('idx')} [IDX_TOO_LARGE]`, 'IDX_TOO_LARGE', { cause: err });
   }
 }
@@ -76,8 +76,8 @@ async function readLabels(file: string): Promise<IdxLabels> {
   }
 }
 
-/** Loads and cross-checks images and labels of a split; `classes` bounds the labels. */
-export async function loadDataset(split: Split, options: DataOptions, classes: number): Promise<Dataset> {
+/** Loads and cross-checks images and labels of a split (labels 0-9). */
+export async function loadDataset(split: Split, options: DataOptions): Promise<Dataset> {
   let imagesFile: string, labelsFile: string, source: string;
   if (options.images !== undefined || options.labels !== undefined) {
     if (options.images === undefined || options.labels === undefined) throw new UsageError('--images and --labels go together: pass both files');
@@ -96,22 +96,25 @@ export async function loadDataset(split: Split, options: DataOptions, classes: n
   const images = await readImages(imagesFile);
   const labels = await readLabels(labelsFile);
   try {
-    checkDataset(images, labels, classes);
+    checkDataset(images, labels, MNIST_CLASSES);
   } catch (err) {
     throw fileError(labelsFile, err);
   }
   return { images, labels, source };
 }
 
-/** Images i..i+n as network input (pixel / 255), written into `into` (reused across batches). */
+/** The first `count` images (default all) as network input. */
+export function allInputs(images: IdxImages, count = images.count): Float32Array {
+  return toInput(images.pixels, 0, count * images.rows * images.cols);
+}
+
+/** The images at indices[start .. start+count-1] as network input (toInput), written into `into` (reused across batches). */
 export function gather(images: IdxImages, indices: ArrayLike<number>, start: number, count: number, into: Float32Array): Float32Array {
   const size = images.rows * images.cols;
   const out = into.length >= count * size ? into.subarray(0, count * size) : new Float32Array(count * size);
-  const px = images.pixels;
   for (let b = 0; b < count; b++) {
     const src = indices[start + b]! * size;
-    const dst = b * size;
-    for (let k = 0; k < size; k++) out[dst + k] = px[src + k]! / 255;
+    out.set(toInput(images.pixels, src, src + size), b * size);
   }
   return out;
 }

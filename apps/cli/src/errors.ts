@@ -1,5 +1,10 @@
-// How the CLI fails: one error class with the exit code (1 = bad input file, 2 = bad usage), and the
-// one-line formatting of every error the packages throw (PthError, DataError, CoreError) into a message.
+// How the CLI fails: one error class with the exit code (1 = bad input file, 2 = bad usage), and the text of the
+// errors the packages throw (PthError, DataError, CoreError, VizError: { code, message, hint? }).
+import { PthError } from '@mnist/loader';
+import { DataError } from '@mnist/loader/data';
+import { CoreError } from '@mnist/core-wasm';
+import type { VizError } from '@mnist/viz';
+import { isVizError } from './viz.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INPUT = 1;
@@ -34,39 +39,25 @@ export class InputError extends CliError {
   }
 }
 
-interface CodedError {
-  message: string;
-  code: string;
-  hint?: string;
+/** The packages' errors: each has a stable `code` and a complete one-line `message` (its `hint` already in it). */
+export type PackageError = PthError | DataError | CoreError | VizError;
+
+export function isPackageError(err: unknown): err is PackageError {
+  return err instanceof PthError || err instanceof DataError || err instanceof CoreError || isVizError(err);
 }
 
-/** True for the packages' own errors (PthError, DataError, CoreError): they carry a string `code`. */
-export function isCodedError(err: unknown): err is Error & CodedError {
-  return err instanceof Error && typeof (err as { code?: unknown }).code === 'string' && !(err instanceof CliError)
-    && !/^E[A-Z]+$/.test((err as unknown as { code: string }).code); // Node's own ENOENT & co are handled by files.ts
-}
-
-/** Message of a package error with its hint appended when the message does not already carry it. */
-export function packageMessage(err: Error & CodedError): string {
-  let text = err.message;
-  if (err.hint && !text.includes(err.hint)) text += `: ${err.hint}`;
-  return text;
+/** The text of a package error as the CLI shows it: its message, then its code: "… refusing to load it [PTH_UNSAFE_GLOBAL]". */
+export function packageErrorText(err: PackageError): string {
+  return `${err.message} [${err.code}]`;
 }
 
 /**
- * Wraps an error from a package while reading `file` into an InputError naming the file and the code,
+ * Wraps an error from a package while reading `file` into an InputError naming the file,
  * e.g. "model.pth: global os.system is not allowed in a state_dict … [PTH_UNSAFE_GLOBAL]".
  */
 export function fileError(file: string, err: unknown): unknown {
-  if (isCodedError(err)) {
-    // IDX errors already start with the file name they were given.
-    const text = packageMessage(err);
-    return new InputError(`${text.startsWith(`${file}:`) ? text : `${file}: ${text}`} [${err.code}]`, err.code, { cause: err });
-  }
-  return err;
-}
-
-/** One line for the terminal: newlines folded so that a message never spans lines. */
-export function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
+  if (!isPackageError(err)) return err;
+  // IDX errors already start with the file name they were given.
+  const text = packageErrorText(err);
+  return new InputError(text.startsWith(`${file}:`) ? text : `${file}: ${text}`, err.code, { cause: err });
 }

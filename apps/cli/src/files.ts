@@ -5,7 +5,8 @@
 import { promises as fs, constants as fsConstants, type Stats } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import path from 'node:path';
-import { InputError, UsageError } from './errors.js';
+import { invalidValue } from './args.js';
+import { InputError } from './errors.js';
 
 const MB = 1024 * 1024;
 
@@ -60,9 +61,7 @@ export function fileSize(raw: string, flag: string): number {
   const unit = (m?.[2] ?? 'b').toLowerCase()[0]!;
   const n = m ? Math.floor(Number(m[1]) * ({ b: 1, k: 1024, m: MB, g: 1024 * MB } as Record<string, number>)[unit]!) : NaN;
   // cap + 1 bytes must fit one buffer
-  if (!(n >= 1 && n < bufferConstants.MAX_LENGTH)) {
-    throw new UsageError(`invalid ${flag}: "${raw}" (expected a size such as 64MB, 1GB or 1000000, from 1 byte to under 4 GB)`, 'CLI_BAD_VALUE');
-  }
+  if (!(n >= 1 && n < bufferConstants.MAX_LENGTH)) invalidValue(flag, raw, 'a size such as 64MB, 1GB or 1000000, from 1 byte to under 4 GB');
   return n;
 }
 
@@ -175,15 +174,6 @@ export async function describeFsError(err: unknown, file: string, what: string):
     default:
       if (code) return new InputError(`${what} ${file}: cannot be read (${code})`, 'CLI_UNREADABLE');
       return err;
-  }
-}
-
-export async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.lstat(file);
-    return true;
-  } catch {
-    return false;
   }
 }
 

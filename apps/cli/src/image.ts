@@ -138,7 +138,7 @@ export function decodePicture(bytes: Uint8Array, file: string): Picture {
   }
 }
 
-/** Reads, decodes and preprocesses one picture into 784 inputs. */
+/** Reads, decodes and preprocesses one picture into the 28x28 network input. */
 export async function loadDigitImage(file: string): Promise<{ picture: Picture; input: Float32Array }> {
   const picture = decodePicture(await readInput(file, 'image', 'image'), file);
   try {

@@ -2,7 +2,7 @@
 // a one-line message on stderr with exit code 1 (bad input file) or 2 (bad usage); stacks only with --verbose.
 import v8 from 'node:v8';
 import { parseArgs, type OptionSpecs, type Parsed } from './args.js';
-import { CliError, EXIT_INPUT, EXIT_USAGE, UsageError, isCodedError, oneLine, packageMessage } from './errors.js';
+import { CliError, EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError, isPackageError, packageErrorText } from './errors.js';
 import * as predict from './commands/predict.js';
 import * as train from './commands/train.js';
 import * as visualize from './commands/visualize.js';
@@ -55,7 +55,8 @@ Examples:
 
 async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('--verbose');
-  const prefix = Object.hasOwn(COMMANDS, argv[0] ?? '') ? `mnist ${argv[0]}` : 'mnist';
+  // Every error line starts with what ran: "mnist predict: …", "mnist help: …", or "mnist: …".
+  const prefix = Object.hasOwn(COMMANDS, argv[0] ?? '') || argv[0] === 'help' ? `mnist ${argv[0]}` : 'mnist';
   try {
     const [name, ...rest] = argv;
     if (name === undefined) {
@@ -66,27 +67,27 @@ async function main(argv: string[]): Promise<number> {
       const topic = rest[0];
       if (name === 'help' && topic !== undefined) {
         const command = COMMANDS[topic];
-        if (!command || !Object.hasOwn(COMMANDS, topic)) throw new UsageError(`mnist help: unknown command "${topic}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+        if (!command || !Object.hasOwn(COMMANDS, topic)) throw new UsageError(`unknown command "${topic}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
         process.stdout.write(command.module.help() + '\n');
       } else {
         process.stdout.write(mainHelp() + '\n');
       }
-      return 0;
+      return EXIT_OK;
     }
     if (name === '--version' || name === '-v') {
       process.stdout.write(version() + '\n');
-      return 0;
+      return EXIT_OK;
     }
     if (!Object.hasOwn(COMMANDS, name)) {
       const hint = name.startsWith('-') ? 'options go after the command' : `commands: ${Object.keys(COMMANDS).join(', ')}`;
-      throw new UsageError(`mnist: unknown command "${name}" (${hint}; see ${commandLine('--help')})`);
+      throw new UsageError(`unknown command "${name}" (${hint}; see ${commandLine('--help')})`);
     }
     const command = COMMANDS[name]!.module;
     const parsed = parseArgs(name, rest, command.specs);
     setMaxFileSize(parsed.options['max-file-size'] as number | undefined);
     if (parsed.options.help) {
       process.stdout.write(command.help() + '\n');
-      return 0;
+      return EXIT_OK;
     }
     return await command.run(parsed);
   } catch (err) {
@@ -98,8 +99,9 @@ async function main(argv: string[]): Promise<number> {
 const MAX_ERROR_LINE = 300;
 
 /**
- * Prints the error as one line (plus the stack with --verbose) and returns the exit code. The final guard for
- * text from files: the line is folded, every control character escaped (safeText) and cut to MAX_ERROR_LINE.
+ * The one place an error becomes the line the user sees (plus the stack with --verbose); returns the exit code.
+ * The final guard for text from files: the line is folded, every control character escaped (safeText) and cut
+ * to MAX_ERROR_LINE.
  */
 function report(err: unknown, verbose: boolean, prefix: string): number {
   let message: string;
@@ -107,15 +109,15 @@ function report(err: unknown, verbose: boolean, prefix: string): number {
   if (err instanceof CliError) {
     message = err.message;
     code = err.exitCode;
-  } else if (isCodedError(err)) {
+  } else if (isPackageError(err)) {
     // A package error that no command wrapped with a file name (e.g. CoreError): still one line, exit 1.
-    message = `${packageMessage(err)} [${err.code}]`;
+    message = packageErrorText(err);
     code = EXIT_INPUT;
   } else {
     message = `internal error: ${err instanceof Error ? err.message : String(err)} (run again with --verbose for details, and please report it)`;
     code = EXIT_INPUT;
   }
-  const line = `${/^mnist( [a-z]+)?: /.test(message) ? '' : `${prefix}: `}${oneLine(message)}`;
+  const line = `${prefix}: ${message.replace(/\s*\n\s*/g, ' ').trim()}`;
   process.stderr.write(`${clipMiddle(safeText(line), MAX_ERROR_LINE)}\n`);
   if (verbose) {
     let e: unknown = err;

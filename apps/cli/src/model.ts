@@ -1,25 +1,19 @@
 // Models: the embedded default (models/mnist_model.pth, trained by real PyTorch) or a user's .pth read by
 // @mnist/loader, checked against the data it will see, and loaded into a @mnist/core-wasm network.
-import { loadMlp } from '@mnist/loader';
+import { loadMlp, type MlpModel } from '@mnist/loader';
 import { Mlp } from '@mnist/core-wasm';
+import { MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE } from '@mnist/loader/data';
 import defaultModelBytes from '../../../models/mnist_model.pth';
 import { InputError, fileError } from './errors.js';
 import { readInput } from './files.js';
-import { safeText } from './term.js';
-
-export type MlpModel = Awaited<ReturnType<typeof loadMlp>>;
-export type MlpLayer = MlpModel['layers'][number];
+import { int, safeText } from './term.js';
 
 export const DEFAULT_MODEL = 'mnist_model.pth (embedded default, trained by PyTorch)';
-export const MNIST_INPUTS = 784;
-export const MNIST_CLASSES = 10;
 
 export interface LoadedModel {
   /** The path given by the user, or DEFAULT_MODEL. */
   source: string;
-  isDefault: boolean;
   mlp: MlpModel;
-  bytes: number;
 }
 
 export async function loadModel(file: string | undefined): Promise<LoadedModel> {
@@ -27,17 +21,17 @@ export async function loadModel(file: string | undefined): Promise<LoadedModel> 
   const name = file ?? DEFAULT_MODEL;
   try {
     const mlp = await loadMlp(bytes);
-    return { source: name, isDefault: file === undefined, mlp, bytes: bytes.length };
+    return { source: name, mlp };
   } catch (err) {
     throw fileError(file ?? 'embedded default model', err);
   }
 }
 
-/** MNIST pictures have 784 pixels and 10 classes: a model of another shape cannot be run on them. */
+/** MNIST pictures have 784 pixels and 10 classes: a model of another shape cannot be run on them (`classes`: undefined for pictures, which have no labels). */
 export function requireMnistShape(model: LoadedModel, classes: number | undefined = MNIST_CLASSES): void {
   const { inputSize } = model.mlp;
-  if (inputSize !== MNIST_INPUTS) {
-    throw new InputError(`model ${model.source} takes ${inputSize} inputs, but MNIST images have ${MNIST_INPUTS} (28x28) pixels; pass a model whose first layer is Linear(784, ...)`, 'CLI_MODEL_SHAPE');
+  if (inputSize !== MNIST_PIXELS) {
+    throw new InputError(`model ${model.source} takes ${inputSize} inputs, but MNIST images have ${MNIST_PIXELS} (${MNIST_SIDE}x${MNIST_SIDE}) pixels; pass a model whose first layer is Linear(${MNIST_PIXELS}, ...)`, 'CLI_MODEL_SHAPE');
   }
   if (classes !== undefined && model.mlp.classes !== classes) {
     throw new InputError(`model ${model.source} has ${model.mlp.classes} output classes, but the data set has ${classes} (digits 0-9); pass a model whose last layer is Linear(..., ${classes})`, 'CLI_MODEL_SHAPE');
@@ -72,12 +66,27 @@ export async function createNet(mlp: MlpModel, seed = 0): Promise<Mlp> {
   return net;
 }
 
-/** Describes the model for --json output and the human header. */
-export function modelSummary(model: LoadedModel, net?: Mlp): Record<string, unknown> {
+/** The model as reports show it (the `model` of every --json document). */
+export interface ModelSummary {
+  source: string;
+  /** [in, out] of each layer. */
+  layers: Array<[number, number]>;
+  names: string[];
+  inputSize: number;
+  classes: number;
+  parameters: number;
+  dtype: string;
+  /** The WASM build and thread count, when a network ran. */
+  engine?: string;
+  threads?: number;
+  warnings: string[];
+}
+
+export function modelSummary(model: LoadedModel, net?: Mlp): ModelSummary {
   const { mlp } = model;
   return {
     source: model.source,
-    layers: mlp.layers.map((l) => [l.in, l.out]),
+    layers: mlp.layers.map((l) => [l.in, l.out] as [number, number]),
     names: mlp.layers.map((l) => l.name),
     inputSize: mlp.inputSize,
     classes: mlp.classes,
@@ -89,12 +98,12 @@ export function modelSummary(model: LoadedModel, net?: Mlp): Record<string, unkn
 }
 
 /** "model.pth: 784-512-10 MLP, ...", safe to print (the path is escaped like any text from outside). */
-export function describeModel(model: LoadedModel): string {
-  const { mlp } = model;
-  return `${safeText(model.source)}: ${layerSizes(mlp).join('-')} MLP, ${mlp.parameters.toLocaleString('en-US')} parameters, ${mlp.dtype}`;
+export function describeModel(model: ModelSummary): string {
+  const sizes = [model.layers[0]![0], ...model.layers.map(([, out]) => out)];
+  return `${safeText(model.source)}: ${sizes.join('-')} MLP, ${int(model.parameters)} parameters, ${model.dtype}`;
 }
 
 /** Loader warnings (NaN/Infinity in weights, ignored entries) go to stderr, one line each. */
 export function printWarnings(model: LoadedModel): void {
-  for (const w of model.mlp.warnings) process.stderr.write(`warning: ${safeText(model.source)}: ${safeText(typeof w === 'string' ? w : JSON.stringify(w), 500)}\n`);
+  for (const w of model.mlp.warnings) process.stderr.write(`warning: ${safeText(model.source)}: ${safeText(w, 500)}\n`);
 }

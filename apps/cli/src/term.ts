@@ -1,8 +1,7 @@
 // Terminal output: digits drawn with Unicode half blocks (ANSI grey levels on a TTY, plain blocks otherwise),
 // side-by-side panels, aligned tables, number formatting, and a TTY-aware progress bar for training.
 import { escapeControl } from '@mnist/loader';
-
-export const SIDE = 28;
+import { MNIST_SIDE } from '@mnist/loader/data';
 
 /** Colours only on a terminal that wants them (NO_COLOR, TERM=dumb and pipes get plain text; FORCE_COLOR forces). */
 export function useColor(stream: NodeJS.WriteStream): boolean {
@@ -26,7 +25,7 @@ function grey(v: number): number {
  * half ink become '▀', '▄' or '█'. An empty 2-pixel border (MNIST has a 4-pixel one) is cropped, so three
  * digits fit in 80 columns.
  */
-export function drawDigit(pixels: ArrayLike<number>, color: boolean, side = SIDE): string[] {
+export function drawDigit(pixels: ArrayLike<number>, color: boolean, side = MNIST_SIDE): string[] {
   const m = emptyBorder(pixels, side, 2);
   const lines: string[] = [];
   for (let y = m; y < side - m; y += 2) {
@@ -50,7 +49,7 @@ export function drawDigit(pixels: ArrayLike<number>, color: boolean, side = SIDE
     lines.push(color ? line + RESET : line);
   }
   // Always 14 lines, so that captions under digits drawn side by side line up.
-  const pad = (SIDE / 2 - lines.length) / 2;
+  const pad = (MNIST_SIDE / 2 - lines.length) / 2;
   const blank = ' '.repeat(side - 2 * m);
   return [...Array<string>(Math.floor(pad)).fill(blank), ...lines, ...Array<string>(Math.ceil(pad)).fill(blank)];
 }
@@ -102,7 +101,7 @@ export function grid(panels: string[][], perRow: number, gap = 3): string[] {
 }
 
 /** How many 24-column digit panels fit the terminal (80 columns when unknown). */
-export function panelsPerRow(stream: NodeJS.WriteStream, panelWidth = SIDE - 4, gap = 3): number {
+export function panelsPerRow(stream: NodeJS.WriteStream, panelWidth = MNIST_SIDE - 4, gap = 3): number {
   const columns = stream.isTTY && stream.columns ? stream.columns : 80;
   return Math.max(1, Math.floor((columns + gap) / (panelWidth + gap)));
 }

@@ -1,4 +1,4 @@
-// Every bad input of issue 4 gives one line on stderr that says what is wrong and what to do, nothing on
+// Every bad input gives one line on stderr that says what is wrong and what to do, nothing on
 // stdout, exit code 1 (bad input file) or 2 (bad usage), and no stack trace unless --verbose.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,4 +1,4 @@
-// Issue 10, hostile and broken inputs: devices, pipes and oversized files are refused before they are read whole;
+// Hostile and broken inputs: devices, pipes and oversized files are refused before they are read whole;
 // pictures whose header promises too many decoded bytes are refused before decoding; IDX files of the wrong shape,
 // empty or truncated, name the file and what it holds; outputs that are devices, FIFOs, sockets, directories or links
 // to them are never written over; text from files never reaches the terminal raw; training that stops being finite

@@ -1,4 +1,4 @@
-// Seeded fuzz of picture decoding (issue 10's PNG/JPEG share of the 20,000+ hostile inputs): the committed test
+// Seeded fuzz of picture decoding (the PNG/JPEG share of the 20,000+ hostile inputs): the committed test
 // pictures with mutated chunks (CRCs recomputed, so the mutations reach the header checks and the decoders),
 // mutated JPEG markers, cuts and byte flips. Every input must end in a picture or a coded InputError, within 2 s of
 // CPU and 256 MB of memory growth per input (measured around each case).

@@ -1,14 +1,14 @@
 // `mnist inspect F.pth`: what is inside a .pth without running it: format, root folder, every tensor with
 // its statistics and NaN count, the MLP the loader infers, and warnings.
-import { readPth, toMlp } from '@mnist/loader';
+import { readPth, toMlp, type MlpModel, type PthFile, type PthTensor } from '@mnist/loader';
 import { describeOptions, type OptionSpecs, type Parsed } from '../args.js';
-import { UsageError, fileError, isCodedError, packageMessage } from '../errors.js';
+import { UsageError, fileError, isPackageError } from '../errors.js';
 import { readInput } from '../files.js';
 import { bold, bytes, table, useColor, int, safeJson, safeText } from '../term.js';
 import { COMMON_HELP, COMMON_OPTIONS, FILE_OPTIONS, fileHelp } from './common.js';
 
 export const specs: OptionSpecs = {
-  json: { kind: 'flag' },
+  json: { type: 'boolean' },
   ...FILE_OPTIONS,
   ...COMMON_OPTIONS,
 };
@@ -46,7 +46,22 @@ interface TensorStats {
   inf: number;
 }
 
-function stats(t: { name: string; dtype: string; shape: number[]; data: Float32Array }): TensorStats {
+/** What `inspect --json` prints; the terminal summary is drawn from the same object. */
+export interface InspectReport {
+  file: string;
+  bytes: number;
+  format: PthFile['format'];
+  root: string | null;
+  key: string | null;
+  ignored: string[];
+  tensors: TensorStats[];
+  mlp: { layers: Array<{ name: string; in: number; out: number }>; inputSize: number; classes: number; parameters: number; dtype: string } | null;
+  /** Why the tensors are not an MLP the CLI can run (mlp is null then). */
+  mlpError: { code: string; message: string } | null;
+  warnings: string[];
+}
+
+function stats(t: PthTensor): TensorStats {
   let min = Infinity, max = -Infinity, sum = 0, finite = 0, nan = 0, inf = 0;
   for (const v of t.data) {
     if (Number.isNaN(v)) nan++;
@@ -65,59 +80,64 @@ function stats(t: { name: string; dtype: string; shape: number[]; data: Float32A
 }
 
 export async function run({ options, positionals }: Parsed): Promise<number> {
-  if (positionals.length === 0) throw new UsageError('mnist inspect: which file? (usage: mnist inspect F.pth [--json])');
-  if (positionals.length > 1) throw new UsageError(`mnist inspect: one file at a time, got ${positionals.length} (usage: mnist inspect F.pth [--json])`);
-  const file = positionals[0]!;
+  if (positionals.length === 0) throw new UsageError('which file? (usage: mnist inspect F.pth [--json])');
+  if (positionals.length > 1) throw new UsageError(`one file at a time, got ${positionals.length} (usage: mnist inspect F.pth [--json])`);
+  const report = await inspectFile(positionals[0]!);
+  process.stdout.write(`${options.json ? safeJson(report) : renderText(report, useColor(process.stdout))}\n`);
+  return 0;
+}
+
+/** Reads the file (nothing in it is executed) and describes it: tensors with statistics, the MLP or why not. */
+async function inspectFile(file: string): Promise<InspectReport> {
   const raw = await readInput(file, 'model', 'model');
-  let pth: Awaited<ReturnType<typeof readPth>>;
+  let pth: PthFile;
   try {
     pth = await readPth(raw);
   } catch (err) {
     throw fileError(file, err);
   }
-  const tensors = pth.tensors.map(stats);
-  let mlp: ReturnType<typeof toMlp> | Awaited<ReturnType<typeof toMlp>> | undefined;
-  let mlpError: { code: string; message: string } | undefined;
+  let mlp: MlpModel | undefined;
+  let mlpError: InspectReport['mlpError'] = null;
   try {
-    mlp = await toMlp(pth);
+    mlp = toMlp(pth);
   } catch (err) {
-    if (!isCodedError(err)) throw err;
-    mlpError = { code: err.code, message: packageMessage(err) };
+    if (!isPackageError(err)) throw err;
+    mlpError = { code: err.code, message: err.message };
   }
-  const warnings = [...new Set([...(pth.warnings ?? []), ...((mlp && 'warnings' in mlp ? mlp.warnings : []) ?? [])].map(String))];
+  return {
+    file,
+    bytes: raw.length,
+    format: pth.format,
+    root: pth.root,
+    key: pth.key,
+    ignored: pth.ignored,
+    tensors: pth.tensors.map(stats),
+    mlp: mlp ? {
+      layers: mlp.layers.map((l) => ({ name: l.name, in: l.in, out: l.out })),
+      inputSize: mlp.inputSize,
+      classes: mlp.classes,
+      parameters: mlp.parameters,
+      dtype: mlp.dtype,
+    } : null,
+    mlpError,
+    warnings: [...new Set([...pth.warnings, ...(mlp?.warnings ?? [])].map(String))],
+  };
+}
 
-  if (options.json) {
-    process.stdout.write(safeJson({
-      file,
-      bytes: raw.length,
-      format: pth.format,
-      root: pth.root,
-      key: pth.key,
-      ignored: pth.ignored,
-      tensors,
-      mlp: mlp ? {
-        layers: mlp.layers.map((l) => ({ name: l.name, in: l.in, out: l.out })),
-        inputSize: mlp.inputSize,
-        classes: mlp.classes,
-        parameters: mlp.parameters,
-        dtype: mlp.dtype,
-      } : null,
-      mlpError: mlpError ?? null,
-      warnings,
-    }) + '\n');
-    return 0;
-  }
+/** Names longer than this are cut in the table (--json has them whole). */
+const MAX_NAME = 120;
 
-  // Every string below that came from the file (names, keys, root folder, messages) goes through safeText.
-  const color = useColor(process.stdout);
+/** The terminal summary. Every string that came from the file (names, keys, root folder, messages) goes through safeText. */
+function renderText(report: InspectReport, color: boolean): string {
+  const { mlp, mlpError, warnings } = report;
   const num = (v: number | null) => (v === null ? '-' : fmt(v));
   const name = (text: string) => safeText(text, MAX_NAME);
   const lines = [
-    `${bold('file', color)}      ${safeText(file)} (${bytes(raw.length)})`,
-    `${bold('format', color)}    ${pth.format === 'zip' ? 'zip (torch.save, PyTorch 1.6+)' : 'legacy (pickle stream, _use_new_zipfile_serialization=False)'}${pth.root ? `, root folder "${name(pth.root)}"` : ''}`,
-    ...(pth.key ? [`${bold('checkpoint', color)} state_dict under "${name(pth.key)}"${pth.ignored.length ? `; ignored: ${pth.ignored.map(name).join(', ')}` : ''}`] : []),
-    `${bold('tensors', color)}   ${tensors.length}`,
-    ...table(['name', 'dtype', 'shape', 'min', 'max', 'mean', 'NaN', 'inf'], tensors.map((t) => [
+    `${bold('file', color)}      ${safeText(report.file)} (${bytes(report.bytes)})`,
+    `${bold('format', color)}    ${report.format === 'zip' ? 'zip (torch.save, PyTorch 1.6+)' : 'legacy (pickle stream, _use_new_zipfile_serialization=False)'}${report.root ? `, root folder "${name(report.root)}"` : ''}`,
+    ...(report.key ? [`${bold('checkpoint', color)} state_dict under "${name(report.key)}"${report.ignored.length ? `; ignored: ${report.ignored.map(name).join(', ')}` : ''}`] : []),
+    `${bold('tensors', color)}   ${report.tensors.length}`,
+    ...table(['name', 'dtype', 'shape', 'min', 'max', 'mean', 'NaN', 'inf'], report.tensors.map((t) => [
       name(t.name), name(t.dtype), t.shape.join('x') || 'scalar', num(t.min), num(t.max), num(t.mean), String(t.nan), String(t.inf),
     ])),
   ];
@@ -125,17 +145,13 @@ export async function run({ options, positionals }: Parsed): Promise<number> {
     const sizes = [mlp.layers[0]!.in, ...mlp.layers.map((l) => l.out)];
     lines.push(`${bold('MLP', color)}       ${sizes.join(' -> ')}: ${mlp.layers.length} Linear layer${mlp.layers.length === 1 ? '' : 's'} with ReLU between, ${int(mlp.parameters)} parameters, ${mlp.inputSize} inputs, ${mlp.classes} classes`);
     for (const l of mlp.layers) lines.push(`  ${name(l.name)}: Linear(${l.in}, ${l.out})`);
-  } else {
-    lines.push(`${bold('MLP', color)}       none: ${safeText(mlpError!.message, 500)} [${mlpError!.code}]`);
+  } else if (mlpError) {
+    lines.push(`${bold('MLP', color)}       none: ${safeText(mlpError.message, 500)} [${mlpError.code}]`);
   }
   lines.push(`${bold('warnings', color)}  ${warnings.length === 0 ? 'none' : ''}`.trimEnd());
   for (const w of warnings) lines.push(`  ${safeText(w, 500)}`);
-  process.stdout.write(lines.join('\n') + '\n');
-  return 0;
+  return lines.join('\n');
 }
-
-/** Names longer than this are cut in the table (--json has them whole). */
-const MAX_NAME = 120;
 
 function fmt(v: number): string {
   if (v === 0) return '0';

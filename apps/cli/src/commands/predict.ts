@@ -1,27 +1,30 @@
 // `mnist predict`: runs a model over the MNIST test set (accuracy, confusion matrix, per-class precision
 // and recall, throughput, digits drawn in the terminal with their top-3 probabilities) or over the user's pictures.
 import path from 'node:path';
+import { argmaxRows, type Mlp } from '@mnist/core-wasm';
+import { MNIST_CLASSES, MNIST_PIXELS } from '@mnist/loader/data';
 import { describeOptions, indexList, nonEmpty, nonNegativeInt, positiveInt, type OptionSpecs, type Parsed } from '../args.js';
 import { UsageError } from '../errors.js';
 import { loadDataset, gather, type Dataset } from '../data.js';
 import { loadDigitImage } from '../image.js';
-import { createNet, setEngineThreads, describeModel, loadModel, modelSummary, printWarnings, requireMnistShape, MNIST_CLASSES, type LoadedModel } from '../model.js';
+import { createNet, setEngineThreads, describeModel, loadModel, modelSummary, printWarnings, requireMnistShape, type LoadedModel, type ModelSummary } from '../model.js';
 import { drawDigit, grid, int, panelsPerRow, percent, probabilityLines, table, useColor, bold, red, green, seconds, safeJson, safeText } from '../term.js';
-import { COMMON_HELP, COMMON_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, FILE_OPTIONS, fileHelp, argmaxRow, softmaxRow } from './common.js';
+import { COMMON_HELP, COMMON_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, FILE_OPTIONS, fileHelp } from './common.js';
 import { commandLine } from '../invocation.js';
+import { loadViz } from '../viz.js';
 
 export const specs: OptionSpecs = {
-  model: { kind: 'value', metavar: 'F.pth', parse: nonEmpty },
-  data: { kind: 'value', metavar: 'DIR', parse: nonEmpty },
-  images: { kind: 'value', metavar: 'F', parse: nonEmpty },
-  labels: { kind: 'value', metavar: 'F', parse: nonEmpty },
-  limit: { kind: 'value', metavar: 'N', parse: positiveInt },
-  index: { kind: 'value', metavar: 'I', parse: indexList, multiple: true },
-  image: { kind: 'value', metavar: 'FILE', parse: nonEmpty, multiple: true },
-  'batch-size': { kind: 'value', metavar: 'B', parse: positiveInt },
-  examples: { kind: 'value', metavar: 'N', parse: nonNegativeInt },
-  errors: { kind: 'flag' },
-  json: { kind: 'flag' },
+  model: { type: 'string', metavar: 'F.pth', parse: nonEmpty },
+  data: { type: 'string', metavar: 'DIR', parse: nonEmpty },
+  images: { type: 'string', metavar: 'F', parse: nonEmpty },
+  labels: { type: 'string', metavar: 'F', parse: nonEmpty },
+  limit: { type: 'string', metavar: 'N', parse: positiveInt },
+  index: { type: 'string', metavar: 'I', parse: indexList, multiple: true },
+  image: { type: 'string', metavar: 'FILE', parse: nonEmpty, multiple: true },
+  'batch-size': { type: 'string', metavar: 'B', parse: positiveInt },
+  examples: { type: 'string', metavar: 'N', parse: nonNegativeInt },
+  errors: { type: 'boolean' },
+  json: { type: 'boolean' },
   ...FILE_OPTIONS,
   ...ENGINE_OPTIONS,
   ...COMMON_OPTIONS,
@@ -82,24 +85,154 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
   setEngineThreads(options.threads);
   // `--image a.png b.png` (a shell glob after --image): the extra words are pictures too.
   if (options.image && positionals.length > 0) options.image = [...options.image, ...positionals];
-  else if (positionals.length > 0) throw new UsageError(`mnist predict: unexpected argument "${positionals[0]}" (did you mean --image ${positionals[0]}? see ${commandLine('predict --help')})`);
+  else if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (did you mean --image ${positionals[0]}? see ${commandLine('predict --help')})`);
   if (options.image) {
     const clash = (['data', 'images', 'labels', 'limit', 'index', 'errors'] as const).find((k) => options[k] !== undefined);
-    if (clash) throw new UsageError(`mnist predict: --image does not go with --${clash} (pictures have no labels; see ${commandLine('predict --help')})`);
+    if (clash) throw new UsageError(`--image does not go with --${clash} (pictures have no labels; see ${commandLine('predict --help')})`);
   }
-  if (options.index && options.limit !== undefined) throw new UsageError('mnist predict: --index and --limit do not go together (pick images by index, or the first N)');
+  if (options.index && options.limit !== undefined) throw new UsageError('--index and --limit do not go together (pick images by index, or the first N)');
 
   const model = await loadModel(options.model);
   printWarnings(model);
   const batchSize = options['batch-size'] ?? 256;
-  if (options.image) return predictPictures(model, options.image, batchSize, options);
+  const out = process.stdout;
+  const screen = { color: useColor(out), perRow: panelsPerRow(out) };
+  if (options.image) {
+    requireMnistShape(model, undefined);
+    const { report, inputs } = await predictPictures(model, options.image, batchSize);
+    out.write(`${options.json ? safeJson(report) : renderPictures(report, inputs, screen)}\n`);
+    return 0;
+  }
   requireMnistShape(model, MNIST_CLASSES);
-  const data = await loadDataset('t10k', options, MNIST_CLASSES);
-  return predictTestSet(model, data, batchSize, options);
+  const data = await loadDataset('t10k', options);
+  const indices = chooseImages(data.images.count, options);
+  const { report, inputs } = await predictTestSet(model, data, indices, batchSize);
+  const view: TestSetView = {
+    ...screen,
+    selection: options.index ? 'index' : options.limit !== undefined ? 'limit' : 'all',
+    examples: options.examples ?? 4,
+    listErrors: options.errors ?? false,
+  };
+  out.write(`${options.json ? safeJson(report) : renderTestSet(report, inputs, view)}\n`);
+  return 0;
 }
 
-/** Forward pass over the given inputs in batches; returns the logits and the seconds spent in forward calls. */
-function forwardAll(net: Awaited<ReturnType<typeof createNet>>, x: Float32Array, count: number, inputs: number, classes: number, batchSize: number): { logits: Float32Array; seconds: number } {
+/** The test images to run: those of --index (checked against the set), or the first --limit, or all. */
+function chooseImages(total: number, options: PredictOptions): number[] {
+  if (options.index) {
+    const outOfRange = options.index.find((i) => i >= total);
+    if (outOfRange !== undefined) throw new UsageError(`invalid --index: ${outOfRange} is out of range; the test set has ${int(total)} images (0..${total - 1})`, 'CLI_BAD_VALUE');
+    return options.index;
+  }
+  return Array.from({ length: Math.min(options.limit ?? total, total) }, (_, i) => i);
+}
+
+// ---- compute: plain reports (the --json documents), no terminal in sight ----
+
+/** One image's result: the predicted class, the softmax probabilities (float64) and the raw logits. */
+interface Scores {
+  prediction: number;
+  probabilities: number[];
+  logits: number[];
+}
+
+interface TestPrediction extends Scores {
+  index: number;
+  label: number;
+}
+
+/** What `predict --json` prints for test images. */
+export interface TestSetReport {
+  model: ModelSummary;
+  data: string;
+  count: number;
+  accuracy: number;
+  /** Mean cross-entropy. */
+  loss: number;
+  batchSize: number;
+  /** Time in forward calls after a warm-up call. */
+  seconds: number;
+  imagesPerSecond: number;
+  /** confusion[true][predicted] */
+  confusion: number[][];
+  /** Per class; NaN (null in JSON) when no image falls in the class. */
+  precision: number[];
+  recall: number[];
+  /** Test-set indices of the misclassified images, in order. */
+  mistakes: number[];
+  predictions: TestPrediction[];
+}
+
+interface PicturePrediction extends Scores {
+  file: string;
+  width: number;
+  height: number;
+}
+
+/** What `predict --image … --json` prints. */
+export interface PictureReport {
+  model: ModelSummary;
+  count: number;
+  accuracy: null;
+  predictions: PicturePrediction[];
+}
+
+/** The report on the chosen test images, and their network inputs (for drawing them). */
+async function predictTestSet(model: LoadedModel, data: Dataset, indices: number[], batchSize: number): Promise<{ report: TestSetReport; inputs: Float32Array }> {
+  const count = indices.length, classes = model.mlp.classes;
+  const net = await createNet(model.mlp);
+  try {
+    const inputs = gather(data.images, indices, 0, count, new Float32Array(count * model.mlp.inputSize));
+    const { logits, seconds: elapsed } = forwardAll(net, inputs, count, batchSize);
+    const scores = scoreRows(logits, count, classes);
+    const predictions = indices.map((index, r) => ({ index, label: data.labels.labels[index]!, ...scores[r]! }));
+    const { confusionCounts } = await loadViz();
+    const counts = confusionCounts(predictions.map((p) => p.label), predictions.map((p) => p.prediction), classes);
+    const confusion = Array.from({ length: classes }, (_, t) => Array.from(counts.subarray(t * classes, (t + 1) * classes)));
+    const mistakes = predictions.filter((p) => p.prediction !== p.label).map((p) => p.index);
+    const loss = predictions.reduce((sum, p) => sum - Math.log(Math.max(p.probabilities[p.label]!, 1e-300)), 0);
+    const report: TestSetReport = {
+      model: modelSummary(model, net),
+      data: data.source,
+      count,
+      accuracy: (count - mistakes.length) / count,
+      loss: loss / count,
+      batchSize,
+      seconds: elapsed,
+      imagesPerSecond: count / Math.max(elapsed, 1e-9),
+      confusion,
+      precision: confusion.map((_, c) => ratio(confusion[c]![c]!, sum(confusion.map((row) => row[c]!)))),
+      recall: confusion.map((row, c) => ratio(row[c]!, sum(row))),
+      mistakes,
+      predictions,
+    };
+    return { report, inputs };
+  } finally {
+    net.dispose();
+  }
+}
+
+/** The report on the user's pictures, and their network inputs (each preprocessed like MNIST). */
+async function predictPictures(model: LoadedModel, files: string[], batchSize: number): Promise<{ report: PictureReport; inputs: Float32Array }> {
+  const pictures = [];
+  for (const file of files) pictures.push({ file, ...(await loadDigitImage(file)) });
+  const size = model.mlp.inputSize;
+  const inputs = new Float32Array(pictures.length * size);
+  pictures.forEach((p, i) => inputs.set(p.input, i * size));
+  const net = await createNet(model.mlp);
+  try {
+    const { logits } = forwardAll(net, inputs, pictures.length, batchSize);
+    const scores = scoreRows(logits, pictures.length, model.mlp.classes);
+    const predictions = pictures.map((p, r) => ({ file: p.file, width: p.picture.width, height: p.picture.height, ...scores[r]! }));
+    return { report: { model: modelSummary(model, net), count: predictions.length, accuracy: null, predictions }, inputs };
+  } finally {
+    net.dispose();
+  }
+}
+
+/** Forward pass over the inputs in batches; returns the logits and the seconds spent in forward calls. */
+function forwardAll(net: Mlp, x: Float32Array, count: number, batchSize: number): { logits: Float32Array; seconds: number } {
+  const inputs = net.sizes[0]!, classes = net.classes;
   const logits = new Float32Array(count * classes);
   // Warm-up call (packs the weights, sizes the workspace) so the timing measures steady-state throughput.
   net.forward(x.subarray(0, Math.min(batchSize, count) * inputs), Math.min(batchSize, count));
@@ -111,153 +244,29 @@ function forwardAll(net: Awaited<ReturnType<typeof createNet>>, x: Float32Array,
   return { logits, seconds: (performance.now() - t0) / 1000 };
 }
 
-async function predictTestSet(model: LoadedModel, data: Dataset, batchSize: number, options: PredictOptions): Promise<number> {
-  const total = data.images.count;
-  let indices: number[];
-  if (options.index) {
-    const outOfRange = options.index.find((i) => i >= total);
-    if (outOfRange !== undefined) throw new UsageError(`invalid --index: ${outOfRange} is out of range; the test set has ${int(total)} images (0..${total - 1})`, 'CLI_BAD_VALUE');
-    indices = options.index;
-  } else {
-    const count = Math.min(options.limit ?? total, total);
-    indices = Array.from({ length: count }, (_, i) => i);
-  }
-  const count = indices.length;
-  const inputs = model.mlp.inputSize, classes = model.mlp.classes;
-  const net = await createNet(model.mlp);
-  try {
-    const x = gather(data.images, indices, 0, count, new Float32Array(count * inputs));
-    const { logits, seconds: elapsed } = forwardAll(net, x, count, inputs, classes, batchSize);
-
-    const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
-    const predictions: Array<{ index: number; label: number; prediction: number; probabilities: number[]; logits: number[] }> = [];
-    const mistakes: number[] = [];
-    let correct = 0, loss = 0;
-    for (let r = 0; r < count; r++) {
-      const label = data.labels.labels[indices[r]!]!;
-      const prediction = argmaxRow(logits, r, classes);
-      const probabilities = softmaxRow(logits, r, classes);
-      confusion[label]![prediction]!++;
-      if (prediction === label) correct++;
-      else mistakes.push(indices[r]!);
-      loss -= Math.log(Math.max(probabilities[label]!, 1e-300));
-      predictions.push({ index: indices[r]!, label, prediction, probabilities, logits: Array.from(logits.subarray(r * classes, (r + 1) * classes)) });
-    }
-    const accuracy = correct / count;
-    const precision = confusion.map((_, c) => ratio(confusion[c]![c]!, confusion.reduce((s, row) => s + row[c]!, 0)));
-    const recall = confusion.map((row, c) => ratio(row[c]!, row.reduce((s, v) => s + v, 0)));
-    const imagesPerSecond = count / Math.max(elapsed, 1e-9);
-
-    if (options.json) {
-      writeJson({
-        model: modelSummary(model, net),
-        data: data.source,
-        count,
-        accuracy,
-        loss: loss / count,
-        batchSize,
-        seconds: elapsed,
-        imagesPerSecond,
-        confusion,
-        precision,
-        recall,
-        mistakes,
-        predictions,
-      });
-      return 0;
-    }
-
-    const out = process.stdout;
-    const color = useColor(out);
-    const lines: string[] = [];
-    lines.push(`${bold('model', color)}     ${describeModel(model)}`);
-    lines.push(`${bold('data', color)}      ${safeText(data.source)}: ${int(count)} image${count === 1 ? '' : 's'}${options.index ? ` (--index ${indices.join(',')})` : options.limit ? ` (first ${int(count)})` : ''}`);
-    lines.push(`${bold('engine', color)}    @mnist/core-wasm (${net.variant}, ${net.threads} thread${net.threads === 1 ? '' : 's'}), batch ${batchSize}: ${seconds(elapsed)}, ${int(imagesPerSecond)} images/s`);
-    lines.push(`${bold('accuracy', color)}  ${bold(percent(accuracy), color)} (${int(correct)} of ${int(count)} correct), mean cross-entropy loss ${(loss / count).toFixed(4)}`);
-
-    if (!options.index) {
-      lines.push('', 'confusion matrix (rows: true digit, columns: predicted digit)');
-      const header = ['true \\ pred', ...confusion.map((_, c) => String(c))];
-      lines.push(...table(header, confusion.map((row, t) => [String(t), ...row.map((v, p) => (v === 0 ? '.' : t === p ? green(String(v), color) : red(String(v), color)))])));
-      lines.push('', 'per class');
-      lines.push(...table(['digit', 'precision', 'recall', 'images'], confusion.map((row, c) => [String(c), percentOrDash(precision[c]!), percentOrDash(recall[c]!), int(row.reduce((s, v) => s + v, 0))])));
-    }
-
-    const perRow = panelsPerRow(out);
-    const panel = (r: number) => {
-      const p = predictions[r]!;
-      const ok = p.prediction === p.label;
-      const verdict = ok ? green(`→ ${p.prediction} ✓`, color) : red(`→ ${p.prediction} ✗`, color);
-      return [...drawDigit(x.subarray(r * inputs, (r + 1) * inputs), color), `#${p.index}  true ${p.label} ${verdict}`, ...probabilityLines(p.probabilities)];
-    };
-    const show = options.examples ?? 4;
-    if (options.index) {
-      lines.push('', ...grid(predictions.map((_, r) => panel(r)), perRow));
-    } else if (show > 0) {
-      lines.push('', `first ${Math.min(show, count)} test image${show === 1 ? '' : 's'}:`, '');
-      lines.push(...grid(predictions.slice(0, show).map((_, r) => panel(r)), perRow));
-      if (mistakes.length > 0) {
-        const rows = predictions.map((p, r) => (p.prediction !== p.label ? r : -1)).filter((r) => r >= 0).slice(0, show);
-        lines.push('', `misclassified: ${int(mistakes.length)} of ${int(count)}; the first ${rows.length}:`, '');
-        lines.push(...grid(rows.map(panel), perRow));
-      }
-    }
-    if (!options.index && mistakes.length > 0) {
-      if (options.errors) {
-        lines.push('', `all ${int(mistakes.length)} misclassified test images (index: true → predicted, confidence):`);
-        const cells = predictions.filter((p) => p.prediction !== p.label).map((p) => `${String(p.index).padStart(5)}: ${p.label} → ${p.prediction} ${percent(p.probabilities[p.prediction]!, 0).padStart(4)}`);
-        for (let i = 0; i < cells.length; i += 5) lines.push('  ' + cells.slice(i, i + 5).join('   '));
-      } else {
-        lines.push('', `list all ${int(mistakes.length)} mistakes: ${commandLine('predict --errors')}    draw some: ${commandLine('predict --index')} ${mistakes.slice(0, 3).join(',')}`);
-      }
-    }
-    out.write(lines.join('\n') + '\n');
-    return 0;
-  } finally {
-    net.dispose();
-  }
+function scoreRows(logits: Float32Array, rows: number, classes: number): Scores[] {
+  const predictions = argmaxRows(logits, rows, classes);
+  return Array.from({ length: rows }, (_, r) => ({
+    prediction: predictions[r]!,
+    probabilities: softmaxRow(logits, r, classes),
+    logits: Array.from(logits.subarray(r * classes, (r + 1) * classes)),
+  }));
 }
 
-async function predictPictures(model: LoadedModel, files: string[], batchSize: number, options: PredictOptions): Promise<number> {
-  requireMnistShape(model, undefined);
-  const pictures = [];
-  for (const file of files) pictures.push({ file, ...(await loadDigitImage(file)) });
-  const inputs = model.mlp.inputSize, classes = model.mlp.classes;
-  const x = new Float32Array(pictures.length * inputs);
-  pictures.forEach((p, i) => x.set(p.input, i * inputs));
-  const net = await createNet(model.mlp);
-  try {
-    const { logits } = forwardAll(net, x, pictures.length, inputs, classes, batchSize);
-    const predictions = pictures.map((p, r) => ({
-      file: p.file,
-      width: p.picture.width,
-      height: p.picture.height,
-      prediction: argmaxRow(logits, r, classes),
-      probabilities: softmaxRow(logits, r, classes),
-      logits: Array.from(logits.subarray(r * classes, (r + 1) * classes)),
-    }));
-    if (options.json) {
-      writeJson({ model: modelSummary(model, net), count: predictions.length, accuracy: null, predictions });
-      return 0;
-    }
-    const out = process.stdout;
-    const color = useColor(out);
-    const lines = [`${bold('model', color)}  ${describeModel(model)}`, ''];
-    const panels = predictions.map((p, r) => {
-      const name = safeText(path.basename(p.file));
-      return [
-        ...drawDigit(x.subarray(r * inputs, (r + 1) * inputs), color),
-        name.length > 24 ? `…${name.slice(-23)}` : name,
-        `${p.width}x${p.height} → ${bold(`prediction ${p.prediction}`, color)}`,
-        ...probabilityLines(p.probabilities),
-      ];
-    });
-    lines.push(...grid(panels, panelsPerRow(out)));
-    out.write(lines.join('\n') + '\n');
-    return 0;
-  } finally {
-    net.dispose();
-  }
+/**
+ * Softmax of one row of float32 logits, in float64 (max subtracted for stability). Not Mlp.probabilities: that
+ * runs the network again and gives float32, while the report's probabilities and loss come from these logits.
+ */
+function softmaxRow(logits: Float32Array, row: number, classes: number): number[] {
+  const values = Array.from(logits.subarray(row * classes, (row + 1) * classes));
+  const max = Math.max(...values);
+  const exps = values.map((v) => Math.exp(v - max));
+  const total = sum(exps);
+  return exps.map((e) => e / total);
+}
+
+function sum(values: number[]): number {
+  return values.reduce((s, v) => s + v, 0);
 }
 
 /** a / b, or NaN (null in JSON, '-' on screen) when no image falls in the class. */
@@ -265,10 +274,85 @@ function ratio(a: number, b: number): number {
   return b === 0 ? NaN : a / b;
 }
 
-function percentOrDash(v: number): string {
-  return Number.isNaN(v) ? '-' : percent(v, 1);
+// ---- render: the reports as terminal text ----
+
+interface Screen {
+  color: boolean;
+  /** Digit panels per row. */
+  perRow: number;
 }
 
-function writeJson(value: unknown): void {
-  process.stdout.write(safeJson(value) + '\n');
+interface TestSetView extends Screen {
+  /** How the images were chosen: the whole set, the first N (--limit), or --index. */
+  selection: 'all' | 'limit' | 'index';
+  /** How many images and mistakes to draw (--examples). */
+  examples: number;
+  /** List every mistake (--errors) instead of a hint. */
+  listErrors: boolean;
+}
+
+function renderTestSet(report: TestSetReport, inputs: Float32Array, view: TestSetView): string {
+  const { color, perRow, selection } = view;
+  const { count, confusion, mistakes, predictions, model } = report;
+  const plural = (n: number, word: string) => `${word}${n === 1 ? '' : 's'}`;
+  const chosen = selection === 'index' ? ` (--index ${predictions.map((p) => p.index).join(',')})` : selection === 'limit' ? ` (first ${int(count)})` : '';
+  const lines = [
+    `${bold('model', color)}     ${describeModel(model)}`,
+    `${bold('data', color)}      ${safeText(report.data)}: ${int(count)} ${plural(count, 'image')}${chosen}`,
+    `${bold('engine', color)}    @mnist/core-wasm (${model.engine}, ${model.threads} ${plural(model.threads!, 'thread')}), batch ${report.batchSize}: ${seconds(report.seconds)}, ${int(report.imagesPerSecond)} images/s`,
+    `${bold('accuracy', color)}  ${bold(percent(report.accuracy), color)} (${int(count - mistakes.length)} of ${int(count)} correct), mean cross-entropy loss ${report.loss.toFixed(4)}`,
+  ];
+
+  if (selection !== 'index') {
+    lines.push('', 'confusion matrix (rows: true digit, columns: predicted digit)');
+    const header = ['true \\ pred', ...confusion.map((_, c) => String(c))];
+    lines.push(...table(header, confusion.map((row, t) => [String(t), ...row.map((v, p) => (v === 0 ? '.' : t === p ? green(String(v), color) : red(String(v), color)))])));
+    lines.push('', 'per class');
+    lines.push(...table(['digit', 'precision', 'recall', 'images'], confusion.map((row, c) => [String(c), percentOrDash(report.precision[c]!), percentOrDash(report.recall[c]!), int(sum(row))])));
+  }
+
+  const panel = (r: number) => {
+    const p = predictions[r]!;
+    const verdict = p.prediction === p.label ? green(`→ ${p.prediction} ✓`, color) : red(`→ ${p.prediction} ✗`, color);
+    return [...drawDigit(inputs.subarray(r * MNIST_PIXELS, (r + 1) * MNIST_PIXELS), color), `#${p.index}  true ${p.label} ${verdict}`, ...probabilityLines(p.probabilities)];
+  };
+  const show = view.examples;
+  if (selection === 'index') {
+    lines.push('', ...grid(predictions.map((_, r) => panel(r)), perRow));
+    return lines.join('\n');
+  }
+  if (show > 0) {
+    lines.push('', `first ${Math.min(show, count)} test ${plural(show, 'image')}:`, '');
+    lines.push(...grid(predictions.slice(0, show).map((_, r) => panel(r)), perRow));
+    if (mistakes.length > 0) {
+      const rows = predictions.map((p, r) => (p.prediction !== p.label ? r : -1)).filter((r) => r >= 0).slice(0, show);
+      lines.push('', `misclassified: ${int(mistakes.length)} of ${int(count)}; the first ${rows.length}:`, '');
+      lines.push(...grid(rows.map(panel), perRow));
+    }
+  }
+  if (mistakes.length > 0 && view.listErrors) {
+    lines.push('', `all ${int(mistakes.length)} misclassified test images (index: true → predicted, confidence):`);
+    const cells = predictions.filter((p) => p.prediction !== p.label).map((p) => `${String(p.index).padStart(5)}: ${p.label} → ${p.prediction} ${percent(p.probabilities[p.prediction]!, 0).padStart(4)}`);
+    for (let i = 0; i < cells.length; i += 5) lines.push('  ' + cells.slice(i, i + 5).join('   '));
+  } else if (mistakes.length > 0) {
+    lines.push('', `list all ${int(mistakes.length)} mistakes: ${commandLine('predict --errors')}    draw some: ${commandLine('predict --index')} ${mistakes.slice(0, 3).join(',')}`);
+  }
+  return lines.join('\n');
+}
+
+function renderPictures(report: PictureReport, inputs: Float32Array, { color, perRow }: Screen): string {
+  const panels = report.predictions.map((p, r) => {
+    const name = safeText(path.basename(p.file));
+    return [
+      ...drawDigit(inputs.subarray(r * MNIST_PIXELS, (r + 1) * MNIST_PIXELS), color),
+      name.length > 24 ? `…${name.slice(-23)}` : name,
+      `${p.width}x${p.height} → ${bold(`prediction ${p.prediction}`, color)}`,
+      ...probabilityLines(p.probabilities),
+    ];
+  });
+  return [`${bold('model', color)}  ${describeModel(report.model)}`, '', ...grid(panels, perRow)].join('\n');
+}
+
+function percentOrDash(v: number): string {
+  return Number.isNaN(v) ? '-' : percent(v, 1);
 }
