@@ -5,19 +5,10 @@
 import json, os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch
-from weights_io import read_weights
+from weights_io import read_weights, torch_mlp
 
 sizes, params = read_weights(sys.argv[1])
-mods = []
-for i, (w, b) in enumerate(params):
-    lin = torch.nn.Linear(sizes[i], sizes[i + 1])
-    with torch.no_grad():
-        lin.weight.copy_(torch.from_numpy(w.copy()))
-        lin.bias.copy_(torch.from_numpy(b.copy()))
-    mods.append(lin)
-    if i + 1 < len(params):
-        mods.append(torch.nn.ReLU())
-model = torch.nn.Sequential(*mods).eval()
+model = torch_mlp(sizes, params).eval()
 torch.onnx.export(model, torch.zeros(1, sizes[0]), sys.argv[2], input_names=['x'], output_names=['logits'],
                   dynamic_axes={'x': {0: 'batch'}, 'logits': {0: 'batch'}}, opset_version=13)
 print(json.dumps({'torch': torch.__version__}))

@@ -2,16 +2,14 @@
 # NumPy peer of the inference table: the same network as batched float32 matmuls (np.matmul on the BLAS NumPy was
 # built with: OpenBLAS with Debian's libopenblas0-pthread), over the MNIST test images at batch 1, 64 and 256.
 # Usage: /usr/bin/python3 numpy_infer.py WEIGHTS.bin DATA_DIR RUNS  -> one JSON line (rates, predictions, BLAS info)
-import json, os, struct, sys, time
+import json, os, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np
-from weights_io import read_weights
+from weights_io import read_idx, read_weights
 
 sizes, params = read_weights(sys.argv[1])
 data_dir, runs = sys.argv[2], int(sys.argv[3])
-with open(os.path.join(data_dir, 't10k-images-idx3-ubyte'), 'rb') as f:
-    d = f.read()
-x = (np.frombuffer(d, dtype=np.uint8, offset=16).reshape(-1, 784).astype(np.float32) / np.float32(255))
+x = read_idx(data_dir, 't10k-images-idx3-ubyte').reshape(-1, sizes[0]).astype(np.float32) / np.float32(255)
 # y = x W^T + b with W^T stored contiguous (in x out), the layout a BLAS sgemm reads best
 layers = [(np.ascontiguousarray(w.T), b) for w, b in params]
 

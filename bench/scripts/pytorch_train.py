@@ -3,8 +3,10 @@
 # weights and the SAME per-epoch shuffle the benchmark gives it, so accuracy and loss compare one to one.
 # Usage: /usr/bin/python3 pytorch_train.py INPUT.bin EPOCHS  (INPUT written by bench/src/pytorch.ts); prints JSON.
 import json, os, struct, sys, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np
 import torch
+from weights_io import read_idx, torch_mlp
 
 torch.set_num_threads(1)  # the benchmark compares one thread with one thread
 path, epochs = sys.argv[1], int(sys.argv[2])
@@ -24,33 +26,11 @@ for i in range(nsizes - 1):
     params.append((w, b))
 orders = np.frombuffer(raw, dtype='<u4', count=n_train * n_epochs_file, offset=off).reshape(n_epochs_file, n_train).astype(np.int64)
 data_dir = sys.argv[3]
-
-
-def read_idx(name, magic):
-    with open(os.path.join(data_dir, name), 'rb') as f:
-        d = f.read()
-    (m,) = struct.unpack('>I', d[:4])
-    assert m == magic
-    ndim = m & 0xff
-    dims = struct.unpack('>' + 'I' * ndim, d[4:4 + 4 * ndim])
-    return np.frombuffer(d, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
-x_train = torch.from_numpy(read_idx('train-images-idx3-ubyte', 0x803).reshape(-1, 784).astype(np.float32) / np.float32(255))
-y_train = torch.from_numpy(read_idx('train-labels-idx1-ubyte', 0x801).astype(np.int64))
-x_test = torch.from_numpy(read_idx('t10k-images-idx3-ubyte', 0x803).reshape(-1, 784).astype(np.float32) / np.float32(255))
-y_test = torch.from_numpy(read_idx('t10k-labels-idx1-ubyte', 0x801).astype(np.int64))
-
-layers = []
-for i, (w, b) in enumerate(params):
-    lin = torch.nn.Linear(sizes[i], sizes[i + 1])
-    with torch.no_grad():
-        lin.weight.copy_(torch.from_numpy(w.copy()))
-        lin.bias.copy_(torch.from_numpy(b.copy()))
-    layers.append(lin)
-    if i + 2 < nsizes:
-        layers.append(torch.nn.ReLU())
-model = torch.nn.Sequential(*layers)
+x_train = torch.from_numpy(read_idx(data_dir, 'train-images-idx3-ubyte').reshape(-1, sizes[0]).astype(np.float32) / np.float32(255))
+y_train = torch.from_numpy(read_idx(data_dir, 'train-labels-idx1-ubyte').astype(np.int64))
+x_test = torch.from_numpy(read_idx(data_dir, 't10k-images-idx3-ubyte').reshape(-1, sizes[0]).astype(np.float32) / np.float32(255))
+y_test = torch.from_numpy(read_idx(data_dir, 't10k-labels-idx1-ubyte').astype(np.int64))
+model = torch_mlp(sizes, params)
 opt = torch.optim.SGD(model.parameters(), lr=lr)
 result = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'epoch_seconds': [], 'accuracy': [], 'first_losses': []}
 for e in range(epochs):

@@ -1,7 +1,7 @@
 // The in-process engines the benchmark compares. Each runs the same MLP (PyTorch-layout weights, ReLU between layers):
 // inference on batches and, where it can, SGD training. Out-of-process peers (onnxruntime-web, NumPy) are in peers.ts.
 import { createRequire } from 'node:module';
-import { Mlp, type LayerParams } from '@mnist/core-wasm';
+import { Mlp, argmaxRows, type LayerParams } from '@mnist/core-wasm';
 import { PlainJsMlp } from './plainjs.js';
 
 export interface Engine {
@@ -22,14 +22,6 @@ export interface Engine {
   /** The current weights in PyTorch layout (after training), if the engine can give them back. */
   layers?(): LayerParams[];
   dispose(): void;
-}
-
-function argmax(logits: Float32Array, rows: number, classes: number, into: Int32Array, at: number): void {
-  for (let r = 0; r < rows; r++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (logits[r * classes + c] > logits[r * classes + best]) best = c;
-    into[at + r] = best;
-  }
 }
 
 /**
@@ -162,7 +154,7 @@ export function tfjsWasm(): Engine {
       const out = new Int32Array(count);
       for (let s = 0; s < count; s += 256) {
         const n = Math.min(256, count - s);
-        argmax(this.forward(x.subarray(s * sizes[0], (s + n) * sizes[0]), n), n, sizes[sizes.length - 1], out, s);
+        out.set(argmaxRows(this.forward(x.subarray(s * sizes[0], (s + n) * sizes[0]), n), n, sizes[sizes.length - 1]), s);
       }
       return out;
     },

@@ -1,5 +1,7 @@
 // Inference timing shared by every in-process engine and the onnxruntime child: images/s at batch 1, 64 and 256
 // over the MNIST test images (medians of several passes after a warm-up), and the predictions at batch 256.
+import { argmaxRows } from '@mnist/core-wasm';
+import { median } from './stats.js';
 
 export const BATCHES = [1, 64, 256] as const;
 export type Batch = (typeof BATCHES)[number];
@@ -23,14 +25,6 @@ export interface MeasureOptions {
   images: number; // images per pass at batch 64 and 256 (batch 1: a fifth, at least 256)
 }
 
-function argmaxRows(logits: Float32Array, rows: number, classes: number, into: Int32Array, at: number): void {
-  for (let r = 0; r < rows; r++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (logits[r * classes + c] > logits[r * classes + best]) best = c;
-    into[at + r] = best;
-  }
-}
-
 export async function measureInference(forward: Forward, x: Float32Array, inputs: number, classes: number, opt: MeasureOptions): Promise<InferenceResult> {
   const rates: Record<string, Rate> = {};
   const predictions = new Int32Array(opt.images);
@@ -41,7 +35,7 @@ export async function measureInference(forward: Forward, x: Float32Array, inputs
         const n = Math.min(batch, images - s);
         let out = forward(x.subarray(s * inputs, (s + n) * inputs), n);
         if (out instanceof Promise) out = await out;
-        if (record) argmaxRows(out, n, classes, predictions, s);
+        if (record) predictions.set(argmaxRows(out, n, classes), s);
       }
     };
     await pass(batch === 256); // warm-up (and, at batch 256, the predictions)
@@ -52,10 +46,7 @@ export async function measureInference(forward: Forward, x: Float32Array, inputs
       await pass(false);
       times.push(performance.now() - t0);
     }
-    times.sort((a, b) => a - b);
-    const mid = times.length >> 1;
-    const median = times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
-    rates[batch] = { median: (images / median) * 1000, best: (images / times[0]) * 1000, images };
+    rates[batch] = { median: (images / median(times)) * 1000, best: (images / Math.min(...times)) * 1000, images };
   }
   return { rates, predictions };
 }

@@ -2,7 +2,8 @@
 // this one run: plain JS, TensorFlow.js (wasm), onnxruntime-web (1 and 2 threads), NumPy on OpenBLAS, PyTorch. Prints
 // the tables BENCHMARKS.md records: dense forward GFLOP/s, the sparse first layer against the dense one by input
 // density, training s/epoch with test accuracy, inference images/s at batch 1, 64 and 256 with ratios (ours with the
-// first layer skipping zero pixels, the default, and 'dense only'), the issue-6 targets; then the loader's benchmark.
+// first layer skipping zero pixels, the default, and 'dense only'), the performance targets; then the loader's
+// benchmark.
 // Flags: --epochs N (training epochs, default 1), --quick (fewer runs, for trying changes), --no-loader.
 import { execFileSync, execSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,13 +13,14 @@ import { fileURLToPath } from 'node:url';
 import { Mlp, relaxedSimdSupported, seededRandom, shuffledOrder, type LayerParams } from '@mnist/core-wasm';
 import { inputSparsity, instantiateKernels, type KernelExports } from '@mnist/core-wasm/kernels';
 import { loadMlpSync } from '@mnist/loader';
+import { MNIST_CLASSES, MNIST_PIXELS } from '@mnist/loader/data';
 import { coreWasm, plainJs, tfjsWasm, type Engine } from './engines.js';
 import { measureInference, BATCHES, type Rate } from './inference.js';
 import { loadMnist, type Dataset } from './mnist.js';
 import { makeOnnx, runNumpy, runOrt, type Outcome, type PeerResult } from './peers.js';
 import { denseForwardJs } from './plainjs.js';
 import { torchAvailable, trainTorch } from './pytorch.js';
-import { fmt, fmtInt, printTable, timeRuns } from './stats.js';
+import { fmt, fmtInt, median, printTable, timeRuns } from './stats.js';
 import { writeWeights } from './weights.js';
 
 const args = process.argv.slice(2);
@@ -34,7 +36,7 @@ const QUICK = flag('quick');
 const LOADER = !flag('no-loader');
 const ALL = Math.min(availableParallelism(), 8);
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SIZES = [784, 512, 10];
+const SIZES = [MNIST_PIXELS, 512, MNIST_CLASSES];
 const BATCH = 64, LR = 0.1;
 const relaxed = relaxedSimdSupported();
 const variants: ('plain' | 'relaxed')[] = relaxed ? ['plain', 'relaxed'] : ['plain'];
@@ -54,7 +56,7 @@ function header(): void {
 // ------------------------------------------------------------------------------------------ dense forward
 
 async function denseBench(test: Dataset): Promise<void> {
-  const B = 256, C = 784, OC = 512;
+  const B = 256, C = MNIST_PIXELS, OC = 512;
   const flops = 2 * B * C * OC;
   const rand = seededRandom(7);
   const x = Float32Array.from({ length: B * C }, () => rand());
@@ -132,7 +134,7 @@ function timeSparse(k: KernelExports, x: Float32Array, w: Float32Array, b: Float
  * Where the ratio crosses 1 is the crossover the library's inputSparsity.maxDensity is set from.
  */
 async function sparseBench(test: Dataset): Promise<void> {
-  const B = 256, C = 784, OC = 512;
+  const B = 256, C = MNIST_PIXELS, OC = 512;
   const rand = seededRandom(8);
   const w = Float32Array.from({ length: OC * C }, () => rand() - 0.5);
   const b = Float32Array.from({ length: OC }, () => rand() - 0.5);
@@ -190,7 +192,7 @@ interface TrainResult {
  * the first order instead, and its epoch time extrapolated.
  */
 async function trainEngine(engine: Engine, train: Dataset, test: Dataset, orders: Uint32Array[], init: LayerParams[], runs: number): Promise<TrainResult> {
-  const xb = new Float32Array(BATCH * 784), yb = new Uint8Array(BATCH);
+  const xb = new Float32Array(BATCH * MNIST_PIXELS), yb = new Uint8Array(BATCH);
   const result: TrainResult = { name: engine.name, threads: '', epochSeconds: [], runs, accuracy: [], firstLosses: [], layers: null };
   const batches = Math.floor(train.count / BATCH);
   const steps = engine.slow ? (QUICK ? 5 : 20) : batches;
@@ -202,7 +204,7 @@ async function trainEngine(engine: Engine, train: Dataset, test: Dataset, orders
       for (let s = 0; s < steps; s++) {
         for (let i = 0; i < BATCH; i++) {
           const j = order[s * BATCH + i];
-          xb.set(train.x.subarray(j * 784, j * 784 + 784), i * 784);
+          xb.set(train.x.subarray(j * MNIST_PIXELS, (j + 1) * MNIST_PIXELS), i * MNIST_PIXELS);
           yb[i] = train.labels[j];
         }
         const loss = engine.trainBatch!(xb, yb, BATCH, LR);
@@ -286,7 +288,7 @@ async function inferenceBench(test: Dataset, layers: LayerParams[]): Promise<Rec
   for (const engine of engines) {
     await engine.load(layers);
     const images = engine.slow ? 512 : test.count;
-    const r = await measureInference((x, batch) => engine.forward(x, batch), test.x, 784, 10, { images, runs: engine.slow ? 1 : runs });
+    const r = await measureInference((x, batch) => engine.forward(x, batch), test.x, MNIST_PIXELS, MNIST_CLASSES, { images, runs: engine.slow ? 1 : runs });
     rows.push({ name: engine.name, threads: engine.threads, ...r, subset: engine.slow });
     engine.dispose();
   }
@@ -373,7 +375,7 @@ async function main(): Promise<void> {
   ]);
 
   if (LOADER) {
-    // issue 3's load benchmark, run as its own script (pnpm --filter @mnist/loader bench)
+    // the loader's own benchmark script
     console.log('\n@mnist/loader: pnpm --filter @mnist/loader bench');
     try {
       execFileSync('pnpm', ['--filter', '@mnist/loader', '--silent', 'bench'], { cwd: repo, stdio: 'inherit', timeout: 300_000 });
@@ -381,12 +383,6 @@ async function main(): Promise<void> {
       console.log(`loader benchmark failed: ${(e as Error).message.split('\n')[0]}`);
     }
   }
-}
-
-function median(a: number[]): number {
-  const s = [...a].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 main().then(() => process.exit(0), (e) => {

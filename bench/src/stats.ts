@@ -9,9 +9,14 @@ export function timeRuns(fn: () => void, runs: number, warmup = 2): { median: nu
     fn();
     times.push(performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  const mid = times.length >> 1;
-  return { median: times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2, best: times[0] };
+  return { median: median(times), best: Math.min(...times) };
+}
+
+/** The median of `values` (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /** Prints rows as an aligned text table (first column left-aligned, the rest right-aligned). */

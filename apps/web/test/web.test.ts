@@ -12,8 +12,10 @@ import { loadMlp, savePth } from '@mnist/loader';
 import { Mlp } from '@mnist/core-wasm';
 import { buildSite, launch, missingBrowser, REPO_ROOT, startServer, WEB_ROOT } from './browser.js';
 import { zipStored } from './zip.js';
-// the loader's own generators of hostile inputs (a pickle assembler and a zip writer), shared rather than copied
-import { OP, Pickle, pth, stateDict } from '../../../packages/loader/test/craft.js';
+// the loader's own generators of hostile inputs (a pickle assembler and a zip writer) and its opcode table, shared
+// rather than copied
+import { OP } from '../../../packages/loader/src/opcodes.js';
+import { Pickle, pth, stateDict } from '../../../packages/loader/test/craft.js';
 
 // Chromium runs the relaxed-SIMD (fused multiply-add) build; let Node run the very same binary, so the accuracies
 // compared below come from identical arithmetic rather than from two roundings that may flip a borderline digit.

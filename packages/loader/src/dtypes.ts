@@ -44,11 +44,3 @@ export function halfToFloat(h: number): number {
   if (e === 31) return m ? NaN : sign * Infinity;
   return sign * F16_EXP[e] * (1 + m / 1024);
 }
-
-/** bfloat16 bits are the top half of a float32: shift them back. Uses a shared scratch word. */
-const BF_U32 = new Uint32Array(1);
-const BF_F32 = new Float32Array(BF_U32.buffer);
-export function bfloat16ToFloat(b: number): number {
-  BF_U32[0] = b << 16;
-  return BF_F32[0];
-}

@@ -1,6 +1,7 @@
-// The one error class of @mnist/loader: a stable `code` per failure and a one-line message that says what is wrong
-// and what to do (`hint` holds the "what to do" part on its own, for UIs that show it separately). Messages are made
-// safe here, whatever the throw site passed: no control characters, at most LIMITS.maxMessageLength characters.
+// The error class of @mnist/loader's .pth reader and writer, in the project's contract { code, message, hint? }: a
+// stable `code` per failure and a one-line message that says what is wrong and what to do (`hint` holds the "what to
+// do" part on its own, for UIs that show it separately). Messages are made safe here, whatever the throw site passed:
+// no control characters, at most LIMITS.maxMessageLength characters.
 import { oneLineMessage } from './text.js';
 
 export type PthErrorCode =
@@ -23,19 +24,17 @@ export type PthErrorCode =
   | 'PTH_BAD_ARGUMENT'; // savePth was given inconsistent layers
 
 export class PthError extends Error {
-  readonly code: PthErrorCode;
-  readonly hint: string;
+  override name = 'PthError';
+  readonly hint?: string;
 
   /**
-   * `problem` says what is wrong; `hint` says what to do. The message is both, on one line, with control characters
+   * `problem` says what is wrong; `hint` what to do. The message is both, on one line, with control characters
    * escaped and long unquoted values cut (throw sites quote file values with `quote` from text.ts; this is the net).
    */
-  constructor(code: PthErrorCode, problem: string, hint: string) {
-    const safe = oneLineMessage(problem, hint);
+  constructor(readonly code: PthErrorCode, problem: string, hint?: string) {
+    const safe = oneLineMessage(problem, hint ?? '');
     super(safe.hint ? `${safe.problem}: ${safe.hint}` : safe.problem);
-    this.name = 'PthError';
-    this.code = code;
-    this.hint = safe.hint;
+    this.hint = safe.hint || undefined;
   }
 }
 
@@ -46,3 +45,4 @@ export function isPthError(e: unknown): e is PthError {
 // Hints shared by several throw sites.
 export const HINT_RESAVE = 'open it with PyTorch and re-save it with torch.save(model.state_dict(), "model.pth")';
 export const HINT_CORRUPT = 'the file is damaged: download or copy it again';
+export const HINT_TRUNCATED = 'the file was cut short: get the whole file again';

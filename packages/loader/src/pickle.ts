@@ -1,10 +1,12 @@
 // A small, safe pickle VM (protocols 0-5) for torch.save files: globals are resolved only through an allowlist of
 // handlers, nothing from the file is ever called, dicts are Maps (a `__proto__` key is just a key), and memo, nesting,
 // and sizes are bounded. Every value built or copied is charged to one Budget (budget.ts) before it is allocated; a memo
-// GET pushes a reference, never a copy. Every failure is a PthError.
-import { PthError, HINT_CORRUPT, HINT_RESAVE } from './errors.js';
+// GET pushes a reference, never a copy. Every failure is a PthError. Opcodes and where their arguments lie come from
+// opcodes.ts (readOp), as they do for scanGlobals below, so the VM and the scan cannot read a pickle differently.
+import { PthError, HINT_CORRUPT, HINT_RESAVE, HINT_TRUNCATED } from './errors.js';
 import { Budget, COST, limitError } from './budget.js';
 import { LIMITS } from './limits.js';
+import { OP, OP_ARG, OpFrame, readOp, type OpStatus } from './opcodes.js';
 import { quote } from './text.js';
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -92,43 +94,27 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   const label = options.label ?? 'pickle';
   const budget = options.budget ?? new Budget(LIMITS, bytes.length - start);
   const limits = budget.limits;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = bytes.length;
   let pos = start;
   let stack: PyValue[] = [];
   const metastack: PyValue[][] = [];
   let stackTotal = 0;
   const memo = new Map<number, PyValue>();
-  const latin1 = { decode: latin1Decode };
-
-  const need = (k: number) => {
-    if (pos + k > n || k < 0) {
-      throw new PthError('PTH_TRUNCATED', `${label} ends in the middle of an opcode`, 'the file was cut short: get the whole file again');
+  // the opcode being run: where its argument lies (readOp frames every opcode, here and in scanGlobals)
+  const frame = new OpFrame();
+  const frameError = (status: Exclude<OpStatus, 'ok'>): PthError => {
+    switch (status) {
+      case 'unknown': return badPickle(`unknown opcode 0x${frame.op.toString(16).padStart(2, '0')} at byte ${frame.start}`, label);
+      case 'long line': return limitError(`text opcode line longer than ${limits.maxLineLength} bytes`);
+      case 'negative length': return badPickle(frame.op === OP.LONG4 ? 'negative LONG4 length' : 'negative length', label);
+      case 'huge number': return limitError('64-bit length of 2^53 bytes or more');
+      case 'cut': return new PthError('PTH_TRUNCATED', `${label} ends in the middle of ${OP_ARG[frame.op]?.kind === 'lines' ? 'a text opcode' : 'an opcode'}`, HINT_TRUNCATED);
     }
   };
-  const u8 = () => { need(1); return bytes[pos++]; };
-  const u16 = () => { need(2); const v = view.getUint16(pos, true); pos += 2; return v; };
-  const i32 = () => { need(4); const v = view.getInt32(pos, true); pos += 4; return v; };
-  const u32 = () => { need(4); const v = view.getUint32(pos, true); pos += 4; return v; };
-  const u64 = () => {
-    need(8);
-    const lo = view.getUint32(pos, true), hi = view.getUint32(pos + 4, true);
-    pos += 8;
-    if (hi >= 0x200000) throw limitError('64-bit length of 2^53 bytes or more');
-    return hi * 0x1_0000_0000 + lo;
-  };
-  const take = (k: number) => { need(k); const b = bytes.subarray(pos, pos + k); pos += k; return b; };
-  const line = () => {
-    const limit = Math.min(n, pos + limits.maxLineLength + 1);
-    let i = pos;
-    while (i < limit && bytes[i] !== 0x0a) i++;
-    if (i === limit) { // no newline among the bytes scanned
-      if (limit === n) throw new PthError('PTH_TRUNCATED', `${label} ends in the middle of a text opcode`, 'the file was cut short: get the whole file again');
-      throw limitError(`text opcode line longer than ${limits.maxLineLength} bytes`);
-    }
-    const s = latin1.decode(bytes.subarray(pos, i));
-    pos = i + 1;
-    return s;
+  // the bytes of a length-prefixed argument, once the pickle is known to hold them all
+  const payload = (): Uint8Array => {
+    if (frame.end > n) throw frameError('cut');
+    return bytes.subarray(frame.data, frame.dataEnd);
   };
 
   const push = (v: PyValue) => {
@@ -256,150 +242,128 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
     budget.object(b.length);
     return v;
   };
-  // strings and bytes: charged before they are decoded or copied out of the pickle
-  const text = (k: number, decode: (b: Uint8Array) => string): string => {
-    need(k);
-    budget.string(k); // UTF-8/latin1 bytes >= characters: an upper bound
-    return decode(take(k));
-  };
-  const bytesCopy = (k: number): Uint8Array => {
-    need(k);
-    budget.bytesValue(k);
-    return take(k).slice();
-  };
   const lineString = (s: string): string => {
     budget.string(s.length);
     return s;
   };
 
   while (true) {
-    if (pos >= n) throw new PthError('PTH_TRUNCATED', `${label} ends before its STOP opcode`, 'the file was cut short: get the whole file again');
-    const op = bytes[pos++];
+    if (pos >= n) throw new PthError('PTH_TRUNCATED', `${label} ends before its STOP opcode`, HINT_TRUNCATED);
+    const status = readOp(bytes, pos, limits.maxLineLength, frame);
+    if (status !== 'ok') throw frameError(status);
+    const op = frame.op;
+    pos = frame.end;
     switch (op) {
-      case 0x80: { // PROTO
-        const v = u8();
-        if (v > 5) throw new PthError('PTH_UNSUPPORTED', `${label} uses pickle protocol ${v}`, 'only protocols 0-5 exist: the file is damaged or not a .pth');
+      case OP.PROTO:
+        if (frame.value > 5) throw new PthError('PTH_UNSUPPORTED', `${label} uses pickle protocol ${frame.value}`, 'only protocols 0-5 exist: the file is damaged or not a .pth');
         break;
-      }
-      case 0x95: u64(); break; // FRAME: frames are only a hint for buffered readers
-      case 0x2e: { // STOP
-        const value = pop();
-        return { value, end: pos };
-      }
+      case OP.FRAME: break; // frames are only a hint for buffered readers
+      case OP.STOP: return { value: pop(), end: pos };
       // --- stack manipulation
-      case 0x28: // MARK
+      case OP.MARK:
         if (metastack.length >= limits.maxMarkDepth) throw limitError(`MARKs nested more than ${limits.maxMarkDepth} deep`);
         metastack.push(stack);
         stack = [];
         break;
-      case 0x31: popMark(); break; // POP_MARK
-      case 0x30: pop(); break; // POP
-      case 0x32: push(top()); break; // DUP
+      case OP.POP_MARK: popMark(); break;
+      case OP.POP: pop(); break;
+      case OP.DUP: push(top()); break;
       // --- memo
-      case 0x70: memoPut(Number(parseIntLine(line()))); break; // PUT
-      case 0x71: memoPut(u8()); break; // BINPUT
-      case 0x72: memoPut(u32()); break; // LONG_BINPUT
-      case 0x94: memoPut(memo.size); break; // MEMOIZE
-      case 0x67: memoGet(Number(parseIntLine(line()))); break; // GET
-      case 0x68: memoGet(u8()); break; // BINGET
-      case 0x6a: memoGet(u32()); break; // LONG_BINGET
+      case OP.PUT: memoPut(Number(parseIntLine(lineText(bytes, frame)))); break;
+      case OP.BINPUT: case OP.LONG_BINPUT: memoPut(frame.value); break;
+      case OP.MEMOIZE: memoPut(memo.size); break;
+      case OP.GET: memoGet(Number(parseIntLine(lineText(bytes, frame)))); break;
+      case OP.BINGET: case OP.LONG_BINGET: memoGet(frame.value); break;
       // --- constants
-      case 0x4e: push(null); break; // NONE
-      case 0x88: push(true); break; // NEWTRUE
-      case 0x89: push(false); break; // NEWFALSE
-      case 0x49: { // INT
-        const s = line();
+      case OP.NONE: push(null); break;
+      case OP.NEWTRUE: push(true); break;
+      case OP.NEWFALSE: push(false); break;
+      case OP.INT: {
+        const s = lineText(bytes, frame);
         push(s === '01' ? true : s === '00' ? false : parseIntLine(s));
         break;
       }
-      case 0x4c: push(parseIntLine(line())); break; // LONG
-      case 0x4a: push(i32()); break; // BININT
-      case 0x4b: push(u8()); break; // BININT1
-      case 0x4d: push(u16()); break; // BININT2
-      case 0x8a: push(decodeLong(take(u8()))); break; // LONG1
-      case 0x8b: { // LONG4
-        const len = i32();
-        if (len < 0) throw badPickle('negative LONG4 length', label);
-        if (len > limits.maxLongBytes) throw limitError(`integer longer than ${limits.maxLongBytes} bytes`);
-        push(decodeLong(take(len)));
+      case OP.LONG: push(parseIntLine(lineText(bytes, frame))); break;
+      case OP.BININT: case OP.BININT1: case OP.BININT2: push(frame.value); break;
+      case OP.LONG1: push(decodeLong(payload())); break;
+      case OP.LONG4:
+        if (frame.value > limits.maxLongBytes) throw limitError(`integer longer than ${limits.maxLongBytes} bytes`);
+        push(decodeLong(payload()));
         break;
-      }
-      case 0x46: { // FLOAT
-        const s = line().trim();
+      case OP.FLOAT: {
+        const s = lineText(bytes, frame).trim();
         const v = Number(s);
         if (s === '' || (Number.isNaN(v) && !/^[+-]?nan$/i.test(s))) throw badPickle(`bad float literal "${quote(s, 20)}"`, label);
         push(v);
         break;
       }
-      case 0x47: { need(8); push(view.getFloat64(pos, false)); pos += 8; break; } // BINFLOAT (big-endian)
-      // --- strings and bytes
-      case 0x53: push(lineString(unescapeString(line(), label))); break; // STRING (protocol 0, quoted)
-      case 0x54: { const len = i32(); if (len < 0) throw badPickle('negative length', label); push(text(len, latin1.decode)); break; } // BINSTRING
-      case 0x55: push(text(u8(), latin1.decode)); break; // SHORT_BINSTRING
-      case 0x56: push(lineString(rawUnicodeUnescape(line()))); break; // UNICODE
-      case 0x58: push(text(u32(), utf8Decode)); break; // BINUNICODE
-      case 0x8c: push(text(u8(), utf8Decode)); break; // SHORT_BINUNICODE
-      case 0x8d: push(text(u64(), utf8Decode)); break; // BINUNICODE8
-      case 0x42: push(bytesCopy(u32())); break; // BINBYTES
-      case 0x43: push(bytesCopy(u8())); break; // SHORT_BINBYTES
-      case 0x8e: push(bytesCopy(u64())); break; // BINBYTES8
-      case 0x96: push(bytesCopy(u64())); break; // BYTEARRAY8
-      case 0x97: throw new PthError('PTH_UNSUPPORTED', `${label} uses out-of-band buffers (NEXT_BUFFER)`, 'torch.save never writes them: ' + HINT_RESAVE);
-      case 0x98: break; // READONLY_BUFFER: no-op on our immutable copies
+      case OP.BINFLOAT: push(frame.value); break;
+      // --- strings and bytes: a length-prefixed one is charged before it is decoded or copied out of the pickle
+      case OP.STRING: case OP.UNICODE: push(lineString(stringArg(bytes, frame, label))); break;
+      case OP.BINSTRING: case OP.SHORT_BINSTRING: case OP.BINUNICODE: case OP.SHORT_BINUNICODE: case OP.BINUNICODE8:
+        budget.string(payload().length); // UTF-8/latin1 bytes >= characters: an upper bound
+        push(stringArg(bytes, frame, label));
+        break;
+      case OP.BINBYTES: case OP.SHORT_BINBYTES: case OP.BINBYTES8: case OP.BYTEARRAY8: {
+        const b = payload();
+        budget.bytesValue(b.length);
+        push(b.slice());
+        break;
+      }
+      case OP.NEXT_BUFFER: throw new PthError('PTH_UNSUPPORTED', `${label} uses out-of-band buffers (NEXT_BUFFER)`, 'torch.save never writes them: ' + HINT_RESAVE);
+      case OP.READONLY_BUFFER: break; // a no-op on our immutable copies
       // --- containers
-      case 0x29: push(tuple([])); break; // EMPTY_TUPLE
-      case 0x74: push(tuple(popMark())); break; // TUPLE
-      case 0x85: { const a = pop(); push(tuple([a])); break; } // TUPLE1
-      case 0x86: { const b = pop(), a = pop(); push(tuple([a, b])); break; } // TUPLE2
-      case 0x87: { const c = pop(), b = pop(), a = pop(); push(tuple([a, b, c])); break; } // TUPLE3
-      case 0x5d: budget.sequence(0); push(new PyList([])); break; // EMPTY_LIST
-      case 0x6c: { const items = popMark(); budget.sequence(items.length); const l = new PyList(items); nest(l, items); push(l); break; } // LIST
-      case 0x61: { const v = pop(); appendItems(top(), [v]); break; } // APPEND
-      case 0x65: { const items = popMark(); appendItems(top(), items); break; } // APPENDS
-      case 0x7d: budget.dict(0); push(new PyDict()); break; // EMPTY_DICT
-      case 0x64: { const items = popMark(); budget.dict(0); const d = new PyDict(); setItems(d, items); push(d); break; } // DICT
-      case 0x73: { const v = pop(), k = pop(); setItems(top(), [k, v]); break; } // SETITEM
-      case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
-      case 0x8f: budget.sequence(0); push(new PyList([])); break; // EMPTY_SET (sets are kept as lists: never used by a state_dict)
-      case 0x90: { const items = popMark(); appendItems(top(), items); break; } // ADDITEMS
-      case 0x91: { const items = popMark(); budget.sequence(items.length); const l = new PyList(items); nest(l, items); push(l); break; } // FROZENSET
+      case OP.EMPTY_TUPLE: push(tuple([])); break;
+      case OP.TUPLE: push(tuple(popMark())); break;
+      case OP.TUPLE1: { const a = pop(); push(tuple([a])); break; }
+      case OP.TUPLE2: { const b = pop(), a = pop(); push(tuple([a, b])); break; }
+      case OP.TUPLE3: { const c = pop(), b = pop(), a = pop(); push(tuple([a, b, c])); break; }
+      case OP.EMPTY_LIST: budget.sequence(0); push(new PyList([])); break;
+      case OP.LIST: { const items = popMark(); budget.sequence(items.length); const l = new PyList(items); nest(l, items); push(l); break; }
+      case OP.APPEND: { const v = pop(); appendItems(top(), [v]); break; }
+      case OP.APPENDS: { const items = popMark(); appendItems(top(), items); break; }
+      case OP.EMPTY_DICT: budget.dict(0); push(new PyDict()); break;
+      case OP.DICT: { const items = popMark(); budget.dict(0); const d = new PyDict(); setItems(d, items); push(d); break; }
+      case OP.SETITEM: { const v = pop(), k = pop(); setItems(top(), [k, v]); break; }
+      case OP.SETITEMS: { const items = popMark(); setItems(top(), items); break; }
+      case OP.EMPTY_SET: budget.sequence(0); push(new PyList([])); break; // sets are kept as lists: never used by a state_dict
+      case OP.ADDITEMS: { const items = popMark(); appendItems(top(), items); break; }
+      case OP.FROZENSET: { const items = popMark(); budget.sequence(items.length); const l = new PyList(items); nest(l, items); push(l); break; }
       // --- globals and calls: every global goes through findGlobal's allowlist
-      case 0x63: { // GLOBAL
-        const module = line(), name = line();
+      case OP.GLOBAL: {
+        const [module, name] = globalArg(bytes, frame);
         push(findGlobal(module, name));
         break;
       }
-      case 0x93: { // STACK_GLOBAL
+      case OP.STACK_GLOBAL: {
         const name = pop(), module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') throw badPickle('STACK_GLOBAL with non-string names', label);
         push(findGlobal(module, name));
         break;
       }
-      case 0x82: case 0x83: case 0x84: { // EXT1, EXT2, EXT4: the copyreg extension registry names arbitrary globals
-        const code = op === 0x82 ? u8() : op === 0x83 ? u16() : i32();
-        throw new PthError('PTH_UNSAFE_GLOBAL', `${label} references extension code ${code} (a global through the copyreg registry), which is not allowed`, 'only state_dicts of tensors are loaded: ' + HINT_RESAVE);
-      }
-      case 0x69: { // INST module name: MARK args...
-        const module = line(), name = line();
+      case OP.EXT1: case OP.EXT2: case OP.EXT4: // the copyreg extension registry names arbitrary globals
+        throw new PthError('PTH_UNSAFE_GLOBAL', `${label} references extension code ${frame.value} (a global through the copyreg registry), which is not allowed`, 'only state_dicts of tensors are loaded: ' + HINT_RESAVE);
+      case OP.INST: { // INST module name: MARK args...
+        const [module, name] = globalArg(bytes, frame);
         const cls = findGlobal(module, name);
         push(call(cls, tuple(popMark()), 'INST'));
         break;
       }
-      case 0x6f: { // OBJ: MARK cls args...
+      case OP.OBJ: { // OBJ: MARK cls args...
         const items = popMark();
         if (items.length === 0) throw badPickle('OBJ without a class', label);
         push(call(items[0], tuple(items.slice(1)), 'OBJ'));
         break;
       }
-      case 0x52: { const args = pop(), f = pop(); push(call(f, args, 'REDUCE')); break; } // REDUCE
-      case 0x81: { const args = pop(), cls = pop(); push(call(cls, args, 'NEWOBJ')); break; } // NEWOBJ
-      case 0x92: { // NEWOBJ_EX
+      case OP.REDUCE: { const args = pop(), f = pop(); push(call(f, args, 'REDUCE')); break; }
+      case OP.NEWOBJ: { const args = pop(), cls = pop(); push(call(cls, args, 'NEWOBJ')); break; }
+      case OP.NEWOBJ_EX: {
         const kwargs = pop(), args = pop(), cls = pop();
         if (!(kwargs instanceof PyDict) || kwargs.map.size > 0) throw badPickle('NEWOBJ_EX with keyword arguments', label);
         push(call(cls, args, 'NEWOBJ_EX'));
         break;
       }
-      case 0x62: { // BUILD
+      case OP.BUILD: {
         const state = pop();
         const target = top();
         if (target instanceof PyDict && (target.kind === 'OrderedDict' || target.kind === 'dict')) {
@@ -412,21 +376,18 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
         maker.handler.build(target, state);
         break;
       }
-      case 0x50: // PERSID
-      case 0x51: { // BINPERSID
-        const pid = op === 0x50 ? lineString(line()) : pop();
+      case OP.PERSID: case OP.BINPERSID: {
+        const pid = op === OP.PERSID ? lineString(lineText(bytes, frame)) : pop();
         if (!options.persistentLoad) throw badPickle('persistent id outside a torch file', label);
         push(options.persistentLoad(pid));
         break;
       }
-      default:
-        throw badPickle(`unknown opcode 0x${op.toString(16).padStart(2, '0')} at byte ${pos - 1}`, label);
     }
   }
 }
 
 /** Bytes -> string, one char per byte (TextDecoder's 'latin1' is really windows-1252 and remaps 0x80-0x9f). */
-export function latin1Decode(b: Uint8Array): string {
+function latin1Decode(b: Uint8Array): string {
   let s = '';
   for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode.apply(null, b.subarray(i, i + 8192) as unknown as number[]);
   return s;
@@ -457,76 +418,88 @@ function rawUnicodeUnescape(s: string): string {
   });
 }
 
+/** The text of a one-line argument (text opcodes are read as latin1). */
+function lineText(bytes: Uint8Array, frame: OpFrame): string {
+  return latin1Decode(bytes.subarray(frame.data, frame.dataEnd));
+}
+
+/** The module and name lines of GLOBAL and INST, each cut to `cap` bytes. */
+function globalArg(bytes: Uint8Array, frame: OpFrame, cap = Infinity): [string, string] {
+  const line = (from: number, to: number) => latin1Decode(bytes.subarray(from, Math.min(to, from + cap)));
+  return [line(frame.data, frame.split), line(frame.split + 1, frame.dataEnd)];
+}
+
+const STRING_OPS: ReadonlySet<number> = new Set([OP.STRING, OP.UNICODE, OP.BINSTRING, OP.SHORT_BINSTRING, OP.BINUNICODE, OP.SHORT_BINUNICODE, OP.BINUNICODE8]);
+
 /**
- * Lists the globals a pickle names without running it: walks the opcodes like pickletools.genops, recording GLOBAL/INST
- * arguments and, for STACK_GLOBAL, the last two strings pushed (memo reads of strings included). Used only to word the
- * error for a refused global (a whole nn.Module vs. an attack), so it never throws. Names are decoded at most
- * GLOBAL_NAME_CAP + 1 characters long, so a memoized 48 MB string named a thousand times costs nothing.
+ * The str a string opcode pushes, its argument known to be whole. Past `cap` bytes the text no longer matters (a name
+ * that long is hostile): its first `cap` bytes stand for it.
  */
-export function scanGlobals(bytes: Uint8Array, start = 0): string[] {
-  const found: string[] = [];
-  const n = bytes.length;
-  // a longer result than GLOBAL_NAME_CAP means "longer than the cap": the caller treats it as hostile
-  const latin1 = { decode: (b: Uint8Array) => latin1Decode(b.subarray(0, GLOBAL_NAME_CAP + 1)) };
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const memo = new Map<number, string>();
-  let last: (string | null)[] = [null, null];
-  let memoCount = 0;
-  const line = (p: number) => { let i = p; while (i < n && bytes[i] !== 0x0a) i++; return i; };
-  let p = start;
-  const fixed: Record<number, number> = { 0x80: 1, 0x95: 8, 0x71: 1, 0x72: 4, 0x68: 1, 0x6a: 4, 0x4a: 4, 0x4b: 1, 0x4d: 2, 0x47: 8, 0x82: 1, 0x83: 2, 0x84: 4 };
-  const pushStr = (s: string | null) => { last = [last[1], s]; };
-  while (p < n && found.length < 1000) {
-    const op = bytes[p++];
-    if (op === 0x2e) break;
-    if (op === 0x63 || op === 0x69) {
-      const a = line(p), b = line(a + 1);
-      if (b >= n) break;
-      found.push(`${latin1.decode(bytes.subarray(p, a))}.${latin1.decode(bytes.subarray(a + 1, b))}`);
-      p = b + 1;
-      pushStr(null);
-    } else if (op === 0x46 || op === 0x49 || op === 0x4c || op === 0x53 || op === 0x56 || op === 0x67 || op === 0x70 || op === 0x50) {
-      const e = line(p);
-      if (op === 0x56) pushStr(latin1.decode(bytes.subarray(p, e)));
-      else if (op !== 0x70) pushStr(null);
-      p = e + 1;
-    } else if (op in fixed) {
-      if (op === 0x68 || op === 0x6a) {
-        const k = op === 0x68 ? bytes[p] : p + 4 <= n ? view.getUint32(p, true) : -1;
-        pushStr(memo.get(k) ?? null);
-      } else if (op === 0x71 || op === 0x72) {
-        const k = op === 0x71 ? bytes[p] : p + 4 <= n ? view.getUint32(p, true) : -1;
-        if (last[1] !== null) memo.set(k, last[1]);
-      } else if (op !== 0x80 && op !== 0x95) pushStr(null);
-      p += fixed[op];
-    } else if (op === 0x94) {
-      if (last[1] !== null) memo.set(memoCount, last[1]);
-      memoCount++;
-    } else if ([0x8a, 0x55, 0x8c, 0x43].includes(op)) {
-      if (p >= n) break;
-      const len = bytes[p];
-      if (op === 0x8c || op === 0x55) pushStr(latin1.decode(bytes.subarray(p + 1, p + 1 + len)));
-      else pushStr(null);
-      p += 1 + len;
-    } else if ([0x8b, 0x54, 0x58, 0x42].includes(op)) {
-      if (p + 4 > n) break;
-      const len = view.getUint32(p, true);
-      if (op === 0x58 || op === 0x54) pushStr(latin1.decode(bytes.subarray(p + 4, p + 4 + len)));
-      else pushStr(null);
-      p += 4 + len;
-    } else if ([0x8d, 0x8e, 0x96].includes(op)) {
-      if (p + 8 > n) break;
-      const len = view.getUint32(p, true) + view.getUint32(p + 4, true) * 0x1_0000_0000;
-      if (op === 0x8d) pushStr(latin1.decode(bytes.subarray(p + 8, Math.min(n, p + 8 + len))));
-      else pushStr(null);
-      p += 8 + len;
-    } else if (op === 0x93) {
-      if (last[0] !== null && last[1] !== null) found.push(`${last[0]}.${last[1]}`);
-      pushStr(null);
-    } else {
-      // opcodes without arguments (MARK, TUPLE, REDUCE, ...) do not reset the string window except pushes of values
-      if (op !== 0x28) pushStr(null);
-    }
+function stringArg(bytes: Uint8Array, frame: OpFrame, label: string, cap = Infinity): string {
+  const b = bytes.subarray(frame.data, frame.dataEnd);
+  if (b.length > cap) return latin1Decode(b.subarray(0, cap));
+  switch (frame.op) {
+    case OP.STRING: return unescapeString(latin1Decode(b), label); // protocol 0: a quoted literal with escapes
+    case OP.UNICODE: return rawUnicodeUnescape(latin1Decode(b));
+    case OP.BINSTRING: case OP.SHORT_BINSTRING: return latin1Decode(b);
+    default: return utf8Decode(b); // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
   }
-  return found;
+}
+
+/** What scanGlobals found: the globals named, and whether names may be hidden behind more memo entries than it keeps. */
+export interface GlobalScan {
+  globals: string[];
+  /** the memo grew past LIMITS.maxMemo (where the VM stops): names read through later entries are unknown */
+  memoOverflow: boolean;
+}
+
+/**
+ * Lists the globals a pickle names without running it: walks the opcodes with the VM's readOp (so it frames every
+ * opcode as the VM does, and stops where the VM would), recording GLOBAL/INST arguments and, for STACK_GLOBAL, the last
+ * two strings pushed (memo reads of strings included), decoded as the VM decodes them. Used only to word the error
+ * for a refused global (a whole nn.Module vs. an attack), so it never throws. Names are decoded at most
+ * GLOBAL_NAME_CAP + 1 characters long, so a memoized 48 MB string named a thousand times costs nothing, and at most
+ * LIMITS.maxMemo memo entries are kept.
+ */
+export function scanGlobals(bytes: Uint8Array, start = 0): GlobalScan {
+  const found: string[] = [];
+  let memoOverflow = false;
+  // a longer name than GLOBAL_NAME_CAP means "longer than the cap": the caller treats it as hostile
+  const cap = GLOBAL_NAME_CAP + 1;
+  // memo index -> the string stored there (null: another value), so MEMOIZE numbers entries as the VM does
+  const memo = new Map<number, string | null>();
+  // the last two values pushed, where they are strings: the arguments of a STACK_GLOBAL
+  let last: (string | null)[] = [null, null];
+  const pushStr = (s: string | null) => { last = [last[1], s]; };
+  const frame = new OpFrame();
+  try {
+    for (let p = start; p < bytes.length && found.length < 1000; p = frame.end) {
+      // no line bound here: Python has none, and a global after a long line must still be seen
+      if (readOp(bytes, p, Infinity, frame) !== 'ok' || frame.end > bytes.length) break;
+      const op = frame.op;
+      if (op === OP.STOP) break;
+      if (op === OP.GLOBAL || op === OP.INST) {
+        found.push(globalArg(bytes, frame, cap).join('.'));
+        pushStr(null);
+      } else if (op === OP.STACK_GLOBAL) {
+        if (last[0] !== null && last[1] !== null) found.push(`${last[0]}.${last[1]}`);
+        pushStr(null);
+      } else if (STRING_OPS.has(op)) {
+        pushStr(stringArg(bytes, frame, 'pickle', cap));
+      } else if (op === OP.BINPUT || op === OP.LONG_BINPUT || op === OP.PUT || op === OP.MEMOIZE) {
+        const index = op === OP.MEMOIZE ? memo.size : op === OP.PUT ? Number(lineText(bytes, frame)) : frame.value;
+        if (memo.has(index) || memo.size < LIMITS.maxMemo) memo.set(index, last[1]);
+        else memoOverflow = true;
+      } else if (op === OP.BINGET || op === OP.LONG_BINGET || op === OP.GET) {
+        pushStr(memo.get(op === OP.GET ? Number(lineText(bytes, frame)) : frame.value) ?? null);
+      } else if (op === OP.DUP) {
+        pushStr(last[1]);
+      } else if (op !== OP.MARK && op !== OP.PROTO && op !== OP.FRAME && op !== OP.READONLY_BUFFER) {
+        pushStr(null); // any other opcode pushes or pops a value that is not a string
+      }
+    }
+  } catch {
+    // a string the VM could not decode either (an unquoted STRING): the VM stops there too
+  }
+  return { globals: found, memoOverflow };
 }

@@ -1,11 +1,12 @@
 // readPth: torch.save files (zip format of torch >= 1.6 and the legacy pickle stream) -> named Float32 tensors.
 // The pickle runs on the safe VM of pickle.ts with the allowlist below; storages are checked before they are touched.
 // Every bound comes from one Limits table (limits.ts) and the VM's values are charged to one Budget per read.
-import { PthError, HINT_CORRUPT, HINT_RESAVE } from './errors.js';
+import { PthError, HINT_CORRUPT, HINT_RESAVE, HINT_TRUNCATED } from './errors.js';
 import { FLOAT_DTYPES, STORAGE_TYPES, UNSUPPORTED_STORAGE_TYPES, halfToFloat, type PthDtype } from './dtypes.js';
-import { BytesKey, GLOBAL_NAME_CAP, PyDict, PyGlobal, PyList, PyOpaque, PyTuple, scanGlobals, unpickle, type GlobalHandler, type PyValue } from './pickle.js';
+import { BytesKey, GLOBAL_NAME_CAP, PyDict, PyGlobal, PyList, PyOpaque, PyTuple, scanGlobals, unpickle, type GlobalHandler, type PyValue, type UnpickleResult } from './pickle.js';
 import { Budget, COST } from './budget.js';
 import { LIMITS, type Limits } from './limits.js';
+import { OP } from './opcodes.js';
 import { quote } from './text.js';
 import { looksLikeZip, readEntry, readZip, type ZipArchive, type ZipEntry } from './zip.js';
 
@@ -226,9 +227,10 @@ function refuseGlobal(module: string, name: string, pickle: Uint8Array, start: n
     return new PthError('PTH_UNSUPPORTED', `data.pkl rebuilds a tensor with ${shown} (a quantized, sparse or other special tensor)`, 'only dense float tensors are read: ' + HINT_RESAVE);
   }
   if (!unsafe(qual)) {
-    const all = scanGlobals(pickle, start);
-    const hostile = all.find(unsafe);
-    if (hostile === undefined && (module === '__main__' || /^torch\.nn\.modules\./.test(module) || all.some((g) => /^torch\.nn\.modules\./.test(g)))) {
+    const { globals: all, memoOverflow } = scanGlobals(pickle, start);
+    // a memo larger than the VM allows is no model's: names hidden behind it count as hostile
+    const hostile = memoOverflow || all.some(unsafe);
+    if (!hostile && (module === '__main__' || /^torch\.nn\.modules\./.test(module) || all.some((g) => /^torch\.nn\.modules\./.test(g)))) {
       // loading it would run code from the file: the user re-saves its state_dict, if they trust it
       return new PthError('PTH_WHOLE_MODULE', `a whole pickled model (${shown}), not a state_dict`,
         'if you trust it, re-save in Python: torch.save(torch.load(path, weights_only=False).state_dict(), "model.pth")');
@@ -354,7 +356,10 @@ function selectStateDict(root: PyValue): Selected {
   const walked = new Map<PyDict, ReturnType<typeof tensorEntries>>();
   const entriesOf = (d: PyDict) => {
     let e = walked.get(d);
-    if (e === undefined) walked.set(d, (e = tensorEntries(d)));
+    if (e === undefined) {
+      e = tensorEntries(d);
+      walked.set(d, e);
+    }
     return e;
   };
   // a checkpoint: {'model_state_dict': {...}, 'optimizer_state_dict': {...}, 'epoch': 3, 'best_acc': tensor(0.9)}
@@ -593,7 +598,7 @@ function readLegacyFormat(bytes: Uint8Array, limits: Limits, stats: ReadStats): 
 function readLegacyPickles(bytes: Uint8Array, budget: Budget): Parsed {
   const none = new Map<string, GlobalHandler>();
   const notPth = () => new PthError('PTH_NOT_PTH', 'the file is a pickle but not one written by torch.save', 'pick the .pth file that torch.save wrote');
-  let r;
+  let r: UnpickleResult;
   try {
     r = unpickle(bytes, { globals: none, label: 'legacy header', budget });
   } catch (e) {
@@ -618,12 +623,12 @@ function readLegacyPickles(bytes: Uint8Array, budget: Budget): Parsed {
   for (const key of r.value.items as string[]) {
     const ref = table.byKey.get(key);
     if (!ref) throw new PthError('PTH_CORRUPT', `legacy file lists storage ${quote(key)} that no tensor uses`, HINT_CORRUPT);
-    if (pos + 8 > bytes.length) throw new PthError('PTH_TRUNCATED', `file ends before storage ${quote(key)}`, 'the file was cut short: get the whole file again');
+    if (pos + 8 > bytes.length) throw new PthError('PTH_TRUNCATED', `file ends before storage ${quote(key)}`, HINT_TRUNCATED);
     const lo = view.getUint32(pos, true), hi = view.getUint32(pos + 4, true);
     const count = hi * 0x1_0000_0000 + lo;
     if (count !== ref.numel) throw new PthError('PTH_STORAGE_SIZE', `storage ${quote(key)} holds ${count} elements but the pickle says ${ref.numel}`, HINT_CORRUPT);
     const len = count * ref.itemsize;
-    if (pos + 8 + len > bytes.length) throw new PthError('PTH_TRUNCATED', `file ends inside storage ${quote(key)}`, 'the file was cut short: get the whole file again');
+    if (pos + 8 + len > bytes.length) throw new PthError('PTH_TRUNCATED', `file ends inside storage ${quote(key)}`, HINT_TRUNCATED);
     if (records.has(key)) throw new PthError('PTH_CORRUPT', `storage ${quote(key)} is stored twice`, HINT_CORRUPT);
     records.set(key, bytes.subarray(pos + 8, pos + 8 + len));
     pos += 8 + len;
@@ -667,8 +672,8 @@ function readChecked(bytes: Uint8Array, limits: Limits, stats: ReadStats): PthFi
   let parsed: Parsed;
   if (looksLikeZip(bytes)) parsed = readZipFormat(bytes, limits, stats);
   // legacy files start with the pickled magic number: PROTO n + LONG1 (protocol >= 2) or a text LONG (protocols 0-1)
-  else if ((bytes[0] === 0x80 && bytes.length > 1 && bytes[1] >= 2 && bytes[1] <= 5) || (bytes[0] === 0x4c && bytes[1] >= 0x30 && bytes[1] <= 0x39)) parsed = readLegacyFormat(bytes, limits, stats);
-  else if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b) throw new PthError('PTH_TRUNCATED', 'the file starts like a zip archive but is damaged', 'the file was cut short: get the whole file again');
+  else if ((bytes[0] === OP.PROTO && bytes.length > 1 && bytes[1] >= 2 && bytes[1] <= 5) || (bytes[0] === OP.LONG && bytes[1] >= 0x30 && bytes[1] <= 0x39)) parsed = readLegacyFormat(bytes, limits, stats);
+  else if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b) throw new PthError('PTH_TRUNCATED', 'the file starts like a zip archive but is damaged', HINT_TRUNCATED);
   else {
     const head = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, 64));
     const looksText = bytes.subarray(0, 512).every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127) || b >= 0xc0 || (b >= 0x80 && b < 0xc0));
@@ -712,7 +717,10 @@ function readChecked(bytes: Uint8Array, limits: Limits, stats: ReadStats): PthFi
   const sources = new Map<string, Source>();
   const source = (ref: StorageRef): Source => {
     let src = sources.get(ref.key);
-    if (src === undefined) sources.set(ref.key, (src = typedView(storageBytes(ref), ref.dtype, ref.itemsize, bigEndian)));
+    if (src === undefined) {
+      src = typedView(storageBytes(ref), ref.dtype, ref.itemsize, bigEndian);
+      sources.set(ref.key, src);
+    }
     return src;
   };
   for (const [name, t] of selected.entries) {

@@ -1,6 +1,7 @@
 // savePth: writes a zip-format .pth (pickle protocol 2, 64-byte aligned records, as torch.save does) that
 // torch.load(path, weights_only=True) reads into the same tensors.
 import { PthError } from './errors.js';
+import { OP, encodeOp } from './opcodes.js';
 import type { PthTensor } from './read.js';
 import { writeZip } from './zip.js';
 
@@ -44,37 +45,37 @@ class Pickler {
   private chunks: number[] = [];
   private enc = new TextEncoder();
   private memo = 0;
-  op(...bytes: number[]) { for (const b of bytes) this.chunks.push(b); }
+  op(code: number, arg?: number | readonly string[]) { for (const b of encodeOp(code, arg)) this.chunks.push(b); }
   raw(b: Uint8Array) { for (const x of b) this.chunks.push(x); }
-  put() { // BINPUT / LONG_BINPUT, as Python's pickler does after each new object
+  put() { // as Python's pickler does after each new object
     const i = this.memo++;
-    if (i < 256) this.op(0x71, i);
-    else this.op(0x72, i & 0xff, (i >> 8) & 0xff, (i >> 16) & 0xff, i >>> 24);
+    this.op(i < 256 ? OP.BINPUT : OP.LONG_BINPUT, i);
   }
-  global(module: string, name: string) { this.op(0x63); this.raw(this.enc.encode(`${module}\n${name}\n`)); this.put(); }
+  global(module: string, name: string) { this.op(OP.GLOBAL, [module, name]); this.put(); }
   str(s: string) {
     const b = this.enc.encode(s);
-    this.op(0x58, b.length & 0xff, (b.length >> 8) & 0xff, (b.length >> 16) & 0xff, b.length >>> 24);
+    this.op(OP.BINUNICODE, b.length);
     this.raw(b);
     this.put();
   }
   int(v: number) {
     if (!Number.isSafeInteger(v) || v < 0) throw badArgument(`cannot pickle ${v}`);
-    if (v < 256) this.op(0x4b, v);
-    else if (v < 65536) this.op(0x4d, v & 0xff, v >> 8);
-    else if (v < 2 ** 31) this.op(0x4a, v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >>> 24);
+    if (v < 256) this.op(OP.BININT1, v);
+    else if (v < 65536) this.op(OP.BININT2, v);
+    else if (v < 2 ** 31) this.op(OP.BININT, v);
     else { // LONG1, little-endian two's complement
       const bytes: number[] = [];
       let x = BigInt(v);
       while (x > 0n) { bytes.push(Number(x & 0xffn)); x >>= 8n; }
       if (bytes[bytes.length - 1] & 0x80) bytes.push(0);
-      this.op(0x8a, bytes.length, ...bytes);
+      this.op(OP.LONG1, bytes.length);
+      this.raw(Uint8Array.from(bytes));
     }
   }
   intTuple(v: number[]) {
-    if (v.length === 0) { this.op(0x29); return; }
-    if (v.length <= 3) { for (const x of v) this.int(x); this.op(0x84 + v.length); }
-    else { this.op(0x28); for (const x of v) this.int(x); this.op(0x74); }
+    if (v.length === 0) { this.op(OP.EMPTY_TUPLE); return; }
+    if (v.length <= 3) { for (const x of v) this.int(x); this.op([OP.TUPLE1, OP.TUPLE2, OP.TUPLE3][v.length - 1]); }
+    else { this.op(OP.MARK); for (const x of v) this.int(x); this.op(OP.TUPLE); }
     this.put();
   }
   bytes(): Uint8Array { return Uint8Array.from(this.chunks); }
@@ -86,36 +87,36 @@ export function savePth(model: { layers: SaveLayer[] } | PthTensor[], options: S
   if (!/^[\w.-]{1,100}$/.test(root)) throw new PthError('PTH_BAD_ARGUMENT', `archive folder name "${root}" is not valid`, 'use letters, digits, ".", "-" and "_"');
   const tensors = toTensors(model);
   const p = new Pickler();
-  p.op(0x80, 2); // PROTO 2
+  p.op(OP.PROTO, 2);
   p.global('collections', 'OrderedDict');
-  p.op(0x29, 0x52); // EMPTY_TUPLE REDUCE -> OrderedDict()
+  p.op(OP.EMPTY_TUPLE); p.op(OP.REDUCE); // OrderedDict()
   p.put();
-  if (tensors.length > 0) p.op(0x28); // MARK for SETITEMS
+  if (tensors.length > 0) p.op(OP.MARK); // for SETITEMS
   tensors.forEach((t, i) => {
     p.str(t.name);
     p.global('torch._utils', '_rebuild_tensor_v2');
-    p.op(0x28); // MARK: the argument tuple
+    p.op(OP.MARK); // the argument tuple
     // persistent id ('storage', torch.FloatStorage, key, 'cpu', numel)
-    p.op(0x28);
+    p.op(OP.MARK);
     p.str('storage');
     p.global('torch', 'FloatStorage');
     p.str(String(i));
     p.str('cpu');
     p.int(t.data.length);
-    p.op(0x74); p.put(); // TUPLE
-    p.op(0x51); // BINPERSID
+    p.op(OP.TUPLE); p.put();
+    p.op(OP.BINPERSID);
     p.int(0); // storage offset
     p.intTuple(t.shape);
     const stride = t.shape.map((_, d) => t.shape.slice(d + 1).reduce((a, b) => a * b, 1));
     p.intTuple(stride);
-    p.op(0x89); // requires_grad False
+    p.op(OP.NEWFALSE); // requires_grad
     p.global('collections', 'OrderedDict');
-    p.op(0x29, 0x52); p.put(); // backward hooks: OrderedDict()
-    p.op(0x74); p.put(); // TUPLE
-    p.op(0x52); p.put(); // REDUCE
+    p.op(OP.EMPTY_TUPLE); p.op(OP.REDUCE); p.put(); // backward hooks: OrderedDict()
+    p.op(OP.TUPLE); p.put();
+    p.op(OP.REDUCE); p.put();
   });
-  if (tensors.length > 0) p.op(0x75); // SETITEMS
-  p.op(0x2e); // STOP
+  if (tensors.length > 0) p.op(OP.SETITEMS);
+  p.op(OP.STOP);
   const files = [{ name: `${root}/data.pkl`, data: p.bytes() }, { name: `${root}/byteorder`, data: new TextEncoder().encode('little') }];
   tensors.forEach((t, i) => files.push({ name: `${root}/data/${i}`, data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) }));
   files.push({ name: `${root}/version`, data: new TextEncoder().encode('3\n') });

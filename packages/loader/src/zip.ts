@@ -261,7 +261,7 @@ export function writeZip(files: { name: string; data: Uint8Array }[], align = 64
     const name = encoder.encode(f.name);
     const headerEnd = offset + 30 + name.length;
     // extra field: id 'FB' (as PyTorch uses), length = padding needed so the data starts on an aligned offset
-    let pad = (align - ((headerEnd + 4) % align)) % align;
+    const pad = (align - ((headerEnd + 4) % align)) % align;
     const extra = 4 + pad;
     parts.push({ name, data: f.data, crc: crc32(f.data), offset, pad });
     offset = headerEnd + extra + f.data.length;

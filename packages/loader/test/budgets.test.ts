@@ -5,7 +5,8 @@ import { describe, expect, test } from 'vitest';
 import { PthError, quote, type PthFile } from '../src/index.js';
 import { readWithLimits, type ReadStats } from '../src/read.js';
 import { LIMITS, builtBytesBudget, type Limits } from '../src/limits.js';
-import { OP, Pickle, buildZip, pth, stateDict, type TensorSpec } from './craft.js';
+import { OP } from '../src/opcodes.js';
+import { Pickle, buildZip, pth, stateDict, type TensorSpec } from './craft.js';
 
 const FC: TensorSpec[] = [{ name: 'fc.weight', key: '0', numel: 6, shape: [2, 3] }];
 

@@ -1,23 +1,12 @@
 // Hand-made inputs for the hostile and budget tests and the fuzz run: a tiny pickle assembler, a state_dict writer on
-// top of it, an opcode walker (like pickletools.genops) and a zip builder that can lie (deflate, duplicate names,
-// records sharing bytes, a central directory elsewhere). Every hostile input is generated inside its test with these.
-import { deflateRawSync } from 'node:zlib';
+// top of it, an opcode walker (like pickletools.genops; both on src/opcodes.ts), a zip builder that can lie (deflate,
+// duplicate names, records sharing bytes, a central directory elsewhere) and zip bombs of zeros. Every hostile input
+// is generated inside its test with these.
+import { constants, crc32 as zlibCrc32, deflateRawSync } from 'node:zlib';
+import { OP, OpFrame, encodeOp, readOp } from '../src/opcodes.js';
 import { crc32 } from '../src/zip.js';
 
-export const OP = {
-  MARK: 0x28, STOP: 0x2e, POP: 0x30, POP_MARK: 0x31, DUP: 0x32, BINFLOAT: 0x47, BININT: 0x4a, BININT1: 0x4b, BININT2: 0x4d,
-  NONE: 0x4e, BINPERSID: 0x51, REDUCE: 0x52, BINSTRING: 0x54, SHORT_BINSTRING: 0x55, UNICODE: 0x56, BINUNICODE: 0x58,
-  APPEND: 0x61, BUILD: 0x62, GLOBAL: 0x63, DICT: 0x64, APPENDS: 0x65, BINGET: 0x68, LONG_BINGET: 0x6a, LIST: 0x6c,
-  BINPUT: 0x71, LONG_BINPUT: 0x72, SETITEM: 0x73, TUPLE: 0x74, SETITEMS: 0x75, EMPTY_DICT: 0x7d, EMPTY_LIST: 0x5d,
-  EMPTY_TUPLE: 0x29, BINBYTES: 0x42, SHORT_BINBYTES: 0x43, PROTO: 0x80, NEWOBJ: 0x81, TUPLE1: 0x85, TUPLE2: 0x86,
-  TUPLE3: 0x87, NEWTRUE: 0x88, NEWFALSE: 0x89, LONG1: 0x8a, SHORT_BINUNICODE: 0x8c, STACK_GLOBAL: 0x93, MEMOIZE: 0x94,
-} as const;
-
 const enc = new TextEncoder();
-
-function u32le(v: number): number[] {
-  return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
-}
 
 /** A pickle assembler: each method appends one opcode (with its argument); `bytes()` joins them. */
 export class Pickle {
@@ -30,21 +19,20 @@ export class Pickle {
   raw(b: Uint8Array): this { this.flush(); this.chunks.push(b); return this; }
   /** `count` copies of the one-byte opcode `code` (4M NONEs without a 4M-element array) */
   fill(code: number, count: number): this { return this.raw(new Uint8Array(count).fill(code)); }
-  proto(v = 2): this { return this.op(OP.PROTO, v); }
-  global(module: string, name: string): this { this.op(OP.GLOBAL); return this.raw(enc.encode(`${module}\n${name}\n`)); }
+  proto(v = 2): this { return this.op(...encodeOp(OP.PROTO, v)); }
+  global(module: string, name: string): this { return this.op(...encodeOp(OP.GLOBAL, [module, name])); }
   /** BINUNICODE of a string, or of raw UTF-8 bytes (a 48 MB name without building a 48 MB JS string) */
   str(s: string | Uint8Array): this {
     const b = typeof s === 'string' ? enc.encode(s) : s;
-    this.op(OP.BINUNICODE, ...u32le(b.length));
-    return this.raw(b);
+    return this.op(...encodeOp(OP.BINUNICODE, b.length)).raw(b);
   }
-  bytes(b: Uint8Array): this { this.op(OP.BINBYTES, ...u32le(b.length)); return this.raw(b); }
+  bytes(b: Uint8Array): this { return this.op(...encodeOp(OP.BINBYTES, b.length)).raw(b); }
   /** BININT (4 bytes, fixed width: the pickle's size does not depend on the value) */
-  int(v: number): this { return this.op(OP.BININT, ...u32le(v)); }
+  int(v: number): this { return this.op(...encodeOp(OP.BININT, v)); }
   none(): this { return this.op(OP.NONE); }
   mark(): this { return this.op(OP.MARK); }
-  put(i: number): this { return i < 256 ? this.op(OP.BINPUT, i) : this.op(OP.LONG_BINPUT, ...u32le(i)); }
-  get(i: number): this { return i < 256 ? this.op(OP.BINGET, i) : this.op(OP.LONG_BINGET, ...u32le(i)); }
+  put(i: number): this { return this.op(...encodeOp(i < 256 ? OP.BINPUT : OP.LONG_BINPUT, i)); }
+  get(i: number): this { return this.op(...encodeOp(i < 256 ? OP.BINGET : OP.LONG_BINGET, i)); }
   /** a tuple of ints from MARK ... TUPLE */
   intTuple(v: number[]): this { this.mark(); for (const x of v) this.int(x); return this.op(OP.TUPLE); }
   stop(): this { return this.op(OP.STOP); }
@@ -92,6 +80,47 @@ export interface ZipRecord {
   deflate?: boolean;
 }
 
+/** A raw deflate stream and the size and CRC-32 a record of it declares. */
+export interface Deflated {
+  stream: Uint8Array;
+  size: number;
+  crc: number;
+}
+
+/** A record stored as a ready deflate stream (a zip bomb: never inflated here). */
+export interface DeflatedRecord {
+  name: string;
+  deflated: Deflated;
+}
+
+const MIB = 1 << 20;
+let zeroMiB: { deflated: Uint8Array; crc: number; columns: number[] } | undefined;
+
+/**
+ * `mib` MiB of zeros as one raw deflate stream (about 1 KB a MiB) with its true size and CRC-32, made without a buffer
+ * of that size: one MiB deflated on its own and flushed to a byte boundary, repeated, then a final empty block. The
+ * CRC after one more zero MiB is an affine map (over GF(2)) of the CRC before it, read off 33 CRCs of one MiB.
+ */
+export function zeroBomb(mib: number): Deflated {
+  if (!zeroMiB) {
+    const zeros = new Uint8Array(MIB);
+    const crc = zlibCrc32(zeros);
+    const columns = Array.from({ length: 32 }, (_, i) => (zlibCrc32(zeros, 2 ** i) ^ crc) >>> 0);
+    zeroMiB = { deflated: deflateRawSync(zeros, { level: 9, finishFlush: constants.Z_FULL_FLUSH }), crc, columns };
+  }
+  const { deflated, columns } = zeroMiB;
+  const stream = new Uint8Array(deflated.length * mib + 2);
+  for (let i = 0; i < mib; i++) stream.set(deflated, i * deflated.length);
+  stream.set([0x03, 0x00], deflated.length * mib); // the final block: fixed Huffman codes, only its end code
+  let crc = 0;
+  for (let k = 0; k < mib; k++) {
+    let next = zeroMiB.crc;
+    for (let i = 0; i < 32; i++) if ((crc >>> i) & 1) next ^= columns[i];
+    crc = next >>> 0;
+  }
+  return { stream, size: mib * MIB, crc };
+}
+
 /** One central-directory entry as written; `buildZip`'s `directory` option may edit, drop or repeat them. */
 export interface DirEntry {
   name: Uint8Array;
@@ -114,7 +143,7 @@ export interface BuildZipOptions {
 }
 
 /** A zip archive of `records` (local headers + data, then the central directory and a plain end record). */
-export function buildZip(records: ZipRecord[], options: BuildZipOptions = {}): Uint8Array {
+export function buildZip(records: (ZipRecord | DeflatedRecord)[], options: BuildZipOptions = {}): Uint8Array {
   const parts: Uint8Array[] = [];
   let offset = 0;
   const add = (b: Uint8Array) => { parts.push(b); offset += b.length; };
@@ -122,8 +151,14 @@ export function buildZip(records: ZipRecord[], options: BuildZipOptions = {}): U
   let dir: DirEntry[] = [];
   for (const r of records) {
     const name = typeof r.name === 'string' ? enc.encode(r.name) : r.name;
-    const body = r.deflate ? new Uint8Array(deflateRawSync(r.data)) : r.data;
-    const e: DirEntry = { name, method: r.deflate ? 8 : 0, crc: crc32(r.data), compressedSize: body.length, size: r.data.length, offset };
+    let body: Uint8Array, e: DirEntry;
+    if ('deflated' in r) {
+      body = r.deflated.stream;
+      e = { name, method: 8, crc: r.deflated.crc, compressedSize: body.length, size: r.deflated.size, offset };
+    } else {
+      body = r.deflate ? new Uint8Array(deflateRawSync(r.data)) : r.data;
+      e = { name, method: r.deflate ? 8 : 0, crc: crc32(r.data), compressedSize: body.length, size: r.data.length, offset };
+    }
     const h = new DataView(new ArrayBuffer(30));
     h.setUint32(0, 0x04034b50, true);
     h.setUint16(4, 20, true);
@@ -181,35 +216,22 @@ export function pth(pkl: Uint8Array, storages: Record<string, number | Float32Ar
 // ---------------------------------------------------------------------------------------------------------------------
 // Opcode walker: where each opcode of a pickle starts and ends, to mutate whole opcodes and their arguments.
 
-const FIXED: Record<number, number> = { 0x80: 1, 0x95: 8, 0x71: 1, 0x72: 4, 0x68: 1, 0x6a: 4, 0x4a: 4, 0x4b: 1, 0x4d: 2, 0x47: 8, 0x82: 1, 0x83: 2, 0x84: 4 };
-const LEN1 = new Set([0x8a, 0x55, 0x8c, 0x43]);
-const LEN4 = new Set([0x8b, 0x54, 0x58, 0x42]);
-const LEN8 = new Set([0x8d, 0x8e, 0x96]);
-const LINE1 = new Set([0x49, 0x4c, 0x46, 0x53, 0x56, 0x67, 0x70, 0x50]);
-const LINE2 = new Set([0x63, 0x69]);
-const NO_ARG = new Set([0x28, 0x2e, 0x30, 0x31, 0x32, 0x4e, 0x51, 0x52, 0x61, 0x62, 0x64, 0x7d, 0x65, 0x6c, 0x5d, 0x6f, 0x73, 0x74, 0x29,
-  0x75, 0x81, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8f, 0x90, 0x91, 0x92, 0x93, 0x94, 0x97, 0x98]);
+export interface OpSpan { op: number; start: number; end: number }
 
-export interface OpSpan { op: number; start: number; end: number; /** offset and width of a length field, if any */ len?: [number, number] }
-
-/** The opcodes of one pickle up to STOP (or up to the first byte that is not an opcode, or the end). */
+/**
+ * The opcodes of one pickle up to STOP, framed by the VM's own readOp (lines unbounded, like pickletools.genops), up
+ * to where the VM would stop: a byte that is no opcode or a negative length; an opcode the VM cannot read whole (cut
+ * short, or a length of 2^53 or more) is the last span, to the end.
+ */
 export function opcodes(b: Uint8Array): OpSpan[] {
   const out: OpSpan[] = [];
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const line = (p: number) => { let i = p; while (i < b.length && b[i] !== 0x0a) i++; return i + 1; };
-  let p = 0;
-  while (p < b.length) {
-    const op = b[p], start = p++;
-    let len: [number, number] | undefined;
-    if (op in FIXED) p += FIXED[op];
-    else if (LEN1.has(op)) { len = [p, 1]; p += 1 + (b[p] ?? 0); }
-    else if (LEN4.has(op)) { len = [p, 4]; p += 4 + (p + 4 <= b.length ? view.getUint32(p, true) : 0); }
-    else if (LEN8.has(op)) { len = [p, 8]; p += 8 + (p + 8 <= b.length ? view.getUint32(p, true) : 0); }
-    else if (LINE1.has(op)) p = line(p);
-    else if (LINE2.has(op)) p = line(line(p));
-    else if (!NO_ARG.has(op)) break;
-    out.push({ op, start, end: Math.min(p, b.length), len });
-    if (op === OP.STOP) break;
+  const frame = new OpFrame();
+  for (let p = 0; p < b.length; p = frame.end) {
+    const status = readOp(b, p, Infinity, frame);
+    if (status === 'unknown' || status === 'negative length') break;
+    const whole = status === 'ok';
+    out.push({ op: frame.op, start: frame.start, end: whole ? Math.min(frame.end, b.length) : b.length });
+    if (!whole || frame.op === OP.STOP) break;
   }
   return out;
 }

@@ -9,8 +9,10 @@ import { describe, expect, test } from 'vitest';
 import { toMlp, PthError, LIMITS, type PthFile } from '../src/index.js';
 import { readWithLimits, type ReadStats } from '../src/read.js';
 import { readZip, readEntry, writeZip } from '../src/zip.js';
+import { seededRandom } from '@mnist/core-wasm';
+import { OP, OPCODES, OP_ARG, encodeOp } from '../src/opcodes.js';
 import { FIXTURES, bytesOf } from './helpers.js';
-import { OP, buildZip, opcodes, type DirEntry, type OpSpan, type ZipRecord } from './craft.js';
+import { buildZip, opcodes, type DirEntry, type OpSpan, type ZipRecord } from './craft.js';
 
 const SEEDS = ['zip_f32', 'legacy', 'zip_rezip_deflated', 'zip64', 'zip_zero_local', 'zip_protocol4', 'dtype_float16',
   'ckpt_model_state_dict', 'legacy_shared_storage', 'layout_offset_stride', 'ckpt_net_legacy', 'layout_parameters',
@@ -30,9 +32,9 @@ const zipBases = bases.filter((b) => records.get(b.name) !== null);
 const CPU_MS_PER_CASE = 2000;
 const MEMORY_PER_CASE = 256 * 1024 * 1024;
 
+/** The engine's seeded generator (mulberry32, one home in @mnist/core-wasm), with integer and pick helpers. */
 function rng(seed: number) {
-  let s = seed >>> 0;
-  const next = () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+  const next = seededRandom(seed);
   return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(a: readonly T[]): T => a[Math.floor(next() * a.length)] };
 }
 type Rng = ReturnType<typeof rng>;
@@ -66,10 +68,6 @@ function structure(bytes: Uint8Array): [number, number][] {
   }
 }
 const structures = new Map(bases.map((b) => [b.name, structure(b.bytes)]));
-
-const OPCODES = [0x28, 0x2e, 0x30, 0x31, 0x32, 0x46, 0x47, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56,
-  0x58, 0x61, 0x62, 0x63, 0x64, 0x65, 0x67, 0x68, 0x69, 0x6a, 0x6c, 0x6f, 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x7d, 0x5d, 0x29,
-  0x80, 0x81, 0x82, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x8d, 0x8e, 0x8f, 0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98];
 
 function mutateBytes(r: Rng, baseName: string, base: Uint8Array, other: Uint8Array): Case {
   const b = base.slice();
@@ -107,7 +105,8 @@ function mutateBytes(r: Rng, baseName: string, base: Uint8Array, other: Uint8Arr
       if (files) {
         const copy = files.map((f) => ({ name: f.name, data: f.data }));
         const pkl = copy.find((f) => f.name.endsWith('/data.pkl'))!;
-        const d = (pkl.data = pkl.data.slice());
+        pkl.data = pkl.data.slice();
+        const d = pkl.data;
         for (let k = 1 + r.int(3); k > 0; k--) {
           const p = r.int(d.length), m = r.int(3);
           if (m === 0) d[p] = r.pick(OPCODES);
@@ -146,11 +145,14 @@ function memoIds(ops: OpSpan[], pkl: Uint8Array): number[] {
 }
 
 function get(id: number): number[] {
-  return id < 256 ? [OP.BINGET, id] : [OP.LONG_BINGET, id & 0xff, (id >>> 8) & 0xff, (id >>> 16) & 0xff, id >>> 24];
+  return encodeOp(id < 256 ? OP.BINGET : OP.LONG_BINGET, id);
 }
 
 /** width of the length field that follows each length-prefixed opcode (8-byte lengths: their low word) */
-const LENGTH_WIDTH = new Map([[0x8a, 1], [0x55, 1], [0x8c, 1], [0x43, 1], [0x8b, 4], [0x54, 4], [0x58, 4], [0x42, 4], [0x8d, 4], [0x8e, 4], [0x96, 4]]);
+const LENGTH_WIDTH = new Map(OPCODES.flatMap((op) => {
+  const arg = OP_ARG[op]!;
+  return arg.kind === 'prefixed' ? [[op, Math.min(arg.bytes, 4)] as const] : [];
+}));
 
 /** index of a random part whose opcode passes `want`, or -1 */
 function pickPart(parts: Uint8Array[], r: Rng, want: (op: number) => boolean): number {
@@ -164,7 +166,6 @@ const CALLABLES = [['torch', 'Size'], ['collections', 'OrderedDict'], ['torch', 
 
 /** GLOBAL g; PUT 250; POP; <large value>; PUT 251; POP; then (GET 250, GET 251, [arg,] TUPLE, REDUCE, POP) x many */
 function amplifier(r: Rng): Uint8Array {
-  const enc = new TextEncoder();
   const [module, name] = r.pick(CALLABLES);
   const size = r.pick([1000, 10_000, 200_000]);
   const kind = r.int(4);
@@ -176,11 +177,11 @@ function amplifier(r: Rng): Uint8Array {
     big = concat(Uint8Array.of(OP.SHORT_BINUNICODE, 1, 0x6b, OP.NONE, OP.TUPLE2, OP.BINPUT, 252, OP.POP, OP.MARK), gets, Uint8Array.of(OP.LIST));
   } else { // a str or bytes of `size` bytes
     const n = size * 5;
-    big = concat(Uint8Array.of(kind === 2 ? OP.BINUNICODE : OP.BINBYTES, n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, 0), new Uint8Array(n).fill(0x61));
+    big = concat(Uint8Array.from(encodeOp(kind === 2 ? OP.BINUNICODE : OP.BINBYTES, n)), new Uint8Array(n).fill(0x61));
   }
-  const head = concat(Uint8Array.of(OP.GLOBAL), enc.encode(`${module}\n${name}\n`), Uint8Array.of(OP.BINPUT, 250, OP.POP), big, Uint8Array.of(OP.BINPUT, 251, OP.POP));
+  const head = concat(Uint8Array.from(encodeOp(OP.GLOBAL, [module, name])), Uint8Array.of(OP.BINPUT, 250, OP.POP), big, Uint8Array.of(OP.BINPUT, 251, OP.POP));
   // f(big) or f(big, 'latin1')
-  const args = r.int(2) ? [OP.TUPLE1] : [OP.SHORT_BINUNICODE, 6, ...enc.encode('latin1'), OP.TUPLE2];
+  const args = r.int(2) ? [OP.TUPLE1] : [...encodeOp(OP.SHORT_BINUNICODE, 6), ...new TextEncoder().encode('latin1'), OP.TUPLE2];
   const call = Uint8Array.of(OP.BINGET, 250, OP.BINGET, 251, ...args, OP.REDUCE, OP.POP);
   return concat(head, ...new Array<Uint8Array>(1 + r.int(3000)).fill(call));
 }

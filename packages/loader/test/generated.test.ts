@@ -1,11 +1,13 @@
-// Hostile inputs of issue 10 ("round two"), each generated here (test/craft.ts) rather than committed: memory
-// amplification through allowlisted globals, quadratic work on dict keys, huge or control-character names in
-// messages, and ambiguous zips. Each is refused (or read) quickly, within the VM budget, with a short one-line message.
+// Hostile inputs generated here (test/craft.ts) rather than committed: memory amplification through allowlisted
+// globals, quadratic work on dict keys, huge or control-character names in messages, zip bombs and ambiguous zips.
+// Each is refused (or read) quickly, within the VM budget, with a short one-line message.
+import { inflateRawSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
 import { PthError, LIMITS, escapeControl, quote, type PthFile } from '../src/index.js';
 import { readWithLimits, type ReadStats } from '../src/read.js';
 import { crc32 } from '../src/zip.js';
-import { OP, Pickle, buildZip, pth, stateDict, tensor, type TensorSpec, type ZipRecord } from './craft.js';
+import { OP } from '../src/opcodes.js';
+import { Pickle, buildZip, pth, stateDict, tensor, zeroBomb, type TensorSpec, type ZipRecord } from './craft.js';
 
 const FC: TensorSpec[] = [{ name: 'fc.weight', key: '0', numel: 6, shape: [2, 3] }];
 const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
@@ -106,7 +108,7 @@ describe('memory amplification through allowed globals', () => {
 });
 
 describe('quadratic work on dict keys', () => {
-  // {key: None for 5000 uses of one memoized key}: each use used to re-stringify the key
+  // {key: None for 5000 uses of one memoized key}: converting the key again on each use would be quadratic work
   function keyUsedOften(key: (p: Pickle) => void, uses: number): Uint8Array {
     return pth(pickle((p) => {
       key(p);
@@ -205,6 +207,55 @@ describe('messages: short, one line, control characters escaped', () => {
     expect(quote(`${'😀'.repeat(50)}`)).toBe(`${'😀'.repeat(40)}…(100 chars)`); // pairs never split
     expect(quote('\x1b'.repeat(100))).toBe(`${'\\x1b'.repeat(20)}…(100 chars)`); // the cut counts escapes
     expect(quote(new Uint8Array([0x61, 0x0a, 0xff]))).toBe('a\\n\\xff');
+  });
+});
+
+describe('zip bombs: refused before inflating, or one byte past the declared size', () => {
+  // a 4 x 784 float32 weight (12,544 bytes), as a state_dict of a Linear(784, 4) would hold it
+  const W: TensorSpec = { name: 'fc1.weight', key: '0', numel: 4 * 784, shape: [4, 784] };
+  const weightPickle = (numel: number) => stateDict(new Pickle().proto(2), [{ ...W, numel }]).stop().bytesOut();
+  const data0 = { name: 'archive/data/0', data: new Uint8Array(4 * W.numel) };
+  const version = { name: 'archive/version', data: new TextEncoder().encode('3\n') };
+
+  test('zeroBomb builds a valid deflate stream of zeros with its true size and CRC', () => {
+    const bomb = zeroBomb(3);
+    const zeros = new Uint8Array(inflateRawSync(bomb.stream));
+    expect(zeros.length).toBe(bomb.size);
+    expect(zeros.every((b) => b === 0)).toBe(true);
+    expect(bomb.crc).toBe(crc32(zeros));
+  });
+
+  test('data.pkl: 1 MB of deflate stream that inflates to 1 GiB, declared honestly: PTH_LIMIT on its declared size', () => {
+    const bomb = zeroBomb(1024);
+    const out = refused(buildZip([{ name: 'archive/data.pkl', deflated: bomb }, data0, version]), 'PTH_LIMIT');
+    expect(out.error.message).toContain(`data.pkl declares ${bomb.size} bytes, more than ${LIMITS.maxPickleBytes}`);
+    expect(out.stats.inflatedBytes).toBe(0);
+    expect(out.cpuMs).toBeLessThan(2000);
+  });
+
+  test('a storage record declaring 12,544 bytes whose stream inflates to 64 MiB: PTH_CORRUPT one byte past it', () => {
+    const bomb = { ...zeroBomb(64), size: 4 * W.numel };
+    const out = refused(buildZip([{ name: 'archive/data.pkl', data: weightPickle(W.numel) }, { name: data0.name, deflated: bomb }, version]), 'PTH_CORRUPT');
+    expect(out.error.message).toContain(`inflates past its declared ${bomb.size} bytes`);
+    expect(out.heapGrowth).toBeLessThan(16 * MB);
+    expect(out.cpuMs).toBeLessThan(2000);
+  });
+
+  test('a 256 MiB storage (pickle and zip agree) of which one 12 KB tensor is used: PTH_LIMIT before inflating', () => {
+    const bomb = zeroBomb(256);
+    const numel = bomb.size / 4, allowed = LIMITS.storageOveruse * W.numel + LIMITS.storageSlackElements;
+    const out = refused(buildZip([{ name: 'archive/data.pkl', data: weightPickle(numel) }, { name: data0.name, deflated: bomb }, version]), 'PTH_LIMIT');
+    expect(out.error.message).toContain(`storage 0 holds ${numel} elements but its tensors use ${W.numel} (at most ${allowed} are read)`);
+    expect(out.stats.inflatedBytes).toBe(0);
+    expect(out.cpuMs).toBeLessThan(2000);
+  });
+
+  test('a storage record honestly declaring 64 MiB, far more than the pickle says: PTH_STORAGE_SIZE before inflating', () => {
+    const bomb = zeroBomb(64);
+    const out = refused(buildZip([{ name: 'archive/data.pkl', data: weightPickle(W.numel) }, { name: data0.name, deflated: bomb }, version]), 'PTH_STORAGE_SIZE');
+    expect(out.error.message).toContain(`record archive/data/0 holds ${bomb.size} bytes but the pickle says ${W.numel} float32 values (${4 * W.numel} bytes)`);
+    expect(out.stats.inflatedBytes).toBe(0);
+    expect(out.cpuMs).toBeLessThan(2000);
   });
 });
 

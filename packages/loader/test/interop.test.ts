@@ -5,10 +5,11 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test, afterAll } from 'vitest';
+import { seededRandom } from '@mnist/core-wasm';
 import { loadMlp, readPth, savePth, PthError, type PthTensor } from '../src/index.js';
-import { DEFAULT_MODEL, bytesOf } from './helpers.js';
+import { MNIST_CLASSES, MNIST_PIXELS } from '../src/data/index.js';
+import { DEFAULT_MODEL, PYTHON, bytesOf } from './helpers.js';
 
-const PYTHON = process.env.PYTHON_TORCH ?? '/usr/bin/python3';
 const probe = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 60_000 });
 const torchVersion = probe.status === 0 ? probe.stdout.trim() : null;
 if (!torchVersion) console.warn(`interop with PyTorch skipped: \`${PYTHON} -c "import torch"\` failed (${(probe.stderr || probe.error?.message || '').trim().split('\n').pop()})`);
@@ -47,13 +48,8 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
   return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
 }
 
-function seeded(seed: number) {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
-
 function oddTensors(): PthTensor[] {
-  const rand = seeded(42);
+  const rand = seededRandom(42);
   const special = [NaN, Infinity, -Infinity, -0, 1.4e-45, 3.4028234663852886e38, -1e-40];
   const make = (name: string, shape: number[]): PthTensor => {
     const n = shape.reduce((a, b) => a * b, 1);
@@ -125,8 +121,8 @@ describe.skipIf(!torchVersion)(`savePth -> real PyTorch ${torchVersion ?? ''} to
     expect(r.mismatch).toEqual([]);
   });
   test('a 3-layer model with custom layer names', () => {
-    const rand = seeded(7);
-    const sizes = [784, 24, 16, 10];
+    const rand = seededRandom(7);
+    const sizes = [MNIST_PIXELS, 24, 16, MNIST_CLASSES];
     const layers = sizes.slice(1).map((out, i) => ({
       name: ['input', 'hidden', 'output'][i], in: sizes[i], out,
       weight: Float32Array.from({ length: out * sizes[i] }, () => rand() - 0.5),

@@ -173,5 +173,5 @@ function checkSize(length: number, width: number, height: number, channels: numb
 }
 
 function clamp(v: number, lo: number, hi: number): number {
-  return v < lo ? lo : v > hi ? hi : v;
+  return Math.min(hi, Math.max(lo, v));
 }

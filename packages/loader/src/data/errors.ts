@@ -1,4 +1,5 @@
-// The error class of '@mnist/loader/data' (IDX files and user images): a stable code plus a hint a person can act on.
+// The error class of '@mnist/loader/data' (IDX files and user images), in the project's contract
+// { code, message, hint? }: a stable code, and a message that ends with the hint a person can act on.
 
 export type DataErrorCode =
   | 'IDX_BAD_MAGIC' // not an IDX file of the expected kind (images 0x00000803, labels 0x00000801), or gzipped
@@ -14,11 +15,9 @@ export type DataErrorCode =
 
 export class DataError extends Error {
   override name = 'DataError';
-  readonly code: DataErrorCode;
-  readonly hint: string;
-  constructor(code: DataErrorCode, what: string, hint: string) {
-    super(`${what}: ${hint}`);
-    this.code = code;
-    this.hint = hint;
-  }
+  constructor(readonly code: DataErrorCode, problem: string, readonly hint?: string) { super(hint ? `${problem}: ${hint}` : problem); }
+}
+
+export function isDataError(e: unknown): e is DataError {
+  return e instanceof DataError;
 }

@@ -3,7 +3,7 @@
 // needs one, and the labels checked against the images, so a wrong, empty or truncated file fails with a clear
 // DataError that names the file and says what it holds.
 import { DataError } from './errors.js';
-import { MNIST_SIDE } from './digit.js';
+import { MNIST_CLASSES, MNIST_SIDE } from './digit.js';
 
 /** Magic numbers: 0x00000803 = unsigned bytes, 3 dims (images); 0x00000801 = unsigned bytes, 1 dim (labels). */
 const IDX_UBYTE = 0x08;
@@ -126,7 +126,7 @@ export function readIdxLabels(bytes: Uint8Array, name = 'labels file'): IdxLabel
 }
 
 /** Checks that images and labels belong together: the same count (IDX_MISMATCH), every label < classes (IDX_BAD_LABEL). */
-export function checkDataset(images: IdxImages, labels: IdxLabels, classes = 10): void {
+export function checkDataset(images: IdxImages, labels: IdxLabels, classes = MNIST_CLASSES): void {
   const imagesName = images.name ?? 'the images file', labelsName = labels.name ?? 'labels file';
   if (images.count !== labels.count) {
     throw new DataError('IDX_MISMATCH', `${labelsName}: holds ${holds([labels.count])} but ${imagesName} holds ${n(images.count)} images`, 'pass the labels file that belongs to these images');

