@@ -20,7 +20,10 @@ const labels = readFileSync(path.join(dataDir, 't10k-labels-idx1-ubyte'));
 function encode(gray, width, height, format) {
   if (format === 'jpg') {
     const rgba = Buffer.alloc(width * height * 4);
-    for (let i = 0; i < width * height; i++) rgba.fill(gray[i], 4 * i, 4 * i + 3), (rgba[4 * i + 3] = 255);
+    for (let i = 0; i < width * height; i++) {
+      rgba.fill(gray[i], 4 * i, 4 * i + 3);
+      rgba[4 * i + 3] = 255;
+    }
     return jpeg.encode({ data: rgba, width, height }, 85).data;
   }
   const png = new pngjs.PNG({ width, height, colorType: 0, inputColorType: 0, bitDepth: 8, inputHasAlpha: false });

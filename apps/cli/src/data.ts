@@ -34,7 +34,7 @@ export function bundledDataDir(): string {
 }
 
 async function findInDir(dir: string, base: string): Promise<string> {
-  let stat;
+  let stat: import('node:fs').Stats;
   try {
     stat = await fs.stat(dir);
   } catch {

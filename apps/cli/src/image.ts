@@ -67,7 +67,7 @@ export function readPngHeader(bytes: Uint8Array, file: string): PictureHeader {
   }
   const width = view.getUint32(16), height = view.getUint32(20), depth = bytes[24]!, colorType = bytes[25]!;
   const color = PNG_COLOR_TYPES[colorType];
-  if (!color || !color.depths.includes(depth)) throw undecodable(file, 'PNG', `bit depth ${depth} with colour type ${colorType} is not valid`);
+  if (!color?.depths.includes(depth)) throw undecodable(file, 'PNG', `bit depth ${depth} with colour type ${colorType} is not valid`);
   if (width === 0 || height === 0) throw undecodable(file, 'PNG', `it is ${width}x${height} pixels`);
   return { width, height, channels: color.channels, bitsPerSample: depth, description: `${depth}-bit ${color.name} PNG` };
 }

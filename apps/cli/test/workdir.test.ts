@@ -21,6 +21,7 @@ function pnpmStart(args: string[], cwd: string) {
 }
 
 /** JSON that the CLI printed on stdout; pnpm prints its own `$ node scripts/start.mjs …` line first. */
+// biome-ignore lint/suspicious/noExplicitAny: the CLI's JSON report, read field by field by the tests
 function jsonOf(stdout: string): any {
   return JSON.parse(stdout.slice(stdout.indexOf('{')));
 }

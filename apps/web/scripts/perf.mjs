@@ -66,7 +66,7 @@ await page.addInitScript(observeLongTasks);
 await page.goto(url);
 await page.waitForFunction(() => performance.getEntriesByName('model-ready').length > 0);
 const t0 = Date.now();
-await page.click('nav.tabs button[data-view=test]');
+await page.click('.tabs button[data-view=test]');
 await page.waitForFunction(() => document.querySelector('[data-testid=test-accuracy]')?.dataset.ms);
 const coldTotal = Date.now() - t0;
 const evalMs = [Number(await page.getByTestId('test-accuracy').getAttribute('data-ms'))];
@@ -84,7 +84,7 @@ for (let run = 0; run < RUNS - 1; run++) {
 }
 
 // 3. main-thread responsiveness while training (784-512-10, batch 64, 3 epochs) for ~3 s
-await page.click('nav.tabs button[data-view=train]');
+await page.click('.tabs button[data-view=train]');
 await page.getByTestId('train-hidden').fill('512');
 await page.getByTestId('train-epochs').fill('3');
 await page.evaluate(() => { window.__longTasks = []; });

@@ -19,7 +19,7 @@ mountTestSet($('view-test'), app);
 mountWeights($('view-weights'), app);
 mountTrain($('view-train'), app);
 
-const tabs = [...document.querySelectorAll<HTMLButtonElement>('nav.tabs button')];
+const tabs = [...document.querySelectorAll<HTMLButtonElement>('.tabs button')];
 function show(view: string): void {
   if (!tabs.some((t) => t.dataset.view === view)) view = 'draw';
   for (const tab of tabs) {

@@ -85,7 +85,7 @@ async function drawAndPredict(page: Page, strokes: Array<Array<[number, number]>
 }
 
 async function view(page: Page, name: string): Promise<void> {
-  await page.click(`nav.tabs button[data-view=${name}]`);
+  await page.click(`.tabs button[data-view=${name}]`);
 }
 
 async function screenshot(page: Page, name: string): Promise<void> {

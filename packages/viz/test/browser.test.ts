@@ -48,6 +48,7 @@ describe.skipIf(!haveChromium)("in Chromium (skipped when /usr/bin/chromium is m
     await page.setContent("<!DOCTYPE html><html><body></body></html>");
     await page.addScriptTag({content: bundle});
     const tags = await page.evaluate(() => {
+      // biome-ignore lint/suspicious/noExplicitAny: the bundle's global, set by the page script
       const v = (globalThis as any).viz;
       const W = new Float32Array(4 * 784).map((_, i) => Math.sin(i));
       const figures = [
@@ -75,6 +76,7 @@ describe.skipIf(!haveChromium)("in Chromium (skipped when /usr/bin/chromium is m
     await page.setContent("<!DOCTYPE html><html><body style='margin:0'></body></html>");
     await page.addScriptTag({content: bundle});
     const box = await page.evaluate(() => {
+      // biome-ignore lint/suspicious/noExplicitAny: the bundle's global, set by the page script
       const v = (globalThis as any).viz;
       const W = new Float32Array(784);
       W[3 * 28 + 5] = 0.8;

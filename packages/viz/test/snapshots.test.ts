@@ -11,7 +11,7 @@ import * as plots from "./plots/index.js";
 const output = new URL("./output/", import.meta.url);
 
 /** Rounds decimals to 3 places (outside data: URIs, whose base64 holds no '.') and renumbers Plot's clip ids. */
-export function normalize(svg: string): string {
+function normalize(svg: string): string {
   return svg
     .replace(/-?\d+\.\d+(?:e[-+]?\d+)?/g, (number) => {
       const rounded = +(+number).toFixed(3);

@@ -122,7 +122,7 @@ async function evaluateTestSet(model: LoadedModel, data: Dataset, examples: numb
   const count = data.images.count;
   const labels = data.labels.labels.subarray(0, count);
   const net = await createNet(model.mlp);
-  let evaluation;
+  let evaluation: ReturnType<typeof net.evaluate>;
   try {
     evaluation = net.evaluate(allInputs(data.images), labels, count, 256);
   } finally {
