@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const packages = ['packages', 'apps', 'tests']
-  .flatMap((group) => (existsSync(path.join(root, group)) ? readdirSync(path.join(root, group)).map((name) => path.join(group, name)) : []))
+  .flatMap((group) =>
+    existsSync(path.join(root, group)) ? readdirSync(path.join(root, group)).map((name) => path.join(group, name)) : [],
+  )
   .filter((dir) => existsSync(path.join(root, dir, 'vitest.config.ts')));
 const report = (dir) => path.join(root, dir, 'test-results', 'vitest.json');
 
@@ -32,4 +34,6 @@ for (const dir of packages) {
 }
 if (missing.length) console.log(`no vitest report from: ${missing.join(', ')} (their tests did not run)`);
 // the closing line CI reads
-console.log(`tests: ${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+console.log(
+  `tests: ${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`,
+);

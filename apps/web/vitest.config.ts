@@ -3,10 +3,13 @@
 import { defineConfig, mergeConfig } from 'vitest/config';
 import { sharedTestConfig } from '../../vitest.shared.js';
 
-export default mergeConfig(sharedTestConfig, defineConfig({
-  test: {
-    include: ['test/**/*.test.ts'],
-    hookTimeout: 300_000,
-    fileParallelism: false,
-  },
-}));
+export default mergeConfig(
+  sharedTestConfig,
+  defineConfig({
+    test: {
+      include: ['test/**/*.test.ts'],
+      hookTimeout: 300_000,
+      fileParallelism: false,
+    },
+  }),
+);

@@ -142,7 +142,10 @@ export function tfjsWasm(): Engine {
           const db = tf.sum(dz, 0);
           if (i > 0) {
             // through ReLU: a_{i-1} > 0 exactly where z_{i-1} was
-            dz = tf.mul(tf.matMul(dz, Wt[i], false, true), tf.step(acts[i])) as import('@tensorflow/tfjs-core').Tensor2D;
+            dz = tf.mul(
+              tf.matMul(dz, Wt[i], false, true),
+              tf.step(acts[i]),
+            ) as import('@tensorflow/tfjs-core').Tensor2D;
           }
           Wt[i].assign(tf.sub(Wt[i], tf.mul(dW, lr)));
           b[i].assign(tf.sub(b[i], tf.mul(db, lr)));
@@ -154,7 +157,10 @@ export function tfjsWasm(): Engine {
       const out = new Int32Array(count);
       for (let s = 0; s < count; s += 256) {
         const n = Math.min(256, count - s);
-        out.set(argmaxRows(this.forward(x.subarray(s * sizes[0], (s + n) * sizes[0]), n), n, sizes[sizes.length - 1]), s);
+        out.set(
+          argmaxRows(this.forward(x.subarray(s * sizes[0], (s + n) * sizes[0]), n), n, sizes[sizes.length - 1]),
+          s,
+        );
       }
       return out;
     },

@@ -25,7 +25,13 @@ export interface MeasureOptions {
   images: number; // images per pass at batch 64 and 256 (batch 1: a fifth, at least 256)
 }
 
-export async function measureInference(forward: Forward, x: Float32Array, inputs: number, classes: number, opt: MeasureOptions): Promise<InferenceResult> {
+export async function measureInference(
+  forward: Forward,
+  x: Float32Array,
+  inputs: number,
+  classes: number,
+  opt: MeasureOptions,
+): Promise<InferenceResult> {
   const rates: Record<string, Rate> = {};
   const predictions = new Int32Array(opt.images);
   for (const batch of BATCHES) {

@@ -16,7 +16,8 @@ export interface Dataset {
 
 export function loadMnist(set: 'train' | 't10k'): Dataset {
   const read = (file: string) => new Uint8Array(readFileSync(join(dataDir, file)));
-  const imagesFile = `${set}-images-idx3-ubyte`, labelsFile = `${set}-labels-idx1-ubyte`;
+  const imagesFile = `${set}-images-idx3-ubyte`,
+    labelsFile = `${set}-labels-idx1-ubyte`;
   const images = readIdxImages(read(imagesFile), imagesFile, { rows: MNIST_SIDE, cols: MNIST_SIDE });
   const labels = readIdxLabels(read(labelsFile), labelsFile);
   checkDataset(images, labels);

@@ -12,8 +12,15 @@ interface Layer {
 }
 
 /** out (B,OC) = inp (B,C) W^T + b: one dot product per output, both operands contiguous. */
-export function denseForwardJs(out: Float32Array, inp: Float32Array, W: Float32Array, b: Float32Array | null,
-                               B: number, C: number, OC: number): void {
+export function denseForwardJs(
+  out: Float32Array,
+  inp: Float32Array,
+  W: Float32Array,
+  b: Float32Array | null,
+  B: number,
+  C: number,
+  OC: number,
+): void {
   for (let r = 0; r < B; r++) {
     const xo = r * C;
     for (let o = 0; o < OC; o++) {
@@ -29,7 +36,12 @@ export class PlainJsMlp {
   layers: Layer[];
   constructor(layers: LayerParams[]) {
     this.layers = layers.map((L) => ({
-      W: L.weight.slice(), b: L.bias.slice(), dW: new Float32Array(L.weight.length), db: new Float32Array(L.out), in: L.in, out: L.out,
+      W: L.weight.slice(),
+      b: L.bias.slice(),
+      dW: new Float32Array(L.weight.length),
+      db: new Float32Array(L.out),
+      in: L.in,
+      out: L.out,
     }));
   }
 
@@ -53,7 +65,8 @@ export class PlainJsMlp {
   }
 
   predict(x: Float32Array, count: number, batchSize: number): Int32Array {
-    const C = this.layers[0].in, V = this.layers[this.layers.length - 1].out;
+    const C = this.layers[0].in,
+      V = this.layers[this.layers.length - 1].out;
     const pred = new Int32Array(count);
     for (let s = 0; s < count; s += batchSize) {
       const n = Math.min(batchSize, count - s);
@@ -79,7 +92,8 @@ export class PlainJsMlp {
       let s = 0;
       for (let v = 0; v < V; v++) s += Math.exp(logits[r * V + v] - m);
       loss += m + Math.log(s) - logits[r * V + labels[r]];
-      for (let v = 0; v < V; v++) dout[r * V + v] = (Math.exp(logits[r * V + v] - m) / s - (v === labels[r] ? 1 : 0)) / B;
+      for (let v = 0; v < V; v++)
+        dout[r * V + v] = (Math.exp(logits[r * V + v] - m) / s - (v === labels[r] ? 1 : 0)) / B;
     }
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const L = this.layers[i];
@@ -90,7 +104,8 @@ export class PlainJsMlp {
         for (let o = 0; o < L.out; o++) {
           const g = dout[r * L.out + o];
           L.db[o] += g;
-          const wo = o * L.in, xo = r * L.in;
+          const wo = o * L.in,
+            xo = r * L.in;
           for (let c = 0; c < L.in; c++) L.dW[wo + c] += g * inp[xo + c];
         }
       }
@@ -99,7 +114,8 @@ export class PlainJsMlp {
         for (let r = 0; r < B; r++) {
           for (let o = 0; o < L.out; o++) {
             const g = dout[r * L.out + o];
-            const wo = o * L.in, xo = r * L.in;
+            const wo = o * L.in,
+              xo = r * L.in;
             for (let c = 0; c < L.in; c++) dinp[xo + c] += g * L.W[wo + c];
           }
         }

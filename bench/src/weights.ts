@@ -5,7 +5,10 @@ import type { LayerParams } from '@mnist/core-wasm';
 
 export function writeWeights(path: string, layers: LayerParams[]): void {
   const sizes = [layers[0].in, ...layers.map((L) => L.out)];
-  const parts: Uint8Array[] = [new TextEncoder().encode('MLPW'), new Uint8Array(Uint32Array.from([layers.length, ...sizes]).buffer)];
+  const parts: Uint8Array[] = [
+    new TextEncoder().encode('MLPW'),
+    new Uint8Array(Uint32Array.from([layers.length, ...sizes]).buffer),
+  ];
   for (const L of layers) {
     parts.push(new Uint8Array(L.weight.buffer, L.weight.byteOffset, L.weight.byteLength));
     parts.push(new Uint8Array(L.bias.buffer, L.bias.byteOffset, L.bias.byteLength));

@@ -4,9 +4,12 @@
 import { defineConfig, mergeConfig } from 'vitest/config';
 import { sharedTestConfig } from '../../vitest.shared.js';
 
-export default mergeConfig(sharedTestConfig, defineConfig({
-  test: {
-    testTimeout: 300_000,
-    hookTimeout: 600_000,
-  },
-}));
+export default mergeConfig(
+  sharedTestConfig,
+  defineConfig({
+    test: {
+      testTimeout: 300_000,
+      hookTimeout: 600_000,
+    },
+  }),
+);

@@ -45,7 +45,9 @@ await build({
   loader: { '.pth': 'binary' },
   define: { MNIST_CLI_VERSION: JSON.stringify(version) },
   // CommonJS dependencies (pngjs, jpeg-js) call require('zlib') & co: give the ESM bundle a real require.
-  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __mnistCreateRequire } from 'node:module';\nconst require = __mnistCreateRequire(import.meta.url);" },
+  banner: {
+    js: "#!/usr/bin/env node\nimport { createRequire as __mnistCreateRequire } from 'node:module';\nconst require = __mnistCreateRequire(import.meta.url);",
+  },
   plugins: [lazyResvg],
   legalComments: 'none',
   logLevel: 'warning',

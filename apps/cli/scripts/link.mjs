@@ -18,7 +18,10 @@ function fail(message) {
 
 let args;
 try {
-  args = parseArgs({ options: { prefix: { type: 'string' }, remove: { type: 'boolean' }, 'no-build': { type: 'boolean' } }, strict: true }).values;
+  args = parseArgs({
+    options: { prefix: { type: 'string' }, remove: { type: 'boolean' }, 'no-build': { type: 'boolean' } },
+    strict: true,
+  }).values;
 } catch (err) {
   process.stderr.write(`link-cli: ${err.message} (usage: pnpm link-cli [--prefix DIR] [--remove])\n`);
   process.exit(2);
@@ -58,23 +61,34 @@ if (args.remove) {
 
 if (!args['no-build']) {
   const localTurbo = path.join(workspace, 'node_modules', '.bin', 'turbo');
-  const built = spawnSync(existsSync(localTurbo) ? localTurbo : 'turbo', ['run', 'build', '--filter=@mnist/cli...', '--output-logs=errors-only'], {
-    cwd: workspace,
-    stdio: 'inherit',
-    env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1' },
-  });
+  const built = spawnSync(
+    existsSync(localTurbo) ? localTurbo : 'turbo',
+    ['run', 'build', '--filter=@mnist/cli...', '--output-logs=errors-only'],
+    {
+      cwd: workspace,
+      stdio: 'inherit',
+      env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1' },
+    },
+  );
   if (built.status !== 0) fail('building the CLI failed; run pnpm install, then pnpm --filter cli build to see why');
 }
 if (!existsSync(target)) fail(`${target} is missing; run pnpm --filter cli build`);
 
 const what = existing();
-if (what === 'other') fail(`${link} already exists and is not a link to this clone's CLI; remove it or pass --prefix DIR`);
+if (what === 'other')
+  fail(`${link} already exists and is not a link to this clone's CLI; remove it or pass --prefix DIR`);
 try {
   mkdirSync(binDir, { recursive: true });
   if (what === 'none') symlinkSync(target, link);
 } catch (err) {
-  fail(`cannot create ${link} (${err.code ?? err.message}); pass --prefix DIR for a folder you can write, e.g. --prefix ~/.local`);
+  fail(
+    `cannot create ${link} (${err.code ?? err.message}); pass --prefix DIR for a folder you can write, e.g. --prefix ~/.local`,
+  );
 }
 const onPath = (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && path.resolve(dir) === binDir);
 console.log(`linked ${link} -> ${target}`);
-console.log(onPath ? 'try it: mnist predict' : `${binDir} is not on PATH: add it (export PATH="${binDir}:$PATH"), then try: mnist predict`);
+console.log(
+  onPath
+    ? 'try it: mnist predict'
+    : `${binDir} is not on PATH: add it (export PATH="${binDir}:$PATH"), then try: mnist predict`,
+);

@@ -37,9 +37,15 @@ function mnistOnPaper(index, { scale, width, height, x0, y0, inverse = false }) 
   const sheet = new Uint8Array(width * height);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const u = (x - x0) / scale - 0.5, v = (y - y0) / scale - 0.5;
-      const xi = Math.floor(u), yi = Math.floor(v), fx = u - xi, fy = v - yi;
-      const ink = (px(xi, yi) * (1 - fx) + px(xi + 1, yi) * fx) * (1 - fy) + (px(xi, yi + 1) * (1 - fx) + px(xi + 1, yi + 1) * fx) * fy;
+      const u = (x - x0) / scale - 0.5,
+        v = (y - y0) / scale - 0.5;
+      const xi = Math.floor(u),
+        yi = Math.floor(v),
+        fx = u - xi,
+        fy = v - yi;
+      const ink =
+        (px(xi, yi) * (1 - fx) + px(xi + 1, yi) * fx) * (1 - fy) +
+        (px(xi, yi + 1) * (1 - fx) + px(xi + 1, yi + 1) * fx) * fy;
       // Paper is not pure white in a scan: a light grey with a gentle shading across the sheet.
       const paper = 228 + Math.round((8 * x) / width);
       sheet[y * width + x] = inverse ? Math.round(ink) : Math.round(paper - (ink / 255) * (paper - 25));
@@ -55,7 +61,8 @@ function strokes(width, height, segments, r) {
     for (let x = 0; x < width; x++) {
       let d = Infinity;
       for (const [ax, ay, bx, by] of segments) {
-        const dx = bx - ax, dy = by - ay;
+        const dx = bx - ax,
+          dy = by - ay;
         const t = Math.max(0, Math.min(1, ((x + 0.5 - ax) * dx + (y + 0.5 - ay) * dy) / (dx * dx + dy * dy || 1)));
         d = Math.min(d, Math.hypot(x + 0.5 - ax - t * dx, y + 0.5 - ay - t * dy));
       }
@@ -81,18 +88,49 @@ function save(name, gray, width, height, format = 'png') {
 // Real MNIST digits, big, dark ink on (slightly grey) paper, off-centre so cropping matters.
 for (const label of [2, 3, 4, 7, 9]) {
   const index = firstIndexOf(label);
-  save(`mnist-${index}-digit-${label}.png`, mnistOnPaper(index, { scale: 10, width: 400, height: 340, x0: 90, y0: 30 }), 400, 340);
+  save(
+    `mnist-${index}-digit-${label}.png`,
+    mnistOnPaper(index, { scale: 10, width: 400, height: 340, x0: 90, y0: 30 }),
+    400,
+    340,
+  );
 }
 // The same kind of picture as a JPEG, and one light-on-dark (white chalk on a blackboard).
-const five = firstIndexOf(5), six = firstIndexOf(6);
-save(`mnist-${five}-digit-5.jpg`, mnistOnPaper(five, { scale: 8, width: 300, height: 260, x0: 20, y0: 10 }), 300, 260, 'jpg');
-save(`mnist-${six}-digit-6-light-on-dark.png`, mnistOnPaper(six, { scale: 6, width: 220, height: 200, x0: 30, y0: 20, inverse: true }), 220, 200);
+const five = firstIndexOf(5),
+  six = firstIndexOf(6);
+save(
+  `mnist-${five}-digit-5.jpg`,
+  mnistOnPaper(five, { scale: 8, width: 300, height: 260, x0: 20, y0: 10 }),
+  300,
+  260,
+  'jpg',
+);
+save(
+  `mnist-${six}-digit-6-light-on-dark.png`,
+  mnistOnPaper(six, { scale: 6, width: 220, height: 200, x0: 30, y0: 20, inverse: true }),
+  220,
+  200,
+);
 
 // "Hand-drawn" digits: a slanted thick 1 with a flag, and a 0 as a polygonal oval ring.
-save('drawn-digit-1.png', strokes(200, 240, [[112, 30, 96, 210], [112, 30, 84, 62]], 11), 200, 240);
+save(
+  'drawn-digit-1.png',
+  strokes(
+    200,
+    240,
+    [
+      [112, 30, 96, 210],
+      [112, 30, 84, 62],
+    ],
+    11,
+  ),
+  200,
+  240,
+);
 const ring = [];
 for (let k = 0; k < 24; k++) {
-  const a = (k / 24) * 2 * Math.PI, b = ((k + 1) / 24) * 2 * Math.PI;
+  const a = (k / 24) * 2 * Math.PI,
+    b = ((k + 1) / 24) * 2 * Math.PI;
   ring.push([150 + 55 * Math.cos(a), 130 + 85 * Math.sin(a), 150 + 55 * Math.cos(b), 130 + 85 * Math.sin(b)]);
 }
 save('drawn-digit-0.png', strokes(300, 260, ring, 12), 300, 260);

@@ -21,7 +21,9 @@ const result = spawnSync(turbo, ['run', 'build', '--filter=@mnist/cli...', '--ou
 if (result.error || result.status !== 0) {
   process.stderr.write(result.stdout ?? '');
   process.stderr.write(result.stderr ?? '');
-  process.stderr.write(`mnist: building the CLI failed (${result.error ? result.error.message : `turbo exited with ${result.status}`}); run pnpm install, then pnpm --filter cli build to see why\n`);
+  process.stderr.write(
+    `mnist: building the CLI failed (${result.error ? result.error.message : `turbo exited with ${result.status}`}); run pnpm install, then pnpm --filter cli build to see why\n`,
+  );
   process.exit(1);
 }
 // pnpm sets INIT_CWD to the folder the command was typed in; a missing or vanished folder keeps apps/cli/.

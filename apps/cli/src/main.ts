@@ -20,9 +20,15 @@ interface Command {
 }
 
 const COMMANDS: Record<string, { module: Command; summary: string }> = {
-  predict: { module: predict, summary: 'accuracy, confusion matrix and examples on the MNIST test set, or your own --image' },
+  predict: {
+    module: predict,
+    summary: 'accuracy, confusion matrix and examples on the MNIST test set, or your own --image',
+  },
   train: { module: train, summary: 'train or fine-tune a model in WebAssembly and save a .pth PyTorch loads' },
-  visualize: { module: visualize, summary: 'write SVG/PNG figures: weight tiles, heatmaps, predictions, confusion matrix' },
+  visualize: {
+    module: visualize,
+    summary: 'write SVG/PNG figures: weight tiles, heatmaps, predictions, confusion matrix',
+  },
   inspect: { module: inspect, summary: 'show what a .pth holds: format, tensors with statistics, the inferred MLP' },
 };
 
@@ -37,7 +43,9 @@ function mainHelp(): string {
 Usage: mnist <command> [options]
 
 Commands:
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`).join('\n')}
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`)
+  .join('\n')}
 
 Run "mnist <command> --help" for a command's options. With no --model, commands use the embedded
 default model (784-512-10, trained by real PyTorch, 97.84% test accuracy); the MNIST data comes from
@@ -67,7 +75,8 @@ async function main(argv: string[]): Promise<number> {
       const topic = rest[0];
       if (name === 'help' && topic !== undefined) {
         const command = COMMANDS[topic];
-        if (!command || !Object.hasOwn(COMMANDS, topic)) throw new UsageError(`unknown command "${topic}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+        if (!command || !Object.hasOwn(COMMANDS, topic))
+          throw new UsageError(`unknown command "${topic}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
         process.stdout.write(command.module.help() + '\n');
       } else {
         process.stdout.write(mainHelp() + '\n');
@@ -79,7 +88,9 @@ async function main(argv: string[]): Promise<number> {
       return EXIT_OK;
     }
     if (!Object.hasOwn(COMMANDS, name)) {
-      const hint = name.startsWith('-') ? 'options go after the command' : `commands: ${Object.keys(COMMANDS).join(', ')}`;
+      const hint = name.startsWith('-')
+        ? 'options go after the command'
+        : `commands: ${Object.keys(COMMANDS).join(', ')}`;
       throw new UsageError(`unknown command "${name}" (${hint}; see ${commandLine('--help')})`);
     }
     const command = COMMANDS[name]!.module;
@@ -122,7 +133,12 @@ function report(err: unknown, verbose: boolean, prefix: string): number {
   if (verbose) {
     let e: unknown = err;
     while (e instanceof Error) {
-      process.stderr.write(`${(e.stack ?? e.message).split('\n').map((l) => safeText(l)).join('\n')}\n`);
+      process.stderr.write(
+        `${(e.stack ?? e.message)
+          .split('\n')
+          .map((l) => safeText(l))
+          .join('\n')}\n`,
+      );
       e = e.cause;
       if (e) process.stderr.write('caused by: ');
     }

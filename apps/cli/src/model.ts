@@ -31,10 +31,16 @@ export async function loadModel(file: string | undefined): Promise<LoadedModel> 
 export function requireMnistShape(model: LoadedModel, classes: number | undefined = MNIST_CLASSES): void {
   const { inputSize } = model.mlp;
   if (inputSize !== MNIST_PIXELS) {
-    throw new InputError(`model ${model.source} takes ${inputSize} inputs, but MNIST images have ${MNIST_PIXELS} (${MNIST_SIDE}x${MNIST_SIDE}) pixels; pass a model whose first layer is Linear(${MNIST_PIXELS}, ...)`, 'CLI_MODEL_SHAPE');
+    throw new InputError(
+      `model ${model.source} takes ${inputSize} inputs, but MNIST images have ${MNIST_PIXELS} (${MNIST_SIDE}x${MNIST_SIDE}) pixels; pass a model whose first layer is Linear(${MNIST_PIXELS}, ...)`,
+      'CLI_MODEL_SHAPE',
+    );
   }
   if (classes !== undefined && model.mlp.classes !== classes) {
-    throw new InputError(`model ${model.source} has ${model.mlp.classes} output classes, but the data set has ${classes} (digits 0-9); pass a model whose last layer is Linear(..., ${classes})`, 'CLI_MODEL_SHAPE');
+    throw new InputError(
+      `model ${model.source} has ${model.mlp.classes} output classes, but the data set has ${classes} (digits 0-9); pass a model whose last layer is Linear(..., ${classes})`,
+      'CLI_MODEL_SHAPE',
+    );
   }
 }
 

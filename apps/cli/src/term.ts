@@ -30,19 +30,22 @@ export function drawDigit(pixels: ArrayLike<number>, color: boolean, side = MNIS
   const lines: string[] = [];
   for (let y = m; y < side - m; y += 2) {
     let line = '';
-    let lastFg = -1, lastBg = -1;
+    let lastFg = -1,
+      lastBg = -1;
     for (let x = m; x < side - m; x++) {
       const top = pixels[y * side + x] ?? 0;
       const bottom = y + 1 < side - m ? (pixels[(y + 1) * side + x] ?? 0) : 0;
       if (color) {
-        const fg = grey(top), bg = grey(bottom);
+        const fg = grey(top),
+          bg = grey(bottom);
         if (fg !== lastFg) line += `${ESC}38;5;${fg}m`;
         if (bg !== lastBg) line += `${ESC}48;5;${bg}m`;
         lastFg = fg;
         lastBg = bg;
         line += '▀';
       } else {
-        const t = top >= 0.5, b = bottom >= 0.5;
+        const t = top >= 0.5,
+          b = bottom >= 0.5;
         line += t && b ? '█' : t ? '▀' : b ? '▄' : ' ';
       }
     }
@@ -85,7 +88,12 @@ export function sideBySide(panels: string[][], gap = 3): string[] {
   const height = Math.max(0, ...panels.map((p) => p.length));
   const out: string[] = [];
   for (let row = 0; row < height; row++) {
-    out.push(panels.map((p, i) => padVisible(p[row] ?? '', widths[i]!)).join(' '.repeat(gap)).trimEnd());
+    out.push(
+      panels
+        .map((p, i) => padVisible(p[row] ?? '', widths[i]!))
+        .join(' '.repeat(gap))
+        .trimEnd(),
+    );
   }
   return out;
 }
@@ -146,10 +154,17 @@ export function bytes(n: number): string {
 export function table(header: string[], rows: string[][], indent = '  '): string[] {
   const all = [header, ...rows];
   const widths = header.map((_, c) => Math.max(...all.map((r) => visibleWidth(r[c] ?? ''))));
-  return all.map((r) => indent + r.map((cell, c) => {
-    const pad = ' '.repeat(Math.max(0, widths[c]! - visibleWidth(cell)));
-    return c === 0 ? cell + pad : pad + cell;
-  }).join('  ').trimEnd());
+  return all.map(
+    (r) =>
+      indent +
+      r
+        .map((cell, c) => {
+          const pad = ' '.repeat(Math.max(0, widths[c]! - visibleWidth(cell)));
+          return c === 0 ? cell + pad : pad + cell;
+        })
+        .join('  ')
+        .trimEnd(),
+  );
 }
 
 // ---- text that came from a file (tensor names, checkpoint keys, globals, loader messages, paths) ----
@@ -168,7 +183,10 @@ export function safeText(text: unknown, max = Infinity): string {
 /** JSON for stdout: JSON.stringify escapes C0 controls and lone surrogates; this also escapes DEL, C1, U+2028/2029 and bidi controls. */
 export function safeJson(value: unknown): string {
   // These characters can only occur inside JSON strings, where \uXXXX means the same character.
-  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Where to cut escaped text at `at` so that no \xNN or \uNNNN escape is split. */
@@ -196,7 +214,11 @@ export function clipMiddle(text: string, max: number): string {
   let headEnd = cutPoint(text, Math.ceil((keep * 2) / 3));
   let tailStart = text.length - (keep - headEnd);
   // Move the tail's start forward past a split escape or the second half of a surrogate pair.
-  while (tailStart < text.length && (/[\udc00-\udfff]/.test(text[tailStart]!) || cutPoint(text, tailStart) !== tailStart)) tailStart++;
+  while (
+    tailStart < text.length &&
+    (/[\udc00-\udfff]/.test(text[tailStart]!) || cutPoint(text, tailStart) !== tailStart)
+  )
+    tailStart++;
   // Cut between words when a space is near (moving inwards only shortens the line).
   const space = text.lastIndexOf(' ', headEnd);
   if (space > headEnd - 24 && space > 0) headEnd = space;

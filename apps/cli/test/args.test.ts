@@ -27,7 +27,11 @@ function refusal(argv: string[]): { message: string; code: string; exitCode: num
 
 describe('parseArgs', () => {
   it('reads values in both forms, flags, short flags, repeated options and positionals', () => {
-    const parsed = parseArgs('predict', ['a.png', '--model', 'm.pth', '--lr=0.5', '--index', '3,17', '--index', '42', '-h', '--json', 'b.png'], specs);
+    const parsed = parseArgs(
+      'predict',
+      ['a.png', '--model', 'm.pth', '--lr=0.5', '--index', '3,17', '--index', '42', '-h', '--json', 'b.png'],
+      specs,
+    );
     expect(parsed.options).toEqual({ model: 'm.pth', lr: 0.5, index: [3, 17, 42], help: true, json: true });
     expect(parsed.positionals).toEqual(['a.png', 'b.png']);
   });
@@ -36,7 +40,11 @@ describe('parseArgs', () => {
     expect(parseArgs('predict', ['--model', '--json'], specs).options).toEqual({ model: '--json' });
     expect(parseArgs('predict', ['--model', '-'], specs).options).toEqual({ model: '-' });
     expect(parseArgs('predict', ['--model', ''], specs).options).toEqual({ model: '' });
-    expect(refusal(['--lr', '-1'])).toMatchObject({ message: 'invalid --lr: "-1" (expected a number > 0)', code: 'CLI_BAD_VALUE', exitCode: 2 });
+    expect(refusal(['--lr', '-1'])).toMatchObject({
+      message: 'invalid --lr: "-1" (expected a number > 0)',
+      code: 'CLI_BAD_VALUE',
+      exitCode: 2,
+    });
     expect(refusal(['--lr=-1']).message).toBe('invalid --lr: "-1" (expected a number > 0)');
   });
 
@@ -47,20 +55,29 @@ describe('parseArgs', () => {
   });
 
   it("turns parseArgs' refusals into one-line messages with stable codes", () => {
-    expect(refusal(['--frobnicate'])).toMatchObject({ message: expect.stringMatching(/^unknown option --frobnicate \(see .* predict --help\)$/), code: 'CLI_UNKNOWN_OPTION' });
+    expect(refusal(['--frobnicate'])).toMatchObject({
+      message: expect.stringMatching(/^unknown option --frobnicate \(see .* predict --help\)$/),
+      code: 'CLI_UNKNOWN_OPTION',
+    });
     expect(refusal(['--frob=1']).message).toMatch(/^unknown option --frob \(see /);
     expect(refusal(['-x']).message).toMatch(/^unknown option -x \(see /);
     expect(refusal(['--json', '-1']).message).toMatch(/^unknown option -1 \(see /);
-    expect(refusal(['--model'])).toMatchObject({ message: expect.stringMatching(/^--model needs a value \(see /), code: 'CLI_MISSING_VALUE' });
+    expect(refusal(['--model'])).toMatchObject({
+      message: expect.stringMatching(/^--model needs a value \(see /),
+      code: 'CLI_MISSING_VALUE',
+    });
     expect(refusal(['--json=yes']).message).toMatch(/^--json takes no value, got "yes" \(see /);
     expect(refusal(['--json=']).message).toMatch(/^--json takes no value, got "" \(see /);
-    for (const message of [refusal(['--frobnicate']).message, refusal(['--model']).message]) expect(message).not.toContain('\n');
+    for (const message of [refusal(['--frobnicate']).message, refusal(['--model']).message])
+      expect(message).not.toContain('\n');
   });
 
   it('refuses an option given twice, flags too, in the order of the words', () => {
     expect(refusal(['--limit', '3', '--limit', '4']).message).toMatch(/^--limit given twice \(see /);
     expect(refusal(['--json', '--json']).message).toMatch(/^--json given twice \(see /);
-    expect(refusal(['--limit', 'abc', '--limit', '4']).message).toBe('invalid --limit: "abc" (expected a whole number >= 1)');
+    expect(refusal(['--limit', 'abc', '--limit', '4']).message).toBe(
+      'invalid --limit: "abc" (expected a whole number >= 1)',
+    );
   });
 
   it('does not take prototype names for options', () => {

@@ -16,7 +16,8 @@ describe('package errors', () => {
     expect(isPackageError(new VizError('VIZ_INVALID_INPUT', 'invalid labels'))).toBe(true);
     const enoent = Object.assign(new Error('no such file'), { code: 'ENOENT' });
     const lookalike = Object.assign(new Error('looks coded'), { code: 'PTH_TRUNCATED', hint: 'but is not ours' });
-    for (const other of [enoent, lookalike, new InputError('refused'), 'PTH_TRUNCATED', undefined]) expect(isPackageError(other)).toBe(false);
+    for (const other of [enoent, lookalike, new InputError('refused'), 'PTH_TRUNCATED', undefined])
+      expect(isPackageError(other)).toBe(false);
   });
 
   it('shows the message (which holds the hint) and the code, and fileError names the file once', () => {
@@ -24,9 +25,16 @@ describe('package errors', () => {
     expect(packageErrorText(err)).toBe('the file ends early: copy it again [PTH_TRUNCATED]');
     const wrapped = fileError('m.pth', err) as InputError;
     expect(wrapped).toBeInstanceOf(InputError);
-    expect(wrapped).toMatchObject({ message: 'm.pth: the file ends early: copy it again [PTH_TRUNCATED]', code: 'PTH_TRUNCATED', exitCode: 1, cause: err });
+    expect(wrapped).toMatchObject({
+      message: 'm.pth: the file ends early: copy it again [PTH_TRUNCATED]',
+      code: 'PTH_TRUNCATED',
+      exitCode: 1,
+      cause: err,
+    });
     const idx = new DataError('IDX_EMPTY', 'labels.idx: is empty', 'pass the labels file');
-    expect((fileError('labels.idx', idx) as InputError).message).toBe('labels.idx: is empty: pass the labels file [IDX_EMPTY]');
+    expect((fileError('labels.idx', idx) as InputError).message).toBe(
+      'labels.idx: is empty: pass the labels file [IDX_EMPTY]',
+    );
     const other = new Error('not ours');
     expect(fileError('m.pth', other)).toBe(other);
   });

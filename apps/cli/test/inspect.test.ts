@@ -13,19 +13,39 @@ describe('inspect', () => {
     const doc = JSON.parse(run.stdout);
     expect(doc.format).toBe('zip');
     expect(doc.root).toBe('mnist_model');
-    expect(doc.tensors.map((t: { name: string }) => t.name)).toEqual(['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']);
+    expect(doc.tensors.map((t: { name: string }) => t.name)).toEqual([
+      'fc1.weight',
+      'fc1.bias',
+      'fc2.weight',
+      'fc2.bias',
+    ]);
     expect(doc.tensors.map((t: { shape: number[] }) => t.shape)).toEqual([[512, 784], [512], [10, 512], [10]]);
     const pth = await readPth(new Uint8Array(readFileSync(DEFAULT_MODEL)));
     for (const [i, t] of pth.tensors.entries()) {
-      let min = Infinity, max = -Infinity, sum = 0;
-      for (const v of t.data) { min = Math.min(min, v); max = Math.max(max, v); sum += v; }
+      let min = Infinity,
+        max = -Infinity,
+        sum = 0;
+      for (const v of t.data) {
+        min = Math.min(min, v);
+        max = Math.max(max, v);
+        sum += v;
+      }
       expect(doc.tensors[i].dtype).toBe('float32');
       expect(doc.tensors[i].min).toBe(min);
       expect(doc.tensors[i].max).toBe(max);
       expect(doc.tensors[i].mean).toBeCloseTo(sum / t.data.length, 10);
       expect(doc.tensors[i].nan).toBe(0);
     }
-    expect(doc.mlp).toEqual({ layers: [{ name: 'fc1', in: 784, out: 512 }, { name: 'fc2', in: 512, out: 10 }], inputSize: 784, classes: 10, parameters: 407_050, dtype: 'float32' });
+    expect(doc.mlp).toEqual({
+      layers: [
+        { name: 'fc1', in: 784, out: 512 },
+        { name: 'fc2', in: 512, out: 10 },
+      ],
+      inputSize: 784,
+      classes: 10,
+      parameters: 407_050,
+      dtype: 'float32',
+    });
     expect(doc.warnings).toEqual([]);
   });
 

@@ -8,7 +8,13 @@ import { DEFAULT_MODEL_JSON, LOADER_FIXTURES, MNIST_DIR, mnist, tempDir } from '
 
 const testLabels = readFileSync(path.join(MNIST_DIR, 't10k-labels-idx1-ubyte')).subarray(8);
 
-interface Prediction { index: number; label: number; prediction: number; probabilities: number[]; logits: number[] }
+interface Prediction {
+  index: number;
+  label: number;
+  prediction: number;
+  probabilities: number[];
+  logits: number[];
+}
 
 function maxAbsDiff(a: number[][], b: number[][]): number {
   let m = 0;
@@ -24,7 +30,10 @@ describe('predict --json with the embedded default model', () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toBe('');
     expect(run.stdout.trim().split('\n')).toHaveLength(1);
-    expect(doc.model.layers).toEqual([[784, 512], [512, 10]]);
+    expect(doc.model.layers).toEqual([
+      [784, 512],
+      [512, 10],
+    ]);
     expect(doc.model.parameters).toBe(407_050);
     expect(doc.count).toBe(10_000);
     expect(doc.predictions).toHaveLength(10_000);
@@ -33,9 +42,17 @@ describe('predict --json with the embedded default model', () => {
   it("matches PyTorch's logits and probabilities for the first 16 test images (max abs diff <= 1e-4)", () => {
     const ref = DEFAULT_MODEL_JSON.reference;
     const ours: Prediction[] = doc.predictions.slice(0, ref.logits.length);
-    const logitDiff = maxAbsDiff(ours.map((p) => p.logits), ref.logits);
-    const probDiff = maxAbsDiff(ours.map((p) => p.probabilities), ref.probabilities);
-    console.log(`default model vs PyTorch: maxdiff logits ${logitDiff.toExponential(2)}, probabilities ${probDiff.toExponential(2)}`);
+    const logitDiff = maxAbsDiff(
+      ours.map((p) => p.logits),
+      ref.logits,
+    );
+    const probDiff = maxAbsDiff(
+      ours.map((p) => p.probabilities),
+      ref.probabilities,
+    );
+    console.log(
+      `default model vs PyTorch: maxdiff logits ${logitDiff.toExponential(2)}, probabilities ${probDiff.toExponential(2)}`,
+    );
     expect(logitDiff).toBeLessThanOrEqual(1e-4);
     expect(probDiff).toBeLessThanOrEqual(1e-5);
     expect(ours.map((p) => p.prediction)).toEqual(ref.predictions);
@@ -76,12 +93,20 @@ describe('predict (human report)', () => {
     expect(run.code).toBe(0);
     const json = JSON.parse(mnist(['predict', '--limit', '500', '--json']).stdout);
     const out = run.stdout;
-    expect(out).toContain(`accuracy  ${(json.accuracy * 100).toFixed(2)}% (${Math.round(json.accuracy * 500)} of 500 correct)`);
+    expect(out).toContain(
+      `accuracy  ${(json.accuracy * 100).toFixed(2)}% (${Math.round(json.accuracy * 500)} of 500 correct)`,
+    );
     expect(out).toMatch(/batch 256: [\d.]+ s, [\d,]+ images\/s/);
     expect(out).toContain('confusion matrix (rows: true digit, columns: predicted digit)');
     // Row "7" of the printed matrix equals the JSON confusion row (zeros shown as '.').
     const row7 = out.split('\n').find((l) => /^ {2}7 {5,}/.test(l))!;
-    expect(row7.trim().split(/\s+/).slice(1).map((v) => (v === '.' ? 0 : Number(v)))).toEqual(json.confusion[7]);
+    expect(
+      row7
+        .trim()
+        .split(/\s+/)
+        .slice(1)
+        .map((v) => (v === '.' ? 0 : Number(v))),
+    ).toEqual(json.confusion[7]);
     expect(out).toMatch(/digit\s+precision\s+recall\s+images/);
     expect(out).toContain('#0  true 7 → 7 ✓');
     expect(out).toMatch(/[▀▄█]{5}/);
@@ -100,7 +125,9 @@ describe('predict (human report)', () => {
     const index = mnist(['predict', '--index', `${first.index},0`]);
     expect(index.code).toBe(0);
     expect(index.stdout).toContain(`#${first.index}  true ${first.label} → ${first.prediction} ✗`);
-    const top = first.probabilities.map((p: number, c: number) => [p, c]).sort((a: number[], b: number[]) => b[0]! - a[0]!)[0];
+    const top = first.probabilities
+      .map((p: number, c: number) => [p, c])
+      .sort((a: number[], b: number[]) => b[0]! - a[0]!)[0];
     expect(index.stdout).toContain(` ${top[1]} `);
     expect(index.stdout).toContain(`${(top[0] * 100).toFixed(1)}%`);
     expect(index.stdout).toContain('2 images (--index');
@@ -120,7 +147,18 @@ describe('predict on other data and models', () => {
       writeFileSync(path.join(dir, `${name}.gz`), gzipSync(readFileSync(path.join(MNIST_DIR, name)), { level: 1 }));
     }
     const gz = JSON.parse(mnist(['predict', '--json', '--data', dir, '--limit', '2000']).stdout);
-    const plain = JSON.parse(mnist(['predict', '--json', '--images', path.join(MNIST_DIR, 't10k-images-idx3-ubyte'), '--labels', path.join(MNIST_DIR, 't10k-labels-idx1-ubyte'), '--limit', '2000']).stdout);
+    const plain = JSON.parse(
+      mnist([
+        'predict',
+        '--json',
+        '--images',
+        path.join(MNIST_DIR, 't10k-images-idx3-ubyte'),
+        '--labels',
+        path.join(MNIST_DIR, 't10k-labels-idx1-ubyte'),
+        '--limit',
+        '2000',
+      ]).stdout,
+    );
     const bundled = JSON.parse(mnist(['predict', '--json', '--limit', '2000']).stdout);
     expect(gz.count).toBe(2000);
     expect(gz.predictions).toEqual(bundled.predictions);
@@ -129,18 +167,43 @@ describe('predict on other data and models', () => {
 
   it("runs the loader's PyTorch fixtures (zip, legacy, float16, deeper chains) to PyTorch's logits", () => {
     const good = JSON.parse(readFileSync(path.join(LOADER_FIXTURES, 'good.json'), 'utf8'));
-    for (const file of ['zip_f32.pth', 'legacy.pth', 'dtype_float16.pth', 'layout_nested_4layer.pth', 'ckpt_model_state_dict.pth']) {
+    for (const file of [
+      'zip_f32.pth',
+      'legacy.pth',
+      'dtype_float16.pth',
+      'layout_nested_4layer.pth',
+      'ckpt_model_state_dict.pth',
+    ]) {
       const fixture = good.fixtures.find((f: { file: string }) => f.file === file);
-      const run = mnist(['predict', '--json', '--model', path.join(LOADER_FIXTURES, 'good', file), '--limit', String(fixture.logits.length)]);
+      const run = mnist([
+        'predict',
+        '--json',
+        '--model',
+        path.join(LOADER_FIXTURES, 'good', file),
+        '--limit',
+        String(fixture.logits.length),
+      ]);
       expect(run.code, run.stderr).toBe(0);
       const doc = JSON.parse(run.stdout);
       expect(doc.model.layers).toEqual(fixture.layers);
-      expect(maxAbsDiff(doc.predictions.map((p: Prediction) => p.logits), fixture.logits)).toBeLessThanOrEqual(1e-4);
+      expect(
+        maxAbsDiff(
+          doc.predictions.map((p: Prediction) => p.logits),
+          fixture.logits,
+        ),
+      ).toBeLessThanOrEqual(1e-4);
     }
   });
 
   it('shows loader warnings on stderr and keeps stdout a JSON document', () => {
-    const run = mnist(['predict', '--json', '--limit', '10', '--model', path.join(LOADER_FIXTURES, 'good', 'warn_nan_inf.pth')]);
+    const run = mnist([
+      'predict',
+      '--json',
+      '--limit',
+      '10',
+      '--model',
+      path.join(LOADER_FIXTURES, 'good', 'warn_nan_inf.pth'),
+    ]);
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/^warning: .*warn_nan_inf\.pth: /m);
     expect(JSON.parse(run.stdout).model.warnings.length).toBeGreaterThan(0);
@@ -153,7 +216,8 @@ describe('predict --threads', () => {
     const two = mnist(['predict', '--json', '--limit', '600', '--threads', '2']);
     expect(one.code).toBe(0);
     expect(two.code).toBe(0);
-    const a = JSON.parse(one.stdout), b = JSON.parse(two.stdout);
+    const a = JSON.parse(one.stdout),
+      b = JSON.parse(two.stdout);
     expect(a.model.threads).toBe(1);
     expect(b.model.threads).toBe(2);
     expect(b.predictions.map((p: Prediction) => p.logits)).toEqual(a.predictions.map((p: Prediction) => p.logits));

@@ -10,7 +10,19 @@ import { DEFAULT_MODEL, MNIST_DIR, mnist, mnistChild, oneLineError, tempDir, tor
 const dir = tempDir();
 const small = path.join(dir, 'small.pth');
 // 1 epoch over 6,000 images with 64 hidden units: a couple of seconds.
-const trainRun = mnist(['train', '--epochs', '1', '--train-limit', '6000', '--hidden', '64', '--seed', '7', '--out', small]);
+const trainRun = mnist([
+  'train',
+  '--epochs',
+  '1',
+  '--train-limit',
+  '6000',
+  '--hidden',
+  '64',
+  '--seed',
+  '7',
+  '--out',
+  small,
+]);
 
 describe('train', () => {
   it('trains, reports per-epoch test accuracy, and writes the model atomically', () => {
@@ -29,7 +41,10 @@ describe('train', () => {
     const predicted = JSON.parse(mnist(['predict', '--json', '--model', small]).stdout);
     expect((predicted.accuracy * 100).toFixed(2)).toBe(reported.toFixed(2));
     const model = await loadMlp(new Uint8Array(readFileSync(small)));
-    expect(model.layers.map((l) => [l.name, l.in, l.out])).toEqual([['fc1', 784, 64], ['fc2', 64, 10]]);
+    expect(model.layers.map((l) => [l.name, l.in, l.out])).toEqual([
+      ['fc1', 784, 64],
+      ['fc2', 64, 10],
+    ]);
     expect(model.warnings).toEqual([]);
   });
 
@@ -50,14 +65,19 @@ h = torch.relu(x @ sd['fc1.weight'].T + sd['fc1.bias'])
 logits = h @ sd['fc2.weight'].T + sd['fc2.bias']
 print(json.dumps({'keys': list(sd.keys()), 'shapes': [list(v.shape) for v in sd.values()], 'dtypes': [str(v.dtype) for v in sd.values()], 'logits': logits.tolist()}))
 `;
-    const r = spawnSync(python, ['-c', script, small, path.join(MNIST_DIR, 't10k-images-idx3-ubyte')], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(python, ['-c', script, small, path.join(MNIST_DIR, 't10k-images-idx3-ubyte')], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     const torch = JSON.parse(r.stdout);
     expect(torch.keys).toEqual(['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']);
     expect(torch.shapes).toEqual([[64, 784], [64], [10, 64], [10]]);
     expect(torch.dtypes).toEqual(['torch.float32', 'torch.float32', 'torch.float32', 'torch.float32']);
     let maxdiff = 0;
-    ours.predictions.forEach((p: { logits: number[] }, i: number) => p.logits.forEach((v, j) => (maxdiff = Math.max(maxdiff, Math.abs(v - torch.logits[i][j])))));
+    ours.predictions.forEach((p: { logits: number[] }, i: number) =>
+      p.logits.forEach((v, j) => (maxdiff = Math.max(maxdiff, Math.abs(v - torch.logits[i][j])))),
+    );
     console.log(`trained model, ours vs PyTorch: maxdiff logits ${maxdiff.toExponential(2)}`);
     expect(maxdiff).toBeLessThanOrEqual(1e-4);
   });
@@ -66,28 +86,61 @@ print(json.dumps({'keys': list(sd.keys()), 'shapes': [list(v.shape) for v in sd.
     const before = readFileSync(small);
     const run = mnist(['train', '--epochs', '1', '--train-limit', '6000', '--hidden', '64', '--out', small]);
     expect(run.code).toBe(1);
-    expect(oneLineError(run)).toBe(`mnist train: output ${small} already exists; pass --force to overwrite it or --out to choose another file`);
+    expect(oneLineError(run)).toBe(
+      `mnist train: output ${small} already exists; pass --force to overwrite it or --out to choose another file`,
+    );
     expect(run.stdout).toBe('');
     expect(readFileSync(small).equals(before)).toBe(true);
-    const forced = mnist(['train', '--epochs', '1', '--train-limit', '600', '--hidden', '16', '--seed', '3', '--out', small, '--force']);
+    const forced = mnist([
+      'train',
+      '--epochs',
+      '1',
+      '--train-limit',
+      '600',
+      '--hidden',
+      '16',
+      '--seed',
+      '3',
+      '--out',
+      small,
+      '--force',
+    ]);
     expect(forced.code, forced.stderr).toBe(0);
     expect(readFileSync(small).equals(before)).toBe(false);
   });
 
   it('fine-tunes a loaded model with --init (keeps its layers and its accuracy)', async () => {
     const out = path.join(dir, 'finetuned.pth');
-    const run = mnist(['train', '--init', DEFAULT_MODEL, '--epochs', '1', '--train-limit', '2000', '--lr', '0.001', '--momentum', '0', '--out', out]);
+    const run = mnist([
+      'train',
+      '--init',
+      DEFAULT_MODEL,
+      '--epochs',
+      '1',
+      '--train-limit',
+      '2000',
+      '--lr',
+      '0.001',
+      '--momentum',
+      '0',
+      '--out',
+      out,
+    ]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('fine-tuning');
     expect(Number(/test accuracy (\d+\.\d\d)%/.exec(run.stdout)![1])).toBeGreaterThan(97.5);
     const model = await loadMlp(new Uint8Array(readFileSync(out)));
-    expect(model.layers.map((l) => [l.name, l.in, l.out])).toEqual([['fc1', 784, 512], ['fc2', 512, 10]]);
+    expect(model.layers.map((l) => [l.name, l.in, l.out])).toEqual([
+      ['fc1', 784, 512],
+      ['fc2', 512, 10],
+    ]);
   });
 
   it('stops cleanly on Ctrl-C and keeps the last completed epoch, saying where', async () => {
     const out = path.join(dir, 'interrupted.pth');
     const child = mnistChild(['train', '--epochs', '1000', '--train-limit', '3000', '--hidden', '16', '--out', out]);
-    let stdout = '', stderr = '';
+    let stdout = '',
+      stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const code = await new Promise<number | null>((resolve) => {
       let sent = false;
@@ -106,7 +159,10 @@ print(json.dumps({'keys': list(sd.keys()), 'shapes': [list(v.shape) for v in sd.
     expect(Number(kept![1])).toBeGreaterThanOrEqual(2);
     expect(kept![2]).toBe(out);
     const model = await loadMlp(new Uint8Array(readFileSync(out)));
-    expect(model.layers.map((l) => [l.in, l.out])).toEqual([[784, 16], [16, 10]]);
+    expect(model.layers.map((l) => [l.in, l.out])).toEqual([
+      [784, 16],
+      [16, 10],
+    ]);
   });
 
   it('--help names the default output file', () => {

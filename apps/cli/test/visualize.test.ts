@@ -6,7 +6,15 @@ import pngjs from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { LOADER_FIXTURES, mnist, oneLineError, tempDir } from './helpers.js';
 
-const FIGURES = ['confusion-matrix', 'fc1-bias', 'fc1-weight', 'fc1-weight-tiles', 'fc2-bias', 'fc2-weight', 'predictions'];
+const FIGURES = [
+  'confusion-matrix',
+  'fc1-bias',
+  'fc1-weight',
+  'fc1-weight-tiles',
+  'fc2-bias',
+  'fc2-weight',
+  'predictions',
+];
 
 describe('visualize', () => {
   it('writes the SVG figures of the default model and prints their paths', () => {
@@ -31,7 +39,17 @@ describe('visualize', () => {
 
   it('writes PNGs with --format png, for a deeper model too (one heatmap per layer)', () => {
     const out = tempDir();
-    const run = mnist(['visualize', '--out', out, '--format', 'png', '--model', path.join(LOADER_FIXTURES, 'good', 'layout_3layer.pth'), '--examples', '20']);
+    const run = mnist([
+      'visualize',
+      '--out',
+      out,
+      '--format',
+      'png',
+      '--model',
+      path.join(LOADER_FIXTURES, 'good', 'layout_3layer.pth'),
+      '--examples',
+      '20',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const files = readdirSync(out).sort();
     expect(files).toHaveLength(1 + 3 * 2 + 2);

@@ -33,11 +33,14 @@ async function assets() {
   await copyFile(join(root, 'src', 'index.html'), join(dist, 'index.html'));
   await copyFile(MODEL, join(dist, 'models', 'mnist_model.pth'));
   // Gzipping the 47 MB training images takes a few seconds: only redo it when the source changed.
-  await Promise.all(DATA.map(async (name) => {
-    const src = join(mnistDir, name), out = join(dist, 'data', `${name}.gz`);
-    if (await newer(src, out)) return;
-    await writeFile(out, await gzipAsync(await readFile(src), { level: constants.Z_BEST_COMPRESSION }));
-  }));
+  await Promise.all(
+    DATA.map(async (name) => {
+      const src = join(mnistDir, name),
+        out = join(dist, 'data', `${name}.gz`);
+      if (await newer(src, out)) return;
+      await writeFile(out, await gzipAsync(await readFile(src), { level: constants.Z_BEST_COMPRESSION }));
+    }),
+  );
 }
 
 const options = {

@@ -15,21 +15,40 @@ import { chromium } from 'playwright-core';
 import { serve } from './serve.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, fallback) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : fallback; };
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
 const RUNS = arg('--runs', 7);
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 
-if (!process.argv.includes('--no-build')) execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+if (!process.argv.includes('--no-build'))
+  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
 const { server, url } = await serve(join(root, 'dist'), { port: 0 });
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ARGS });
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
-const fmt = (xs) => `${median(xs).toFixed(0).padStart(5)} ms  (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)}, n=${xs.length})`;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const fmt = (xs) =>
+  `${median(xs).toFixed(0).padStart(5)} ms  (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)}, n=${xs.length})`;
 
 /** Long tasks (> 50 ms) on the main thread, collected from page start. */
 const observeLongTasks = () => {
   window.__longTasks = [];
-  new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longTasks.push(e.duration); }).observe({ type: 'longtask', buffered: true });
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) window.__longTasks.push(e.duration);
+  }).observe({ type: 'longtask', buffered: true });
 };
 
 async function stroke(page) {
@@ -41,21 +60,29 @@ async function stroke(page) {
 }
 
 // 1. navigation -> first prediction, cold context each run
-const first = [], ready = [], dcl = [], loadTasks = [];
+const first = [],
+  ready = [],
+  dcl = [],
+  loadTasks = [];
 for (let run = 0; run < RUNS; run++) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   await page.addInitScript(observeLongTasks);
   await page.goto(url, { waitUntil: 'domcontentloaded' });
   await stroke(page);
-  await page.waitForFunction(() => performance.getEntriesByName('first-prediction').length > 0, null, { timeout: 20_000 });
+  await page.waitForFunction(() => performance.getEntriesByName('first-prediction').length > 0, null, {
+    timeout: 20_000,
+  });
   const t = await page.evaluate(() => ({
     first: performance.getEntriesByName('first-prediction')[0].startTime,
     ready: performance.getEntriesByName('model-ready')[0].startTime,
     dcl: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,
     longest: Math.max(0, ...window.__longTasks),
   }));
-  first.push(t.first); ready.push(t.ready); dcl.push(t.dcl); loadTasks.push(t.longest);
+  first.push(t.first);
+  ready.push(t.ready);
+  dcl.push(t.dcl);
+  loadTasks.push(t.longest);
   await context.close();
 }
 
@@ -75,9 +102,13 @@ const modelBytes = readFileSync(join(root, '..', '..', 'models', 'mnist_model.pt
 const warmTotal = [];
 for (let run = 0; run < RUNS - 1; run++) {
   // Loading a model re-evaluates the test set (the data is cached in the worker by now).
-  await page.evaluate(() => { delete document.querySelector('[data-testid=test-accuracy]').dataset.ms; });
+  await page.evaluate(() => {
+    delete document.querySelector('[data-testid=test-accuracy]').dataset.ms;
+  });
   const t1 = Date.now();
-  await page.getByTestId('model-file').setInputFiles({ name: `mnist_model_${run}.pth`, mimeType: 'application/octet-stream', buffer: modelBytes });
+  await page
+    .getByTestId('model-file')
+    .setInputFiles({ name: `mnist_model_${run}.pth`, mimeType: 'application/octet-stream', buffer: modelBytes });
   await page.waitForFunction(() => document.querySelector('[data-testid=test-accuracy]')?.dataset.ms);
   warmTotal.push(Date.now() - t1);
   evalMs.push(Number(await page.getByTestId('test-accuracy').getAttribute('data-ms')));
@@ -87,9 +118,15 @@ for (let run = 0; run < RUNS - 1; run++) {
 await page.click('.tabs button[data-view=train]');
 await page.getByTestId('train-hidden').fill('512');
 await page.getByTestId('train-epochs').fill('3');
-await page.evaluate(() => { window.__longTasks = []; });
+await page.evaluate(() => {
+  window.__longTasks = [];
+});
 await page.getByTestId('train').click();
-await page.waitForFunction(() => /^Step/.test(document.querySelector('[data-testid=train-status]')?.textContent ?? ''), null, { timeout: 30_000 });
+await page.waitForFunction(
+  () => /^Step/.test(document.querySelector('[data-testid=train-status]')?.textContent ?? ''),
+  null,
+  { timeout: 30_000 },
+);
 await page.waitForTimeout(3000);
 const trainStatus = await page.getByTestId('train-status').textContent();
 const trainTasks = await page.evaluate(() => Math.max(0, ...window.__longTasks));
@@ -99,13 +136,19 @@ await browser.close();
 server.close();
 
 const version = browser.version();
-console.log(`\nweb app performance: headless Chromium ${version}, ${cpus().length} x ${cpus()[0]?.model}, served from 127.0.0.1`);
+console.log(
+  `\nweb app performance: headless Chromium ${version}, ${cpus().length} x ${cpus()[0]?.model}, served from 127.0.0.1`,
+);
 console.log(`  DOMContentLoaded                      ${fmt(dcl)}`);
 console.log(`  default model ready (worker + parse)  ${fmt(ready)}`);
 console.log(`  navigation -> first prediction        ${fmt(first)}   target <= 1000 ms`);
-console.log(`  longest main-thread task while loading ${median(loadTasks).toFixed(0)} ms (median of runs; 0 = none over 50 ms)`);
+console.log(
+  `  longest main-thread task while loading ${median(loadTasks).toFixed(0)} ms (median of runs; 0 = none over 50 ms)`,
+);
 console.log(`  test set (${accuracy}): evaluate 10,000 in WASM ${fmt(evalMs.slice(1))}   target <= 500 ms`);
-console.log(`    first evaluation in the worker       ${evalMs[0].toFixed(0)} ms; cold click -> accuracy shown ${coldTotal} ms (fetch 1.6 MB gz + inflate + parse + evaluate + draw)`);
+console.log(
+  `    first evaluation in the worker       ${evalMs[0].toFixed(0)} ms; cold click -> accuracy shown ${coldTotal} ms (fetch 1.6 MB gz + inflate + parse + evaluate + draw)`,
+);
 console.log(`    warm: model upload -> accuracy shown ${fmt(warmTotal)}`);
 console.log(`  training: ${trainStatus}`);
 console.log(`    longest main-thread task while training ${trainTasks.toFixed(0)} ms (0 = none over 50 ms)`);

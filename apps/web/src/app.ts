@@ -19,9 +19,15 @@ export class App {
   private readonly traceListeners: Listener<TraceResult>[] = [];
   private readonly viewListeners: Listener<string>[] = [];
 
-  onModel(fn: Listener<ModelInfo>): void { this.modelListeners.push(fn); }
-  onTrace(fn: Listener<TraceResult>): void { this.traceListeners.push(fn); }
-  onView(fn: Listener<string>): void { this.viewListeners.push(fn); }
+  onModel(fn: Listener<ModelInfo>): void {
+    this.modelListeners.push(fn);
+  }
+  onTrace(fn: Listener<TraceResult>): void {
+    this.traceListeners.push(fn);
+  }
+  onView(fn: Listener<string>): void {
+    this.viewListeners.push(fn);
+  }
 
   setModel(model: ModelInfo): void {
     this.model = model;
@@ -40,7 +46,9 @@ export class App {
   /** The MNIST test set (fetched and inflated by the worker on first use, then kept). */
   testSet(): Promise<TestSet> {
     this.testSetPromise ??= this.engine.call({ op: 'testset' });
-    this.testSetPromise.catch(() => { this.testSetPromise = undefined; });
+    this.testSetPromise.catch(() => {
+      this.testSetPromise = undefined;
+    });
     return this.testSetPromise;
   }
 

@@ -22,7 +22,8 @@ type Point = { x: number; y: number };
 export function createDrawPad(canvas: HTMLCanvasElement, onChange: () => void): DrawPad {
   const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
   const side = canvas.width;
-  let dirty = false, frame = 0;
+  let dirty = false,
+    frame = 0;
   let stroke: { id: number; points: Point[]; base: ImageData } | undefined;
 
   const paper = () => {
@@ -58,7 +59,12 @@ export function createDrawPad(canvas: HTMLCanvasElement, onChange: () => void): 
 
   const changed = () => {
     dirty = true;
-    if (!frame) frame = requestAnimationFrame(() => { frame = 0; redraw(); onChange(); });
+    if (!frame)
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        redraw();
+        onChange();
+      });
   };
 
   const point = (e: PointerEvent): Point => {
@@ -83,7 +89,10 @@ export function createDrawPad(canvas: HTMLCanvasElement, onChange: () => void): 
   });
   const end = (e: PointerEvent) => {
     if (!stroke || e.pointerId !== stroke.id) return;
-    if (frame) { cancelAnimationFrame(frame); frame = 0; }
+    if (frame) {
+      cancelAnimationFrame(frame);
+      frame = 0;
+    }
     redraw(); // the stroke's final shape, in case the last frame has not run yet
     stroke = undefined;
     if (canvas.hasPointerCapture(e.pointerId)) canvas.releasePointerCapture(e.pointerId);
@@ -94,9 +103,14 @@ export function createDrawPad(canvas: HTMLCanvasElement, onChange: () => void): 
 
   return {
     canvas,
-    get dirty() { return dirty; },
+    get dirty() {
+      return dirty;
+    },
     clear() {
-      if (frame) { cancelAnimationFrame(frame); frame = 0; }
+      if (frame) {
+        cancelAnimationFrame(frame);
+        frame = 0;
+      }
       stroke = undefined;
       paper();
       dirty = false;
@@ -107,7 +121,8 @@ export function createDrawPad(canvas: HTMLCanvasElement, onChange: () => void): 
     paint(image) {
       paper();
       const scale = Math.min(side / image.width, side / image.height);
-      const w = image.width * scale, h = image.height * scale;
+      const w = image.width * scale,
+        h = image.height * scale;
       ctx.drawImage(image, (side - w) / 2, (side - h) / 2, w, h);
       dirty = true; // shown only: the caller predicts from the photo's own pixels
     },

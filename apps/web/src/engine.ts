@@ -20,7 +20,11 @@ export class Engine {
     };
   }
 
-  call<R extends Request>(req: R, transfer: Transferable[] = [], progress?: (p: TrainProgress) => void): Promise<Responses[R['op']]> {
+  call<R extends Request>(
+    req: R,
+    transfer: Transferable[] = [],
+    progress?: (p: TrainProgress) => void,
+  ): Promise<Responses[R['op']]> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, progress });

@@ -18,7 +18,11 @@ export type WebErrorCode =
 export class WebError extends Error {
   override name = 'WebError';
   /** The message is `problem: hint`, or the problem alone. */
-  constructor(readonly code: WebErrorCode, problem: string, readonly hint?: string) {
+  constructor(
+    readonly code: WebErrorCode,
+    problem: string,
+    readonly hint?: string,
+  ) {
     super(hint ? `${problem}: ${hint}` : problem);
   }
 }
@@ -40,9 +44,14 @@ export function errorInfo(err: unknown): ErrorInfo {
  */
 export function formatError(err: unknown, subject?: string): HTMLElement {
   const { code, message, hint } = errorInfo(err);
-  return h('span', { class: 'error-text' },
-    h('strong', {}, code), ' ',
-    subject === undefined ? null : h('code', {}, escapeControl(subject)), subject === undefined ? null : ': ',
+  return h(
+    'span',
+    { class: 'error-text' },
+    h('strong', {}, code),
+    ' ',
+    subject === undefined ? null : h('code', {}, escapeControl(subject)),
+    subject === undefined ? null : ': ',
     escapeControl(message),
-    hint && !message.includes(hint) ? h('div', { class: 'hint' }, escapeControl(hint)) : null);
+    hint && !message.includes(hint) ? h('div', { class: 'hint' }, escapeControl(hint)) : null,
+  );
 }

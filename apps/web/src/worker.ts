@@ -3,11 +3,29 @@
 // decides how many threads it runs on.
 import { argmax, Mlp, seededRandom, shuffle } from '@mnist/core-wasm';
 import { loadMlp, savePth } from '@mnist/loader';
-import { gunzipIfNeeded, MNIST_CLASSES, MNIST_PIXELS, preprocessImage, readIdxImages, readIdxLabels, toInput } from '@mnist/loader/data';
+import {
+  gunzipIfNeeded,
+  MNIST_CLASSES,
+  MNIST_PIXELS,
+  preprocessImage,
+  readIdxImages,
+  readIdxLabels,
+  toInput,
+} from '@mnist/loader/data';
 import { errorInfo, WebError } from './errors.js';
 import type {
-  Envelope, EvalResult, LayerData, ModelInfo, ModelSummary, Reply, Request, TestSet, TraceResult,
-  TrainOptions, TrainPoint, TrainResult,
+  Envelope,
+  EvalResult,
+  LayerData,
+  ModelInfo,
+  ModelSummary,
+  Reply,
+  Request,
+  TestSet,
+  TraceResult,
+  TrainOptions,
+  TrainPoint,
+  TrainResult,
 } from './protocol.js';
 
 const EVAL_BATCH = 256;
@@ -41,7 +59,13 @@ function layersOf(net: Mlp, names: string[]): LayerData[] {
 }
 
 function info(model: Loaded): ModelInfo {
-  return { summary: model.summary, layers: layersOf(model.net, model.summary.layers.map((l) => l.name)) };
+  return {
+    summary: model.summary,
+    layers: layersOf(
+      model.net,
+      model.summary.layers.map((l) => l.name),
+    ),
+  };
 }
 
 function describeFormat(file: unknown): string {
@@ -56,10 +80,18 @@ async function load(bytes: Uint8Array, file: string, source: ModelSummary['sourc
   const t0 = performance.now();
   const model = await loadMlp(bytes);
   if (model.inputSize !== MNIST_PIXELS) {
-    throw new WebError('WEB_BAD_INPUT', `${file}: the model takes ${model.inputSize} inputs, not the ${MNIST_PIXELS} pixels of a 28x28 digit`, `load an MNIST model whose first Linear layer has in_features=${MNIST_PIXELS}`);
+    throw new WebError(
+      'WEB_BAD_INPUT',
+      `${file}: the model takes ${model.inputSize} inputs, not the ${MNIST_PIXELS} pixels of a 28x28 digit`,
+      `load an MNIST model whose first Linear layer has in_features=${MNIST_PIXELS}`,
+    );
   }
   if (model.classes !== MNIST_CLASSES) {
-    throw new WebError('WEB_BAD_CLASSES', `${file}: the model has ${model.classes} outputs, not the ${MNIST_CLASSES} digit classes`, `load an MNIST model whose last Linear layer has out_features=${MNIST_CLASSES}`);
+    throw new WebError(
+      'WEB_BAD_CLASSES',
+      `${file}: the model has ${model.classes} outputs, not the ${MNIST_CLASSES} digit classes`,
+      `load an MNIST model whose last Linear layer has out_features=${MNIST_CLASSES}`,
+    );
   }
   const sizes = [model.layers[0]!.in, ...model.layers.map((l) => l.out)];
   const net = await createNet(sizes);
@@ -85,12 +117,14 @@ async function load(bytes: Uint8Array, file: string, source: ModelSummary['sourc
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const res = await fetch(url);
-  if (!res.ok) throw new WebError('WEB_FETCH', `could not fetch ${url}: HTTP ${res.status}`, 'is the dev server still running?');
+  if (!res.ok)
+    throw new WebError('WEB_FETCH', `could not fetch ${url}: HTTP ${res.status}`, 'is the dev server still running?');
   return new Uint8Array(await res.arrayBuffer());
 }
 
 function requireModel(): Loaded {
-  if (!current) throw new WebError('WEB_NO_MODEL', 'no model is loaded yet', 'wait for the default model or pick a .pth file');
+  if (!current)
+    throw new WebError('WEB_NO_MODEL', 'no model is loaded yet', 'wait for the default model or pick a .pth file');
   return current;
 }
 
@@ -101,12 +135,25 @@ function trace(input: Float32Array): TraceResult {
   const t0 = performance.now();
   const t = net.trace(input);
   // The core's last activation is the softmax itself: keep only the hidden layers' ReLU outputs in `a`.
-  return { input, z: t.z, a: t.a.slice(0, -1), probabilities: t.probabilities, prediction: argmax(t.probabilities), ms: performance.now() - t0 };
+  return {
+    input,
+    z: t.z,
+    a: t.a.slice(0, -1),
+    probabilities: t.probabilities,
+    prediction: argmax(t.probabilities),
+    ms: performance.now() - t0,
+  };
 }
 
 // ---- MNIST data, fetched and inflated on first use -----------------------------------------------------------
 
-interface Split { count: number; pixels: Uint8Array; labels: Uint8Array; x?: Float32Array; loadMs: number }
+interface Split {
+  count: number;
+  pixels: Uint8Array;
+  labels: Uint8Array;
+  x?: Float32Array;
+  loadMs: number;
+}
 const splits = new Map<string, Promise<Split>>();
 
 function split(name: 't10k' | 'train'): Promise<Split> {
@@ -118,8 +165,14 @@ function split(name: 't10k' | 'train'): Promise<Split> {
         fetchBytes(`data/${name}-images-idx3-ubyte.gz`).then((b) => gunzipIfNeeded(b, `${name} images`)),
         fetchBytes(`data/${name}-labels-idx1-ubyte.gz`).then((b) => gunzipIfNeeded(b, `${name} labels`)),
       ]);
-      const images = readIdxImages(img, `${name} images`), labels = readIdxLabels(lab, `${name} labels`);
-      return { count: Math.min(images.count, labels.count), pixels: images.pixels, labels: labels.labels, loadMs: performance.now() - t0 };
+      const images = readIdxImages(img, `${name} images`),
+        labels = readIdxLabels(lab, `${name} labels`);
+      return {
+        count: Math.min(images.count, labels.count),
+        pixels: images.pixels,
+        labels: labels.labels,
+        loadMs: performance.now() - t0,
+      };
     })();
     p.catch(() => splits.delete(name)); // a failed download can be retried
     splits.set(name, p);
@@ -139,7 +192,14 @@ async function evaluate(net: Mlp): Promise<EvalResult> {
   const r = net.evaluate(test.x, test.labels, test.count, EVAL_BATCH);
   const ms = performance.now() - t0;
   // accuracy is correct / count, so rounding recovers the count exactly
-  return { count: test.count, correct: Math.round(r.accuracy * test.count), accuracy: r.accuracy, loss: r.loss, predictions: r.predictions, ms };
+  return {
+    count: test.count,
+    correct: Math.round(r.accuracy * test.count),
+    accuracy: r.accuracy,
+    loss: r.loss,
+    predictions: r.predictions,
+    ms,
+  };
 }
 
 // ---- training ------------------------------------------------------------------------------------------------
@@ -158,7 +218,11 @@ async function train(id: number, o: TrainOptions): Promise<TrainResult> {
     const base = o.start === 'current' ? requireModel() : undefined;
     const sizes = base ? base.summary.sizes : [MNIST_PIXELS, ...o.hidden, MNIST_CLASSES];
     const net = await createNet(sizes, o.seed);
-    if (base) for (let i = 0; i < sizes.length - 1; i++) { const l = base.net.getLayer(i); net.setLayer(i, l.weight, l.bias); }
+    if (base)
+      for (let i = 0; i < sizes.length - 1; i++) {
+        const l = base.net.getLayer(i);
+        net.setLayer(i, l.weight, l.bias);
+      }
     const names = base ? base.summary.layers.map((l) => l.name) : sizes.slice(1).map((_, i) => `fc${i + 1}`);
 
     const images = Math.min(o.images, data.count);
@@ -167,17 +231,31 @@ async function train(id: number, o: TrainOptions): Promise<TrainResult> {
     const totalSteps = perEpoch * o.epochs;
     const evalEvery = Math.max(1, Math.round(perEpoch / 4)); // test accuracy four times per epoch
     const lossEvery = Math.max(1, Math.round(totalSteps / 300)); // a loss point per ~1/300 of the run
-    const pixels = new Uint8Array(batch * MNIST_PIXELS), y = new Uint8Array(batch);
+    const pixels = new Uint8Array(batch * MNIST_PIXELS),
+      y = new Uint8Array(batch);
     const order = new Uint32Array(images).map((_, i) => i);
     const random = seededRandom(o.seed);
     const history: TrainPoint[] = [];
     const t0 = performance.now();
-    let step = 0, lossSum = 0, lossCount = 0, epoch = 0, sliceStart = performance.now(), sliceImages = 0, sliceTrainMs = 0, ips = 0;
+    let step = 0,
+      lossSum = 0,
+      lossCount = 0,
+      epoch = 0,
+      sliceStart = performance.now(),
+      sliceImages = 0,
+      sliceTrainMs = 0,
+      ips = 0;
 
     const report = (accuracy?: number) => {
-      const point: TrainPoint = { step, epoch: Math.max(1, Math.ceil(step / perEpoch)), loss: lossCount ? lossSum / lossCount : NaN, accuracy };
+      const point: TrainPoint = {
+        step,
+        epoch: Math.max(1, Math.ceil(step / perEpoch)),
+        loss: lossCount ? lossSum / lossCount : NaN,
+        accuracy,
+      };
       if (lossCount || accuracy !== undefined) history.push(point);
-      lossSum = 0; lossCount = 0;
+      lossSum = 0;
+      lossCount = 0;
       post({ id, progress: { point, step, totalSteps, imagesPerSecond: ips, state: 'running' } });
     };
 
@@ -193,17 +271,23 @@ async function train(id: number, o: TrainOptions): Promise<TrainResult> {
         const tb = performance.now();
         lossSum += net.trainBatch(x, y, batch, { lr: o.lr, momentum: o.momentum });
         sliceTrainMs += performance.now() - tb;
-        lossCount++; step++; sliceImages += batch;
+        lossCount++;
+        step++;
+        sliceImages += batch;
         const measure = step % evalEvery === 0 || step === totalSteps;
         if (measure || step % lossEvery === 0) report(measure ? (await evaluate(net)).accuracy : undefined);
         const now = performance.now();
         if (measure || now - sliceStart > 50) {
           ips = sliceTrainMs > 0 ? (sliceImages / sliceTrainMs) * 1000 : ips; // training speed, evaluations excluded
-          sliceStart = performance.now(); sliceImages = 0; sliceTrainMs = 0;
+          sliceStart = performance.now();
+          sliceImages = 0;
+          sliceTrainMs = 0;
           await yieldToMessages(); // lets pause/stop and inference requests in
           while (control.paused && !control.stop) {
             post({ id, progress: { step, totalSteps, imagesPerSecond: 0, state: 'paused' } });
-            await new Promise<void>((r) => { control!.resume = r; });
+            await new Promise<void>((r) => {
+              control!.resume = r;
+            });
             sliceStart = performance.now();
           }
           if (control.stop) break outer;
@@ -217,11 +301,26 @@ async function train(id: number, o: TrainOptions): Promise<TrainResult> {
     trained = {
       net,
       summary: {
-        file: 'mnist_trained.pth', source: 'trained', sizes, parameters, dtype: 'float32', format: 'trained in the browser',
-        layers: names.map((name, i) => ({ name, in: sizes[i]!, out: sizes[i + 1]! })), warnings: [], variant: net.variant, threads: net.threads, loadMs: 0,
+        file: 'mnist_trained.pth',
+        source: 'trained',
+        sizes,
+        parameters,
+        dtype: 'float32',
+        format: 'trained in the browser',
+        layers: names.map((name, i) => ({ name, in: sizes[i]!, out: sizes[i + 1]! })),
+        warnings: [],
+        variant: net.variant,
+        threads: net.threads,
+        loadMs: 0,
       },
     };
-    return { stopped: control.stop, steps: step, seconds: (performance.now() - t0) / 1000, accuracy: final.accuracy, history };
+    return {
+      stopped: control.stop,
+      steps: step,
+      seconds: (performance.now() - t0) / 1000,
+      accuracy: final.accuracy,
+      history,
+    };
   } finally {
     control = undefined;
   }
@@ -241,17 +340,31 @@ function trainControl(action: 'pause' | 'resume' | 'stop'): null {
 
 function save(which: 'trained' | 'current'): Uint8Array {
   const model = which === 'trained' ? trained : current;
-  if (!model) throw new WebError('WEB_NO_MODEL', `no ${which} model to save`, which === 'trained' ? 'train first' : 'load a model first');
-  return savePth({ layers: layersOf(model.net, model.summary.layers.map((l) => l.name)) });
+  if (!model)
+    throw new WebError(
+      'WEB_NO_MODEL',
+      `no ${which} model to save`,
+      which === 'trained' ? 'train first' : 'load a model first',
+    );
+  return savePth({
+    layers: layersOf(
+      model.net,
+      model.summary.layers.map((l) => l.name),
+    ),
+  });
 }
 
 // ---- dispatch ------------------------------------------------------------------------------------------------
 
 async function handle(id: number, req: Request): Promise<[unknown, Transferable[]]> {
   switch (req.op) {
-    case 'load': return [await load(new Uint8Array(req.bytes), req.file, req.source), []];
+    case 'load':
+      return [await load(new Uint8Array(req.bytes), req.file, req.source), []];
     case 'trace': {
-      const input = 'input' in req ? req.input : preprocessImage(new Uint8ClampedArray(req.rgba), req.width, req.height, req.polarity);
+      const input =
+        'input' in req
+          ? req.input
+          : preprocessImage(new Uint8ClampedArray(req.rgba), req.width, req.height, req.polarity);
       return [trace(input), []];
     }
     case 'testset': {
@@ -259,9 +372,12 @@ async function handle(id: number, req: Request): Promise<[unknown, Transferable[
       const r: TestSet = { count: s.count, pixels: s.pixels, labels: s.labels, loadMs: s.loadMs };
       return [r, []];
     }
-    case 'evaluate': return [await evaluate(requireModel().net), []];
-    case 'train': return [await train(id, req.options), []];
-    case 'train-control': return [trainControl(req.action), []];
+    case 'evaluate':
+      return [await evaluate(requireModel().net), []];
+    case 'train':
+      return [await train(id, req.options), []];
+    case 'train-control':
+      return [trainControl(req.action), []];
     case 'use-trained': {
       if (!trained) throw new WebError('WEB_NO_MODEL', 'no trained model yet', 'train first');
       current?.net.dispose();
@@ -269,7 +385,10 @@ async function handle(id: number, req: Request): Promise<[unknown, Transferable[
       trained = undefined;
       return [info(current), []];
     }
-    case 'save': { const bytes = save(req.which); return [bytes, [bytes.buffer]]; }
+    case 'save': {
+      const bytes = save(req.which);
+      return [bytes, [bytes.buffer]];
+    }
   }
 }
 

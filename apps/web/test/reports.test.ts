@@ -10,33 +10,64 @@ import { progressText, resultText, trainOptions } from '../src/views/train.js';
 describe('errors', () => {
   it('WebError follows the contract: code, message = "problem: hint", hint', () => {
     const e = new WebError('WEB_NO_MODEL', 'no trained model yet', 'train first');
-    expect([e.code, e.message, e.hint, e.name]).toEqual(['WEB_NO_MODEL', 'no trained model yet: train first', 'train first', 'WebError']);
+    expect([e.code, e.message, e.hint, e.name]).toEqual([
+      'WEB_NO_MODEL',
+      'no trained model yet: train first',
+      'train first',
+      'WebError',
+    ]);
     expect(e).toBeInstanceOf(Error);
     const bare = new WebError('WEB_BUSY', 'a training run is already going');
     expect([bare.message, bare.hint]).toEqual(['a training run is already going', undefined]);
   });
 
   it('errorInfo reads any error as plain { code, message, hint? }', async () => {
-    const pth = await loadMlp(new Uint8Array([1, 2, 3])).then(() => undefined, (err: unknown) => err);
+    const pth = await loadMlp(new Uint8Array([1, 2, 3])).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     const info = errorInfo(pth);
     expect(info.code).toMatch(/^PTH_/);
     expect(info.message.endsWith(`: ${info.hint}`)).toBe(true);
-    expect(errorInfo(new WebError('WEB_FETCH', 'could not fetch x', 'retry'))).toEqual({ code: 'WEB_FETCH', message: 'could not fetch x: retry', hint: 'retry' });
+    expect(errorInfo(new WebError('WEB_FETCH', 'could not fetch x', 'retry'))).toEqual({
+      code: 'WEB_FETCH',
+      message: 'could not fetch x: retry',
+      hint: 'retry',
+    });
     // the worker's plain object passes through; anything without a string code is INTERNAL
-    expect(errorInfo({ code: 'IMAGE_EMPTY', message: 'no ink' })).toEqual({ code: 'IMAGE_EMPTY', message: 'no ink', hint: undefined });
-    expect(errorInfo(new TypeError('x is undefined'))).toEqual({ code: 'INTERNAL', message: 'x is undefined', hint: undefined });
+    expect(errorInfo({ code: 'IMAGE_EMPTY', message: 'no ink' })).toEqual({
+      code: 'IMAGE_EMPTY',
+      message: 'no ink',
+      hint: undefined,
+    });
+    expect(errorInfo(new TypeError('x is undefined'))).toEqual({
+      code: 'INTERNAL',
+      message: 'x is undefined',
+      hint: undefined,
+    });
     expect(errorInfo('oops')).toEqual({ code: 'INTERNAL', message: 'oops', hint: undefined });
   });
 });
 
 describe('predictionReport', () => {
   const trace = (probabilities: number[], prediction: number): TraceResult => ({
-    input: new Float32Array(784).fill(0.5), z: [], a: [], probabilities: Float32Array.from(probabilities), prediction, ms: 1.5,
+    input: new Float32Array(784).fill(0.5),
+    z: [],
+    a: [],
+    probabilities: Float32Array.from(probabilities),
+    prediction,
+    ms: 1.5,
   });
 
   it('is blank before anything is drawn', () => {
     const r = predictionReport(undefined);
-    expect([r.kind, r.digit, r.ms, r.probabilities.length, r.input.length]).toEqual(['empty', undefined, undefined, 10, 784]);
+    expect([r.kind, r.digit, r.ms, r.probabilities.length, r.input.length]).toEqual([
+      'empty',
+      undefined,
+      undefined,
+      10,
+      784,
+    ]);
     expect(r.input.every((v) => v === 0)).toBe(true);
   });
 
@@ -54,10 +85,28 @@ describe('predictionReport', () => {
 });
 
 describe('train settings and status', () => {
-  const fields = { start: 'fresh', hidden: '256, 128', epochs: '2', lr: '0.05', momentum: '0.9', batch: '64', images: '6400', seed: '3' };
+  const fields = {
+    start: 'fresh',
+    hidden: '256, 128',
+    epochs: '2',
+    lr: '0.05',
+    momentum: '0.9',
+    batch: '64',
+    images: '6400',
+    seed: '3',
+  };
 
   it('reads the form', () => {
-    expect(trainOptions(fields)).toEqual({ start: 'fresh', hidden: [256, 128], epochs: 2, lr: 0.05, momentum: 0.9, batchSize: 64, images: 6400, seed: 3 });
+    expect(trainOptions(fields)).toEqual({
+      start: 'fresh',
+      hidden: [256, 128],
+      epochs: 2,
+      lr: 0.05,
+      momentum: 0.9,
+      batchSize: 64,
+      images: 6400,
+      seed: 3,
+    });
   });
 
   it('refuses out-of-range settings with WEB_BAD_OPTION', () => {
@@ -69,17 +118,31 @@ describe('train settings and status', () => {
       }
       return undefined;
     };
-    expect(refused({ hidden: '0' })).toEqual(['WEB_BAD_OPTION', 'hidden layers "0": give widths between 1 and 4096 separated by commas, e.g. 512 or 256,128']);
+    expect(refused({ hidden: '0' })).toEqual([
+      'WEB_BAD_OPTION',
+      'hidden layers "0": give widths between 1 and 4096 separated by commas, e.g. 512 or 256,128',
+    ]);
     expect(refused({ lr: '20' })).toEqual(['WEB_BAD_OPTION', 'learning rate 20 is out of range']);
     expect(refused({ momentum: '1' })).toEqual(['WEB_BAD_OPTION', 'momentum 1 is out of range']);
     expect(refused({ start: 'current', hidden: '' })).toBeUndefined(); // fine-tuning keeps the model's own layers
   });
 
   it('words the progress and the result', () => {
-    const history = [{ step: 10, epoch: 1, loss: 0.5, accuracy: 0.9 }, { step: 20, epoch: 1, loss: 0.4 }];
-    expect(progressText({ step: 1234, totalSteps: 5000, imagesPerSecond: 40500.4, state: 'running', point: history[1] }, history))
-      .toBe('Step 1,234 of 5,000 · loss 0.4000 · test accuracy 90.00% · 40,500 images/s');
-    expect(progressText({ step: 7, totalSteps: 10, imagesPerSecond: 0, state: 'paused' }, history)).toBe('Paused at step 7 of 10.');
-    expect(resultText({ stopped: true, steps: 100, seconds: 2.345, accuracy: 0.9784, history })).toBe('Stopped after 100 steps in 2.3 s · test accuracy 97.84%.');
+    const history = [
+      { step: 10, epoch: 1, loss: 0.5, accuracy: 0.9 },
+      { step: 20, epoch: 1, loss: 0.4 },
+    ];
+    expect(
+      progressText(
+        { step: 1234, totalSteps: 5000, imagesPerSecond: 40500.4, state: 'running', point: history[1] },
+        history,
+      ),
+    ).toBe('Step 1,234 of 5,000 · loss 0.4000 · test accuracy 90.00% · 40,500 images/s');
+    expect(progressText({ step: 7, totalSteps: 10, imagesPerSecond: 0, state: 'paused' }, history)).toBe(
+      'Paused at step 7 of 10.',
+    );
+    expect(resultText({ stopped: true, steps: 100, seconds: 2.345, accuracy: 0.9784, history })).toBe(
+      'Stopped after 100 steps in 2.3 s · test accuracy 97.84%.',
+    );
   });
 });

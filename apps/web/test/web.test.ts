@@ -54,12 +54,24 @@ async function correctInNode(bytes: Uint8Array): Promise<{ correct: number; vari
 /** A zip-format .pth whose data.pkl calls os.system('echo pwned') (GLOBAL + REDUCE), as a hostile file would. */
 function craftedHostile(): Uint8Array {
   const pickle = new Uint8Array([
-    0x80, 0x02, // PROTO 2
+    0x80,
+    0x02, // PROTO 2
     ...Buffer.from('cos\nsystem\n'), // GLOBAL os.system
-    0x58, 11, 0, 0, 0, ...Buffer.from('echo pwned'), 0x0a, // BINUNICODE 'echo pwned\n'
-    0x85, 0x52, 0x2e, // TUPLE1 REDUCE STOP
+    0x58,
+    11,
+    0,
+    0,
+    0,
+    ...Buffer.from('echo pwned'),
+    0x0a, // BINUNICODE 'echo pwned\n'
+    0x85,
+    0x52,
+    0x2e, // TUPLE1 REDUCE STOP
   ]);
-  return zipStored([{ name: 'evil/data.pkl', data: pickle }, { name: 'evil/version', data: Buffer.from('3\n') }]);
+  return zipStored([
+    { name: 'evil/data.pkl', data: pickle },
+    { name: 'evil/version', data: Buffer.from('3\n') },
+  ]);
 }
 
 async function stroke(page: Page, points: Array<[number, number]>): Promise<void> {
@@ -72,7 +84,10 @@ async function stroke(page: Page, points: Array<[number, number]>): Promise<void
 }
 
 const ellipse = (cx: number, cy: number, rx: number, ry: number, n = 36): Array<[number, number]> =>
-  Array.from({ length: n + 2 }, (_, i) => [cx + rx * Math.sin((2 * Math.PI * i) / n), cy - ry * Math.cos((2 * Math.PI * i) / n)]);
+  Array.from({ length: n + 2 }, (_, i) => [
+    cx + rx * Math.sin((2 * Math.PI * i) / n),
+    cy - ry * Math.cos((2 * Math.PI * i) / n),
+  ]);
 
 async function drawAndPredict(page: Page, strokes: Array<Array<[number, number]>>): Promise<number> {
   await page.getByRole('button', { name: 'Clear' }).click();
@@ -102,7 +117,9 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     server = await startServer();
     browser = await launch();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
     page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
   });
 
@@ -142,10 +159,27 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
   });
 
   it('predicts drawn digits: a vertical stroke is 1, a loop is 0, a bar and a diagonal are 7', async () => {
-    expect(await drawAndPredict(page, [[[140, 40], [140, 240]]])).toBe(1);
+    expect(
+      await drawAndPredict(page, [
+        [
+          [140, 40],
+          [140, 240],
+        ],
+      ]),
+    ).toBe(1);
     await screenshot(page, '1-draw');
     expect(await drawAndPredict(page, [ellipse(140, 140, 62, 95)])).toBe(0);
-    expect(await drawAndPredict(page, [[[70, 50], [210, 50], [180, 110], [150, 170], [125, 240]]])).toBe(7);
+    expect(
+      await drawAndPredict(page, [
+        [
+          [70, 50],
+          [210, 50],
+          [180, 110],
+          [150, 170],
+          [125, 240],
+        ],
+      ]),
+    ).toBe(7);
     const probabilities = (await page.getByTestId('probabilities').getAttribute('data-values'))!.split(',').map(Number);
     expect(probabilities).toHaveLength(10);
     expect(probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 2);
@@ -158,25 +192,41 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
       const pixels = Array.from(x.subarray(index * 784, (index + 1) * 784));
       // A "photo": the MNIST digit enlarged 5x with smoothing, dark ink on warm grey paper, off-centre on a wide sheet.
       const png = await page.evaluate(async (pixels: number[]) => {
-        const digit = new OffscreenCanvas(28, 28), d = digit.getContext('2d')!;
+        const digit = new OffscreenCanvas(28, 28),
+          d = digit.getContext('2d')!;
         const img = d.createImageData(28, 28);
-        pixels.forEach((v, i) => { img.data.set([200 - 170 * v, 195 - 170 * v, 185 - 165 * v, 255], 4 * i); });
+        pixels.forEach((v, i) => {
+          img.data.set([200 - 170 * v, 195 - 170 * v, 185 - 165 * v, 255], 4 * i);
+        });
         d.putImageData(img, 0, 0);
-        const sheet = new OffscreenCanvas(260, 180), c = sheet.getContext('2d')!;
+        const sheet = new OffscreenCanvas(260, 180),
+          c = sheet.getContext('2d')!;
         c.fillStyle = 'rgb(200,195,185)';
         c.fillRect(0, 0, 260, 180);
         c.imageSmoothingEnabled = true;
         c.drawImage(digit, 40, 20, 140, 140);
         return Array.from(new Uint8Array(await (await sheet.convertToBlob({ type: 'image/png' })).arrayBuffer()));
       }, pixels);
-      await page.getByTestId('photo-file').setInputFiles({ name: `digit${index}.png`, mimeType: 'image/png', buffer: Buffer.from(png) });
+      await page
+        .getByTestId('photo-file')
+        .setInputFiles({ name: `digit${index}.png`, mimeType: 'image/png', buffer: Buffer.from(png) });
       await expect.poll(() => page.getByTestId('prediction').getAttribute('data-digit')).toBe(String(labels[index]));
     }
     await screenshot(page, '1-draw-photo');
   });
 
   it('explains the current input', async () => {
-    expect(await drawAndPredict(page, [[[70, 50], [210, 50], [180, 110], [150, 170], [125, 240]]])).toBe(7);
+    expect(
+      await drawAndPredict(page, [
+        [
+          [70, 50],
+          [210, 50],
+          [180, 110],
+          [150, 170],
+          [125, 240],
+        ],
+      ]),
+    ).toBe(7);
     await view(page, 'explain');
     await expect.poll(() => page.locator('#view-explain h2').first().textContent()).toBe('Why 7?');
     expect(await page.locator('#view-explain svg').count()).toBeGreaterThan(4);
@@ -184,12 +234,14 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     await view(page, 'draw');
   });
 
-  it('refuses a hostile .pth with the loader\'s message and keeps predicting with the previous model', async () => {
+  it("refuses a hostile .pth with the loader's message and keeps predicting with the previous model", async () => {
     // Our own byte-crafted file, and the loader's fixture made by pickling os.system with real Python when present.
     const fixture = join(FIXTURES, 'hostile', 'global_os_system.pth');
     const files = [Buffer.from(craftedHostile()), ...(existsSync(fixture) ? [readFileSync(fixture)] : [])];
     for (const [k, buffer] of files.entries()) {
-      await page.getByTestId('model-file').setInputFiles({ name: `evil${k}.pth`, mimeType: 'application/octet-stream', buffer });
+      await page
+        .getByTestId('model-file')
+        .setInputFiles({ name: `evil${k}.pth`, mimeType: 'application/octet-stream', buffer });
       const error = page.getByTestId('error');
       await error.waitFor({ state: 'visible' });
       await expect.poll(() => error.textContent()).toContain(`evil${k}.pth`);
@@ -198,35 +250,70 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
       expect(message).toMatch(/\b(os|posix)\.system\b/); // pickle names os.system posix.system on Linux
       expect(await page.getByTestId('model-summary').textContent()).toContain('mnist_model.pth');
       await screenshot(page, '3-hostile-file');
-      expect(await drawAndPredict(page, [[[140, 40], [140, 240]]])).toBe(1);
+      expect(
+        await drawAndPredict(page, [
+          [
+            [140, 40],
+            [140, 240],
+          ],
+        ]),
+      ).toBe(1);
     }
   });
 
   it('refuses a memory-amplification file (PTH_LIMIT) and shows control characters in names escaped', async () => {
     // torch.Size called 5,000 times on a memoized 1M-item tuple: a 10 KB file that once took gigabytes
     const p = new Pickle().proto(2).global('torch', 'Size').put(0).op(OP.POP);
-    p.mark().fill(OP.NONE, 1 << 20).op(OP.TUPLE, OP.TUPLE1).put(1).op(OP.POP);
+    p.mark()
+      .fill(OP.NONE, 1 << 20)
+      .op(OP.TUPLE, OP.TUPLE1)
+      .put(1)
+      .op(OP.POP);
     for (let i = 0; i < 5000; i++) p.get(0).get(1).op(OP.REDUCE, OP.POP);
-    const amplifier = pth(stateDict(p, [{ name: 'fc.weight', key: '0', numel: 6, shape: [2, 3] }]).stop().bytesOut(), { 0: 6 }, true);
+    const amplifier = pth(
+      stateDict(p, [{ name: 'fc.weight', key: '0', numel: 6, shape: [2, 3] }])
+        .stop()
+        .bytesOut(),
+      { 0: 6 },
+      true,
+    );
     expect(amplifier.length).toBeLessThan(16 * 1024);
-    await page.getByTestId('model-file').setInputFiles({ name: 'amplifier.pth', mimeType: 'application/octet-stream', buffer: Buffer.from(amplifier) });
+    await page
+      .getByTestId('model-file')
+      .setInputFiles({ name: 'amplifier.pth', mimeType: 'application/octet-stream', buffer: Buffer.from(amplifier) });
     const error = page.getByTestId('error');
     await expect.poll(() => error.textContent()).toContain('amplifier.pth');
     expect(await error.textContent()).toContain('PTH_LIMIT');
     expect(await page.getByTestId('model-summary').textContent()).toContain('mnist_model.pth');
-    expect(await drawAndPredict(page, [[[140, 40], [140, 240]]])).toBe(1);
+    expect(
+      await drawAndPredict(page, [
+        [
+          [140, 40],
+          [140, 240],
+        ],
+      ]),
+    ).toBe(1);
 
     // a valid model whose layer names hold a terminal title sequence, a screen clear and a carriage return
     const evil = '\x1b]0;pwned\x07\x1b[2J\r ok';
     const model = await loadMlp(readFileSync(MODEL));
     const bytes = savePth({ layers: model.layers.map((l, i) => ({ ...l, name: `${evil}${i}` })) });
-    await page.getByTestId('model-file').setInputFiles({ name: 'names.pth', mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
+    await page
+      .getByTestId('model-file')
+      .setInputFiles({ name: 'names.pth', mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
     const summary = page.getByTestId('model-summary');
     await expect.poll(() => summary.textContent()).toContain('names.pth');
     const text = (await summary.textContent())!;
     expect(text).toContain('\\x1b]0;pwned\\x07\\x1b[2J\\r ok0'); // shown as visible escapes
     expect(text).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
-    expect(await drawAndPredict(page, [[[140, 40], [140, 240]]])).toBe(1);
+    expect(
+      await drawAndPredict(page, [
+        [
+          [140, 40],
+          [140, 240],
+        ],
+      ]),
+    ).toBe(1);
     await page.getByRole('button', { name: 'Back to the default model' }).click();
     await expect.poll(() => summary.textContent()).toContain('784 → 512 → 10');
     expect(consoleErrors).toEqual([]);
@@ -236,35 +323,58 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     const fixture = join(FIXTURES, 'good', 'layout_3layer.pth');
     const bytes = existsSync(fixture) ? readFileSync(fixture) : undefined;
     const expected = bytes ? (await loadMlp(bytes)).layers : undefined;
-    if (!bytes || !expected) throw new Error(`missing fixture ${fixture} (made by packages/loader/fixtures/make_fixtures.py)`);
+    if (!bytes || !expected)
+      throw new Error(`missing fixture ${fixture} (made by packages/loader/fixtures/make_fixtures.py)`);
     // Dropped on the drop zone this time (the other files go through the file input).
     await page.evaluate((data: number[]) => {
       const transfer = new DataTransfer();
       transfer.items.add(new File([new Uint8Array(data)], 'layout_3layer.pth', { type: 'application/octet-stream' }));
-      document.querySelector('.drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      document
+        .querySelector('.drop')!
+        .dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
     }, Array.from(bytes));
     const arch = [expected[0]!.in, ...expected.map((l) => l.out)].join(' → ');
     await expect.poll(() => page.getByTestId('model-summary').textContent()).toContain(arch);
     expect(await page.getByTestId('model-summary').textContent()).toContain('layout_3layer.pth');
     expect(await page.getByTestId('error').isHidden()).toBe(true);
     // The new model predicts too (a clear vertical stroke is a 1 for any decent MNIST model).
-    expect(await drawAndPredict(page, [[[140, 40], [140, 240]]])).toBe(1);
+    expect(
+      await drawAndPredict(page, [
+        [
+          [140, 40],
+          [140, 240],
+        ],
+      ]),
+    ).toBe(1);
     // NaN/Infinity weights load with a visible warning; the page says the outputs are NaN instead of breaking.
     const nanModel = readFileSync(join(FIXTURES, 'good', 'warn_nan_inf.pth'));
-    await page.getByTestId('model-file').setInputFiles({ name: 'warn_nan_inf.pth', mimeType: 'application/octet-stream', buffer: nanModel });
+    await page
+      .getByTestId('model-file')
+      .setInputFiles({ name: 'warn_nan_inf.pth', mimeType: 'application/octet-stream', buffer: nanModel });
     await expect.poll(() => page.getByTestId('model-summary').textContent()).toContain('warn_nan_inf.pth');
     expect(await page.locator('[data-testid=model-summary] .warnings').textContent()).toMatch(/NaN/);
-    expect(await drawAndPredict(page, [[[140, 40], [140, 240]]])).toBeNaN();
+    expect(
+      await drawAndPredict(page, [
+        [
+          [140, 40],
+          [140, 240],
+        ],
+      ]),
+    ).toBeNaN();
     await screenshot(page, '3-nan-weights');
     await page.getByRole('button', { name: 'Back to the default model' }).click();
     await expect.poll(() => page.getByTestId('model-summary').textContent()).toContain('784 → 512 → 10');
   });
 
-  it('shows the same test-set accuracy as the model evaluated in Node (the CLI\'s path)', async () => {
+  it("shows the same test-set accuracy as the model evaluated in Node (the CLI's path)", async () => {
     const node = await correctInNode(readFileSync(MODEL));
     await view(page, 'test');
     const accuracy = page.getByTestId('test-accuracy');
-    await page.waitForFunction(() => document.querySelector('[data-testid=test-accuracy]')?.hasAttribute('data-correct'), null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid=test-accuracy]')?.hasAttribute('data-correct'),
+      null,
+      { timeout: 60_000 },
+    );
     expect(Number(await accuracy.getAttribute('data-count'))).toBe(10000);
     expect(Number(await accuracy.getAttribute('data-correct'))).toBe(node.correct);
     expect(await accuracy.textContent()).toBe(`${(node.correct / 100).toFixed(2)}%`);
@@ -276,8 +386,13 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
       expect(report.count).toBe(10000);
       expect(Math.round(report.accuracy * report.count)).toBe(Number(await accuracy.getAttribute('data-correct')));
     } else console.warn(`CLI not built (${cli}): compared with core-wasm + loader in Node only`);
-    const json = JSON.parse(readFileSync(join(REPO_ROOT, 'models', 'mnist_model.json'), 'utf8')) as Record<string, unknown>;
-    console.log(`test set: page ${await accuracy.textContent()}, Node ${node.correct / 100}% (${node.variant}); PyTorch recorded ${JSON.stringify(json.test_accuracy)}`);
+    const json = JSON.parse(readFileSync(join(REPO_ROOT, 'models', 'mnist_model.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    console.log(
+      `test set: page ${await accuracy.textContent()}, Node ${node.correct / 100}% (${node.variant}); PyTorch recorded ${JSON.stringify(json.test_accuracy)}`,
+    );
     await screenshot(page, '4-test-set');
     await page.locator('#mistakes-only').check();
     await page.waitForTimeout(300);
@@ -286,7 +401,9 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     const first = page.locator('#view-test .grid rect:has(title)').first();
     const index = /^#(\d+):/.exec((await first.locator('title').textContent())!)![1];
     await first.click({ force: true });
-    await expect.poll(() => page.locator('#view-explain .explain-head p').first().textContent()).toContain(`test digit #${index}`);
+    await expect
+      .poll(() => page.locator('#view-explain .explain-head p').first().textContent())
+      .toContain(`test digit #${index}`);
     await view(page, 'test');
   });
 
@@ -315,7 +432,10 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     const [file] = await Promise.all([page.waitForEvent('download'), download.click()]);
     const bytes = readFileSync((await file.path())!);
     const model = await loadMlp(bytes);
-    expect(model.layers.map((l) => [l.in, l.out])).toEqual([[784, 32], [32, 10]]);
+    expect(model.layers.map((l) => [l.in, l.out])).toEqual([
+      [784, 32],
+      [32, 10],
+    ]);
     const node = await correctInNode(bytes);
     expect(node.correct / 10000).toBeCloseTo(pageAccuracy, 6);
     expect(pageAccuracy).toBeGreaterThan(0.8); // 100 SGD steps with momentum already beat 80% on MNIST
@@ -323,7 +443,8 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
 
   it('keeps drawing responsive while training, and pauses, resumes and stops a run', async () => {
     const status = page.getByTestId('train-status');
-    const step = async () => Number(/Step ([\d,]+)/.exec((await status.textContent()) ?? '')?.[1]?.replace(/,/g, '') ?? NaN);
+    const step = async () =>
+      Number(/Step ([\d,]+)/.exec((await status.textContent()) ?? '')?.[1]?.replace(/,/g, '') ?? NaN);
     await page.getByTestId('train-hidden').fill('256');
     await page.getByTestId('train-images').fill('60000');
     await page.getByTestId('train-epochs').fill('3');
@@ -331,7 +452,14 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     await expect.poll(step, { timeout: 30_000 }).toBeGreaterThan(20);
     // Inference requests are served between training slices: the Draw view still predicts.
     await view(page, 'draw');
-    expect(await drawAndPredict(page, [[[140, 40], [140, 240]]])).toBe(1);
+    expect(
+      await drawAndPredict(page, [
+        [
+          [140, 40],
+          [140, 240],
+        ],
+      ]),
+    ).toBe(1);
     await view(page, 'train');
     await page.getByTestId('train-pause').click();
     await expect.poll(() => status.textContent()).toMatch(/^Paused at step/);
@@ -360,7 +488,14 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     await expect.poll(() => page.getByTestId('model-summary').textContent()).toContain('mnist_trained.pth');
     expect(await page.getByTestId('model-summary').textContent()).toContain('784 → 512 → 10');
     await view(page, 'draw');
-    expect(await drawAndPredict(page, [[[140, 40], [140, 240]]])).toBe(1);
+    expect(
+      await drawAndPredict(page, [
+        [
+          [140, 40],
+          [140, 240],
+        ],
+      ]),
+    ).toBe(1);
     expect(consoleErrors).toEqual([]);
   });
 });

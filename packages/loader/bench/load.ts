@@ -13,7 +13,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 function findRepo(): string {
   let d = here;
   for (let i = 0; i < 8; i++) {
-    try { readFileSync(join(d, 'models', 'mnist_model.pth')); return d; } catch { d = resolve(d, '..'); }
+    try {
+      readFileSync(join(d, 'models', 'mnist_model.pth'));
+      return d;
+    } catch {
+      d = resolve(d, '..');
+    }
   }
   throw new Error('models/mnist_model.pth not found above ' + here);
 }
@@ -42,7 +47,14 @@ if (process.argv[2] === '--child-memory') {
   const bytes = new Uint8Array(readFileSync(MODEL));
   const model = process.argv[3] === 'load' ? loadMlpSync(bytes) : null;
   const kept = model ? model.layers.reduce((s, l) => s + l.weight.byteLength + l.bias.byteLength, 0) : 0;
-  console.log(JSON.stringify({ file: bytes.length, maxRss: process.resourceUsage().maxRSS * 1024, kept, parameters: model?.parameters ?? 0 }));
+  console.log(
+    JSON.stringify({
+      file: bytes.length,
+      maxRss: process.resourceUsage().maxRSS * 1024,
+      kept,
+      parameters: model?.parameters ?? 0,
+    }),
+  );
 } else {
   const bytes = new Uint8Array(readFileSync(MODEL));
   const n = 200;
@@ -51,7 +63,11 @@ if (process.argv[2] === '--child-memory') {
   rows.push(['readPth', time(() => readPthSync(bytes), n)]);
   rows.push(['baseline: copy the file bytes', time(() => bytes.slice(), n)]);
   rows.push(['baseline: CRC-32 of the file', time(() => crc32(bytes), n)]);
-  const py = spawnSync(process.env.PYTHON_TORCH ?? '/usr/bin/python3', ['-c', `
+  const py = spawnSync(
+    process.env.PYTHON_TORCH ?? '/usr/bin/python3',
+    [
+      '-c',
+      `
 import io, time, statistics, torch
 data = open(${JSON.stringify(MODEL)}, 'rb').read()
 def run():
@@ -59,7 +75,10 @@ def run():
 for _ in range(10): run()
 t = sorted(run() for _ in range(100))
 print(t[50], t[10], t[90])
-`], { encoding: 'utf8', timeout: 120_000 });
+`,
+    ],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
   if (py.status === 0) {
     const [median, p10, p90] = py.stdout.trim().split(/\s+/).map(Number);
     rows.push([`peer: PyTorch ${'torch.load(weights_only=True)'}`, { median, p10, p90 }]);
@@ -67,17 +86,33 @@ print(t[50], t[10], t[90])
     console.log('(PyTorch peer skipped: /usr/bin/python3 has no torch)');
   }
   const child = (mode: string) => {
-    const runs = [0, 1, 2].map(() => JSON.parse(spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child-memory', mode],
-      { encoding: 'utf8', env: { ...process.env, MNIST_MODEL: MODEL } }).stdout));
+    const runs = [0, 1, 2].map(() =>
+      JSON.parse(
+        spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child-memory', mode], {
+          encoding: 'utf8',
+          env: { ...process.env, MNIST_MODEL: MODEL },
+        }).stdout,
+      ),
+    );
     return runs.sort((a, b) => a.maxRss - b.maxRss)[1]; // median of 3
   };
-  const readOnly = child('read'), loaded = child('load');
-  const mem = { parameters: loaded.parameters, peakRssGrowth: loaded.maxRss - readOnly.maxRss, arrayBuffersKept: loaded.kept };
-  console.log(`\n@mnist/loader: load ${MODEL.replace(/.*\/models\//, 'models/')} (${(bytes.length / 1e6).toFixed(2)} MB, ${mem.parameters} parameters), Node ${process.version}, ${n} runs\n`);
+  const readOnly = child('read'),
+    loaded = child('load');
+  const mem = {
+    parameters: loaded.parameters,
+    peakRssGrowth: loaded.maxRss - readOnly.maxRss,
+    arrayBuffersKept: loaded.kept,
+  };
+  console.log(
+    `\n@mnist/loader: load ${MODEL.replace(/.*\/models\//, 'models/')} (${(bytes.length / 1e6).toFixed(2)} MB, ${mem.parameters} parameters), Node ${process.version}, ${n} runs\n`,
+  );
   console.log('| what | median ms | p10 ms | p90 ms |');
   console.log('| --- | ---: | ---: | ---: |');
-  for (const [name, s] of rows) console.log(`| ${name} | ${s.median.toFixed(3)} | ${s.p10.toFixed(3)} | ${s.p90.toFixed(3)} |`);
-  console.log(`\npeak RSS of a process that loads the file minus one that only reads it: ${(mem.peakRssGrowth / 1e6).toFixed(2)} MB (${(mem.peakRssGrowth / bytes.length).toFixed(2)}x the file); the model's Float32Arrays: ${(mem.arrayBuffersKept / 1e6).toFixed(2)} MB`);
+  for (const [name, s] of rows)
+    console.log(`| ${name} | ${s.median.toFixed(3)} | ${s.p10.toFixed(3)} | ${s.p90.toFixed(3)} |`);
+  console.log(
+    `\npeak RSS of a process that loads the file minus one that only reads it: ${(mem.peakRssGrowth / 1e6).toFixed(2)} MB (${(mem.peakRssGrowth / bytes.length).toFixed(2)}x the file); the model's Float32Arrays: ${(mem.arrayBuffersKept / 1e6).toFixed(2)} MB`,
+  );
   const target = rows[0][1].median <= 10;
   console.log(`target: median <= 10 ms -> ${target ? 'met' : 'NOT met'}`);
 }

@@ -21,7 +21,11 @@ export const COST = {
 } as const;
 
 export function limitError(what: string): PthError {
-  return new PthError('PTH_LIMIT', `pickle exceeds a safety limit (${what})`, 'a state_dict never needs this much: the file is hostile or not a model');
+  return new PthError(
+    'PTH_LIMIT',
+    `pickle exceeds a safety limit (${what})`,
+    'a state_dict never needs this much: the file is hostile or not a model',
+  );
 }
 
 export class Budget {
@@ -31,7 +35,10 @@ export class Budget {
   readonly maxBytes: number;
 
   /** `pickleBytes`: the size of the pickle(s) the VM runs (data.pkl, or the whole legacy file). */
-  constructor(readonly limits: Limits, pickleBytes: number) {
+  constructor(
+    readonly limits: Limits,
+    pickleBytes: number,
+  ) {
     this.maxBytes = builtBytesBudget(limits, pickleBytes);
   }
 
@@ -41,21 +48,34 @@ export class Budget {
    */
   charge(bytes: number, objects: number): void {
     if (this.bytes + bytes > this.maxBytes) {
-      throw limitError(`VM bytes budget: values built would exceed ${this.maxBytes} bytes (${this.limits.builtBytesPerPickleByte}x the pickle, at least ${this.limits.minBuiltBytes}, at most ${this.limits.maxBuiltBytes})`);
+      throw limitError(
+        `VM bytes budget: values built would exceed ${this.maxBytes} bytes (${this.limits.builtBytesPerPickleByte}x the pickle, at least ${this.limits.minBuiltBytes}, at most ${this.limits.maxBuiltBytes})`,
+      );
     }
-    if (this.objects + objects > this.limits.maxObjects) throw limitError(`VM objects budget: more than ${this.limits.maxObjects} objects built`);
+    if (this.objects + objects > this.limits.maxObjects)
+      throw limitError(`VM objects budget: more than ${this.limits.maxObjects} objects built`);
     this.bytes += bytes;
     this.objects += objects;
   }
 
   /** A string of `length` characters. */
-  string(length: number): void { this.charge(COST.object + COST.char * length, 1); }
+  string(length: number): void {
+    this.charge(COST.object + COST.char * length, 1);
+  }
   /** A bytes value of `length` bytes. */
-  bytesValue(length: number): void { this.charge(COST.object + length, 1); }
+  bytesValue(length: number): void {
+    this.charge(COST.object + length, 1);
+  }
   /** A new tuple, list or set of `items` slots. */
-  sequence(items: number): void { this.charge(COST.object + COST.item * items, 1); }
+  sequence(items: number): void {
+    this.charge(COST.object + COST.item * items, 1);
+  }
   /** A new dict of `entries` entries. */
-  dict(entries: number): void { this.charge(COST.object + COST.entry * entries, 1); }
+  dict(entries: number): void {
+    this.charge(COST.object + COST.entry * entries, 1);
+  }
   /** Any other object (global token, storage, tensor, big integer) of `extra` bytes besides its header. */
-  object(extra = 0): void { this.charge(COST.object + extra, 1); }
+  object(extra = 0): void {
+    this.charge(COST.object + extra, 1);
+  }
 }

@@ -1,8 +1,16 @@
 // Storage dtypes a torch.save file can name, their sizes, and element conversion to float32.
 
 export type PthDtype =
-  | 'float32' | 'float64' | 'float16' | 'bfloat16'
-  | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+  | 'float32'
+  | 'float64'
+  | 'float16'
+  | 'bfloat16'
+  | 'int64'
+  | 'int32'
+  | 'int16'
+  | 'int8'
+  | 'uint8'
+  | 'bool';
 
 export const FLOAT_DTYPES: ReadonlySet<PthDtype> = new Set(['float32', 'float64', 'float16', 'bfloat16']);
 

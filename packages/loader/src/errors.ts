@@ -31,7 +31,11 @@ export class PthError extends Error {
    * `problem` says what is wrong; `hint` what to do. The message is both, on one line, with control characters
    * escaped and long unquoted values cut (throw sites quote file values with `quote` from text.ts; this is the net).
    */
-  constructor(readonly code: PthErrorCode, problem: string, hint?: string) {
+  constructor(
+    readonly code: PthErrorCode,
+    problem: string,
+    hint?: string,
+  ) {
     const safe = oneLineMessage(problem, hint ?? '');
     super(safe.hint ? `${safe.problem}: ${safe.hint}` : safe.problem);
     this.hint = safe.hint || undefined;

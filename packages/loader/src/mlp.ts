@@ -40,13 +40,18 @@ export function toMlp(file: PthFile): MlpModel {
     const m = /^(?:(.*)\.)?(weight|bias)$/s.exec(t.name);
     if (!m) throw notMlp(`tensor ${t.name} (shape [${t.shape}]) is not the weight or bias of a Linear layer`);
     if (!FLOAT_DTYPES.has(t.dtype)) {
-      throw new PthError('PTH_UNSUPPORTED_DTYPE', `tensor ${t.name} has dtype ${t.dtype}`, 'only float32, float64, float16 and bfloat16 weights are read: convert with model.float() and re-save');
+      throw new PthError(
+        'PTH_UNSUPPORTED_DTYPE',
+        `tensor ${t.name} has dtype ${t.dtype}`,
+        'only float32, float64, float16 and bfloat16 weights are read: convert with model.float() and re-save',
+      );
     }
     const prefix = m[1] ?? '';
     const g = groups.get(prefix) ?? {};
     groups.set(prefix, g);
     const kind = m[2] as 'weight' | 'bias';
-    if (kind === 'weight' && t.shape.length !== 2) throw notMlp(`tensor ${t.name} has shape [${t.shape}], not [out, in]: it is not a Linear layer`);
+    if (kind === 'weight' && t.shape.length !== 2)
+      throw notMlp(`tensor ${t.name} has shape [${t.shape}], not [out, in]: it is not a Linear layer`);
     if (kind === 'bias' && t.shape.length !== 1) throw notMlp(`tensor ${t.name} has shape [${t.shape}], not [out]`);
     g[kind] = t;
   }
@@ -57,10 +62,14 @@ export function toMlp(file: PthFile): MlpModel {
     const label = name || '(top level)';
     if (!g.weight) throw notMlp(`tensor ${g.bias!.name} is a bias without a weight`);
     const [out, inSize] = g.weight.shape;
-    if (out === 0 || inSize === 0) throw notMlp(`tensor ${g.weight.name} has shape [${g.weight.shape}]: a layer needs at least one input and one output`);
+    if (out === 0 || inSize === 0)
+      throw notMlp(
+        `tensor ${g.weight.name} has shape [${g.weight.shape}]: a layer needs at least one input and one output`,
+      );
     let bias: Float32Array;
     if (g.bias) {
-      if (g.bias.shape[0] !== out) throw notMlp(`tensor ${g.bias.name} has ${g.bias.shape[0]} values but ${g.weight.name} has ${out} outputs`);
+      if (g.bias.shape[0] !== out)
+        throw notMlp(`tensor ${g.bias.name} has ${g.bias.shape[0]} values but ${g.weight.name} has ${out} outputs`);
       bias = g.bias.data;
       dtypes.add(g.bias.dtype);
     } else {
@@ -70,7 +79,9 @@ export function toMlp(file: PthFile): MlpModel {
     dtypes.add(g.weight.dtype);
     const prev = layers[layers.length - 1];
     if (prev && prev.out !== inSize) {
-      throw notMlp(`tensor ${g.weight.name} has shape [${g.weight.shape}] (${inSize} inputs) but the previous layer ${prev.name || '(top level)'} has ${prev.out} outputs`);
+      throw notMlp(
+        `tensor ${g.weight.name} has shape [${g.weight.shape}] (${inSize} inputs) but the previous layer ${prev.name || '(top level)'} has ${prev.out} outputs`,
+      );
     }
     layers.push({ name, weight: g.weight.data, bias, in: inSize, out });
   }

@@ -26,8 +26,14 @@ export class PyDict {
 }
 /** An allowlisted global: an opaque token; the VM may call its handler, the file never can. */
 export class PyGlobal {
-  constructor(readonly module: string, readonly name: string, readonly handler: GlobalHandler | null) {}
-  get qualname(): string { return `${this.module}.${this.name}`; }
+  constructor(
+    readonly module: string,
+    readonly name: string,
+    readonly handler: GlobalHandler | null,
+  ) {}
+  get qualname(): string {
+    return `${this.module}.${this.name}`;
+  }
 }
 /** Anything a handler returns that is not a plain Python value (tensors, storages). */
 export abstract class PyOpaque {}
@@ -40,7 +46,18 @@ export class BytesKey {
   constructor(readonly latin1: string) {}
 }
 
-export type PyValue = null | boolean | number | bigint | string | Uint8Array | PyTuple | PyList | PyDict | PyGlobal | PyOpaque;
+export type PyValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | PyTuple
+  | PyList
+  | PyDict
+  | PyGlobal
+  | PyOpaque;
 
 /** What a handler may use of the running VM: the budget to charge what it allocates, and the dict-key rule. */
 export interface VmContext {
@@ -77,7 +94,7 @@ function badPickle(what: string, label: string): PthError {
 // Nesting depth of containers, tracked when they are filled (containers are only ever nested through these paths).
 const depthOf = new WeakMap<object, number>();
 function depth(v: PyValue): number {
-  return v !== null && typeof v === 'object' ? depthOf.get(v) ?? 1 : 0;
+  return v !== null && typeof v === 'object' ? (depthOf.get(v) ?? 1) : 0;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -104,11 +121,20 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   const frame = new OpFrame();
   const frameError = (status: Exclude<OpStatus, 'ok'>): PthError => {
     switch (status) {
-      case 'unknown': return badPickle(`unknown opcode 0x${frame.op.toString(16).padStart(2, '0')} at byte ${frame.start}`, label);
-      case 'long line': return limitError(`text opcode line longer than ${limits.maxLineLength} bytes`);
-      case 'negative length': return badPickle(frame.op === OP.LONG4 ? 'negative LONG4 length' : 'negative length', label);
-      case 'huge number': return limitError('64-bit length of 2^53 bytes or more');
-      case 'cut': return new PthError('PTH_TRUNCATED', `${label} ends in the middle of ${OP_ARG[frame.op]?.kind === 'lines' ? 'a text opcode' : 'an opcode'}`, HINT_TRUNCATED);
+      case 'unknown':
+        return badPickle(`unknown opcode 0x${frame.op.toString(16).padStart(2, '0')} at byte ${frame.start}`, label);
+      case 'long line':
+        return limitError(`text opcode line longer than ${limits.maxLineLength} bytes`);
+      case 'negative length':
+        return badPickle(frame.op === OP.LONG4 ? 'negative LONG4 length' : 'negative length', label);
+      case 'huge number':
+        return limitError('64-bit length of 2^53 bytes or more');
+      case 'cut':
+        return new PthError(
+          'PTH_TRUNCATED',
+          `${label} ends in the middle of ${OP_ARG[frame.op]?.kind === 'lines' ? 'a text opcode' : 'an opcode'}`,
+          HINT_TRUNCATED,
+        );
     }
   };
   // the bytes of a length-prefixed argument, once the pickle is known to hold them all
@@ -153,10 +179,15 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   };
   const findGlobal = (module: string, name: string): PyGlobal => {
     // no allowlisted name is long: skip building (and hashing) a huge string for the lookup
-    const handler = module.length + name.length <= GLOBAL_NAME_CAP ? options.globals.get(`${module}.${name}`) : undefined;
+    const handler =
+      module.length + name.length <= GLOBAL_NAME_CAP ? options.globals.get(`${module}.${name}`) : undefined;
     if (handler === undefined) {
       if (options.refuseGlobal) throw options.refuseGlobal(module, name, bytes, start);
-      throw new PthError('PTH_UNSAFE_GLOBAL', `${label} references the global ${quote(module)}.${quote(name)}, which is not allowed`, 'only state_dicts of tensors are loaded: ' + HINT_RESAVE);
+      throw new PthError(
+        'PTH_UNSAFE_GLOBAL',
+        `${label} references the global ${quote(module)}.${quote(name)}, which is not allowed`,
+        'only state_dicts of tensors are loaded: ' + HINT_RESAVE,
+      );
     }
     budget.object();
     return new PyGlobal(module, name, handler);
@@ -167,13 +198,15 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   const interned = new Map<string, BytesKey>();
   const dictKey = (k: PyValue): unknown => {
     if (typeof k === 'string') {
-      if (k.length > limits.maxKeyLength) throw limitError(`dict key of ${k.length} characters, more than ${limits.maxKeyLength}: ${quote(k)}`);
+      if (k.length > limits.maxKeyLength)
+        throw limitError(`dict key of ${k.length} characters, more than ${limits.maxKeyLength}: ${quote(k)}`);
       return k;
     }
     if (k instanceof Uint8Array) {
       let key = bytesKeys.get(k);
       if (key === undefined) {
-        if (k.length > limits.maxKeyLength) throw limitError(`bytes dict key of ${k.length} bytes, more than ${limits.maxKeyLength}: ${quote(k)}`);
+        if (k.length > limits.maxKeyLength)
+          throw limitError(`bytes dict key of ${k.length} bytes, more than ${limits.maxKeyLength}: ${quote(k)}`);
         const text = latin1Decode(k);
         key = interned.get(text);
         if (key === undefined) {
@@ -255,37 +288,77 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
     pos = frame.end;
     switch (op) {
       case OP.PROTO:
-        if (frame.value > 5) throw new PthError('PTH_UNSUPPORTED', `${label} uses pickle protocol ${frame.value}`, 'only protocols 0-5 exist: the file is damaged or not a .pth');
+        if (frame.value > 5)
+          throw new PthError(
+            'PTH_UNSUPPORTED',
+            `${label} uses pickle protocol ${frame.value}`,
+            'only protocols 0-5 exist: the file is damaged or not a .pth',
+          );
         break;
-      case OP.FRAME: break; // frames are only a hint for buffered readers
-      case OP.STOP: return { value: pop(), end: pos };
+      case OP.FRAME:
+        break; // frames are only a hint for buffered readers
+      case OP.STOP:
+        return { value: pop(), end: pos };
       // --- stack manipulation
       case OP.MARK:
-        if (metastack.length >= limits.maxMarkDepth) throw limitError(`MARKs nested more than ${limits.maxMarkDepth} deep`);
+        if (metastack.length >= limits.maxMarkDepth)
+          throw limitError(`MARKs nested more than ${limits.maxMarkDepth} deep`);
         metastack.push(stack);
         stack = [];
         break;
-      case OP.POP_MARK: popMark(); break;
-      case OP.POP: pop(); break;
-      case OP.DUP: push(top()); break;
+      case OP.POP_MARK:
+        popMark();
+        break;
+      case OP.POP:
+        pop();
+        break;
+      case OP.DUP:
+        push(top());
+        break;
       // --- memo
-      case OP.PUT: memoPut(Number(parseIntLine(lineText(bytes, frame)))); break;
-      case OP.BINPUT: case OP.LONG_BINPUT: memoPut(frame.value); break;
-      case OP.MEMOIZE: memoPut(memo.size); break;
-      case OP.GET: memoGet(Number(parseIntLine(lineText(bytes, frame)))); break;
-      case OP.BINGET: case OP.LONG_BINGET: memoGet(frame.value); break;
+      case OP.PUT:
+        memoPut(Number(parseIntLine(lineText(bytes, frame))));
+        break;
+      case OP.BINPUT:
+      case OP.LONG_BINPUT:
+        memoPut(frame.value);
+        break;
+      case OP.MEMOIZE:
+        memoPut(memo.size);
+        break;
+      case OP.GET:
+        memoGet(Number(parseIntLine(lineText(bytes, frame))));
+        break;
+      case OP.BINGET:
+      case OP.LONG_BINGET:
+        memoGet(frame.value);
+        break;
       // --- constants
-      case OP.NONE: push(null); break;
-      case OP.NEWTRUE: push(true); break;
-      case OP.NEWFALSE: push(false); break;
+      case OP.NONE:
+        push(null);
+        break;
+      case OP.NEWTRUE:
+        push(true);
+        break;
+      case OP.NEWFALSE:
+        push(false);
+        break;
       case OP.INT: {
         const s = lineText(bytes, frame);
         push(s === '01' ? true : s === '00' ? false : parseIntLine(s));
         break;
       }
-      case OP.LONG: push(parseIntLine(lineText(bytes, frame))); break;
-      case OP.BININT: case OP.BININT1: case OP.BININT2: push(frame.value); break;
-      case OP.LONG1: push(decodeLong(payload())); break;
+      case OP.LONG:
+        push(parseIntLine(lineText(bytes, frame)));
+        break;
+      case OP.BININT:
+      case OP.BININT1:
+      case OP.BININT2:
+        push(frame.value);
+        break;
+      case OP.LONG1:
+        push(decodeLong(payload()));
+        break;
       case OP.LONG4:
         if (frame.value > limits.maxLongBytes) throw limitError(`integer longer than ${limits.maxLongBytes} bytes`);
         push(decodeLong(payload()));
@@ -293,42 +366,131 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
       case OP.FLOAT: {
         const s = lineText(bytes, frame).trim();
         const v = Number(s);
-        if (s === '' || (Number.isNaN(v) && !/^[+-]?nan$/i.test(s))) throw badPickle(`bad float literal "${quote(s, 20)}"`, label);
+        if (s === '' || (Number.isNaN(v) && !/^[+-]?nan$/i.test(s)))
+          throw badPickle(`bad float literal "${quote(s, 20)}"`, label);
         push(v);
         break;
       }
-      case OP.BINFLOAT: push(frame.value); break;
+      case OP.BINFLOAT:
+        push(frame.value);
+        break;
       // --- strings and bytes: a length-prefixed one is charged before it is decoded or copied out of the pickle
-      case OP.STRING: case OP.UNICODE: push(lineString(stringArg(bytes, frame, label))); break;
-      case OP.BINSTRING: case OP.SHORT_BINSTRING: case OP.BINUNICODE: case OP.SHORT_BINUNICODE: case OP.BINUNICODE8:
+      case OP.STRING:
+      case OP.UNICODE:
+        push(lineString(stringArg(bytes, frame, label)));
+        break;
+      case OP.BINSTRING:
+      case OP.SHORT_BINSTRING:
+      case OP.BINUNICODE:
+      case OP.SHORT_BINUNICODE:
+      case OP.BINUNICODE8:
         budget.string(payload().length); // UTF-8/latin1 bytes >= characters: an upper bound
         push(stringArg(bytes, frame, label));
         break;
-      case OP.BINBYTES: case OP.SHORT_BINBYTES: case OP.BINBYTES8: case OP.BYTEARRAY8: {
+      case OP.BINBYTES:
+      case OP.SHORT_BINBYTES:
+      case OP.BINBYTES8:
+      case OP.BYTEARRAY8: {
         const b = payload();
         budget.bytesValue(b.length);
         push(b.slice());
         break;
       }
-      case OP.NEXT_BUFFER: throw new PthError('PTH_UNSUPPORTED', `${label} uses out-of-band buffers (NEXT_BUFFER)`, 'torch.save never writes them: ' + HINT_RESAVE);
-      case OP.READONLY_BUFFER: break; // a no-op on our immutable copies
+      case OP.NEXT_BUFFER:
+        throw new PthError(
+          'PTH_UNSUPPORTED',
+          `${label} uses out-of-band buffers (NEXT_BUFFER)`,
+          'torch.save never writes them: ' + HINT_RESAVE,
+        );
+      case OP.READONLY_BUFFER:
+        break; // a no-op on our immutable copies
       // --- containers
-      case OP.EMPTY_TUPLE: push(tuple([])); break;
-      case OP.TUPLE: push(tuple(popMark())); break;
-      case OP.TUPLE1: { const a = pop(); push(tuple([a])); break; }
-      case OP.TUPLE2: { const b = pop(), a = pop(); push(tuple([a, b])); break; }
-      case OP.TUPLE3: { const c = pop(), b = pop(), a = pop(); push(tuple([a, b, c])); break; }
-      case OP.EMPTY_LIST: budget.sequence(0); push(new PyList([])); break;
-      case OP.LIST: { const items = popMark(); budget.sequence(items.length); const l = new PyList(items); nest(l, items); push(l); break; }
-      case OP.APPEND: { const v = pop(); appendItems(top(), [v]); break; }
-      case OP.APPENDS: { const items = popMark(); appendItems(top(), items); break; }
-      case OP.EMPTY_DICT: budget.dict(0); push(new PyDict()); break;
-      case OP.DICT: { const items = popMark(); budget.dict(0); const d = new PyDict(); setItems(d, items); push(d); break; }
-      case OP.SETITEM: { const v = pop(), k = pop(); setItems(top(), [k, v]); break; }
-      case OP.SETITEMS: { const items = popMark(); setItems(top(), items); break; }
-      case OP.EMPTY_SET: budget.sequence(0); push(new PyList([])); break; // sets are kept as lists: never used by a state_dict
-      case OP.ADDITEMS: { const items = popMark(); appendItems(top(), items); break; }
-      case OP.FROZENSET: { const items = popMark(); budget.sequence(items.length); const l = new PyList(items); nest(l, items); push(l); break; }
+      case OP.EMPTY_TUPLE:
+        push(tuple([]));
+        break;
+      case OP.TUPLE:
+        push(tuple(popMark()));
+        break;
+      case OP.TUPLE1: {
+        const a = pop();
+        push(tuple([a]));
+        break;
+      }
+      case OP.TUPLE2: {
+        const b = pop(),
+          a = pop();
+        push(tuple([a, b]));
+        break;
+      }
+      case OP.TUPLE3: {
+        const c = pop(),
+          b = pop(),
+          a = pop();
+        push(tuple([a, b, c]));
+        break;
+      }
+      case OP.EMPTY_LIST:
+        budget.sequence(0);
+        push(new PyList([]));
+        break;
+      case OP.LIST: {
+        const items = popMark();
+        budget.sequence(items.length);
+        const l = new PyList(items);
+        nest(l, items);
+        push(l);
+        break;
+      }
+      case OP.APPEND: {
+        const v = pop();
+        appendItems(top(), [v]);
+        break;
+      }
+      case OP.APPENDS: {
+        const items = popMark();
+        appendItems(top(), items);
+        break;
+      }
+      case OP.EMPTY_DICT:
+        budget.dict(0);
+        push(new PyDict());
+        break;
+      case OP.DICT: {
+        const items = popMark();
+        budget.dict(0);
+        const d = new PyDict();
+        setItems(d, items);
+        push(d);
+        break;
+      }
+      case OP.SETITEM: {
+        const v = pop(),
+          k = pop();
+        setItems(top(), [k, v]);
+        break;
+      }
+      case OP.SETITEMS: {
+        const items = popMark();
+        setItems(top(), items);
+        break;
+      }
+      case OP.EMPTY_SET:
+        budget.sequence(0);
+        push(new PyList([]));
+        break; // sets are kept as lists: never used by a state_dict
+      case OP.ADDITEMS: {
+        const items = popMark();
+        appendItems(top(), items);
+        break;
+      }
+      case OP.FROZENSET: {
+        const items = popMark();
+        budget.sequence(items.length);
+        const l = new PyList(items);
+        nest(l, items);
+        push(l);
+        break;
+      }
       // --- globals and calls: every global goes through findGlobal's allowlist
       case OP.GLOBAL: {
         const [module, name] = globalArg(bytes, frame);
@@ -336,30 +498,53 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
         break;
       }
       case OP.STACK_GLOBAL: {
-        const name = pop(), module = pop();
-        if (typeof module !== 'string' || typeof name !== 'string') throw badPickle('STACK_GLOBAL with non-string names', label);
+        const name = pop(),
+          module = pop();
+        if (typeof module !== 'string' || typeof name !== 'string')
+          throw badPickle('STACK_GLOBAL with non-string names', label);
         push(findGlobal(module, name));
         break;
       }
-      case OP.EXT1: case OP.EXT2: case OP.EXT4: // the copyreg extension registry names arbitrary globals
-        throw new PthError('PTH_UNSAFE_GLOBAL', `${label} references extension code ${frame.value} (a global through the copyreg registry), which is not allowed`, 'only state_dicts of tensors are loaded: ' + HINT_RESAVE);
-      case OP.INST: { // INST module name: MARK args...
+      case OP.EXT1:
+      case OP.EXT2:
+      case OP.EXT4: // the copyreg extension registry names arbitrary globals
+        throw new PthError(
+          'PTH_UNSAFE_GLOBAL',
+          `${label} references extension code ${frame.value} (a global through the copyreg registry), which is not allowed`,
+          'only state_dicts of tensors are loaded: ' + HINT_RESAVE,
+        );
+      case OP.INST: {
+        // INST module name: MARK args...
         const [module, name] = globalArg(bytes, frame);
         const cls = findGlobal(module, name);
         push(call(cls, tuple(popMark()), 'INST'));
         break;
       }
-      case OP.OBJ: { // OBJ: MARK cls args...
+      case OP.OBJ: {
+        // OBJ: MARK cls args...
         const items = popMark();
         if (items.length === 0) throw badPickle('OBJ without a class', label);
         push(call(items[0], tuple(items.slice(1)), 'OBJ'));
         break;
       }
-      case OP.REDUCE: { const args = pop(), f = pop(); push(call(f, args, 'REDUCE')); break; }
-      case OP.NEWOBJ: { const args = pop(), cls = pop(); push(call(cls, args, 'NEWOBJ')); break; }
+      case OP.REDUCE: {
+        const args = pop(),
+          f = pop();
+        push(call(f, args, 'REDUCE'));
+        break;
+      }
+      case OP.NEWOBJ: {
+        const args = pop(),
+          cls = pop();
+        push(call(cls, args, 'NEWOBJ'));
+        break;
+      }
       case OP.NEWOBJ_EX: {
-        const kwargs = pop(), args = pop(), cls = pop();
-        if (!(kwargs instanceof PyDict) || kwargs.map.size > 0) throw badPickle('NEWOBJ_EX with keyword arguments', label);
+        const kwargs = pop(),
+          args = pop(),
+          cls = pop();
+        if (!(kwargs instanceof PyDict) || kwargs.map.size > 0)
+          throw badPickle('NEWOBJ_EX with keyword arguments', label);
         push(call(cls, args, 'NEWOBJ_EX'));
         break;
       }
@@ -376,7 +561,8 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
         maker.handler.build(target, state);
         break;
       }
-      case OP.PERSID: case OP.BINPERSID: {
+      case OP.PERSID:
+      case OP.BINPERSID: {
         const pid = op === OP.PERSID ? lineString(lineText(bytes, frame)) : pop();
         if (!options.persistentLoad) throw badPickle('persistent id outside a torch file', label);
         push(options.persistentLoad(pid));
@@ -389,7 +575,8 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
 /** Bytes -> string, one char per byte (TextDecoder's 'latin1' is really windows-1252 and remaps 0x80-0x9f). */
 function latin1Decode(b: Uint8Array): string {
   let s = '';
-  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode.apply(null, b.subarray(i, i + 8192) as unknown as number[]);
+  for (let i = 0; i < b.length; i += 8192)
+    s += String.fromCharCode.apply(null, b.subarray(i, i + 8192) as unknown as number[]);
   return s;
 }
 
@@ -403,11 +590,19 @@ export const GLOBAL_NAME_CAP = 256;
 
 function unescapeString(s: string, label: string): string {
   const q = s[0];
-  if (s.length < 2 || (q !== "'" && q !== '"') || s[s.length - 1] !== q) throw badPickle('STRING opcode argument is not quoted', label);
+  if (s.length < 2 || (q !== "'" && q !== '"') || s[s.length - 1] !== q)
+    throw badPickle('STRING opcode argument is not quoted', label);
   return s.slice(1, -1).replace(/\\(x[0-9a-fA-F]{2}|[0-7]{1,3}|.)/g, (_, e: string) => {
     if (e[0] === 'x') return String.fromCharCode(parseInt(e.slice(1), 16));
     if (/^[0-7]/.test(e)) return String.fromCharCode(parseInt(e, 8) & 0xff);
-    return ({ n: '\n', r: '\r', t: '\t', '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', v: '\v' } as Record<string, string>)[e] ?? '\\' + e;
+    return (
+      (
+        { n: '\n', r: '\r', t: '\t', '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', v: '\v' } as Record<
+          string,
+          string
+        >
+      )[e] ?? '\\' + e
+    );
   });
 }
 
@@ -429,7 +624,15 @@ function globalArg(bytes: Uint8Array, frame: OpFrame, cap = Infinity): [string, 
   return [line(frame.data, frame.split), line(frame.split + 1, frame.dataEnd)];
 }
 
-const STRING_OPS: ReadonlySet<number> = new Set([OP.STRING, OP.UNICODE, OP.BINSTRING, OP.SHORT_BINSTRING, OP.BINUNICODE, OP.SHORT_BINUNICODE, OP.BINUNICODE8]);
+const STRING_OPS: ReadonlySet<number> = new Set([
+  OP.STRING,
+  OP.UNICODE,
+  OP.BINSTRING,
+  OP.SHORT_BINSTRING,
+  OP.BINUNICODE,
+  OP.SHORT_BINUNICODE,
+  OP.BINUNICODE8,
+]);
 
 /**
  * The str a string opcode pushes, its argument known to be whole. Past `cap` bytes the text no longer matters (a name
@@ -439,10 +642,15 @@ function stringArg(bytes: Uint8Array, frame: OpFrame, label: string, cap = Infin
   const b = bytes.subarray(frame.data, frame.dataEnd);
   if (b.length > cap) return latin1Decode(b.subarray(0, cap));
   switch (frame.op) {
-    case OP.STRING: return unescapeString(latin1Decode(b), label); // protocol 0: a quoted literal with escapes
-    case OP.UNICODE: return rawUnicodeUnescape(latin1Decode(b));
-    case OP.BINSTRING: case OP.SHORT_BINSTRING: return latin1Decode(b);
-    default: return utf8Decode(b); // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
+    case OP.STRING:
+      return unescapeString(latin1Decode(b), label); // protocol 0: a quoted literal with escapes
+    case OP.UNICODE:
+      return rawUnicodeUnescape(latin1Decode(b));
+    case OP.BINSTRING:
+    case OP.SHORT_BINSTRING:
+      return latin1Decode(b);
+    default:
+      return utf8Decode(b); // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
   }
 }
 
@@ -470,7 +678,9 @@ export function scanGlobals(bytes: Uint8Array, start = 0): GlobalScan {
   const memo = new Map<number, string | null>();
   // the last two values pushed, where they are strings: the arguments of a STACK_GLOBAL
   let last: (string | null)[] = [null, null];
-  const pushStr = (s: string | null) => { last = [last[1], s]; };
+  const pushStr = (s: string | null) => {
+    last = [last[1], s];
+  };
   const frame = new OpFrame();
   try {
     for (let p = start; p < bytes.length && found.length < 1000; p = frame.end) {

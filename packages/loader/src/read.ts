@@ -3,7 +3,20 @@
 // Every bound comes from one Limits table (limits.ts) and the VM's values are charged to one Budget per read.
 import { PthError, HINT_CORRUPT, HINT_RESAVE, HINT_TRUNCATED } from './errors.js';
 import { FLOAT_DTYPES, STORAGE_TYPES, UNSUPPORTED_STORAGE_TYPES, halfToFloat, type PthDtype } from './dtypes.js';
-import { BytesKey, GLOBAL_NAME_CAP, PyDict, PyGlobal, PyList, PyOpaque, PyTuple, scanGlobals, unpickle, type GlobalHandler, type PyValue, type UnpickleResult } from './pickle.js';
+import {
+  BytesKey,
+  GLOBAL_NAME_CAP,
+  PyDict,
+  PyGlobal,
+  PyList,
+  PyOpaque,
+  PyTuple,
+  scanGlobals,
+  unpickle,
+  type GlobalHandler,
+  type PyValue,
+  type UnpickleResult,
+} from './pickle.js';
 import { Budget, COST } from './budget.js';
 import { LIMITS, type Limits } from './limits.js';
 import { OP } from './opcodes.js';
@@ -34,7 +47,17 @@ export interface PthFile {
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 const LEGACY_PROTOCOL = 1001;
-const CHECKPOINT_KEYS = ['model_state_dict', 'state_dict', 'model', 'net', 'model_state', 'network', 'module', 'weights', 'params'];
+const CHECKPOINT_KEYS = [
+  'model_state_dict',
+  'state_dict',
+  'model',
+  'net',
+  'model_state',
+  'network',
+  'module',
+  'weights',
+  'params',
+];
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Objects the allowlisted globals build
@@ -47,7 +70,9 @@ class StorageRef extends PyOpaque {
     readonly numel: number,
     /** legacy views of a storage: the elements [offset, offset + numel) of storage `key` */
     readonly viewOffset = 0,
-  ) { super(); }
+  ) {
+    super();
+  }
 }
 
 class TensorRef extends PyOpaque {
@@ -56,7 +81,9 @@ class TensorRef extends PyOpaque {
     readonly offset: number,
     readonly size: number[],
     readonly stride: number[],
-  ) { super(); }
+  ) {
+    super();
+  }
 }
 
 function pickleError(what: string): PthError {
@@ -72,9 +99,15 @@ function show(v: PyValue): string {
 }
 
 function intTuple(v: PyValue, what: string, maxDims: number): number[] {
-  if (!(v instanceof PyTuple || v instanceof PyList)) throw new PthError('PTH_BAD_VIEW', `tensor ${what} is not a tuple`, HINT_CORRUPT);
+  if (!(v instanceof PyTuple || v instanceof PyList))
+    throw new PthError('PTH_BAD_VIEW', `tensor ${what} is not a tuple`, HINT_CORRUPT);
   // checked before anything is copied: a memoized 1M-item tuple passed a thousand times costs nothing
-  if (v.items.length > maxDims) throw new PthError('PTH_LIMIT', `tensor ${what} has ${v.items.length} dimensions, more than ${maxDims}`, `at most ${maxDims} are read`);
+  if (v.items.length > maxDims)
+    throw new PthError(
+      'PTH_LIMIT',
+      `tensor ${what} has ${v.items.length} dimensions, more than ${maxDims}`,
+      `at most ${maxDims} are read`,
+    );
   return v.items.map((x) => {
     if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) {
       throw new PthError('PTH_BAD_VIEW', `tensor ${what} holds ${show(x)}, not a size`, HINT_CORRUPT);
@@ -90,8 +123,10 @@ const rebuildTensor: GlobalHandler['call'] = (args, _self, vm) => {
     throw new PthError('PTH_BAD_VIEW', `tensor storage offset ${show(offset ?? null)} is not valid`, HINT_CORRUPT);
   }
   const maxDims = vm.budget.limits.maxDims;
-  const sz = intTuple(size, 'size', maxDims), st = intTuple(stride, 'stride', maxDims);
-  if (sz.length !== st.length) throw new PthError('PTH_BAD_VIEW', `tensor has ${sz.length} sizes but ${st.length} strides`, HINT_CORRUPT);
+  const sz = intTuple(size, 'size', maxDims),
+    st = intTuple(stride, 'stride', maxDims);
+  if (sz.length !== st.length)
+    throw new PthError('PTH_BAD_VIEW', `tensor has ${sz.length} sizes but ${st.length} strides`, HINT_CORRUPT);
   vm.budget.object(2 * COST.object + 2 * COST.item * sz.length); // the TensorRef and its size and stride arrays
   return new TensorRef(storage, offset, sz, st);
 };
@@ -117,7 +152,8 @@ function orderedDict(kind: string): GlobalHandler {
         vm.budget.dict(init.items.length);
         const d = new PyDict(kind);
         for (const pair of init.items) {
-          if (!(pair instanceof PyTuple || pair instanceof PyList) || pair.items.length !== 2) throw pickleError('OrderedDict item is not a pair');
+          if (!(pair instanceof PyTuple || pair instanceof PyList) || pair.items.length !== 2)
+            throw pickleError('OrderedDict item is not a pair');
           d.map.set(vm.dictKey(pair.items[0]), pair.items[1]);
         }
         return d;
@@ -147,8 +183,12 @@ export const ALLOWED_GLOBALS: ReadonlyMap<string, GlobalHandler> = (() => {
     // (func, new_type, args, state): only plain tensors and Parameters, rebuilt by an allowlisted function
     call: (args, _self, vm) => {
       const [func, type, inner] = args;
-      if (!(func instanceof PyGlobal) || !func.handler?.call || !(inner instanceof PyTuple)) throw pickleError('bad _rebuild_from_type_v2 call');
-      if (!(type instanceof PyGlobal) || (type.qualname !== 'torch.Tensor' && type.qualname !== 'torch.nn.parameter.Parameter')) {
+      if (!(func instanceof PyGlobal) || !func.handler?.call || !(inner instanceof PyTuple))
+        throw pickleError('bad _rebuild_from_type_v2 call');
+      if (
+        !(type instanceof PyGlobal) ||
+        (type.qualname !== 'torch.Tensor' && type.qualname !== 'torch.nn.parameter.Parameter')
+      ) {
         throw pickleError(`tensor subclass ${type instanceof PyGlobal ? quote(type.qualname) : '?'} is not supported`);
       }
       return func.handler.call(inner.items, func, vm);
@@ -169,7 +209,11 @@ export const ALLOWED_GLOBALS: ReadonlyMap<string, GlobalHandler> = (() => {
     // torch.device('cpu') or torch.device('cuda', 0): a new string, charged before it is built
     call: (args, _self, vm) => {
       const [type, index] = args;
-      if (typeof type !== 'string' || args.length > 2 || (index !== undefined && index !== null && typeof index !== 'number')) {
+      if (
+        typeof type !== 'string' ||
+        args.length > 2 ||
+        (index !== undefined && index !== null && typeof index !== 'number')
+      ) {
         throw pickleError('torch.device takes a device type and an optional index');
       }
       const device = typeof index === 'number' ? `${type}:${index}` : type;
@@ -205,14 +249,33 @@ export const ALLOWED_GLOBALS: ReadonlyMap<string, GlobalHandler> = (() => {
 })();
 
 // Modules whose globals are never part of a model file: naming one is an attack, whatever else the file holds.
-const DANGEROUS = /^(os|posix|nt|subprocess|sys|builtins|__builtin__|shutil|socket|importlib|runpy|pty|code|codeop|pickle|_pickle|marshal|ctypes|multiprocessing|webbrowser|commands|pdb|bdb|timeit|types|operator|functools|io|_io|tempfile|pathlib|platform|signal|threading|asyncio|urllib|http|requests|numpy\.testing|torch\.(hub|ops|classes|jit|_C|cuda|distributed|package|_dynamo|library|utils\.cpp_extension))(\.|$)/;
-const HARMLESS_BUILTINS = new Set(['set', 'frozenset', 'dict', 'list', 'tuple', 'int', 'float', 'str', 'bytes', 'bool', 'object', 'slice', 'range', 'complex', 'bytearray']);
-const DANGEROUS_NAMES = /^(eval|exec|execfile|compile|__import__|getattr|setattr|delattr|open|system|popen|spawn\w*|apply|input|globals|locals|vars|breakpoint|load|loads)$/;
+const DANGEROUS =
+  /^(os|posix|nt|subprocess|sys|builtins|__builtin__|shutil|socket|importlib|runpy|pty|code|codeop|pickle|_pickle|marshal|ctypes|multiprocessing|webbrowser|commands|pdb|bdb|timeit|types|operator|functools|io|_io|tempfile|pathlib|platform|signal|threading|asyncio|urllib|http|requests|numpy\.testing|torch\.(hub|ops|classes|jit|_C|cuda|distributed|package|_dynamo|library|utils\.cpp_extension))(\.|$)/;
+const HARMLESS_BUILTINS = new Set([
+  'set',
+  'frozenset',
+  'dict',
+  'list',
+  'tuple',
+  'int',
+  'float',
+  'str',
+  'bytes',
+  'bool',
+  'object',
+  'slice',
+  'range',
+  'complex',
+  'bytearray',
+]);
+const DANGEROUS_NAMES =
+  /^(eval|exec|execfile|compile|__import__|getattr|setattr|delattr|open|system|popen|spawn\w*|apply|input|globals|locals|vars|breakpoint|load|loads)$/;
 
 function refuseGlobal(module: string, name: string, pickle: Uint8Array, start: number): PthError {
   const unsafe = (q: string) => {
     const i = q.lastIndexOf('.');
-    const mod = q.slice(0, i), name = q.slice(i + 1);
+    const mod = q.slice(0, i),
+      name = q.slice(i + 1);
     // a name no Python model class has (scanGlobals cuts names just past the cap): hostile, and never matched at length
     if (mod.length > GLOBAL_NAME_CAP || name.length > GLOBAL_NAME_CAP) return true;
     // nn.Module pickles name builtins.set (_non_persistent_buffers_set) and other plain types: not an attack by itself
@@ -224,20 +287,35 @@ function refuseGlobal(module: string, name: string, pickle: Uint8Array, start: n
   const qual = `${capped(module)}.${capped(name)}`;
   const shown = `${quote(module)}.${quote(name)}`;
   if (module === 'torch._utils' && !unsafe(qual)) {
-    return new PthError('PTH_UNSUPPORTED', `data.pkl rebuilds a tensor with ${shown} (a quantized, sparse or other special tensor)`, 'only dense float tensors are read: ' + HINT_RESAVE);
+    return new PthError(
+      'PTH_UNSUPPORTED',
+      `data.pkl rebuilds a tensor with ${shown} (a quantized, sparse or other special tensor)`,
+      'only dense float tensors are read: ' + HINT_RESAVE,
+    );
   }
   if (!unsafe(qual)) {
     const { globals: all, memoOverflow } = scanGlobals(pickle, start);
     // a memo larger than the VM allows is no model's: names hidden behind it count as hostile
     const hostile = memoOverflow || all.some(unsafe);
-    if (!hostile && (module === '__main__' || /^torch\.nn\.modules\./.test(module) || all.some((g) => /^torch\.nn\.modules\./.test(g)))) {
+    if (
+      !hostile &&
+      (module === '__main__' ||
+        /^torch\.nn\.modules\./.test(module) ||
+        all.some((g) => /^torch\.nn\.modules\./.test(g)))
+    ) {
       // loading it would run code from the file: the user re-saves its state_dict, if they trust it
-      return new PthError('PTH_WHOLE_MODULE', `a whole pickled model (${shown}), not a state_dict`,
-        'if you trust it, re-save in Python: torch.save(torch.load(path, weights_only=False).state_dict(), "model.pth")');
+      return new PthError(
+        'PTH_WHOLE_MODULE',
+        `a whole pickled model (${shown}), not a state_dict`,
+        'if you trust it, re-save in Python: torch.save(torch.load(path, weights_only=False).state_dict(), "model.pth")',
+      );
     }
   }
-  return new PthError('PTH_UNSAFE_GLOBAL', `the pickle references the global ${shown}, which is not allowed`,
-    'a state_dict only needs tensors and OrderedDict; refusing to load it (the file may be hostile)');
+  return new PthError(
+    'PTH_UNSAFE_GLOBAL',
+    `the pickle references the global ${shown}, which is not allowed`,
+    'a state_dict only needs tensors and OrderedDict; refusing to load it (the file may be hostile)',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -248,7 +326,12 @@ function storageType(v: PyValue): { dtype: PthDtype; itemsize: number } {
   const t = STORAGE_TYPES.get(v.name);
   if (t) return t;
   const u = UNSUPPORTED_STORAGE_TYPES.get(v.name);
-  if (u) throw new PthError('PTH_UNSUPPORTED_DTYPE', `the file holds ${u} tensors`, 'only float32, float64, float16 and bfloat16 weights are read: convert the model with model.float() and re-save it');
+  if (u)
+    throw new PthError(
+      'PTH_UNSUPPORTED_DTYPE',
+      `the file holds ${u} tensors`,
+      'only float32, float64, float16 and bfloat16 weights are read: convert the model with model.float() and re-save it',
+    );
   throw pickleError(`unknown storage class torch.${quote(v.name)}`);
 }
 
@@ -263,7 +346,11 @@ class StorageTable {
     const prev = this.byKey.get(key);
     if (prev) {
       if (prev.dtype !== ref.dtype || prev.numel !== ref.numel) {
-        throw new PthError('PTH_STORAGE_SIZE', `storage ${quote(key)} is described twice with different types or sizes`, HINT_CORRUPT);
+        throw new PthError(
+          'PTH_STORAGE_SIZE',
+          `storage ${quote(key)} is described twice with different types or sizes`,
+          HINT_CORRUPT,
+        );
       }
       return prev;
     }
@@ -275,7 +362,8 @@ class StorageTable {
 function zipPersistentLoad(table: StorageTable, budget: Budget) {
   return (pid: PyValue): PyValue => {
     // ('storage', storage_type, key, location, numel)
-    if (!(pid instanceof PyTuple) || pid.items[0] !== 'storage' || pid.items.length < 5) throw pickleError('persistent id is not a storage');
+    if (!(pid instanceof PyTuple) || pid.items[0] !== 'storage' || pid.items.length < 5)
+      throw pickleError('persistent id is not a storage');
     const [, type, key, , numel] = pid.items;
     const t = storageType(type);
     if (typeof key !== 'string' || !/^[\w.-]{1,64}$/.test(key)) throw pickleError('bad storage key');
@@ -298,8 +386,14 @@ function legacyPersistentLoad(table: StorageTable, budget: Budget) {
     if (viewMeta === null) return root;
     if (!(viewMeta instanceof PyTuple) || viewMeta.items.length !== 3) throw pickleError('bad storage view');
     const [, offset, size] = viewMeta.items;
-    const off = numelOf(offset), n = numelOf(size);
-    if (off + n > root.numel) throw new PthError('PTH_BAD_VIEW', `storage view [${off}, ${off + n}) lies outside storage ${quote(key)} of ${root.numel} elements`, HINT_CORRUPT);
+    const off = numelOf(offset),
+      n = numelOf(size);
+    if (off + n > root.numel)
+      throw new PthError(
+        'PTH_BAD_VIEW',
+        `storage view [${off}, ${off + n}) lies outside storage ${quote(key)} of ${root.numel} elements`,
+        HINT_CORRUPT,
+      );
     return new StorageRef(t.dtype, t.itemsize, key, n, off);
   };
 }
@@ -346,10 +440,18 @@ function firstKeys(d: PyDict, count: number): string[] {
 
 function selectStateDict(root: PyValue): Selected {
   if (root instanceof TensorRef) {
-    throw new PthError('PTH_NO_STATE_DICT', 'the file holds a single tensor, not a state_dict', 'save the model with torch.save(model.state_dict(), "model.pth")');
+    throw new PthError(
+      'PTH_NO_STATE_DICT',
+      'the file holds a single tensor, not a state_dict',
+      'save the model with torch.save(model.state_dict(), "model.pth")',
+    );
   }
   if (!(root instanceof PyDict)) {
-    throw new PthError('PTH_NO_STATE_DICT', `the file holds a ${describe(root)}, not a state_dict`, 'save the model with torch.save(model.state_dict(), "model.pth")');
+    throw new PthError(
+      'PTH_NO_STATE_DICT',
+      `the file holds a ${describe(root)}, not a state_dict`,
+      'save the model with torch.save(model.state_dict(), "model.pth")',
+    );
   }
   // One walk per distinct dict: a checkpoint whose many keys all name one large dict (through the memo) must not walk
   // it once per key.
@@ -364,18 +466,33 @@ function selectStateDict(root: PyValue): Selected {
   };
   // a checkpoint: {'model_state_dict': {...}, 'optimizer_state_dict': {...}, 'epoch': 3, 'best_acc': tensor(0.9)}
   const candidates: [string, PyDict][] = [];
-  for (const [k, v] of root.map) if (typeof k === 'string' && v instanceof PyDict && entriesOf(v).tensors.length > 0) candidates.push([k, v]);
+  for (const [k, v] of root.map)
+    if (typeof k === 'string' && v instanceof PyDict && entriesOf(v).tensors.length > 0) candidates.push([k, v]);
   let chosen = CHECKPOINT_KEYS.map((k) => candidates.find(([name]) => name === k)).find((c) => c !== undefined);
   const top = entriesOf(root);
   if (!chosen && top.tensors.length > 0) return { entries: top.tensors, key: null, ignored: [], skipped: top.others };
-  if (!chosen) chosen = candidates.filter(([name]) => !/optim|sched|scaler|ema/i.test(name)).length === 1 ? candidates.find(([name]) => !/optim|sched|scaler|ema/i.test(name)) : undefined;
+  if (!chosen)
+    chosen =
+      candidates.filter(([name]) => !/optim|sched|scaler|ema/i.test(name)).length === 1
+        ? candidates.find(([name]) => !/optim|sched|scaler|ema/i.test(name))
+        : undefined;
   if (!chosen) {
-    const keys = firstKeys(root, 10).map((k) => quote(k, 24)).join(', ');
-    throw new PthError('PTH_NO_STATE_DICT', `found no state_dict of tensors in the file (top-level keys: ${keys || 'none'})`,
-      'save the model with torch.save(model.state_dict(), "model.pth"), or put it under the key "model_state_dict"');
+    const keys = firstKeys(root, 10)
+      .map((k) => quote(k, 24))
+      .join(', ');
+    throw new PthError(
+      'PTH_NO_STATE_DICT',
+      `found no state_dict of tensors in the file (top-level keys: ${keys || 'none'})`,
+      'save the model with torch.save(model.state_dict(), "model.pth"), or put it under the key "model_state_dict"',
+    );
   }
   const inner = entriesOf(chosen[1]);
-  return { entries: inner.tensors, key: chosen[0], ignored: [...root.map.keys()].map(keyName).filter((k) => k !== chosen![0]), skipped: inner.others };
+  return {
+    entries: inner.tensors,
+    key: chosen[0],
+    ignored: [...root.map.keys()].map(keyName).filter((k) => k !== chosen![0]),
+    skipped: inner.others,
+  };
 }
 
 function describe(v: PyValue): string {
@@ -402,25 +519,44 @@ function halfTable(): Float32Array {
 }
 
 /** The storage's elements as a typed array of its own dtype (aligned, native little-endian). */
-type Source = Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+type Source =
+  | Float32Array
+  | Float64Array
+  | Uint16Array
+  | BigInt64Array
+  | Int32Array
+  | Int16Array
+  | Int8Array
+  | Uint8Array;
 
 function typedView(bytes: Uint8Array, dtype: PthDtype, itemsize: number, bigEndian: boolean): Source {
   let b = bytes;
   if (bigEndian && itemsize > 1) {
     b = new Uint8Array(bytes.length);
-    for (let i = 0; i < bytes.length; i += itemsize) for (let k = 0; k < itemsize; k++) b[i + k] = bytes[i + itemsize - 1 - k];
+    for (let i = 0; i < bytes.length; i += itemsize)
+      for (let k = 0; k < itemsize; k++) b[i + k] = bytes[i + itemsize - 1 - k];
   } else if (b.byteOffset % itemsize !== 0) {
     b = bytes.slice();
   }
   const n = b.length / itemsize;
   switch (dtype) {
-    case 'float32': return new Float32Array(b.buffer, b.byteOffset, n);
-    case 'float64': return new Float64Array(b.buffer, b.byteOffset, n);
-    case 'float16': case 'bfloat16': case 'int16': return dtype === 'int16' ? new Int16Array(b.buffer, b.byteOffset, n) : new Uint16Array(b.buffer, b.byteOffset, n);
-    case 'int64': return new BigInt64Array(b.buffer, b.byteOffset, n);
-    case 'int32': return new Int32Array(b.buffer, b.byteOffset, n);
-    case 'int8': return new Int8Array(b.buffer, b.byteOffset, n);
-    case 'uint8': case 'bool': return b;
+    case 'float32':
+      return new Float32Array(b.buffer, b.byteOffset, n);
+    case 'float64':
+      return new Float64Array(b.buffer, b.byteOffset, n);
+    case 'float16':
+    case 'bfloat16':
+    case 'int16':
+      return dtype === 'int16' ? new Int16Array(b.buffer, b.byteOffset, n) : new Uint16Array(b.buffer, b.byteOffset, n);
+    case 'int64':
+      return new BigInt64Array(b.buffer, b.byteOffset, n);
+    case 'int32':
+      return new Int32Array(b.buffer, b.byteOffset, n);
+    case 'int8':
+      return new Int8Array(b.buffer, b.byteOffset, n);
+    case 'uint8':
+    case 'bool':
+      return b;
   }
 }
 
@@ -443,14 +579,23 @@ function materialize(name: string, t: TensorRef, source: (ref: StorageRef) => So
   const { size, stride, storage } = t;
   let numel = 1;
   for (const s of size) numel *= s;
-  if (numel > limits.maxTensorElements) throw new PthError('PTH_LIMIT', `tensor ${quote(name)} has ${numel} elements`, `at most ${limits.maxTensorElements} per tensor are read`);
+  if (numel > limits.maxTensorElements)
+    throw new PthError(
+      'PTH_LIMIT',
+      `tensor ${quote(name)} has ${numel} elements`,
+      `at most ${limits.maxTensorElements} per tensor are read`,
+    );
   const offset = storage.viewOffset + t.offset;
   // Every element the view can address must lie inside the storage: offset + sum((size - 1) * stride) < numel.
   if (numel > 0) {
     let last = t.offset;
     for (let d = 0; d < size.length; d++) last += (size[d] - 1) * stride[d];
     if (!Number.isSafeInteger(last) || last >= storage.numel || t.offset > storage.numel) {
-      throw new PthError('PTH_BAD_VIEW', `tensor ${quote(name)} (offset ${t.offset}, size [${size}], stride [${stride}]) reaches element ${last} of a storage of ${storage.numel}`, HINT_CORRUPT);
+      throw new PthError(
+        'PTH_BAD_VIEW',
+        `tensor ${quote(name)} (offset ${t.offset}, size [${size}], stride [${stride}]) reaches element ${last} of a storage of ${storage.numel}`,
+        HINT_CORRUPT,
+      );
     }
   }
   const out = new Float32Array(numel);
@@ -459,7 +604,10 @@ function materialize(name: string, t: TensorRef, source: (ref: StorageRef) => So
   // Row-major contiguous (size-1 dims may have any stride): one run.
   let contiguous = true;
   for (let d = size.length - 1, expect = 1; d >= 0; d--) {
-    if (size[d] !== 1 && stride[d] !== expect) { contiguous = false; break; }
+    if (size[d] !== 1 && stride[d] !== expect) {
+      contiguous = false;
+      break;
+    }
     expect *= size[d];
   }
   if (contiguous) {
@@ -468,9 +616,11 @@ function materialize(name: string, t: TensorRef, source: (ref: StorageRef) => So
   }
   // Strided: walk the index like an odometer, copying runs along the last dimension.
   const nd = size.length;
-  const inner = size[nd - 1], innerStride = stride[nd - 1];
+  const inner = size[nd - 1],
+    innerStride = stride[nd - 1];
   const idx = new Array<number>(nd).fill(0);
-  let base = offset, o = 0;
+  let base = offset,
+    o = 0;
   const scratch = innerStride === 1 ? null : new Float32Array(1);
   while (o < numel) {
     if (scratch === null) convertRun(src, storage.dtype, base, out, o, inner);
@@ -488,10 +638,14 @@ function materialize(name: string, t: TensorRef, source: (ref: StorageRef) => So
 }
 
 function nonFiniteWarning(name: string, data: Float32Array): string | null {
-  let nan = 0, inf = 0;
+  let nan = 0,
+    inf = 0;
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
-    if (v - v !== 0) { if (v !== v) nan++; else inf++; }
+    if (v - v !== 0) {
+      if (v !== v) nan++;
+      else inf++;
+    }
   }
   if (nan === 0 && inf === 0) return null;
   const parts = [nan ? `${nan} NaN` : '', inf ? `${inf} infinite` : ''].filter(Boolean).join(' and ');
@@ -531,24 +685,41 @@ function readZipFormat(bytes: Uint8Array, limits: Limits, stats: ReadStats): Par
   for (const name of zip.entries.keys()) {
     if (!/^[^/]+\/data\.pkl$/.test(name)) continue;
     if (pkl !== undefined) {
-      throw new PthError('PTH_ZIP_DUPLICATE', `zip archive holds two pickles, ${quote(pkl, 40)} and ${quote(name, 40)}`, 'readers disagree on which one counts: refusing an ambiguous file; re-save it with torch.save');
+      throw new PthError(
+        'PTH_ZIP_DUPLICATE',
+        `zip archive holds two pickles, ${quote(pkl, 40)} and ${quote(name, 40)}`,
+        'readers disagree on which one counts: refusing an ambiguous file; re-save it with torch.save',
+      );
     }
     pkl = name;
   }
   if (pkl === undefined) {
-    throw new PthError('PTH_NOT_PTH', 'zip archive has no <folder>/data.pkl record, so it was not written by torch.save', 'pick the .pth file that torch.save wrote');
+    throw new PthError(
+      'PTH_NOT_PTH',
+      'zip archive has no <folder>/data.pkl record, so it was not written by torch.save',
+      'pick the .pth file that torch.save wrote',
+    );
   }
   const root = pkl.slice(0, -'/data.pkl'.length);
   const pklEntry = zip.entries.get(pkl)!;
   if (pklEntry.size > limits.maxPickleBytes) {
-    throw new PthError('PTH_LIMIT', `data.pkl declares ${pklEntry.size} bytes, more than ${limits.maxPickleBytes}`, 'a state_dict pickle is a few KB: refusing to inflate it (zip bomb?)');
+    throw new PthError(
+      'PTH_LIMIT',
+      `data.pkl declares ${pklEntry.size} bytes, more than ${limits.maxPickleBytes}`,
+      'a state_dict pickle is a few KB: refusing to inflate it (zip bomb?)',
+    );
   }
   let byteorder: 'little' | 'big' = 'little';
   const bo = zip.entries.get(`${root}/byteorder`);
   if (bo) {
     if (bo.size > 16) throw new PthError('PTH_CORRUPT', 'byteorder record is too large', HINT_CORRUPT);
     const text = new TextDecoder().decode(record(bo)).trim();
-    if (text !== 'little' && text !== 'big') throw new PthError('PTH_CORRUPT', `byteorder record says "${quote(text, 16)}"`, 'it must be "little" or "big": ' + HINT_CORRUPT);
+    if (text !== 'little' && text !== 'big')
+      throw new PthError(
+        'PTH_CORRUPT',
+        `byteorder record says "${quote(text, 16)}"`,
+        'it must be "little" or "big": ' + HINT_CORRUPT,
+      );
     byteorder = text;
   }
   const budget = new Budget(limits, pklEntry.size);
@@ -572,17 +743,30 @@ function readZipFormat(bytes: Uint8Array, limits: Limits, stats: ReadStats): Par
     if (hit) return hit;
     const name = `${root}/data/${ref.key}`;
     const entry = zip.entries.get(name);
-    if (!entry) throw new PthError('PTH_MISSING_RECORD', `the archive has no record ${quote(name)} for storage ${ref.key}`, HINT_CORRUPT);
+    if (!entry)
+      throw new PthError(
+        'PTH_MISSING_RECORD',
+        `the archive has no record ${quote(name)} for storage ${ref.key}`,
+        HINT_CORRUPT,
+      );
     const want = ref.numel * ref.itemsize;
     // checked against the central directory before anything is read or inflated
     if (entry.size !== want) {
-      throw new PthError('PTH_STORAGE_SIZE', `record ${quote(name)} holds ${entry.size} bytes but the pickle says ${ref.numel} ${ref.dtype} values (${want} bytes)`, HINT_CORRUPT);
+      throw new PthError(
+        'PTH_STORAGE_SIZE',
+        `record ${quote(name)} holds ${entry.size} bytes but the pickle says ${ref.numel} ${ref.dtype} values (${want} bytes)`,
+        HINT_CORRUPT,
+      );
     }
     const data = record(entry);
     cache.set(ref.key, data);
     return data;
   };
-  return { file: { format: 'zip', root, key: selected.key, ignored: selected.ignored, byteorder }, selected, storageBytes };
+  return {
+    file: { format: 'zip', root, key: selected.key, ignored: selected.ignored, byteorder },
+    selected,
+    storageBytes,
+  };
 }
 
 function readLegacyFormat(bytes: Uint8Array, limits: Limits, stats: ReadStats): Parsed {
@@ -597,7 +781,12 @@ function readLegacyFormat(bytes: Uint8Array, limits: Limits, stats: ReadStats): 
 
 function readLegacyPickles(bytes: Uint8Array, budget: Budget): Parsed {
   const none = new Map<string, GlobalHandler>();
-  const notPth = () => new PthError('PTH_NOT_PTH', 'the file is a pickle but not one written by torch.save', 'pick the .pth file that torch.save wrote');
+  const notPth = () =>
+    new PthError(
+      'PTH_NOT_PTH',
+      'the file is a pickle but not one written by torch.save',
+      'pick the .pth file that torch.save wrote',
+    );
   let r: UnpickleResult;
   try {
     r = unpickle(bytes, { globals: none, label: 'legacy header', budget });
@@ -607,38 +796,68 @@ function readLegacyPickles(bytes: Uint8Array, budget: Budget): Parsed {
   }
   if (r.value !== LEGACY_MAGIC) throw notPth();
   r = unpickle(bytes, { globals: none, label: 'legacy header', budget }, r.end);
-  if (r.value !== LEGACY_PROTOCOL) throw new PthError('PTH_UNSUPPORTED', `legacy torch.save protocol ${show(r.value)}`, 'only protocol 1001 is read: ' + HINT_RESAVE);
+  if (r.value !== LEGACY_PROTOCOL)
+    throw new PthError(
+      'PTH_UNSUPPORTED',
+      `legacy torch.save protocol ${show(r.value)}`,
+      'only protocol 1001 is read: ' + HINT_RESAVE,
+    );
   r = unpickle(bytes, { globals: ALLOWED_GLOBALS, label: 'legacy sys_info', budget }, r.end);
   let byteorder: 'little' | 'big' = 'little';
   if (r.value instanceof PyDict && r.value.map.get('little_endian') === false) byteorder = 'big';
   const table = new StorageTable();
-  r = unpickle(bytes, { globals: ALLOWED_GLOBALS, persistentLoad: legacyPersistentLoad(table, budget), refuseGlobal, label: 'the pickled object', budget }, r.end);
+  r = unpickle(
+    bytes,
+    {
+      globals: ALLOWED_GLOBALS,
+      persistentLoad: legacyPersistentLoad(table, budget),
+      refuseGlobal,
+      label: 'the pickled object',
+      budget,
+    },
+    r.end,
+  );
   const selected = selectStateDict(r.value);
   r = unpickle(bytes, { globals: none, label: 'legacy storage key list', budget }, r.end);
-  if (!(r.value instanceof PyList) || !r.value.items.every((k) => typeof k === 'string')) throw pickleError('legacy storage key list is not a list of strings');
+  if (!(r.value instanceof PyList) || !r.value.items.every((k) => typeof k === 'string'))
+    throw pickleError('legacy storage key list is not a list of strings');
   // After the pickles: for each key, in the listed order, an 8-byte little-endian element count and the raw bytes.
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const records = new Map<string, Uint8Array>();
   let pos = r.end;
   for (const key of r.value.items as string[]) {
     const ref = table.byKey.get(key);
-    if (!ref) throw new PthError('PTH_CORRUPT', `legacy file lists storage ${quote(key)} that no tensor uses`, HINT_CORRUPT);
-    if (pos + 8 > bytes.length) throw new PthError('PTH_TRUNCATED', `file ends before storage ${quote(key)}`, HINT_TRUNCATED);
-    const lo = view.getUint32(pos, true), hi = view.getUint32(pos + 4, true);
+    if (!ref)
+      throw new PthError('PTH_CORRUPT', `legacy file lists storage ${quote(key)} that no tensor uses`, HINT_CORRUPT);
+    if (pos + 8 > bytes.length)
+      throw new PthError('PTH_TRUNCATED', `file ends before storage ${quote(key)}`, HINT_TRUNCATED);
+    const lo = view.getUint32(pos, true),
+      hi = view.getUint32(pos + 4, true);
     const count = hi * 0x1_0000_0000 + lo;
-    if (count !== ref.numel) throw new PthError('PTH_STORAGE_SIZE', `storage ${quote(key)} holds ${count} elements but the pickle says ${ref.numel}`, HINT_CORRUPT);
+    if (count !== ref.numel)
+      throw new PthError(
+        'PTH_STORAGE_SIZE',
+        `storage ${quote(key)} holds ${count} elements but the pickle says ${ref.numel}`,
+        HINT_CORRUPT,
+      );
     const len = count * ref.itemsize;
-    if (pos + 8 + len > bytes.length) throw new PthError('PTH_TRUNCATED', `file ends inside storage ${quote(key)}`, HINT_TRUNCATED);
+    if (pos + 8 + len > bytes.length)
+      throw new PthError('PTH_TRUNCATED', `file ends inside storage ${quote(key)}`, HINT_TRUNCATED);
     if (records.has(key)) throw new PthError('PTH_CORRUPT', `storage ${quote(key)} is stored twice`, HINT_CORRUPT);
     records.set(key, bytes.subarray(pos + 8, pos + 8 + len));
     pos += 8 + len;
   }
   const storageBytes = (ref: StorageRef): Uint8Array => {
     const data = records.get(ref.key);
-    if (!data) throw new PthError('PTH_MISSING_RECORD', `the file holds no data for storage ${quote(ref.key)}`, HINT_CORRUPT);
+    if (!data)
+      throw new PthError('PTH_MISSING_RECORD', `the file holds no data for storage ${quote(ref.key)}`, HINT_CORRUPT);
     return data;
   };
-  return { file: { format: 'legacy', root: null, key: selected.key, ignored: selected.ignored, byteorder }, selected, storageBytes };
+  return {
+    file: { format: 'legacy', root: null, key: selected.key, ignored: selected.ignored, byteorder },
+    selected,
+    storageBytes,
+  };
 }
 
 /** Reads a torch.save file. Throws PthError on anything it cannot read safely. Never executes anything from the file. */
@@ -655,35 +874,73 @@ export function readPthSync(bytes: Uint8Array): PthFile {
  * the package): tests use small limits to check each bound at its edge, the fuzz run reads the stats.
  */
 export function readWithLimits(bytes: Uint8Array, limits: Limits, stats?: ReadStats): PthFile {
-  if (!(bytes instanceof Uint8Array)) throw new PthError('PTH_BAD_ARGUMENT', 'readPth needs a Uint8Array', 'pass the file contents, e.g. new Uint8Array(await file.arrayBuffer())');
-  const spent: ReadStats = stats ?? { builtBytes: 0, builtBytesBudget: 0, objects: 0, materializedElements: 0, inflatedBytes: 0 };
+  if (!(bytes instanceof Uint8Array))
+    throw new PthError(
+      'PTH_BAD_ARGUMENT',
+      'readPth needs a Uint8Array',
+      'pass the file contents, e.g. new Uint8Array(await file.arrayBuffer())',
+    );
+  const spent: ReadStats = stats ?? {
+    builtBytes: 0,
+    builtBytesBudget: 0,
+    objects: 0,
+    materializedElements: 0,
+    inflatedBytes: 0,
+  };
   try {
     return readChecked(bytes, limits, spent);
   } catch (e) {
     if (e instanceof PthError) throw e;
     // Anything else is a bug in this loader or an engine limit; never let it escape as another type.
-    if (e instanceof RangeError) throw new PthError('PTH_LIMIT', `the file exceeds what can be held in memory (${e.message})`, 'a state_dict of an MLP is small: the file is hostile or not a model');
-    throw new PthError('PTH_CORRUPT', `unexpected failure reading the file (${e instanceof Error ? e.message : String(e)})`, HINT_CORRUPT);
+    if (e instanceof RangeError)
+      throw new PthError(
+        'PTH_LIMIT',
+        `the file exceeds what can be held in memory (${e.message})`,
+        'a state_dict of an MLP is small: the file is hostile or not a model',
+      );
+    throw new PthError(
+      'PTH_CORRUPT',
+      `unexpected failure reading the file (${e instanceof Error ? e.message : String(e)})`,
+      HINT_CORRUPT,
+    );
   }
 }
 
 function readChecked(bytes: Uint8Array, limits: Limits, stats: ReadStats): PthFile {
-  if (bytes.length === 0) throw new PthError('PTH_NOT_PTH', 'the file is empty', 'pick the .pth file that torch.save wrote');
+  if (bytes.length === 0)
+    throw new PthError('PTH_NOT_PTH', 'the file is empty', 'pick the .pth file that torch.save wrote');
   let parsed: Parsed;
   if (looksLikeZip(bytes)) parsed = readZipFormat(bytes, limits, stats);
   // legacy files start with the pickled magic number: PROTO n + LONG1 (protocol >= 2) or a text LONG (protocols 0-1)
-  else if ((bytes[0] === OP.PROTO && bytes.length > 1 && bytes[1] >= 2 && bytes[1] <= 5) || (bytes[0] === OP.LONG && bytes[1] >= 0x30 && bytes[1] <= 0x39)) parsed = readLegacyFormat(bytes, limits, stats);
-  else if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b) throw new PthError('PTH_TRUNCATED', 'the file starts like a zip archive but is damaged', HINT_TRUNCATED);
+  else if (
+    (bytes[0] === OP.PROTO && bytes.length > 1 && bytes[1] >= 2 && bytes[1] <= 5) ||
+    (bytes[0] === OP.LONG && bytes[1] >= 0x30 && bytes[1] <= 0x39)
+  )
+    parsed = readLegacyFormat(bytes, limits, stats);
+  else if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b)
+    throw new PthError('PTH_TRUNCATED', 'the file starts like a zip archive but is damaged', HINT_TRUNCATED);
   else {
     const head = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, 64));
-    const looksText = bytes.subarray(0, 512).every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127) || b >= 0xc0 || (b >= 0x80 && b < 0xc0));
-    const what = looksText ? `a text file ("${quote(head.replace(/\s+/g, ' '), 24)}...")` : 'not a zip archive or a pickle';
-    throw new PthError('PTH_NOT_PTH', `the file is ${what}, not a PyTorch .pth`, 'pick the .pth file that torch.save wrote');
+    const looksText = bytes
+      .subarray(0, 512)
+      .every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127) || b >= 0xc0 || (b >= 0x80 && b < 0xc0));
+    const what = looksText
+      ? `a text file ("${quote(head.replace(/\s+/g, ' '), 24)}...")`
+      : 'not a zip archive or a pickle';
+    throw new PthError(
+      'PTH_NOT_PTH',
+      `the file is ${what}, not a PyTorch .pth`,
+      'pick the .pth file that torch.save wrote',
+    );
   }
   const { file, selected, storageBytes } = parsed;
   // every tensor is an output object even when empty (and the memo can list one tensor under many keys)
   if (selected.entries.length > limits.maxTensors) {
-    throw new PthError('PTH_LIMIT', `the state_dict holds ${selected.entries.length} tensors, more than ${limits.maxTensors}`, 'an MLP has two per layer: the file is hostile or not a model');
+    throw new PthError(
+      'PTH_LIMIT',
+      `the state_dict holds ${selected.entries.length} tensors, more than ${limits.maxTensors}`,
+      'an MLP has two per layer: the file is hostile or not a model',
+    );
   }
   const warnings: string[] = [];
   const tensors: PthTensor[] = [];
@@ -698,7 +955,11 @@ function readChecked(bytes: Uint8Array, limits: Limits, stats: ReadStats): PthFi
     for (const s of t.size) numel *= s;
     spent += numel;
     if (spent > materializeBudget) {
-      throw new PthError('PTH_LIMIT', `tensor ${quote(name)} brings the values to materialize to ${spent}, more than ${materializeBudget} (the file's ${bytes.length} bytes + ${limits.materializeSlackElements})`, 'views that repeat elements (expanded or duplicated tensors) are not materialized: save contiguous tensors');
+      throw new PthError(
+        'PTH_LIMIT',
+        `tensor ${quote(name)} brings the values to materialize to ${spent}, more than ${materializeBudget} (the file's ${bytes.length} bytes + ${limits.materializeSlackElements})`,
+        'views that repeat elements (expanded or duplicated tensors) are not materialized: save contiguous tensors',
+      );
     }
     const u = used.get(t.storage.key) ?? { numel: 0, ref: t.storage };
     u.numel += numel;
@@ -710,7 +971,11 @@ function readChecked(bytes: Uint8Array, limits: Limits, stats: ReadStats): PthFi
   for (const [key, { numel, ref }] of file.format === 'zip' ? used : []) {
     const allowed = limits.storageOveruse * numel + limits.storageSlackElements;
     if (ref.numel > allowed) {
-      throw new PthError('PTH_LIMIT', `storage ${quote(key)} holds ${ref.numel} elements but its tensors use ${numel} (at most ${allowed} are read)`, 'refusing to read a storage much larger than its tensors (zip bomb?): save the tensors with .clone() so each has its own storage');
+      throw new PthError(
+        'PTH_LIMIT',
+        `storage ${quote(key)} holds ${ref.numel} elements but its tensors use ${numel} (at most ${allowed} are read)`,
+        'refusing to read a storage much larger than its tensors (zip bomb?): save the tensors with .clone() so each has its own storage',
+      );
     }
   }
   // One typed view per storage (a byte-swapped or realigned copy when needed), however many tensors share it.
@@ -733,6 +998,12 @@ function readChecked(bytes: Uint8Array, limits: Limits, stats: ReadStats): PthFi
     }
     tensors.push({ name, dtype: t.storage.dtype, shape: t.size.slice(), data });
   }
-  if (selected.skipped.length > 0) warnings.push(`skipped non-tensor entries of the state_dict: ${selected.skipped.slice(0, 8).map((k) => quote(k, 40)).join(', ')}${selected.skipped.length > 8 ? ', ...' : ''}`);
+  if (selected.skipped.length > 0)
+    warnings.push(
+      `skipped non-tensor entries of the state_dict: ${selected.skipped
+        .slice(0, 8)
+        .map((k) => quote(k, 40))
+        .join(', ')}${selected.skipped.length > 8 ? ', ...' : ''}`,
+    );
   return { ...file, tensors, warnings };
 }

@@ -19,23 +19,35 @@ export interface SaveOptions {
 }
 
 function badArgument(problem: string): PthError {
-  return new PthError('PTH_BAD_ARGUMENT', problem, 'pass layers with weight.length === out * in and bias.length === out');
+  return new PthError(
+    'PTH_BAD_ARGUMENT',
+    problem,
+    'pass layers with weight.length === out * in and bias.length === out',
+  );
 }
 
-function toTensors(model: { layers: SaveLayer[] } | PthTensor[]): { name: string; shape: number[]; data: Float32Array }[] {
+function toTensors(
+  model: { layers: SaveLayer[] } | PthTensor[],
+): { name: string; shape: number[]; data: Float32Array }[] {
   if (Array.isArray(model)) {
     return model.map((t) => {
       const n = t.shape.reduce((a, b) => a * b, 1);
-      if (!(t.data instanceof Float32Array) || t.data.length !== n) throw badArgument(`tensor ${t.name} has ${t.data?.length} values for shape [${t.shape}]`);
+      if (!(t.data instanceof Float32Array) || t.data.length !== n)
+        throw badArgument(`tensor ${t.name} has ${t.data?.length} values for shape [${t.shape}]`);
       return { name: t.name, shape: t.shape, data: t.data };
     });
   }
   const out: { name: string; shape: number[]; data: Float32Array }[] = [];
   model.layers.forEach((l, i) => {
     const name = l.name ?? `fc${i + 1}`;
-    if (!(l.weight instanceof Float32Array) || l.weight.length !== l.out * l.in) throw badArgument(`layer ${name} weight has ${l.weight?.length} values, not ${l.out} x ${l.in}`);
-    if (!(l.bias instanceof Float32Array) || l.bias.length !== l.out) throw badArgument(`layer ${name} bias has ${l.bias?.length} values, not ${l.out}`);
-    out.push({ name: `${name}.weight`, shape: [l.out, l.in], data: l.weight }, { name: `${name}.bias`, shape: [l.out], data: l.bias });
+    if (!(l.weight instanceof Float32Array) || l.weight.length !== l.out * l.in)
+      throw badArgument(`layer ${name} weight has ${l.weight?.length} values, not ${l.out} x ${l.in}`);
+    if (!(l.bias instanceof Float32Array) || l.bias.length !== l.out)
+      throw badArgument(`layer ${name} bias has ${l.bias?.length} values, not ${l.out}`);
+    out.push(
+      { name: `${name}.weight`, shape: [l.out, l.in], data: l.weight },
+      { name: `${name}.bias`, shape: [l.out], data: l.bias },
+    );
   });
   return out;
 }
@@ -45,13 +57,21 @@ class Pickler {
   private chunks: number[] = [];
   private enc = new TextEncoder();
   private memo = 0;
-  op(code: number, arg?: number | readonly string[]) { for (const b of encodeOp(code, arg)) this.chunks.push(b); }
-  raw(b: Uint8Array) { for (const x of b) this.chunks.push(x); }
-  put() { // as Python's pickler does after each new object
+  op(code: number, arg?: number | readonly string[]) {
+    for (const b of encodeOp(code, arg)) this.chunks.push(b);
+  }
+  raw(b: Uint8Array) {
+    for (const x of b) this.chunks.push(x);
+  }
+  put() {
+    // as Python's pickler does after each new object
     const i = this.memo++;
     this.op(i < 256 ? OP.BINPUT : OP.LONG_BINPUT, i);
   }
-  global(module: string, name: string) { this.op(OP.GLOBAL, [module, name]); this.put(); }
+  global(module: string, name: string) {
+    this.op(OP.GLOBAL, [module, name]);
+    this.put();
+  }
   str(s: string) {
     const b = this.enc.encode(s);
     this.op(OP.BINUNICODE, b.length);
@@ -63,33 +83,54 @@ class Pickler {
     if (v < 256) this.op(OP.BININT1, v);
     else if (v < 65536) this.op(OP.BININT2, v);
     else if (v < 2 ** 31) this.op(OP.BININT, v);
-    else { // LONG1, little-endian two's complement
+    else {
+      // LONG1, little-endian two's complement
       const bytes: number[] = [];
       let x = BigInt(v);
-      while (x > 0n) { bytes.push(Number(x & 0xffn)); x >>= 8n; }
+      while (x > 0n) {
+        bytes.push(Number(x & 0xffn));
+        x >>= 8n;
+      }
       if (bytes[bytes.length - 1] & 0x80) bytes.push(0);
       this.op(OP.LONG1, bytes.length);
       this.raw(Uint8Array.from(bytes));
     }
   }
   intTuple(v: number[]) {
-    if (v.length === 0) { this.op(OP.EMPTY_TUPLE); return; }
-    if (v.length <= 3) { for (const x of v) this.int(x); this.op([OP.TUPLE1, OP.TUPLE2, OP.TUPLE3][v.length - 1]); }
-    else { this.op(OP.MARK); for (const x of v) this.int(x); this.op(OP.TUPLE); }
+    if (v.length === 0) {
+      this.op(OP.EMPTY_TUPLE);
+      return;
+    }
+    if (v.length <= 3) {
+      for (const x of v) this.int(x);
+      this.op([OP.TUPLE1, OP.TUPLE2, OP.TUPLE3][v.length - 1]);
+    } else {
+      this.op(OP.MARK);
+      for (const x of v) this.int(x);
+      this.op(OP.TUPLE);
+    }
     this.put();
   }
-  bytes(): Uint8Array { return Uint8Array.from(this.chunks); }
+  bytes(): Uint8Array {
+    return Uint8Array.from(this.chunks);
+  }
 }
 
 /** Writes a state_dict: keys fc1.weight, fc1.bias, fc2.weight, ... for layers (or the tensors' own names), float32. */
 export function savePth(model: { layers: SaveLayer[] } | PthTensor[], options: SaveOptions = {}): Uint8Array {
   const root = options.root ?? 'archive';
-  if (!/^[\w.-]{1,100}$/.test(root)) throw new PthError('PTH_BAD_ARGUMENT', `archive folder name "${root}" is not valid`, 'use letters, digits, ".", "-" and "_"');
+  if (!/^[\w.-]{1,100}$/.test(root))
+    throw new PthError(
+      'PTH_BAD_ARGUMENT',
+      `archive folder name "${root}" is not valid`,
+      'use letters, digits, ".", "-" and "_"',
+    );
   const tensors = toTensors(model);
   const p = new Pickler();
   p.op(OP.PROTO, 2);
   p.global('collections', 'OrderedDict');
-  p.op(OP.EMPTY_TUPLE); p.op(OP.REDUCE); // OrderedDict()
+  p.op(OP.EMPTY_TUPLE);
+  p.op(OP.REDUCE); // OrderedDict()
   p.put();
   if (tensors.length > 0) p.op(OP.MARK); // for SETITEMS
   tensors.forEach((t, i) => {
@@ -103,7 +144,8 @@ export function savePth(model: { layers: SaveLayer[] } | PthTensor[], options: S
     p.str(String(i));
     p.str('cpu');
     p.int(t.data.length);
-    p.op(OP.TUPLE); p.put();
+    p.op(OP.TUPLE);
+    p.put();
     p.op(OP.BINPERSID);
     p.int(0); // storage offset
     p.intTuple(t.shape);
@@ -111,14 +153,26 @@ export function savePth(model: { layers: SaveLayer[] } | PthTensor[], options: S
     p.intTuple(stride);
     p.op(OP.NEWFALSE); // requires_grad
     p.global('collections', 'OrderedDict');
-    p.op(OP.EMPTY_TUPLE); p.op(OP.REDUCE); p.put(); // backward hooks: OrderedDict()
-    p.op(OP.TUPLE); p.put();
-    p.op(OP.REDUCE); p.put();
+    p.op(OP.EMPTY_TUPLE);
+    p.op(OP.REDUCE);
+    p.put(); // backward hooks: OrderedDict()
+    p.op(OP.TUPLE);
+    p.put();
+    p.op(OP.REDUCE);
+    p.put();
   });
   if (tensors.length > 0) p.op(OP.SETITEMS);
   p.op(OP.STOP);
-  const files = [{ name: `${root}/data.pkl`, data: p.bytes() }, { name: `${root}/byteorder`, data: new TextEncoder().encode('little') }];
-  tensors.forEach((t, i) => files.push({ name: `${root}/data/${i}`, data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) }));
+  const files = [
+    { name: `${root}/data.pkl`, data: p.bytes() },
+    { name: `${root}/byteorder`, data: new TextEncoder().encode('little') },
+  ];
+  tensors.forEach((t, i) =>
+    files.push({
+      name: `${root}/data/${i}`,
+      data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+    }),
+  );
   files.push({ name: `${root}/version`, data: new TextEncoder().encode('3\n') });
   return writeZip(files, 64);
 }

@@ -6,7 +6,8 @@ import { LIMITS } from './limits.js';
 // C0 and C1 controls, DEL, the Unicode line/paragraph separators, the bidirectional controls ("Trojan Source"
 // reordering) and lone surrogates: anything that can move a terminal's cursor, start an escape sequence, break a
 // "one-line" message or reorder what a reader sees.
-const CONTROL = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const CONTROL =
+  /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 function escapeOne(c: string): string {
@@ -88,7 +89,8 @@ export function oneLineMessage(problem: string, hint: string): { problem: string
   // runs that a newline or tab separated)
   const shorten = (s: string) => s.replace(LONG_RUN_RE, (run) => quote(run));
   const clean = (s: string) => shorten(escapeControl(shorten(s)));
-  let p = clean(problem), h = clean(hint);
+  let p = clean(problem),
+    h = clean(hint);
   if (h.length > max / 2 && p.length + 2 + h.length > max) h = cutTo(h, Math.max(max / 2, max - 2 - p.length));
   if (h === '') return { problem: cutTo(p, max), hint: '' };
   p = cutTo(p, max - 2 - h.length);

@@ -3,7 +3,16 @@
 // Archives that two readers could read differently are refused: duplicate names, records sharing bytes, a central
 // directory away from its end record (Python's zipfile would shift every offset), names that differ between the
 // central directory and the local header, names holding a NUL (Python cuts them there).
-import { ZStream, zlibInflateInit2, zlibInflate, zlibInflateEnd, Z_FINISH, Z_STREAM_END, Z_OK, Z_BUF_ERROR } from 'pako';
+import {
+  ZStream,
+  zlibInflateInit2,
+  zlibInflate,
+  zlibInflateEnd,
+  Z_FINISH,
+  Z_STREAM_END,
+  Z_OK,
+  Z_BUF_ERROR,
+} from 'pako';
 import { PthError, HINT_CORRUPT } from './errors.js';
 import { LIMITS, type Limits } from './limits.js';
 import { quote } from './text.js';
@@ -30,7 +39,8 @@ const SIG_ZIP64_EOCD = 0x06064b50;
 const SIG_ZIP64_LOCATOR = 0x07064b50;
 const ZIP64_EOCD_SIZE = 56; // without extensible data, as every writer (and Python's reader) assumes
 const ZIP64_LOCATOR_SIZE = 20;
-const HINT_AMBIGUOUS = 'zip readers could disagree on its contents: refusing an ambiguous (crafted or damaged) archive; re-save it with torch.save';
+const HINT_AMBIGUOUS =
+  'zip readers could disagree on its contents: refusing an ambiguous (crafted or damaged) archive; re-save it with torch.save';
 
 function corrupt(what: string): PthError {
   return new PthError('PTH_CORRUPT', `zip archive is corrupt (${what})`, HINT_CORRUPT);
@@ -42,7 +52,11 @@ function ambiguous(what: string): PthError {
 }
 
 function truncated(what: string): PthError {
-  return new PthError('PTH_TRUNCATED', `file is truncated (${what})`, 'the download or copy was cut short: get the whole file again');
+  return new PthError(
+    'PTH_TRUNCATED',
+    `file is truncated (${what})`,
+    'the download or copy was cut short: get the whole file again',
+  );
 }
 
 function u64(view: DataView, at: number): number {
@@ -53,7 +67,13 @@ function u64(view: DataView, at: number): number {
 }
 
 export function looksLikeZip(bytes: Uint8Array): boolean {
-  return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && (bytes[2] === 3 || bytes[2] === 5) && (bytes[3] === 4 || bytes[3] === 6);
+  return (
+    bytes.length >= 4 &&
+    bytes[0] === 0x50 &&
+    bytes[1] === 0x4b &&
+    (bytes[2] === 3 || bytes[2] === 5) &&
+    (bytes[3] === 4 || bytes[3] === 6)
+  );
 }
 
 /**
@@ -76,7 +96,9 @@ export function readZip(bytes: Uint8Array, limits: Limits = LIMITS): ZipArchive 
   let cdSize = view.getUint32(eocd + 12, true);
   let cdOffset = view.getUint32(eocd + 16, true);
   // the byte ranges of the directory and end records: no record may share a byte with them
-  const ranges: { start: number; end: number; what: string; record?: boolean }[] = [{ start: eocd, end: eocd + 22, what: 'the end record' }];
+  const ranges: { start: number; end: number; what: string; record?: boolean }[] = [
+    { start: eocd, end: eocd + 22, what: 'the end record' },
+  ];
   let directoryEnd = eocd;
   const locator = eocd - ZIP64_LOCATOR_SIZE;
   if (locator >= 0 && view.getUint32(locator, true) === SIG_ZIP64_LOCATOR) {
@@ -90,11 +112,19 @@ export function readZip(bytes: Uint8Array, limits: Limits = LIMITS): ZipArchive 
     ranges.push({ start: at, end: eocd, what: 'the zip64 end record' });
     directoryEnd = at;
   }
-  if (count > limits.maxZipEntries) throw new PthError('PTH_LIMIT', `zip archive lists ${count} entries, more than ${limits.maxZipEntries}`, 'a .pth holds a few records: the file is hostile or not a model');
+  if (count > limits.maxZipEntries)
+    throw new PthError(
+      'PTH_LIMIT',
+      `zip archive lists ${count} entries, more than ${limits.maxZipEntries}`,
+      'a .pth holds a few records: the file is hostile or not a model',
+    );
   if (cdOffset + cdSize > n) throw truncated('central directory reaches past the end of the file');
   // A central directory that does not end where the end records start: Python's zipfile then shifts every offset by
   // the difference (it assumes data was prepended), while offsets here are taken as written. Refuse the ambiguity.
-  if (cdOffset + cdSize !== directoryEnd) throw ambiguous(`central directory ends at byte ${cdOffset + cdSize}, not where the end record starts (${directoryEnd})`);
+  if (cdOffset + cdSize !== directoryEnd)
+    throw ambiguous(
+      `central directory ends at byte ${cdOffset + cdSize}, not where the end record starts (${directoryEnd})`,
+    );
   ranges.push({ start: cdOffset, end: directoryEnd, what: 'the central directory' });
   const entries = new Map<string, ZipEntry>();
   const decoder = new TextDecoder('utf-8');
@@ -125,14 +155,24 @@ export function readZip(bytes: Uint8Array, limits: Limits = LIMITS): ZipArchive 
       if (id === 0x0001) {
         let q = e + 4;
         const need = (v: number) => v === 0xffffffff && q + 8 <= e + 4 + len;
-        if (need(size)) { size = u64(view, q); q += 8; }
-        if (need(compressedSize)) { compressedSize = u64(view, q); q += 8; }
-        if (need(localHeaderOffset)) { localHeaderOffset = u64(view, q); q += 8; }
+        if (need(size)) {
+          size = u64(view, q);
+          q += 8;
+        }
+        if (need(compressedSize)) {
+          compressedSize = u64(view, q);
+          q += 8;
+        }
+        if (need(localHeaderOffset)) {
+          localHeaderOffset = u64(view, q);
+          q += 8;
+        }
       }
       e += 4 + len;
     }
     // Python's zipfile keeps the last record of a name, this reader (and others) the first: refuse the file
-    if (entries.has(name)) throw new PthError('PTH_ZIP_DUPLICATE', `zip archive lists the record ${quote(name)} twice`, HINT_AMBIGUOUS);
+    if (entries.has(name))
+      throw new PthError('PTH_ZIP_DUPLICATE', `zip archive lists the record ${quote(name)} twice`, HINT_AMBIGUOUS);
     // the local header: where the data starts, and the same name as the directory says
     const at = localHeaderOffset;
     if (at + 30 > n) throw truncated(`local header of ${quote(name)}`);
@@ -148,15 +188,21 @@ export function readZip(bytes: Uint8Array, limits: Limits = LIMITS): ZipArchive 
     p = end;
   }
   // Python's zipfile reads entries until the directory's bytes are used up, whatever the count says: both must agree
-  if (p !== directoryEnd) throw ambiguous(`central directory holds ${directoryEnd - p} bytes past its ${count} entries`);
+  if (p !== directoryEnd)
+    throw ambiguous(`central directory holds ${directoryEnd - p} bytes past its ${count} entries`);
   // Records (local header + data) and the directory must not share a byte: overlapping records are the classic
   // way to make one stored byte count twice (zip bombs) or to show different contents to different readers.
   ranges.sort((a, b) => a.start - b.start || a.end - b.end);
   for (let i = 1; i < ranges.length; i++) {
-    const a = ranges[i - 1], b = ranges[i];
+    const a = ranges[i - 1],
+      b = ranges[i];
     if (b.start < a.end) {
       const show = (x: typeof a) => (x.record ? `record ${quote(x.what, 60)}` : x.what);
-      throw new PthError('PTH_ZIP_OVERLAP', `zip archive is crafted: ${show(a)} (bytes ${a.start}-${a.end - 1}) overlaps ${show(b)} (from byte ${b.start})`, HINT_AMBIGUOUS);
+      throw new PthError(
+        'PTH_ZIP_OVERLAP',
+        `zip archive is crafted: ${show(a)} (bytes ${a.start}-${a.end - 1}) overlaps ${show(b)} (from byte ${b.start})`,
+        HINT_AMBIGUOUS,
+      );
     }
   }
   return { bytes, entries };
@@ -174,12 +220,17 @@ export function readEntry(zip: ZipArchive, entry: ZipEntry, checkCrc = true): Ui
   const raw = zip.bytes.subarray(entry.dataStart, entry.dataStart + entry.compressedSize);
   let out: Uint8Array;
   if (entry.method === 0) {
-    if (entry.compressedSize !== entry.size) throw corrupt(`stored record ${quote(entry.name)} has two different sizes`);
+    if (entry.compressedSize !== entry.size)
+      throw corrupt(`stored record ${quote(entry.name)} has two different sizes`);
     out = raw;
   } else if (entry.method === 8) {
     out = inflateBounded(raw, entry.size, entry.name);
   } else {
-    throw new PthError('PTH_UNSUPPORTED', `record ${quote(entry.name)} uses zip compression method ${entry.method}`, 'only stored and deflated records are read: re-save the file with torch.save');
+    throw new PthError(
+      'PTH_UNSUPPORTED',
+      `record ${quote(entry.name)} uses zip compression method ${entry.method}`,
+      'only stored and deflated records are read: re-save the file with torch.save',
+    );
   }
   if (checkCrc && crc32(out) !== entry.crc32) throw corrupt(`CRC mismatch in ${quote(entry.name)}`);
   return out;
@@ -203,7 +254,11 @@ export function inflateBounded(raw: Uint8Array, size: number, name: string): Uin
   const produced = strm.total_out;
   zlibInflateEnd(strm);
   if (produced > size) {
-    throw new PthError('PTH_CORRUPT', `record ${quote(name)} inflates past its declared ${size} bytes (a zip bomb?)`, 'refusing to inflate it; only open .pth files from sources you trust');
+    throw new PthError(
+      'PTH_CORRUPT',
+      `record ${quote(name)} inflates past its declared ${size} bytes (a zip bomb?)`,
+      'refusing to inflate it; only open .pth files from sources you trust',
+    );
   }
   if (status !== Z_STREAM_END) {
     if (status === Z_BUF_ERROR || status === Z_OK) throw truncated(`deflate stream of ${quote(name)} ends early`);
@@ -240,9 +295,17 @@ export function crc32(data: Uint8Array): number {
   if (words > 0) {
     const w = new Int32Array(data.buffer, data.byteOffset + i, words * 2);
     for (let k = 0; k < w.length; k += 2) {
-      const a = w[k] ^ c, b = w[k + 1];
-      c = t[1792 + (a & 0xff)] ^ t[1536 + ((a >>> 8) & 0xff)] ^ t[1280 + ((a >>> 16) & 0xff)] ^ t[1024 + (a >>> 24)] ^
-        t[768 + (b & 0xff)] ^ t[512 + ((b >>> 8) & 0xff)] ^ t[256 + ((b >>> 16) & 0xff)] ^ t[b >>> 24];
+      const a = w[k] ^ c,
+        b = w[k + 1];
+      c =
+        t[1792 + (a & 0xff)] ^
+        t[1536 + ((a >>> 8) & 0xff)] ^
+        t[1280 + ((a >>> 16) & 0xff)] ^
+        t[1024 + (a >>> 24)] ^
+        t[768 + (b & 0xff)] ^
+        t[512 + ((b >>> 8) & 0xff)] ^
+        t[256 + ((b >>> 16) & 0xff)] ^
+        t[b >>> 24];
     }
     i += words * 8;
   }
@@ -265,7 +328,8 @@ export function writeZip(files: { name: string; data: Uint8Array }[], align = 64
     const extra = 4 + pad;
     parts.push({ name, data: f.data, crc: crc32(f.data), offset, pad });
     offset = headerEnd + extra + f.data.length;
-    if (f.data.length > 0xfffffffe || offset > 0xfffffffe) throw new PthError('PTH_LIMIT', 'model is larger than 4 GB', 'savePth writes zip archives without zip64');
+    if (f.data.length > 0xfffffffe || offset > 0xfffffffe)
+      throw new PthError('PTH_LIMIT', 'model is larger than 4 GB', 'savePth writes zip archives without zip64');
   }
   const cdStart = offset;
   let cdSize = 0;

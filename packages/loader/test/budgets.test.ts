@@ -33,7 +33,12 @@ function failure(fn: () => unknown): PthError {
 }
 
 /** A .pth whose pickle runs `prefix` (which must leave the stack as it found it), then builds the fc state_dict. */
-function withPrefix(prefix: (p: Pickle) => void, tensors = FC, storages: Record<string, number | Float32Array> = { 0: 6 }, deflate = false): Uint8Array {
+function withPrefix(
+  prefix: (p: Pickle) => void,
+  tensors = FC,
+  storages: Record<string, number | Float32Array> = { 0: 6 },
+  deflate = false,
+): Uint8Array {
   const p = new Pickle().proto(2);
   prefix(p);
   stateDict(p, tensors).stop();
@@ -58,7 +63,12 @@ describe('pickle VM bounds', () => {
   });
 
   test(`memo: ${LIMITS.maxMemo} entries load, one more is refused`, () => {
-    const memo = (k: number) => withPrefix((p) => { p.none(); for (let i = 0; i < k; i++) p.put(i); p.op(OP.POP); });
+    const memo = (k: number) =>
+      withPrefix((p) => {
+        p.none();
+        for (let i = 0; i < k; i++) p.put(i);
+        p.op(OP.POP);
+      });
     expect(read(memo(LIMITS.maxMemo)).tensors).toHaveLength(1);
     const e = failure(() => read(memo(LIMITS.maxMemo + 1)));
     expect(e.code).toBe('PTH_LIMIT');
@@ -74,7 +84,8 @@ describe('pickle VM bounds', () => {
   });
 
   test(`text opcode line: ${LIMITS.maxLineLength} bytes load, one more is refused`, () => {
-    const unicode = (k: number) => withPrefix((p) => p.op(OP.UNICODE).raw(new Uint8Array(k).fill(0x61)).op(0x0a, OP.POP));
+    const unicode = (k: number) =>
+      withPrefix((p) => p.op(OP.UNICODE).raw(new Uint8Array(k).fill(0x61)).op(0x0a, OP.POP));
     expect(read(unicode(LIMITS.maxLineLength)).tensors).toHaveLength(1);
     const e = failure(() => read(unicode(LIMITS.maxLineLength + 1)));
     expect(e.code).toBe('PTH_LIMIT');
@@ -90,7 +101,8 @@ describe('pickle VM bounds', () => {
   });
 
   test(`key size: a ${LIMITS.maxKeyLength}-character tensor name loads (raw), one more is refused`, () => {
-    const named = (k: number) => withPrefix(() => {}, [{ ...FC[0], name: 'w'.repeat(k - '.weight'.length) + '.weight' }]);
+    const named = (k: number) =>
+      withPrefix(() => {}, [{ ...FC[0], name: 'w'.repeat(k - '.weight'.length) + '.weight' }]);
     const file = read(named(LIMITS.maxKeyLength));
     expect(file.tensors[0].name).toHaveLength(LIMITS.maxKeyLength);
     const e = failure(() => read(named(LIMITS.maxKeyLength + 1)));
@@ -99,7 +111,8 @@ describe('pickle VM bounds', () => {
   });
 
   test(`key size: a ${LIMITS.maxKeyLength}-byte bytes key loads, one more is refused`, () => {
-    const keyed = (k: number) => withPrefix((p) => p.op(OP.EMPTY_DICT).bytes(new Uint8Array(k)).none().op(OP.SETITEM, OP.POP));
+    const keyed = (k: number) =>
+      withPrefix((p) => p.op(OP.EMPTY_DICT).bytes(new Uint8Array(k)).none().op(OP.SETITEM, OP.POP));
     expect(read(keyed(LIMITS.maxKeyLength)).tensors).toHaveLength(1);
     const e = failure(() => read(keyed(LIMITS.maxKeyLength + 1)));
     expect(e.code).toBe('PTH_LIMIT');
@@ -125,7 +138,11 @@ describe('pickle VM bounds', () => {
     expect(builtBytesBudget(LIMITS, LIMITS.maxPickleBytes)).toBe(LIMITS.maxBuiltBytes);
     // and the read uses data.pkl's size
     const stats = newStats();
-    read(withPrefix(() => {}), {}, stats);
+    read(
+      withPrefix(() => {}),
+      {},
+      stats,
+    );
     expect(stats.builtBytesBudget).toBe(LIMITS.minBuiltBytes);
   });
 
@@ -143,7 +160,10 @@ describe('pickle VM bounds', () => {
 
 describe('tensor bounds', () => {
   test(`dimensions: ${LIMITS.maxDims} load, one more is refused`, () => {
-    const dims = (k: number) => withPrefix(() => {}, [{ name: 'x', key: '0', numel: 6, shape: new Array(k).fill(1), stride: new Array(k).fill(1) }]);
+    const dims = (k: number) =>
+      withPrefix(() => {}, [
+        { name: 'x', key: '0', numel: 6, shape: new Array(k).fill(1), stride: new Array(k).fill(1) },
+      ]);
     expect(read(dims(LIMITS.maxDims)).tensors[0].shape).toHaveLength(LIMITS.maxDims);
     const e = failure(() => read(dims(LIMITS.maxDims + 1)));
     expect(e.code).toBe('PTH_LIMIT');
@@ -151,7 +171,10 @@ describe('tensor bounds', () => {
   });
 
   test('tensors per file: exactly the bound load, one more is refused', () => {
-    const three = withPrefix(() => {}, ['a', 'b', 'c'].map((name) => ({ ...FC[0], name })));
+    const three = withPrefix(
+      () => {},
+      ['a', 'b', 'c'].map((name) => ({ ...FC[0], name })),
+    );
     expect(read(three, { maxTensors: 3 }).tensors).toHaveLength(3);
     const e = failure(() => read(three, { maxTensors: 2 }));
     expect(e.code).toBe('PTH_LIMIT');
@@ -168,7 +191,8 @@ describe('tensor bounds', () => {
 
   test(`values materialized: the file's size + ${LIMITS.materializeSlackElements} load, one more is refused`, () => {
     // one float repeated by a stride-0 view: the pickle's size does not depend on the count (fixed-width ints)
-    const expanded = (count: number) => withPrefix(() => {}, [{ name: 'x', key: '0', numel: 1, shape: [count], stride: [0] }], { 0: 1 });
+    const expanded = (count: number) =>
+      withPrefix(() => {}, [{ name: 'x', key: '0', numel: 1, shape: [count], stride: [0] }], { 0: 1 });
     const size = expanded(1).length;
     const edge = size + LIMITS.materializeSlackElements;
     expect(expanded(edge).length).toBe(size);
@@ -180,11 +204,14 @@ describe('tensor bounds', () => {
 
   test(`storage size: ${LIMITS.storageOveruse}x what its tensors use + ${LIMITS.storageSlackElements} is read, one more element is refused`, () => {
     const allowed = LIMITS.storageOveruse * 1 + LIMITS.storageSlackElements;
-    const big = (numel: number) => withPrefix(() => {}, [{ name: 'x', key: '0', numel, shape: [1] }], { 0: new Float32Array(numel) }, true);
+    const big = (numel: number) =>
+      withPrefix(() => {}, [{ name: 'x', key: '0', numel, shape: [1] }], { 0: new Float32Array(numel) }, true);
     expect(read(big(allowed)).tensors[0].data).toHaveLength(1);
     const e = failure(() => read(big(allowed + 1)));
     expect(e.code).toBe('PTH_LIMIT');
-    expect(e.message).toContain(`storage 0 holds ${allowed + 1} elements but its tensors use 1 (at most ${allowed} are read)`);
+    expect(e.message).toContain(
+      `storage 0 holds ${allowed + 1} elements but its tensors use 1 (at most ${allowed} are read)`,
+    );
   });
 });
 
@@ -210,9 +237,14 @@ describe('zip bounds', () => {
 
   test('inflation: a record inflating to exactly its declared size is read, one byte past it is refused', () => {
     const pkl = stateDict(new Pickle().proto(2), FC).stop().bytesOut();
-    const records = [{ name: 'archive/data.pkl', data: pkl, deflate: true }, { name: 'archive/data/0', data: new Uint8Array(24) }];
+    const records = [
+      { name: 'archive/data.pkl', data: pkl, deflate: true },
+      { name: 'archive/data/0', data: new Uint8Array(24) },
+    ];
     expect(read(buildZip(records)).tensors).toHaveLength(1);
-    const lying = buildZip(records, { directory: (d) => d.map((e) => (e.method === 8 ? { ...e, size: e.size - 1 } : e)) });
+    const lying = buildZip(records, {
+      directory: (d) => d.map((e) => (e.method === 8 ? { ...e, size: e.size - 1 } : e)),
+    });
     const e = failure(() => read(lying));
     expect(e.code).toBe('PTH_CORRUPT');
     expect(e.message).toContain(`inflates past its declared ${pkl.length - 1} bytes`);
@@ -222,8 +254,12 @@ describe('zip bounds', () => {
 describe('message bounds', () => {
   test(`a quoted value keeps ${LIMITS.maxQuotedChars} characters; one more is cut with its length`, () => {
     expect(quote('a'.repeat(LIMITS.maxQuotedChars))).toBe('a'.repeat(LIMITS.maxQuotedChars));
-    expect(quote('a'.repeat(LIMITS.maxQuotedChars + 1))).toBe(`${'a'.repeat(LIMITS.maxQuotedChars)}…(${LIMITS.maxQuotedChars + 1} chars)`);
-    expect(quote(new Uint8Array(LIMITS.maxQuotedChars + 1).fill(0x62))).toBe(`${'b'.repeat(LIMITS.maxQuotedChars)}…(${LIMITS.maxQuotedChars + 1} bytes)`);
+    expect(quote('a'.repeat(LIMITS.maxQuotedChars + 1))).toBe(
+      `${'a'.repeat(LIMITS.maxQuotedChars)}…(${LIMITS.maxQuotedChars + 1} chars)`,
+    );
+    expect(quote(new Uint8Array(LIMITS.maxQuotedChars + 1).fill(0x62))).toBe(
+      `${'b'.repeat(LIMITS.maxQuotedChars)}…(${LIMITS.maxQuotedChars + 1} bytes)`,
+    );
   });
 
   test(`a message is at most ${LIMITS.maxMessageLength} characters, whatever a throw site passes`, () => {

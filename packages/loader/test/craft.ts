@@ -13,35 +13,72 @@ export class Pickle {
   private chunks: Uint8Array[] = [];
   private small: number[] = [];
   private flush() {
-    if (this.small.length) { this.chunks.push(Uint8Array.from(this.small)); this.small = []; }
+    if (this.small.length) {
+      this.chunks.push(Uint8Array.from(this.small));
+      this.small = [];
+    }
   }
-  op(...codes: number[]): this { for (const c of codes) this.small.push(c); return this; }
-  raw(b: Uint8Array): this { this.flush(); this.chunks.push(b); return this; }
+  op(...codes: number[]): this {
+    for (const c of codes) this.small.push(c);
+    return this;
+  }
+  raw(b: Uint8Array): this {
+    this.flush();
+    this.chunks.push(b);
+    return this;
+  }
   /** `count` copies of the one-byte opcode `code` (4M NONEs without a 4M-element array) */
-  fill(code: number, count: number): this { return this.raw(new Uint8Array(count).fill(code)); }
-  proto(v = 2): this { return this.op(...encodeOp(OP.PROTO, v)); }
-  global(module: string, name: string): this { return this.op(...encodeOp(OP.GLOBAL, [module, name])); }
+  fill(code: number, count: number): this {
+    return this.raw(new Uint8Array(count).fill(code));
+  }
+  proto(v = 2): this {
+    return this.op(...encodeOp(OP.PROTO, v));
+  }
+  global(module: string, name: string): this {
+    return this.op(...encodeOp(OP.GLOBAL, [module, name]));
+  }
   /** BINUNICODE of a string, or of raw UTF-8 bytes (a 48 MB name without building a 48 MB JS string) */
   str(s: string | Uint8Array): this {
     const b = typeof s === 'string' ? enc.encode(s) : s;
     return this.op(...encodeOp(OP.BINUNICODE, b.length)).raw(b);
   }
-  bytes(b: Uint8Array): this { return this.op(...encodeOp(OP.BINBYTES, b.length)).raw(b); }
+  bytes(b: Uint8Array): this {
+    return this.op(...encodeOp(OP.BINBYTES, b.length)).raw(b);
+  }
   /** BININT (4 bytes, fixed width: the pickle's size does not depend on the value) */
-  int(v: number): this { return this.op(...encodeOp(OP.BININT, v)); }
-  none(): this { return this.op(OP.NONE); }
-  mark(): this { return this.op(OP.MARK); }
-  put(i: number): this { return this.op(...encodeOp(i < 256 ? OP.BINPUT : OP.LONG_BINPUT, i)); }
-  get(i: number): this { return this.op(...encodeOp(i < 256 ? OP.BINGET : OP.LONG_BINGET, i)); }
+  int(v: number): this {
+    return this.op(...encodeOp(OP.BININT, v));
+  }
+  none(): this {
+    return this.op(OP.NONE);
+  }
+  mark(): this {
+    return this.op(OP.MARK);
+  }
+  put(i: number): this {
+    return this.op(...encodeOp(i < 256 ? OP.BINPUT : OP.LONG_BINPUT, i));
+  }
+  get(i: number): this {
+    return this.op(...encodeOp(i < 256 ? OP.BINGET : OP.LONG_BINGET, i));
+  }
   /** a tuple of ints from MARK ... TUPLE */
-  intTuple(v: number[]): this { this.mark(); for (const x of v) this.int(x); return this.op(OP.TUPLE); }
-  stop(): this { return this.op(OP.STOP); }
+  intTuple(v: number[]): this {
+    this.mark();
+    for (const x of v) this.int(x);
+    return this.op(OP.TUPLE);
+  }
+  stop(): this {
+    return this.op(OP.STOP);
+  }
   bytesOut(): Uint8Array {
     this.flush();
     const n = this.chunks.reduce((a, c) => a + c.length, 0);
     const out = new Uint8Array(n);
     let o = 0;
-    for (const c of this.chunks) { out.set(c, o); o += c.length; }
+    for (const c of this.chunks) {
+      out.set(c, o);
+      o += c.length;
+    }
     return out;
   }
 }
@@ -61,7 +98,10 @@ export function tensor(p: Pickle, t: Omit<TensorSpec, 'name'>): Pickle {
   const stride = t.stride ?? t.shape.map((_, d) => t.shape.slice(d + 1).reduce((a, b) => a * b, 1));
   p.global('torch._utils', '_rebuild_tensor_v2').mark();
   p.mark().str('storage').global('torch', 'FloatStorage').str(t.key).str('cpu').int(t.numel).op(OP.TUPLE, OP.BINPERSID);
-  p.int(t.offset ?? 0).intTuple(t.shape).intTuple(stride).op(OP.NEWFALSE);
+  p.int(t.offset ?? 0)
+    .intTuple(t.shape)
+    .intTuple(stride)
+    .op(OP.NEWFALSE);
   return p.global('collections', 'OrderedDict').op(OP.EMPTY_TUPLE, OP.REDUCE, OP.TUPLE, OP.REDUCE);
 }
 
@@ -146,7 +186,10 @@ export interface BuildZipOptions {
 export function buildZip(records: (ZipRecord | DeflatedRecord)[], options: BuildZipOptions = {}): Uint8Array {
   const parts: Uint8Array[] = [];
   let offset = 0;
-  const add = (b: Uint8Array) => { parts.push(b); offset += b.length; };
+  const add = (b: Uint8Array) => {
+    parts.push(b);
+    offset += b.length;
+  };
   if (options.lead) add(options.lead);
   let dir: DirEntry[] = [];
   for (const r of records) {
@@ -157,7 +200,14 @@ export function buildZip(records: (ZipRecord | DeflatedRecord)[], options: Build
       e = { name, method: 8, crc: r.deflated.crc, compressedSize: body.length, size: r.deflated.size, offset };
     } else {
       body = r.deflate ? new Uint8Array(deflateRawSync(r.data)) : r.data;
-      e = { name, method: r.deflate ? 8 : 0, crc: crc32(r.data), compressedSize: body.length, size: r.data.length, offset };
+      e = {
+        name,
+        method: r.deflate ? 8 : 0,
+        crc: crc32(r.data),
+        compressedSize: body.length,
+        size: r.data.length,
+        offset,
+      };
     }
     const h = new DataView(new ArrayBuffer(30));
     h.setUint32(0, 0x04034b50, true);
@@ -198,16 +248,27 @@ export function buildZip(records: (ZipRecord | DeflatedRecord)[], options: Build
   if (options.prefix) parts.unshift(options.prefix);
   const out = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
   let o = 0;
-  for (const b of parts) { out.set(b, o); o += b.length; }
+  for (const b of parts) {
+    out.set(b, o);
+    o += b.length;
+  }
   return out;
 }
 
 /** A zip .pth: `pkl` as archive/data.pkl (deflated if asked), float32 storages of `numel` values as archive/data/<key>. */
-export function pth(pkl: Uint8Array, storages: Record<string, number | Float32Array> = {}, deflate = false): Uint8Array {
+export function pth(
+  pkl: Uint8Array,
+  storages: Record<string, number | Float32Array> = {},
+  deflate = false,
+): Uint8Array {
   const records: ZipRecord[] = [{ name: 'archive/data.pkl', data: pkl, deflate }];
   for (const [key, s] of Object.entries(storages)) {
     const values = typeof s === 'number' ? new Float32Array(s).map((_, i) => i / 8) : s;
-    records.push({ name: `archive/data/${key}`, data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength), deflate });
+    records.push({
+      name: `archive/data/${key}`,
+      data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+      deflate,
+    });
   }
   records.push({ name: 'archive/version', data: enc.encode('3\n') });
   return buildZip(records);
@@ -216,7 +277,11 @@ export function pth(pkl: Uint8Array, storages: Record<string, number | Float32Ar
 // ---------------------------------------------------------------------------------------------------------------------
 // Opcode walker: where each opcode of a pickle starts and ends, to mutate whole opcodes and their arguments.
 
-export interface OpSpan { op: number; start: number; end: number }
+export interface OpSpan {
+  op: number;
+  start: number;
+  end: number;
+}
 
 /**
  * The opcodes of one pickle up to STOP, framed by the VM's own readOp (lines unbounded, like pickletools.genops), up

@@ -13,11 +13,23 @@ const FC: TensorSpec[] = [{ name: 'fc.weight', key: '0', numel: 6, shape: [2, 3]
 const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 const MB = 1 << 20;
 
-interface Outcome { file?: PthFile; error?: PthError; cpuMs: number; stats: ReadStats; heapGrowth: number }
+interface Outcome {
+  file?: PthFile;
+  error?: PthError;
+  cpuMs: number;
+  stats: ReadStats;
+  heapGrowth: number;
+}
 
 /** Reads `bytes` with the real LIMITS, measuring CPU time (not wall time: the machine is shared) and memory. */
 function run(bytes: Uint8Array): Outcome {
-  const stats: ReadStats = { builtBytes: 0, builtBytesBudget: 0, objects: 0, materializedElements: 0, inflatedBytes: 0 };
+  const stats: ReadStats = {
+    builtBytes: 0,
+    builtBytesBudget: 0,
+    objects: 0,
+    materializedElements: 0,
+    inflatedBytes: 0,
+  };
   const m0 = process.memoryUsage();
   const t0 = process.cpuUsage();
   let file: PthFile | undefined, error: PthError | undefined;
@@ -67,12 +79,20 @@ describe('memory amplification through allowed globals', () => {
   }
   const cases: [string, string, string, (p: Pickle) => void][] = [
     ['torch.Size of a 1M-item tuple', 'torch', 'Size', (p) => p.mark().fill(OP.NONE, MB).op(OP.TUPLE, OP.TUPLE1)],
-    ['OrderedDict of 1M pairs (one pair, memoized)', 'collections', 'OrderedDict', (p) => {
-      p.str('k').none().op(OP.TUPLE2).put(2).op(OP.POP).mark();
-      const gets = new Uint8Array(2 * MB);
-      for (let i = 0; i < gets.length; i += 2) { gets[i] = OP.BINGET; gets[i + 1] = 2; }
-      p.raw(gets).op(OP.LIST, OP.TUPLE1);
-    }],
+    [
+      'OrderedDict of 1M pairs (one pair, memoized)',
+      'collections',
+      'OrderedDict',
+      (p) => {
+        p.str('k').none().op(OP.TUPLE2).put(2).op(OP.POP).mark();
+        const gets = new Uint8Array(2 * MB);
+        for (let i = 0; i < gets.length; i += 2) {
+          gets[i] = OP.BINGET;
+          gets[i + 1] = 2;
+        }
+        p.raw(gets).op(OP.LIST, OP.TUPLE1);
+      },
+    ],
     ['torch.device of a 1 MB string', 'torch', 'device', (p) => p.str('c'.repeat(MB)).op(OP.TUPLE1)],
     ['_codecs.encode of a 1 MB string', '_codecs', 'encode', (p) => p.str('a'.repeat(MB)).str('latin1').op(OP.TUPLE2)],
   ];
@@ -90,7 +110,9 @@ describe('memory amplification through allowed globals', () => {
 
   test(`one empty tensor listed under ${LIMITS.maxTensors + 1} keys through the memo: PTH_LIMIT before any output`, () => {
     const p = new Pickle().proto(2);
-    tensor(p, { key: '0', numel: 6, shape: [0] }).put(0).op(OP.POP);
+    tensor(p, { key: '0', numel: 6, shape: [0] })
+      .put(0)
+      .op(OP.POP);
     p.global('collections', 'OrderedDict').op(OP.EMPTY_TUPLE, OP.REDUCE).mark();
     for (let i = 0; i <= LIMITS.maxTensors; i++) p.str(`k${i}`).get(0);
     const out = refused(pth(p.op(OP.SETITEMS).stop().bytesOut(), { 0: 6 }, true), 'PTH_LIMIT');
@@ -110,23 +132,33 @@ describe('memory amplification through allowed globals', () => {
 describe('quadratic work on dict keys', () => {
   // {key: None for 5000 uses of one memoized key}: converting the key again on each use would be quadratic work
   function keyUsedOften(key: (p: Pickle) => void, uses: number): Uint8Array {
-    return pth(pickle((p) => {
-      key(p);
-      p.put(0).op(OP.POP, OP.EMPTY_DICT).mark();
-      for (let i = 0; i < uses; i++) p.get(0).none();
-      p.op(OP.SETITEMS, OP.POP);
-    }), { 0: 6 }, true);
+    return pth(
+      pickle((p) => {
+        key(p);
+        p.put(0).op(OP.POP, OP.EMPTY_DICT).mark();
+        for (let i = 0; i < uses; i++) p.get(0).none();
+        p.op(OP.SETITEMS, OP.POP);
+      }),
+      { 0: 6 },
+      true,
+    );
   }
 
   test('a 1 MB bytes key used 5000 times: PTH_LIMIT for key size, fast', () => {
-    const out = refused(keyUsedOften((p) => p.bytes(new Uint8Array(MB).fill(0x41)), 5000), 'PTH_LIMIT');
+    const out = refused(
+      keyUsedOften((p) => p.bytes(new Uint8Array(MB).fill(0x41)), 5000),
+      'PTH_LIMIT',
+    );
     expect(out.error.message).toContain(`bytes dict key of ${MB} bytes, more than ${LIMITS.maxKeyLength}`);
     expect(out.error.message).toContain(`…(${MB} bytes)`);
     expect(out.cpuMs).toBeLessThan(2000);
   });
 
   test('a 1 MB str key used 5000 times: PTH_LIMIT for key size, fast', () => {
-    const out = refused(keyUsedOften((p) => p.str('k'.repeat(MB)), 5000), 'PTH_LIMIT');
+    const out = refused(
+      keyUsedOften((p) => p.str('k'.repeat(MB)), 5000),
+      'PTH_LIMIT',
+    );
     expect(out.error.message).toContain(`dict key of ${MB} characters, more than ${LIMITS.maxKeyLength}`);
     expect(out.cpuMs).toBeLessThan(2000);
   });
@@ -140,7 +172,13 @@ describe('quadratic work on dict keys', () => {
   test('bytes keys compare by content, and never equal a str key (as in Python)', () => {
     // {b'k': 1, b'k' (another object): 2, 'k': 3, 'model_state_dict': {...}}: three top-level keys, two ignored
     const p = new Pickle().proto(2).op(OP.EMPTY_DICT).mark();
-    p.bytes(new Uint8Array([0x6b])).int(1).bytes(new Uint8Array([0x6b])).int(2).str('k').int(3).str('model_state_dict');
+    p.bytes(new Uint8Array([0x6b]))
+      .int(1)
+      .bytes(new Uint8Array([0x6b]))
+      .int(2)
+      .str('k')
+      .int(3)
+      .str('model_state_dict');
     stateDict(p, FC).op(OP.SETITEMS).stop();
     const file = run(pth(p.bytesOut(), { 0: 6 })).file!;
     expect(file.key).toBe('model_state_dict');
@@ -178,7 +216,10 @@ describe('messages: short, one line, control characters escaped', () => {
   });
 
   test('control characters in a global name are escaped', () => {
-    const out = refused(pth(pickle((p) => p.str('os\x1b[31m\r\x00').str('sys\ntem\u202e\u2028').op(OP.STACK_GLOBAL))), 'PTH_UNSAFE_GLOBAL');
+    const out = refused(
+      pth(pickle((p) => p.str('os\x1b[31m\r\x00').str('sys\ntem\u202e\u2028').op(OP.STACK_GLOBAL))),
+      'PTH_UNSAFE_GLOBAL',
+    );
     expect(out.error.message).toContain('os\\x1b[31m\\r\\x00.sys\\ntem\\u202e\\u2028');
     const text = refused(pth(pickle((p) => p.global('posix\x1b]0;owned\x07', 'system'))), 'PTH_UNSAFE_GLOBAL');
     expect(text.error.message).toContain('posix\\x1b]0;owned\\x07.system');
@@ -192,16 +233,29 @@ describe('messages: short, one line, control characters escaped', () => {
 
   test('a tensor name with control characters: raw in PthTensor.name, escaped in messages and warnings', () => {
     const name = 'fc\x1b]0;pwned\x07\n.weight';
-    const ok = run(pth(pickle(() => {}, [{ ...FC[0], name }]), { 0: new Float32Array([NaN, 1, 2, 3, 4, 5]) }));
+    const ok = run(
+      pth(
+        pickle(() => {}, [{ ...FC[0], name }]),
+        { 0: new Float32Array([NaN, 1, 2, 3, 4, 5]) },
+      ),
+    );
     expect(ok.file?.tensors[0].name).toBe(name);
     expect(ok.file?.warnings[0]).toContain('fc\\x1b]0;pwned\\x07\\n.weight holds 1 NaN');
     expect(ok.file?.warnings.join('')).not.toMatch(CONTROL);
-    const bad = refused(pth(pickle(() => {}, [{ ...FC[0], name, offset: 1 }]), { 0: 6 }), 'PTH_BAD_VIEW');
+    const bad = refused(
+      pth(
+        pickle(() => {}, [{ ...FC[0], name, offset: 1 }]),
+        { 0: 6 },
+      ),
+      'PTH_BAD_VIEW',
+    );
     expect(bad.error.message).toContain('tensor fc\\x1b]0;pwned\\x07\\n.weight (offset 1');
   });
 
   test('escapeControl and quote, for the CLI and the web app', () => {
-    expect(escapeControl('a\tb\nc\rd\x1be\x00f\x7fg\x9bh\u2028i\u202ej\ud800k')).toBe('a\\tb\\nc\\rd\\x1be\\x00f\\x7fg\\x9bh\\u2028i\\u202ej\\ud800k');
+    expect(escapeControl('a\tb\nc\rd\x1be\x00f\x7fg\x9bh\u2028i\u202ej\ud800k')).toBe(
+      'a\\tb\\nc\\rd\\x1be\\x00f\\x7fg\\x9bh\\u2028i\\u202ej\\ud800k',
+    );
     expect(escapeControl('fc1.weight ünïcødé 😀')).toBe('fc1.weight ünïcødé 😀');
     expect(escapeControl(escapeControl('x\x1by'))).toBe('x\\x1by');
     expect(quote(`${'😀'.repeat(50)}`)).toBe(`${'😀'.repeat(40)}…(100 chars)`); // pairs never split
@@ -213,7 +267,10 @@ describe('messages: short, one line, control characters escaped', () => {
 describe('zip bombs: refused before inflating, or one byte past the declared size', () => {
   // a 4 x 784 float32 weight (12,544 bytes), as a state_dict of a Linear(784, 4) would hold it
   const W: TensorSpec = { name: 'fc1.weight', key: '0', numel: 4 * 784, shape: [4, 784] };
-  const weightPickle = (numel: number) => stateDict(new Pickle().proto(2), [{ ...W, numel }]).stop().bytesOut();
+  const weightPickle = (numel: number) =>
+    stateDict(new Pickle().proto(2), [{ ...W, numel }])
+      .stop()
+      .bytesOut();
   const data0 = { name: 'archive/data/0', data: new Uint8Array(4 * W.numel) };
   const version = { name: 'archive/version', data: new TextEncoder().encode('3\n') };
 
@@ -235,7 +292,14 @@ describe('zip bombs: refused before inflating, or one byte past the declared siz
 
   test('a storage record declaring 12,544 bytes whose stream inflates to 64 MiB: PTH_CORRUPT one byte past it', () => {
     const bomb = { ...zeroBomb(64), size: 4 * W.numel };
-    const out = refused(buildZip([{ name: 'archive/data.pkl', data: weightPickle(W.numel) }, { name: data0.name, deflated: bomb }, version]), 'PTH_CORRUPT');
+    const out = refused(
+      buildZip([
+        { name: 'archive/data.pkl', data: weightPickle(W.numel) },
+        { name: data0.name, deflated: bomb },
+        version,
+      ]),
+      'PTH_CORRUPT',
+    );
     expect(out.error.message).toContain(`inflates past its declared ${bomb.size} bytes`);
     expect(out.heapGrowth).toBeLessThan(16 * MB);
     expect(out.cpuMs).toBeLessThan(2000);
@@ -243,17 +307,36 @@ describe('zip bombs: refused before inflating, or one byte past the declared siz
 
   test('a 256 MiB storage (pickle and zip agree) of which one 12 KB tensor is used: PTH_LIMIT before inflating', () => {
     const bomb = zeroBomb(256);
-    const numel = bomb.size / 4, allowed = LIMITS.storageOveruse * W.numel + LIMITS.storageSlackElements;
-    const out = refused(buildZip([{ name: 'archive/data.pkl', data: weightPickle(numel) }, { name: data0.name, deflated: bomb }, version]), 'PTH_LIMIT');
-    expect(out.error.message).toContain(`storage 0 holds ${numel} elements but its tensors use ${W.numel} (at most ${allowed} are read)`);
+    const numel = bomb.size / 4,
+      allowed = LIMITS.storageOveruse * W.numel + LIMITS.storageSlackElements;
+    const out = refused(
+      buildZip([
+        { name: 'archive/data.pkl', data: weightPickle(numel) },
+        { name: data0.name, deflated: bomb },
+        version,
+      ]),
+      'PTH_LIMIT',
+    );
+    expect(out.error.message).toContain(
+      `storage 0 holds ${numel} elements but its tensors use ${W.numel} (at most ${allowed} are read)`,
+    );
     expect(out.stats.inflatedBytes).toBe(0);
     expect(out.cpuMs).toBeLessThan(2000);
   });
 
   test('a storage record honestly declaring 64 MiB, far more than the pickle says: PTH_STORAGE_SIZE before inflating', () => {
     const bomb = zeroBomb(64);
-    const out = refused(buildZip([{ name: 'archive/data.pkl', data: weightPickle(W.numel) }, { name: data0.name, deflated: bomb }, version]), 'PTH_STORAGE_SIZE');
-    expect(out.error.message).toContain(`record archive/data/0 holds ${bomb.size} bytes but the pickle says ${W.numel} float32 values (${4 * W.numel} bytes)`);
+    const out = refused(
+      buildZip([
+        { name: 'archive/data.pkl', data: weightPickle(W.numel) },
+        { name: data0.name, deflated: bomb },
+        version,
+      ]),
+      'PTH_STORAGE_SIZE',
+    );
+    expect(out.error.message).toContain(
+      `record archive/data/0 holds ${bomb.size} bytes but the pickle says ${W.numel} float32 values (${4 * W.numel} bytes)`,
+    );
     expect(out.stats.inflatedBytes).toBe(0);
     expect(out.cpuMs).toBeLessThan(2000);
   });
@@ -279,7 +362,10 @@ describe('ambiguous zips', () => {
   });
 
   test('two copies of one storage record: PTH_ZIP_DUPLICATE naming it', () => {
-    const out = refused(buildZip([...good, { name: 'archive/data/0', data: new Uint8Array(24).fill(0x40) }]), 'PTH_ZIP_DUPLICATE');
+    const out = refused(
+      buildZip([...good, { name: 'archive/data/0', data: new Uint8Array(24).fill(0x40) }]),
+      'PTH_ZIP_DUPLICATE',
+    );
     expect(out.error.message).toContain('archive/data/0 twice');
   });
 
@@ -289,7 +375,10 @@ describe('ambiguous zips', () => {
 
   test('a duplicate name with control characters is escaped', () => {
     const name = 'archive/\x1b[2Jx';
-    const out = refused(buildZip([...good, { name, data: new Uint8Array(1) }, { name, data: new Uint8Array(2) }]), 'PTH_ZIP_DUPLICATE');
+    const out = refused(
+      buildZip([...good, { name, data: new Uint8Array(1) }, { name, data: new Uint8Array(2) }]),
+      'PTH_ZIP_DUPLICATE',
+    );
     expect(out.error.message).toContain('archive/\\x1b[2Jx twice');
   });
 
@@ -303,15 +392,23 @@ describe('ambiguous zips', () => {
     expect(out.error.message).toContain('holds a NUL byte');
   });
 
-  test('a record nested inside another record\'s data: PTH_ZIP_OVERLAP', () => {
+  test("a record nested inside another record's data: PTH_ZIP_OVERLAP", () => {
     // record A's stored data is a whole local record B (header + data); the directory lists both
-    const innerName = 'archive/data/0', outerName = 'archive/padding';
+    const innerName = 'archive/data/0',
+      outerName = 'archive/padding';
     const innerRecord = buildZip([good[1]]).subarray(0, 30 + innerName.length + data0.length);
     const bytes = buildZip([good[0], { name: outerName, data: innerRecord }, good[2]], {
-      directory: (d) => [...d, {
-        name: new TextEncoder().encode(innerName), method: 0, crc: crc32(data0), compressedSize: data0.length, size: data0.length,
-        offset: d[1].offset + 30 + outerName.length,
-      }],
+      directory: (d) => [
+        ...d,
+        {
+          name: new TextEncoder().encode(innerName),
+          method: 0,
+          crc: crc32(data0),
+          compressedSize: data0.length,
+          size: data0.length,
+          offset: d[1].offset + 30 + outerName.length,
+        },
+      ],
     });
     const out = refused(bytes, 'PTH_ZIP_OVERLAP');
     expect(out.error.message).toContain('record archive/padding');
@@ -320,12 +417,17 @@ describe('ambiguous zips', () => {
 
   test('a record whose data runs into the next record: PTH_ZIP_OVERLAP', () => {
     const records = good.map((r) => ({ ...r, deflate: true }));
-    const bytes = buildZip(records, { directory: (d) => d.map((e, i) => (i === 0 ? { ...e, compressedSize: e.compressedSize + 10 } : e)) });
+    const bytes = buildZip(records, {
+      directory: (d) => d.map((e, i) => (i === 0 ? { ...e, compressedSize: e.compressedSize + 10 } : e)),
+    });
     refused(bytes, 'PTH_ZIP_OVERLAP');
   });
 
   test('a record whose data runs into the central directory: PTH_ZIP_OVERLAP', () => {
-    const bytes = buildZip(good, { directory: (d) => d.map((e, i) => (i === 2 ? { ...e, compressedSize: e.compressedSize + 4, size: e.size + 4 } : e)) });
+    const bytes = buildZip(good, {
+      directory: (d) =>
+        d.map((e, i) => (i === 2 ? { ...e, compressedSize: e.compressedSize + 4, size: e.size + 4 } : e)),
+    });
     const out = refused(bytes, 'PTH_ZIP_OVERLAP');
     expect(out.error.message).toContain('overlaps the central directory');
   });
@@ -354,7 +456,9 @@ describe('names with control characters', () => {
   test('layers whose names hold CR, LF and escape sequences load, with the raw names kept and warnings escaped', async () => {
     const { savePth, loadMlp } = await import('../src/index.js');
     const evil = '\x1b]0;pwned\x07\x1b[2J\r\n ok';
-    const bytes = savePth({ layers: [{ name: evil, weight: new Float32Array(6), bias: new Float32Array(2), in: 3, out: 2 }] });
+    const bytes = savePth({
+      layers: [{ name: evil, weight: new Float32Array(6), bias: new Float32Array(2), in: 3, out: 2 }],
+    });
     const model = await loadMlp(bytes);
     expect(model.layers.map((l) => l.name)).toEqual([evil]);
     expect(escapeControl(model.layers[0]!.name)).toBe('\\x1b]0;pwned\\x07\\x1b[2J\\r\\n ok');

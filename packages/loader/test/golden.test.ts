@@ -4,12 +4,24 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadMlp, readPth, toMlp, type MlpLayer } from '../src/index.js';
 import { MNIST_CLASSES, MNIST_PIXELS } from '../src/data/index.js';
-import { FIXTURES, DEFAULT_MODEL, HERE, good, bytesOf, mnistTestImages, forward64, maxAbsDiff, REPO } from './helpers.js';
+import {
+  FIXTURES,
+  DEFAULT_MODEL,
+  HERE,
+  good,
+  bytesOf,
+  mnistTestImages,
+  forward64,
+  maxAbsDiff,
+  REPO,
+} from './helpers.js';
 import { readFileSync, readdirSync } from 'node:fs';
 
 // A devDependency that turbo builds first; run on its own, this file needs it built.
 const { Mlp } = await import('@mnist/core-wasm').catch((e: unknown) => {
-  throw new Error(`@mnist/core-wasm is not built (${String((e as Error)?.message).split('\n')[0]}): run pnpm --filter @mnist/core-wasm build`);
+  throw new Error(
+    `@mnist/core-wasm is not built (${String((e as Error)?.message).split('\n')[0]}): run pnpm --filter @mnist/core-wasm build`,
+  );
 });
 
 async function coreForward(layers: MlpLayer[], x: Float32Array, n: number): Promise<Float32Array> {
@@ -55,7 +67,10 @@ describe('default model (models/mnist_model.pth)', () => {
   const meta = JSON.parse(readFileSync(join(REPO, 'models', 'mnist_model.json'), 'utf8'));
   test('is a 784-512-10 float32 state_dict with keys fc1.*, fc2.*', async () => {
     const m = await loadMlp(bytesOf(DEFAULT_MODEL));
-    expect(m.layers.map((l) => [l.name, l.in, l.out])).toEqual([['fc1', MNIST_PIXELS, 512], ['fc2', 512, MNIST_CLASSES]]);
+    expect(m.layers.map((l) => [l.name, l.in, l.out])).toEqual([
+      ['fc1', MNIST_PIXELS, 512],
+      ['fc2', 512, MNIST_CLASSES],
+    ]);
     expect(m.parameters).toBe(MNIST_PIXELS * 512 + 512 + 512 * MNIST_CLASSES + MNIST_CLASSES);
     expect(m.inputSize).toBe(MNIST_PIXELS);
     expect(m.classes).toBe(MNIST_CLASSES);
@@ -79,9 +94,25 @@ describe('readPth details', () => {
   });
   test('every format variant of the same model gives bit-identical tensors', async () => {
     const ref = await readPth(bytesOf(join(FIXTURES, 'good', 'zip_f32.pth')));
-    for (const f of ['zip_root_stem', 'zip_root_odd', 'zip_rezip_stored', 'zip_rezip_deflated', 'zip_zero_local', 'zip_zero_local_deflated',
-      'zip64', 'zip_byteorder_little', 'zip_byteorder_big', 'legacy', 'zip_protocol4', 'zip_protocol5', 'legacy_protocol1',
-      'layout_shared_storage', 'layout_offset_stride', 'legacy_shared_storage', 'layout_parameters']) {
+    for (const f of [
+      'zip_root_stem',
+      'zip_root_odd',
+      'zip_rezip_stored',
+      'zip_rezip_deflated',
+      'zip_zero_local',
+      'zip_zero_local_deflated',
+      'zip64',
+      'zip_byteorder_little',
+      'zip_byteorder_big',
+      'legacy',
+      'zip_protocol4',
+      'zip_protocol5',
+      'legacy_protocol1',
+      'layout_shared_storage',
+      'layout_offset_stride',
+      'legacy_shared_storage',
+      'layout_parameters',
+    ]) {
       const other = await readPth(bytesOf(join(FIXTURES, 'good', `${f}.pth`)));
       expect(other.tensors.length, f).toBe(ref.tensors.length);
       other.tensors.forEach((t, i) => expect(t.data, `${f} ${t.name}`).toEqual(ref.tensors[i].data));
@@ -92,7 +123,8 @@ describe('readPth details', () => {
       const bytes = bytesOf(join(FIXTURES, 'good', `${f}.pth`));
       const shifted = new Uint8Array(bytes.length + 3);
       shifted.set(bytes, 3);
-      const a = await readPth(bytes), b = await readPth(shifted.subarray(3));
+      const a = await readPth(bytes),
+        b = await readPth(shifted.subarray(3));
       b.tensors.forEach((t, i) => expect(t.data, f).toEqual(a.tensors[i].data));
     }
   });
@@ -115,7 +147,9 @@ describe('readPth details', () => {
   });
   test('NaN and Infinity are reported as one warning naming the tensor', async () => {
     const m = await loadMlp(bytesOf(join(FIXTURES, 'good', 'warn_nan_inf.pth')));
-    expect(m.warnings).toEqual(['fc2.weight holds 1 NaN and 1 infinite values of 160: predictions will be NaN or meaningless']);
+    expect(m.warnings).toEqual([
+      'fc2.weight holds 1 NaN and 1 infinite values of 160: predictions will be NaN or meaningless',
+    ]);
   });
   test('toMlp of a missing bias uses zeros and warns', async () => {
     const m = toMlp(await readPth(bytesOf(join(FIXTURES, 'good', 'layout_no_bias.pth'))));

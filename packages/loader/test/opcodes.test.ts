@@ -167,7 +167,14 @@ describe('the VM and the global scan read opcodes through readOp', () => {
 
   test('more memo entries than the VM keeps (names could hide behind them): PTH_UNSAFE_GLOBAL, quickly', async () => {
     const t0 = process.cpuUsage();
-    expect(await refusal((p) => p.str('a').fill(OP.MEMOIZE, 4 * LIMITS.maxMemo).op(OP.POP))).toBe('PTH_UNSAFE_GLOBAL');
+    expect(
+      await refusal((p) =>
+        p
+          .str('a')
+          .fill(OP.MEMOIZE, 4 * LIMITS.maxMemo)
+          .op(OP.POP),
+      ),
+    ).toBe('PTH_UNSAFE_GLOBAL');
     const t = process.cpuUsage(t0);
     expect((t.user + t.system) / 1000).toBeLessThan(2000);
   });

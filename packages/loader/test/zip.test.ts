@@ -8,7 +8,9 @@ describe('crc32', () => {
   test('matches node:zlib for every length and alignment up to 100 bytes, and a 1 MB buffer', () => {
     const buf = new Uint8Array(1 << 20);
     for (let i = 0; i < buf.length; i++) buf[i] = (i * 2654435761) >>> 24;
-    for (let off = 0; off < 8; off++) for (let len = 0; len <= 100; len++) expect(crc32(buf.subarray(off, off + len))).toBe(zlibCrc(buf.subarray(off, off + len)));
+    for (let off = 0; off < 8; off++)
+      for (let len = 0; len <= 100; len++)
+        expect(crc32(buf.subarray(off, off + len))).toBe(zlibCrc(buf.subarray(off, off + len)));
     expect(crc32(buf)).toBe(zlibCrc(buf));
   });
 });
@@ -30,7 +32,10 @@ describe('inflateBounded', () => {
 
 describe('writeZip', () => {
   test('round-trips through readZip with 64-byte aligned data', () => {
-    const files = [{ name: 'a/data.pkl', data: new Uint8Array([1, 2, 3]) }, { name: 'a/data/0', data: new Uint8Array(1000).fill(7) }];
+    const files = [
+      { name: 'a/data.pkl', data: new Uint8Array([1, 2, 3]) },
+      { name: 'a/data/0', data: new Uint8Array(1000).fill(7) },
+    ];
     const zip = readZip(writeZip(files));
     for (const f of files) {
       const e = zip.entries.get(f.name)!;

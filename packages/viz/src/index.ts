@@ -1,14 +1,14 @@
 // @mnist/viz: Observable Plot figures of an MNIST MLP, for the browser (real DOM) and Node (a linkedom document).
 // Every figure function returns one standalone <svg>.
 
-export {weightTiles, heatmap} from "./weights.js";
-export type {WeightTilesOptions, HeatmapOptions} from "./weights.js";
-export {predictionGrid, digitImage} from "./digits.js";
-export type {PredictionGridOptions, DigitImageOptions, PixelOptions} from "./digits.js";
-export {confusionMatrix, confusionCounts, probabilityBars, lossCurve} from "./metrics.js";
-export type {ConfusionMatrixOptions, ProbabilityBarsOptions, LossCurveOptions, HistoryPoint} from "./metrics.js";
-export {logitBars, signedBars} from "./bars.js";
-export type {LogitBarsOptions, SignedBarsOptions} from "./bars.js";
-export type {FigureOptions, FigureDocument, FigureElement, FigureSvg, DocumentLike, ElementLike} from "./dom.js";
-export {VizError} from "./errors.js";
-export type {VizErrorCode} from "./errors.js";
+export { weightTiles, heatmap } from './weights.js';
+export type { WeightTilesOptions, HeatmapOptions } from './weights.js';
+export { predictionGrid, digitImage } from './digits.js';
+export type { PredictionGridOptions, DigitImageOptions, PixelOptions } from './digits.js';
+export { confusionMatrix, confusionCounts, probabilityBars, lossCurve } from './metrics.js';
+export type { ConfusionMatrixOptions, ProbabilityBarsOptions, LossCurveOptions, HistoryPoint } from './metrics.js';
+export { logitBars, signedBars } from './bars.js';
+export type { LogitBarsOptions, SignedBarsOptions } from './bars.js';
+export type { FigureOptions, FigureDocument, FigureElement, FigureSvg, DocumentLike, ElementLike } from './dom.js';
+export { VizError } from './errors.js';
+export type { VizErrorCode } from './errors.js';

@@ -1,12 +1,23 @@
 // Result figures: confusionMatrix (counts; correct cells blue by recall, mistakes orange-red by count),
 // probabilityBars (softmax outputs, the prediction highlighted) and lossCurve (loss and accuracy over steps).
 
-import * as Plot from "@observablehq/plot";
-import {invalidInput, invalidOption, warn} from "./errors.js";
-import type {FigureOptions, FigureSvg} from "./dom.js";
-import {asSvg, checkArray, checkClassNames, checkHeight, checkPositiveInteger, largest, resolveDocument, resolveWidth, stack, type Panel} from "./figure.js";
-import {ACCENT_COLOR, ACCENT_LIGHT_COLOR, MISTAKE_COLOR} from "./color.js";
-import {thinned} from "./grid.js";
+import * as Plot from '@observablehq/plot';
+import { invalidInput, invalidOption, warn } from './errors.js';
+import type { FigureOptions, FigureSvg } from './dom.js';
+import {
+  asSvg,
+  checkArray,
+  checkClassNames,
+  checkHeight,
+  checkPositiveInteger,
+  largest,
+  resolveDocument,
+  resolveWidth,
+  stack,
+  type Panel,
+} from './figure.js';
+import { ACCENT_COLOR, ACCENT_LIGHT_COLOR, MISTAKE_COLOR } from './color.js';
+import { thinned } from './grid.js';
 
 export interface ConfusionMatrixOptions extends FigureOptions {
   /** Number of classes; default 10. */
@@ -15,8 +26,8 @@ export interface ConfusionMatrixOptions extends FigureOptions {
 
 /** counts[t * classes + p] = number of examples with true class t predicted as p. */
 export function confusionCounts(labels: ArrayLike<number>, predictions: ArrayLike<number>, classes = 10): Uint32Array {
-  checkArray("labels", labels);
-  checkArray("predictions", predictions);
+  checkArray('labels', labels);
+  checkArray('predictions', predictions);
   if (labels.length !== predictions.length)
     throw invalidInput(`invalid predictions: expected ${labels.length} (one per label), got ${predictions.length}`);
   const counts = new Uint32Array(classes * classes);
@@ -24,16 +35,20 @@ export function confusionCounts(labels: ArrayLike<number>, predictions: ArrayLik
     const t = labels[i];
     const p = predictions[i];
     if (!(Number.isInteger(t) && t >= 0 && t < classes))
-      throw invalidInput(`invalid label at ${i}: ${t} (expected an integer in [0, ${classes}); pass classes for more classes)`);
+      throw invalidInput(
+        `invalid label at ${i}: ${t} (expected an integer in [0, ${classes}); pass classes for more classes)`,
+      );
     if (!(Number.isInteger(p) && p >= 0 && p < classes))
-      throw invalidInput(`invalid prediction at ${i}: ${p} (expected an integer in [0, ${classes}); pass classes for more classes)`);
+      throw invalidInput(
+        `invalid prediction at ${i}: ${p} (expected an integer in [0, ${classes}); pass classes for more classes)`,
+      );
     counts[t * classes + p]++;
   }
   return counts;
 }
 
-const blues = Plot.scale({color: {type: "linear", scheme: "blues", domain: [0, 1]}});
-const oranges = Plot.scale({color: {type: "linear", scheme: "oranges", domain: [0, 1]}});
+const blues = Plot.scale({ color: { type: 'linear', scheme: 'blues', domain: [0, 1] } });
+const oranges = Plot.scale({ color: { type: 'linear', scheme: 'oranges', domain: [0, 1] } });
 
 /**
  * Rows are true classes, columns predictions; each non-zero cell shows its count. Diagonal cells are blue by recall
@@ -42,13 +57,15 @@ const oranges = Plot.scale({color: {type: "linear", scheme: "oranges", domain: [
 export function confusionMatrix(
   labels: ArrayLike<number>,
   predictions: ArrayLike<number>,
-  options: ConfusionMatrixOptions = {}
+  options: ConfusionMatrixOptions = {},
 ): FigureSvg {
-  const classes = checkPositiveInteger("classes", options.classes ?? 10);
+  const classes = checkPositiveInteger('classes', options.classes ?? 10);
   const counts = confusionCounts(labels, predictions, classes);
-  if (labels.length === 0) throw invalidInput("invalid labels: empty (expected at least one example)");
+  if (labels.length === 0) throw invalidInput('invalid labels: empty (expected at least one example)');
   const document = resolveDocument(options);
-  const rowTotals = Array.from({length: classes}, (_, t) => counts.slice(t * classes, (t + 1) * classes).reduce((a, b) => a + b, 0));
+  const rowTotals = Array.from({ length: classes }, (_, t) =>
+    counts.slice(t * classes, (t + 1) * classes).reduce((a, b) => a + b, 0),
+  );
   let maxMistake = 0;
   let correct = 0;
   for (let t = 0; t < classes; t++)
@@ -56,7 +73,7 @@ export function confusionMatrix(
       if (t === p) correct += counts[t * classes + p];
       else maxMistake = Math.max(maxMistake, counts[t * classes + p]);
     }
-  const cells = Array.from({length: classes * classes}, (_, i) => i);
+  const cells = Array.from({ length: classes * classes }, (_, i) => i);
   const shade = (i: number): number => {
     const t = Math.floor(i / classes);
     const p = i % classes;
@@ -65,7 +82,7 @@ export function confusionMatrix(
     return t === p ? count / rowTotals[t] : count / maxMistake;
   };
   const fill = (i: number): string => {
-    if (counts[i] === 0) return "#f7f7f7";
+    if (counts[i] === 0) return '#f7f7f7';
     const diagonal = Math.floor(i / classes) === i % classes;
     // Mistakes stop at 70% of the orange ramp so that dozens of small counts do not drown the diagonal.
     return String((diagonal ? blues : oranges).apply(diagonal ? 0.15 + 0.85 * shade(i) : 0.1 + 0.6 * shade(i)));
@@ -75,7 +92,7 @@ export function confusionMatrix(
   const marginTop = 6;
   const available = resolveWidth(options, 440) - marginLeft - 10;
   const cell = available / classes;
-  const range = Array.from({length: classes}, (_, i) => i);
+  const range = Array.from({ length: classes }, (_, i) => i);
   const fontSize = Math.max(7, Math.min(12, cell / 3.2));
   const plot = asSvg(
     Plot.plot({
@@ -86,15 +103,31 @@ export function confusionMatrix(
       marginRight: 10,
       marginTop,
       marginBottom,
-      x: {type: "band", domain: range, label: "predicted", labelAnchor: "center", ticks: thinned(classes, cell, 16), tickSize: 0, padding: 0},
-      y: {type: "band", domain: range, label: "true", labelAnchor: "center", ticks: thinned(classes, cell, 12), tickSize: 0, padding: 0},
+      x: {
+        type: 'band',
+        domain: range,
+        label: 'predicted',
+        labelAnchor: 'center',
+        ticks: thinned(classes, cell, 16),
+        tickSize: 0,
+        padding: 0,
+      },
+      y: {
+        type: 'band',
+        domain: range,
+        label: 'true',
+        labelAnchor: 'center',
+        ticks: thinned(classes, cell, 12),
+        tickSize: 0,
+        padding: 0,
+      },
       marks: [
         Plot.cell(cells, {
           x: (i: number) => i % classes,
           y: (i: number) => Math.floor(i / classes),
           fill,
           inset: 0.5,
-          title: (i: number) => `true ${Math.floor(i / classes)}, predicted ${i % classes}: ${counts[i]}`
+          title: (i: number) => `true ${Math.floor(i / classes)}, predicted ${i % classes}: ${counts[i]}`,
         }),
         Plot.text(
           cells.filter((i) => counts[i] > 0),
@@ -102,16 +135,18 @@ export function confusionMatrix(
             x: (i: number) => i % classes,
             y: (i: number) => Math.floor(i / classes),
             text: (i: number) => String(counts[i]),
-            fill: (i: number) => (Math.floor(i / classes) === i % classes && shade(i) > 0.5 ? "white" : "black"),
-            fontSize
-          }
-        )
-      ]
-    })
+            fill: (i: number) => (Math.floor(i / classes) === i % classes && shade(i) > 0.5 ? 'white' : 'black'),
+            fontSize,
+          },
+        ),
+      ],
+    }),
   );
   const accuracy = (100 * correct) / labels.length;
-  const subtitle = options.subtitle ?? `accuracy ${accuracy.toFixed(2)}% (${correct} of ${labels.length}) · blue: correct · orange: mistakes`;
-  return stack(document, [{svg: plot}], {title: options.title, subtitle});
+  const subtitle =
+    options.subtitle ??
+    `accuracy ${accuracy.toFixed(2)}% (${correct} of ${labels.length}) · blue: correct · orange: mistakes`;
+  return stack(document, [{ svg: plot }], { title: options.title, subtitle });
 }
 
 export interface ProbabilityBarsOptions extends FigureOptions {
@@ -125,13 +160,15 @@ export interface ProbabilityBarsOptions extends FigureOptions {
 
 /** Softmax outputs as bars (0..100%); the most probable class is dark, the others light. */
 export function probabilityBars(probabilities: ArrayLike<number>, options: ProbabilityBarsOptions = {}): FigureSvg {
-  checkArray("probabilities", probabilities);
+  checkArray('probabilities', probabilities);
   const n = probabilities.length;
-  if (n === 0) throw invalidInput("invalid probabilities: empty (expected one value per class)");
+  if (n === 0) throw invalidInput('invalid probabilities: empty (expected one value per class)');
   for (let i = 0; i < n; i++) {
     const p = probabilities[i];
     if (!(p >= 0 && p <= 1))
-      throw invalidInput(`invalid probabilities: value at ${i} is ${p} (expected 0..1; pass softmax outputs, not logits)`);
+      throw invalidInput(
+        `invalid probabilities: value at ${i} is ${p} (expected 0..1; pass softmax outputs, not logits)`,
+      );
   }
   const best = largest(probabilities);
   const names = checkClassNames(n, options.classNames);
@@ -139,8 +176,8 @@ export function probabilityBars(probabilities: ArrayLike<number>, options: Proba
   if (trueLabel !== undefined && !(Number.isInteger(trueLabel) && trueLabel >= 0 && trueLabel < n))
     throw invalidOption(`invalid trueLabel: ${trueLabel} (expected an integer in [0, ${n}))`);
   const document = resolveDocument(options);
-  const height = checkHeight("height", options.height ?? 180);
-  const classes = Array.from({length: n}, (_, i) => i);
+  const height = checkHeight('height', options.height ?? 180);
+  const classes = Array.from({ length: n }, (_, i) => i);
   const wrong = trueLabel !== undefined && trueLabel !== best ? [trueLabel] : [];
   const plot = asSvg(
     Plot.plot({
@@ -150,16 +187,32 @@ export function probabilityBars(probabilities: ArrayLike<number>, options: Proba
       marginTop: 22,
       marginLeft: 40,
       marginBottom: 30,
-      x: {type: "band", domain: classes, tickFormat: (i: number) => names[i], label: trueLabel === undefined ? "class" : `class (true: ${names[trueLabel]})`, labelAnchor: "center", tickSize: 0, padding: 0.15},
-      y: {domain: [0, 1], tickFormat: ".0%", label: "probability", ticks: 5, grid: true},
+      x: {
+        type: 'band',
+        domain: classes,
+        tickFormat: (i: number) => names[i],
+        label: trueLabel === undefined ? 'class' : `class (true: ${names[trueLabel]})`,
+        labelAnchor: 'center',
+        tickSize: 0,
+        padding: 0.15,
+      },
+      y: { domain: [0, 1], tickFormat: '.0%', label: 'probability', ticks: 5, grid: true },
       marks: [
         Plot.barY(classes, {
           x: (i: number) => i,
           y: (i: number) => probabilities[i],
           fill: (i: number) => (i === best ? ACCENT_COLOR : ACCENT_LIGHT_COLOR),
-          title: (i: number) => `${names[i]}: ${(100 * probabilities[i]).toFixed(2)}%`
+          title: (i: number) => `${names[i]}: ${(100 * probabilities[i]).toFixed(2)}%`,
         }),
-        Plot.barY(wrong, {x: (i: number) => i, y1: 0, y2: 1, stroke: MISTAKE_COLOR, strokeWidth: 1.5, strokeDasharray: "3,2", fill: "none"}),
+        Plot.barY(wrong, {
+          x: (i: number) => i,
+          y1: 0,
+          y2: 1,
+          stroke: MISTAKE_COLOR,
+          strokeWidth: 1.5,
+          strokeDasharray: '3,2',
+          fill: 'none',
+        }),
         Plot.ruleY([0]),
         ...[false, true].map((top) =>
           Plot.text(
@@ -169,15 +222,15 @@ export function probabilityBars(probabilities: ArrayLike<number>, options: Proba
               y: (i: number) => probabilities[i],
               text: (i: number) => formatPercent(probabilities[i]),
               dy: -7,
-              fontWeight: top ? "bold" : "normal",
-              fontSize: 9
-            }
-          )
-        )
-      ]
-    })
+              fontWeight: top ? 'bold' : 'normal',
+              fontSize: 9,
+            },
+          ),
+        ),
+      ],
+    }),
   );
-  return stack(document, [{svg: plot}], {title: options.title, subtitle: options.subtitle});
+  return stack(document, [{ svg: plot }], { title: options.title, subtitle: options.subtitle });
 }
 
 /**
@@ -207,10 +260,10 @@ function logTicks(values: number[], height: number): number[] {
 
 function formatPercent(p: number): string {
   const percent = 100 * p;
-  if (percent >= 99.5 && percent < 100) return ">99%";
+  if (percent >= 99.5 && percent < 100) return '>99%';
   if (percent >= 1) return `${Math.round(percent)}%`;
   if (percent >= 0.05) return `${percent.toFixed(1)}%`;
-  return "";
+  return '';
 }
 
 export interface HistoryPoint {
@@ -224,7 +277,7 @@ export interface LossCurveOptions extends FigureOptions {
   /** Height of each panel (loss, and accuracy when present); default 180. */
   panelHeight?: number;
   /** Loss axis type; default "linear" ("log" helps long runs). */
-  lossScale?: "linear" | "log";
+  lossScale?: 'linear' | 'log';
 }
 
 /**
@@ -232,60 +285,115 @@ export interface LossCurveOptions extends FigureOptions {
  * percent) wherever history entries carry one. Epoch boundaries, when entries carry an epoch, are grey rules.
  */
 export function lossCurve(history: HistoryPoint[], options: LossCurveOptions = {}): FigureSvg {
-  if (!Array.isArray(history)) throw invalidInput(`invalid history: expected an array of { step, loss }, got ${typeof history}`);
-  if (history.length === 0) throw invalidInput("invalid history: empty (expected at least one { step, loss })");
+  if (!Array.isArray(history))
+    throw invalidInput(`invalid history: expected an array of { step, loss }, got ${typeof history}`);
+  if (history.length === 0) throw invalidInput('invalid history: empty (expected at least one { step, loss })');
   history.forEach((point, i) => {
     if (!(point && Number.isFinite(point.step)))
       throw invalidInput(`invalid history at ${i}: step ${point?.step} (expected a finite number)`);
-    if (typeof point.loss !== "number") throw invalidInput(`invalid history at ${i}: loss ${point.loss} (expected a number)`);
+    if (typeof point.loss !== 'number')
+      throw invalidInput(`invalid history at ${i}: loss ${point.loss} (expected a number)`);
     if (point.accuracy !== undefined && !(point.accuracy >= 0 && point.accuracy <= 1))
       throw invalidInput(`invalid history at ${i}: accuracy ${point.accuracy} (expected 0..1)`);
   });
   const document = resolveDocument(options);
   const width = resolveWidth(options, 640);
-  const panelHeight = checkHeight("panelHeight", options.panelHeight ?? 180);
+  const panelHeight = checkHeight('panelHeight', options.panelHeight ?? 180);
   const points = [...history].sort((a, b) => a.step - b.step);
   const steps: [number, number] = [points[0].step, points[points.length - 1].step];
   if (steps[0] === steps[1]) steps[1] = steps[0] + 1;
   const epochStarts = points.filter((p, i) => p.epoch !== undefined && i > 0 && p.epoch !== points[i - 1].epoch);
   const withAccuracy = points.filter((p) => p.accuracy !== undefined);
-  const lossPoints = points.filter((p) => Number.isFinite(p.loss) && (options.lossScale !== "log" || p.loss > 0));
+  const lossPoints = points.filter((p) => Number.isFinite(p.loss) && (options.lossScale !== 'log' || p.loss > 0));
   if (lossPoints.length < points.length)
-    warn(`lossCurve: ${points.length - lossPoints.length} non-finite${options.lossScale === "log" ? " or non-positive" : ""} losses not drawn`);
+    warn(
+      `lossCurve: ${points.length - lossPoints.length} non-finite${options.lossScale === 'log' ? ' or non-positive' : ''} losses not drawn`,
+    );
   const window = Math.max(1, Math.round(points.length / 25));
-  const epochRules = (y: "loss" | "accuracy") => [
-    Plot.ruleX(epochStarts, {x: "step", stroke: "#bbb", strokeDasharray: "2,3"}),
-    y === "loss"
-      ? Plot.text(epochStarts, {x: "step", text: (p: HistoryPoint) => `epoch ${p.epoch}`, frameAnchor: "top", textAnchor: "start", dx: 3, dy: 2, fill: "#777"})
-      : null
+  const epochRules = (y: 'loss' | 'accuracy') => [
+    Plot.ruleX(epochStarts, { x: 'step', stroke: '#bbb', strokeDasharray: '2,3' }),
+    y === 'loss'
+      ? Plot.text(epochStarts, {
+          x: 'step',
+          text: (p: HistoryPoint) => `epoch ${p.epoch}`,
+          frameAnchor: 'top',
+          textAnchor: 'start',
+          dx: 3,
+          dy: 2,
+          fill: '#777',
+        })
+      : null,
   ];
   // The loss panel and the accuracy panel share the step axis and the layout.
   const panel = (xLabel: string | null, y: Plot.ScaleOptions, marks: Plot.Markish[]): Panel => ({
-    svg: asSvg(Plot.plot({document, width, height: panelHeight, marginLeft: 50, marginTop: 22, x: {domain: steps, label: xLabel, labelAnchor: "right"}, y, marks}))
+    svg: asSvg(
+      Plot.plot({
+        document,
+        width,
+        height: panelHeight,
+        marginLeft: 50,
+        marginTop: 22,
+        x: { domain: steps, label: xLabel, labelAnchor: 'right' },
+        y,
+        marks,
+      }),
+    ),
   });
   const panels = [
     panel(
-      withAccuracy.length ? null : "step",
-      options.lossScale === "log"
-        ? {type: "log", label: "loss", grid: true, ticks: logTicks(lossPoints.map((p) => p.loss), panelHeight), tickFormat: (d: number) => String(+d.toPrecision(2))}
-        : {type: "linear", label: "loss", grid: true, zero: true},
+      withAccuracy.length ? null : 'step',
+      options.lossScale === 'log'
+        ? {
+            type: 'log',
+            label: 'loss',
+            grid: true,
+            ticks: logTicks(
+              lossPoints.map((p) => p.loss),
+              panelHeight,
+            ),
+            tickFormat: (d: number) => String(+d.toPrecision(2)),
+          }
+        : { type: 'linear', label: 'loss', grid: true, zero: true },
       [
-        ...epochRules("loss"),
-        Plot.lineY(lossPoints, {x: "step", y: "loss", stroke: window > 1 ? "#9ecae1" : ACCENT_COLOR, strokeWidth: 1}),
-        window > 1 ? Plot.lineY(lossPoints, Plot.windowY({k: window, anchor: "middle"}, {x: "step", y: "loss", stroke: ACCENT_COLOR, strokeWidth: 1.5})) : null,
-        lossPoints.length === 1 ? Plot.dot(lossPoints, {x: "step", y: "loss", fill: ACCENT_COLOR}) : null
-      ]
-    )
+        ...epochRules('loss'),
+        Plot.lineY(lossPoints, { x: 'step', y: 'loss', stroke: window > 1 ? '#9ecae1' : ACCENT_COLOR, strokeWidth: 1 }),
+        window > 1
+          ? Plot.lineY(
+              lossPoints,
+              Plot.windowY(
+                { k: window, anchor: 'middle' },
+                { x: 'step', y: 'loss', stroke: ACCENT_COLOR, strokeWidth: 1.5 },
+              ),
+            )
+          : null,
+        lossPoints.length === 1 ? Plot.dot(lossPoints, { x: 'step', y: 'loss', fill: ACCENT_COLOR }) : null,
+      ],
+    ),
   ];
   if (withAccuracy.length) {
     panels.push(
-      panel("step", {label: "accuracy (%)", percent: true, grid: true, nice: true}, [
-        ...epochRules("accuracy"),
-        Plot.lineY(withAccuracy, {x: "step", y: "accuracy", stroke: "#2ca02c", strokeWidth: 1.5}),
-        Plot.dot(withAccuracy, {x: "step", y: "accuracy", fill: "#2ca02c", r: 2.5, title: (p: HistoryPoint) => `step ${p.step}: ${(100 * p.accuracy!).toFixed(2)}%`}),
-        Plot.text(withAccuracy.slice(-1), {x: "step", y: "accuracy", text: (p: HistoryPoint) => `${(100 * p.accuracy!).toFixed(2)}%`, dx: -4, dy: 14, textAnchor: "end", fill: "#2ca02c", fontWeight: "bold"})
-      ])
+      panel('step', { label: 'accuracy (%)', percent: true, grid: true, nice: true }, [
+        ...epochRules('accuracy'),
+        Plot.lineY(withAccuracy, { x: 'step', y: 'accuracy', stroke: '#2ca02c', strokeWidth: 1.5 }),
+        Plot.dot(withAccuracy, {
+          x: 'step',
+          y: 'accuracy',
+          fill: '#2ca02c',
+          r: 2.5,
+          title: (p: HistoryPoint) => `step ${p.step}: ${(100 * p.accuracy!).toFixed(2)}%`,
+        }),
+        Plot.text(withAccuracy.slice(-1), {
+          x: 'step',
+          y: 'accuracy',
+          text: (p: HistoryPoint) => `${(100 * p.accuracy!).toFixed(2)}%`,
+          dx: -4,
+          dy: 14,
+          textAnchor: 'end',
+          fill: '#2ca02c',
+          fontWeight: 'bold',
+        }),
+      ]),
     );
   }
-  return stack(document, panels, {title: options.title, subtitle: options.subtitle});
+  return stack(document, panels, { title: options.title, subtitle: options.subtitle });
 }

@@ -1,12 +1,12 @@
 // A small PNG writer (8-bit indexed colour) and base64, so pixel tiles become <image href="data:image/png;base64,...">
 // identically in the browser and in Node. Deflate (and its Adler-32) is pako's; the chunk CRC-32 is the table below.
 
-import {deflate} from "pako";
+import { deflate } from 'pako';
 
 const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 
 // CRC-32 (ISO 3309, as PNG chunks use it), table-driven: pako computes one for gzip but does not export it.
-const CRC_TABLE = Uint32Array.from({length: 256}, (_, n) => {
+const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
   let c = n;
   for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
   return c;
@@ -32,7 +32,7 @@ export interface IndexedImage {
 
 /** Encodes an 8-bit indexed-colour PNG (colour type 3, no interlace, filter 0 on every row). */
 export function encodeIndexedPng(image: IndexedImage): Uint8Array {
-  const {width, height, indices, palette, alpha} = image;
+  const { width, height, indices, palette, alpha } = image;
   if (!(width > 0 && height > 0 && Number.isInteger(width) && Number.isInteger(height)))
     throw new RangeError(`invalid PNG size: ${width}x${height}`);
   if (indices.length !== width * height)
@@ -48,9 +48,12 @@ export function encodeIndexedPng(image: IndexedImage): Uint8Array {
   header[8] = 8; // bit depth
   header[9] = 3; // colour type: indexed
   const compressed = deflate(raw); // zlib stream, pako's defaults (level 6; per block the smallest of stored, fixed, dynamic)
-  const chunks: [string, Uint8Array][] = [["IHDR", header], ["PLTE", palette]];
-  if (alpha) chunks.push(["tRNS", alpha]);
-  chunks.push(["IDAT", compressed], ["IEND", new Uint8Array(0)]);
+  const chunks: [string, Uint8Array][] = [
+    ['IHDR', header],
+    ['PLTE', palette],
+  ];
+  if (alpha) chunks.push(['tRNS', alpha]);
+  chunks.push(['IDAT', compressed], ['IEND', new Uint8Array(0)]);
   const out = new Uint8Array(PNG_SIGNATURE.length + chunks.reduce((n, [, data]) => n + 12 + data.length, 0));
   const outView = new DataView(out.buffer);
   out.set(PNG_SIGNATURE);
@@ -66,7 +69,7 @@ export function encodeIndexedPng(image: IndexedImage): Uint8Array {
   return out;
 }
 
-const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 const BASE64_CODES = new Uint8Array(64).map((_, i) => BASE64.charCodeAt(i));
 

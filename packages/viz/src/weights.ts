@@ -1,13 +1,20 @@
 // Weight figures: weightTiles (each first-layer unit's 784 weights as a 28x28 tile, one grid, one PNG) and heatmap
 // (any out x in matrix or bias vector: SVG cells when small, one PNG when large), both on the diverging scale.
 
-import * as Plot from "@observablehq/plot";
-import {divergingColor, divergingIndex, divergingLegend, divergingPalette, GAP_INDEX, symmetricExtent} from "./color.js";
-import {invalidInput, invalidOption, warn} from "./errors.js";
-import type {FigureOptions, FigureSvg} from "./dom.js";
-import {asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, tagMarks} from "./figure.js";
-import {fillTile, gridImage, gridLayout, gridPixels, rendering, thinned, tileOrigin} from "./grid.js";
-import {pngDataUrl} from "./png.js";
+import * as Plot from '@observablehq/plot';
+import {
+  divergingColor,
+  divergingIndex,
+  divergingLegend,
+  divergingPalette,
+  GAP_INDEX,
+  symmetricExtent,
+} from './color.js';
+import { invalidInput, invalidOption, warn } from './errors.js';
+import type { FigureOptions, FigureSvg } from './dom.js';
+import { asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, tagMarks } from './figure.js';
+import { fillTile, gridImage, gridLayout, gridPixels, rendering, thinned, tileOrigin } from './grid.js';
+import { pngDataUrl } from './png.js';
 
 export interface WeightTilesOptions extends FigureOptions {
   /** Inputs per unit (a square number of pixels); default 784 = 28x28. */
@@ -41,7 +48,7 @@ function checkMaxAbs(maxAbs: number | undefined): void {
 }
 
 function warnNonFinite(figure: string, count: number): void {
-  if (count > 0) warn(`${figure}: ${count} non-finite value${count === 1 ? "" : "s"} (NaN or ±Infinity) drawn black`);
+  if (count > 0) warn(`${figure}: ${count} non-finite value${count === 1 ? '' : 's'} (NaN or ±Infinity) drawn black`);
 }
 
 /**
@@ -50,29 +57,37 @@ function warnNonFinite(figure: string, count: number): void {
  * Tile k sits at column k % columns, row floor(k / columns); the axes read "unit = row start + column".
  */
 export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions): FigureSvg {
-  checkArray("W1", W1);
-  if (!options) throw invalidOption("weightTiles: missing options (expected { out, in?: 784 })");
-  const inputs = checkPositiveInteger("in", options.in ?? 784);
-  const out = checkPositiveInteger("out", options.out);
+  checkArray('W1', W1);
+  if (!options) throw invalidOption('weightTiles: missing options (expected { out, in?: 784 })');
+  const inputs = checkPositiveInteger('in', options.in ?? 784);
+  const out = checkPositiveInteger('out', options.out);
   const side = Math.round(Math.sqrt(inputs));
-  if (side * side !== inputs) throw invalidOption(`invalid in: ${inputs} is not a square number of pixels (expected 784 = 28x28)`);
+  if (side * side !== inputs)
+    throw invalidOption(`invalid in: ${inputs} is not a square number of pixels (expected 784 = 28x28)`);
   checkMatrix(W1, out, inputs);
   checkMaxAbs(options.maxAbs);
-  const units = options.units ?? Array.from({length: out}, (_, k) => k);
-  if (units.length === 0) throw invalidOption("invalid units: empty (expected at least one unit index)");
+  const units = options.units ?? Array.from({ length: out }, (_, k) => k);
+  if (units.length === 0) throw invalidOption('invalid units: empty (expected at least one unit index)');
   for (const k of units)
-    if (!(Number.isInteger(k) && k >= 0 && k < out)) throw invalidOption(`invalid unit: ${k} (expected an integer in [0, ${out}))`);
-  const columns = checkPositiveInteger("columns", options.columns ?? (units.length <= 8 ? units.length : Math.ceil(Math.sqrt(2 * units.length))));
+    if (!(Number.isInteger(k) && k >= 0 && k < out))
+      throw invalidOption(`invalid unit: ${k} (expected an integer in [0, ${out}))`);
+  const columns = checkPositiveInteger(
+    'columns',
+    options.columns ?? (units.length <= 8 ? units.length : Math.ceil(Math.sqrt(2 * units.length))),
+  );
   const document = resolveDocument(options);
   const labelled = options.tileLabels ?? (options.units !== undefined || units.length <= 64);
 
-  const extent = symmetricExtent(W1, units.map((unit): [number, number] => [unit * inputs, (unit + 1) * inputs]));
+  const extent = symmetricExtent(
+    W1,
+    units.map((unit): [number, number] => [unit * inputs, (unit + 1) * inputs]),
+  );
   const nonFinite = extent.nonFinite;
   const maxAbs = options.maxAbs ?? extent.maxAbs;
-  warnNonFinite("weightTiles", nonFinite);
+  warnNonFinite('weightTiles', nonFinite);
 
   const columnsShown = Math.min(columns, units.length);
-  const margin = labelled ? {top: 4, right: 4, bottom: 4, left: 4} : {top: 34, right: 8, bottom: 6, left: 44};
+  const margin = labelled ? { top: 4, right: 4, bottom: 4, left: 4 } : { top: 34, right: 8, bottom: 6, left: 44 };
   const defaultWidth = Math.min(1280, Math.max(640, columnsShown * (side + 1) + margin.left + margin.right));
   const width = resolveWidth(options, labelled ? Math.min(defaultWidth, columnsShown * 72 + 8) : defaultWidth);
   const layout = gridLayout({
@@ -81,17 +96,15 @@ export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions):
     columns,
     gap: 1,
     plotWidth: width - margin.left - margin.right,
-    labelHeight: labelled ? 13 : 0
+    labelHeight: labelled ? 13 : 0,
   });
   const pixels = gridPixels(layout, GAP_INDEX);
   const index = (i: number) => divergingIndex(W1[i], maxAbs);
   units.forEach((unit, k) => fillTile(layout, pixels, k, index, unit * inputs));
-  const {palette, alpha} = divergingPalette();
-  const src = pngDataUrl({width: layout.imageWidth, height: layout.imageHeight, indices: pixels, palette, alpha});
+  const { palette, alpha } = divergingPalette();
+  const src = pngDataUrl({ width: layout.imageWidth, height: layout.imageHeight, indices: pixels, palette, alpha });
 
-  const marks: Plot.Markish[] = [
-    gridImage(layout, src)
-  ];
+  const marks: Plot.Markish[] = [gridImage(layout, src)];
   // One transparent hit area per tile: a hover title, and data-unit for the web app's click-to-enlarge.
   marks.push(
     Plot.rect(units, {
@@ -99,10 +112,10 @@ export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions):
       y1: (_: number, k: number) => tileOrigin(layout, k)[1],
       x2: (_: number, k: number) => tileOrigin(layout, k)[0] + side,
       y2: (_: number, k: number) => tileOrigin(layout, k)[1] + side,
-      fill: "transparent",
+      fill: 'transparent',
       title: (unit: number) => `unit ${unit}`,
-      className: "viz-units"
-    })
+      className: 'viz-units',
+    }),
   );
   if (labelled) {
     marks.push(
@@ -110,9 +123,9 @@ export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions):
         x: (_: number, k: number) => tileOrigin(layout, k)[0] + side / 2,
         y: (_: number, k: number) => tileOrigin(layout, k)[1] + side + layout.gap,
         text: (unit: number) => `#${unit}`,
-        lineAnchor: "top",
-        dy: 1
-      })
+        lineAnchor: 'top',
+        dy: 1,
+      }),
     );
   }
   const cellScreenWidth = layout.cellWidth * layout.scale;
@@ -127,32 +140,37 @@ export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions):
       marginBottom: margin.bottom,
       marginLeft: margin.left,
       x: labelled
-        ? {domain: [0, layout.imageWidth], axis: null}
+        ? { domain: [0, layout.imageWidth], axis: null }
         : {
             domain: [0, layout.imageWidth],
-            axis: "top",
+            axis: 'top',
             ticks: thinned(layout.columns, cellScreenWidth, 22).map((c) => c * layout.cellWidth + side / 2),
             tickFormat: (x: number) => `+${Math.round((x - side / 2) / layout.cellWidth)}`,
             tickSize: 3,
-            label: "unit = row start (left) + column (top)",
-            labelAnchor: "left"
+            label: 'unit = row start (left) + column (top)',
+            labelAnchor: 'left',
           },
       y: labelled
-        ? {domain: [0, layout.imageHeight], reverse: true, axis: null}
+        ? { domain: [0, layout.imageHeight], reverse: true, axis: null }
         : {
             domain: [0, layout.imageHeight],
             reverse: true,
             ticks: thinned(layout.rows, cellScreenHeight, 13).map((r) => r * layout.cellHeight + side / 2),
             tickFormat: (y: number) => String(units[Math.round((y - side / 2) / layout.cellHeight) * layout.columns]),
             tickSize: 3,
-            label: null
+            label: null,
           },
-      marks
-    })
+      marks,
+    }),
   );
-  tagMarks(plot, "viz-units", "data-unit", units);
-  const legend = divergingLegend(document, maxAbs, {label: options.label ?? "weight", marginLeft: margin.left, width, max: extent.max});
-  return stack(document, [{svg: legend}, {svg: plot}], {title: options.title, subtitle: options.subtitle});
+  tagMarks(plot, 'viz-units', 'data-unit', units);
+  const legend = divergingLegend(document, maxAbs, {
+    label: options.label ?? 'weight',
+    marginLeft: margin.left,
+    width,
+    max: extent.max,
+  });
+  return stack(document, [{ svg: legend }, { svg: plot }], { title: options.title, subtitle: options.subtitle });
 }
 
 export interface HeatmapOptions extends FigureOptions {
@@ -180,19 +198,19 @@ const MAX_CELLS = 1024;
  * sharp when enlarged and smoothed when shrunk.
  */
 export function heatmap(matrix: ArrayLike<number>, options: HeatmapOptions): FigureSvg {
-  checkArray("matrix", matrix);
-  if (!options) throw invalidOption("heatmap: missing options (expected { rows, cols })");
-  const rows = checkPositiveInteger("rows", options.rows);
-  const cols = checkPositiveInteger("cols", options.cols);
+  checkArray('matrix', matrix);
+  if (!options) throw invalidOption('heatmap: missing options (expected { rows, cols })');
+  const rows = checkPositiveInteger('rows', options.rows);
+  const cols = checkPositiveInteger('cols', options.cols);
   checkMatrix(matrix, rows, cols);
   checkMaxAbs(options.maxAbs);
   const document = resolveDocument(options);
   const extent = symmetricExtent(matrix);
-  warnNonFinite("heatmap", extent.nonFinite);
+  warnNonFinite('heatmap', extent.nonFinite);
   const maxAbs = options.maxAbs ?? extent.maxAbs;
   // A bias vector (rows = 1) is indexed by output unit; a matrix's columns by input.
-  const rowLabel = options.rowLabel ?? (rows === 1 ? null : "output unit");
-  const colLabel = options.colLabel ?? (rows === 1 ? "unit" : "input");
+  const rowLabel = options.rowLabel ?? (rows === 1 ? null : 'output unit');
+  const colLabel = options.colLabel ?? (rows === 1 ? 'unit' : 'input');
   const small = rows * cols <= MAX_CELLS && rows <= 64 && cols <= 64;
   const marginLeft = rows === 1 ? 20 : 44;
   const marginRight = 20;
@@ -204,8 +222,8 @@ export function heatmap(matrix: ArrayLike<number>, options: HeatmapOptions): Fig
     // Cells are capped at 32 px unless a width is asked for, so a 10x10 matrix is not 600 px wide.
     const cellSize = options.width !== undefined ? available / cols : Math.max(2, Math.min(32, available / cols));
     const plotWidth = cellSize * cols;
-    const indexes = Array.from({length: rows * cols}, (_, i) => i);
-    const range = (n: number) => Array.from({length: n}, (_, i) => i);
+    const indexes = Array.from({ length: rows * cols }, (_, i) => i);
+    const range = (n: number) => Array.from({ length: n }, (_, i) => i);
     plot = asSvg(
       Plot.plot({
         document,
@@ -215,20 +233,35 @@ export function heatmap(matrix: ArrayLike<number>, options: HeatmapOptions): Fig
         marginRight,
         marginTop,
         marginBottom,
-        x: {type: "band", domain: range(cols), ticks: thinned(cols, cellSize, 22), label: colLabel, tickSize: 3, padding: 0},
-        y: rows === 1
-          ? {type: "band", domain: [0], axis: null, padding: 0}
-          : {type: "band", domain: range(rows), ticks: thinned(rows, cellSize, 13), label: rowLabel, tickSize: 3, padding: 0},
+        x: {
+          type: 'band',
+          domain: range(cols),
+          ticks: thinned(cols, cellSize, 22),
+          label: colLabel,
+          tickSize: 3,
+          padding: 0,
+        },
+        y:
+          rows === 1
+            ? { type: 'band', domain: [0], axis: null, padding: 0 }
+            : {
+                type: 'band',
+                domain: range(rows),
+                ticks: thinned(rows, cellSize, 13),
+                label: rowLabel,
+                tickSize: 3,
+                padding: 0,
+              },
         marks: [
           Plot.cell(indexes, {
             x: (i: number) => i % cols,
             y: (i: number) => Math.floor(i / cols),
             fill: (i: number) => divergingColor(matrix[i], maxAbs),
             title: (i: number) => `(${Math.floor(i / cols)}, ${i % cols}): ${matrix[i]}`,
-            inset: 0.25
-          })
-        ]
-      })
+            inset: 0.25,
+          }),
+        ],
+      }),
     );
   } else {
     const width = resolveWidth(options, 640);
@@ -237,8 +270,8 @@ export function heatmap(matrix: ArrayLike<number>, options: HeatmapOptions): Fig
     const plotHeight = Math.min(600, Math.max(square, Math.min(rows * 24, 96)));
     const pixels = new Uint8Array(rows * cols);
     for (let i = 0; i < pixels.length; i++) pixels[i] = divergingIndex(matrix[i], maxAbs);
-    const {palette, alpha} = divergingPalette();
-    const src = pngDataUrl({width: cols, height: rows, indices: pixels, palette, alpha});
+    const { palette, alpha } = divergingPalette();
+    const src = pngDataUrl({ width: cols, height: rows, indices: pixels, palette, alpha });
     plot = asSvg(
       Plot.plot({
         document,
@@ -249,10 +282,24 @@ export function heatmap(matrix: ArrayLike<number>, options: HeatmapOptions): Fig
         marginTop,
         marginBottom,
         // Ticks sit at the centre of the row/column they name.
-        x: {domain: [0, cols], label: colLabel, tickSize: 3, ticks: indexTicks(cols, plotWidth / cols, 40), tickFormat: (x: number) => String(x - 0.5)},
-        y: rows === 1
-          ? {domain: [0, 1], axis: null}
-          : {domain: [0, rows], reverse: true, label: rowLabel, tickSize: 3, ticks: indexTicks(rows, plotHeight / rows, 16), tickFormat: (y: number) => String(y - 0.5)},
+        x: {
+          domain: [0, cols],
+          label: colLabel,
+          tickSize: 3,
+          ticks: indexTicks(cols, plotWidth / cols, 40),
+          tickFormat: (x: number) => String(x - 0.5),
+        },
+        y:
+          rows === 1
+            ? { domain: [0, 1], axis: null }
+            : {
+                domain: [0, rows],
+                reverse: true,
+                label: rowLabel,
+                tickSize: 3,
+                ticks: indexTicks(rows, plotHeight / rows, 16),
+                tickFormat: (y: number) => String(y - 0.5),
+              },
         marks: [
           Plot.image([0], {
             x: cols / 2,
@@ -260,13 +307,18 @@ export function heatmap(matrix: ArrayLike<number>, options: HeatmapOptions): Fig
             width: plotWidth,
             height: plotHeight,
             src,
-            preserveAspectRatio: "none",
-            imageRendering: rendering(Math.min(plotWidth / cols, plotHeight / rows))
-          })
-        ]
-      })
+            preserveAspectRatio: 'none',
+            imageRendering: rendering(Math.min(plotWidth / cols, plotHeight / rows)),
+          }),
+        ],
+      }),
     );
   }
-  const legend = divergingLegend(document, maxAbs, {label: options.label ?? "value", marginLeft, width: Number(plot.getAttribute("width")), max: extent.max});
-  return stack(document, [{svg: legend}, {svg: plot}], {title: options.title, subtitle: options.subtitle});
+  const legend = divergingLegend(document, maxAbs, {
+    label: options.label ?? 'value',
+    marginLeft,
+    width: Number(plot.getAttribute('width')),
+    max: extent.max,
+  });
+  return stack(document, [{ svg: legend }, { svg: plot }], { title: options.title, subtitle: options.subtitle });
 }

@@ -1,7 +1,7 @@
 // Test-only PNG reading: chunk walk with CRC checks (node:zlib's crc32 as the independent reference), inflate with
 // node:zlib, and the five scanline filters, so both our encoder's and resvg's PNGs can be read back to pixels.
 
-import {crc32, inflateSync} from "node:zlib";
+import { crc32, inflateSync } from 'node:zlib';
 
 export interface DecodedPng {
   width: number;
@@ -19,11 +19,14 @@ const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 
 export function decodePng(bytes: Uint8Array): DecodedPng {
   SIGNATURE.forEach((b, i) => {
-    if (bytes[i] !== b) throw new Error("not a PNG signature");
+    if (bytes[i] !== b) throw new Error('not a PNG signature');
   });
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let offset = 8;
-  let width = 0, height = 0, colorType = 0, bitDepth = 0;
+  let width = 0,
+    height = 0,
+    colorType = 0,
+    bitDepth = 0;
   let palette: Uint8Array | undefined;
   let alpha: Uint8Array | undefined;
   const idat: Uint8Array[] = [];
@@ -34,15 +37,15 @@ export function decodePng(bytes: Uint8Array): DecodedPng {
     const crc = view.getUint32(offset + 8 + length);
     if (crc32(bytes.subarray(offset + 4, offset + 8 + length)) !== crc) throw new Error(`bad CRC in ${type}`);
     offset += 12 + length;
-    if (type === "IHDR") {
+    if (type === 'IHDR') {
       width = view.getUint32(offset - 12 - length + 8);
       height = view.getUint32(offset - 12 - length + 12);
       bitDepth = data[8];
       colorType = data[9];
-    } else if (type === "PLTE") palette = data.slice();
-    else if (type === "tRNS") alpha = data.slice();
-    else if (type === "IDAT") idat.push(data);
-    else if (type === "IEND") break;
+    } else if (type === 'PLTE') palette = data.slice();
+    else if (type === 'tRNS') alpha = data.slice();
+    else if (type === 'IDAT') idat.push(data);
+    else if (type === 'IEND') break;
   }
   if (bitDepth !== 8) throw new Error(`unsupported bit depth ${bitDepth}`);
   const channels = colorType === 3 ? 1 : colorType === 6 ? 4 : colorType === 2 ? 3 : colorType === 0 ? 1 : 0;
@@ -64,13 +67,15 @@ export function decodePng(bytes: Uint8Array): DecodedPng {
       else if (filter === 3) predictor = (a + b) >> 1;
       else if (filter === 4) {
         const p = a + b - c;
-        const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+        const pa = Math.abs(p - a),
+          pb = Math.abs(p - b),
+          pc = Math.abs(p - c);
         predictor = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
       } else if (filter !== 0) throw new Error(`bad filter ${filter}`);
       out[y * stride + x] = (line[x] + predictor) & 255;
     }
   }
-  return {width, height, colorType, data: out, palette, alpha, compressedLength: compressed.length};
+  return { width, height, colorType, data: out, palette, alpha, compressedLength: compressed.length };
 }
 
 /** RGB of indexed pixel (x, y). */
@@ -80,7 +85,7 @@ export function indexedRgb(png: DecodedPng, x: number, y: number): [number, numb
 }
 
 export function pngFromDataUrl(href: string): DecodedPng {
-  const prefix = "data:image/png;base64,";
+  const prefix = 'data:image/png;base64,';
   if (!href.startsWith(prefix)) throw new Error(`not a PNG data URL: ${href.slice(0, 30)}`);
-  return decodePng(new Uint8Array(Buffer.from(href.slice(prefix.length), "base64")));
+  return decodePng(new Uint8Array(Buffer.from(href.slice(prefix.length), 'base64')));
 }

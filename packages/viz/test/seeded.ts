@@ -1,14 +1,14 @@
 // Seeded random data for the tests: mulberry32 (scripts/random.mjs, deterministic across platforms) plus helpers for
 // weights and digits.
 
-import {mulberry32} from "../scripts/random.mjs";
+import { mulberry32 } from '../scripts/random.mjs';
 
-export {mulberry32};
+export { mulberry32 };
 
 /** Uniform weights in [-scale, scale), as PyTorch's default Linear init draws them. */
 export function seededWeights(seed: number, length: number, scale = 0.1): Float32Array {
   const random = mulberry32(seed);
-  return Float32Array.from({length}, () => (random() * 2 - 1) * scale);
+  return Float32Array.from({ length }, () => (random() * 2 - 1) * scale);
 }
 
 /** n side x side "digits": a seeded ring or bar of ink (0..255) on a blank background. */
@@ -31,13 +31,18 @@ export function seededDigits(seed: number, n: number, side = 28): Uint8Array {
 }
 
 /** Seeded labels in [0, classes) and predictions equal to them except a share `errorRate` of mistakes. */
-export function seededPredictions(seed: number, n: number, errorRate: number, classes = 10): {labels: number[]; predictions: number[]} {
+export function seededPredictions(
+  seed: number,
+  n: number,
+  errorRate: number,
+  classes = 10,
+): { labels: number[]; predictions: number[] } {
   const random = mulberry32(seed);
-  const labels = Array.from({length: n}, () => Math.floor(random() * classes));
+  const labels = Array.from({ length: n }, () => Math.floor(random() * classes));
   const predictions = labels.map((label) =>
-    random() < errorRate ? (label + 1 + Math.floor(random() * (classes - 1))) % classes : label
+    random() < errorRate ? (label + 1 + Math.floor(random() * (classes - 1))) % classes : label,
   );
-  return {labels, predictions};
+  return { labels, predictions };
 }
 
 export function softmax(logits: number[]): number[] {

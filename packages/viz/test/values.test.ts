@@ -1,8 +1,8 @@
 // Real values behind the figures: decoded tile pixels and rendered colours at known weights, cell colours, hand-made
 // confusion counts, mistake frames, bar heights, PNG output size, standalone SVG, and the error messages.
 
-import * as Plot from "@observablehq/plot";
-import {afterEach, describe, expect, it, vi} from "vitest";
+import * as Plot from '@observablehq/plot';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   confusionCounts,
   confusionMatrix,
@@ -14,13 +14,13 @@ import {
   probabilityBars,
   signedBars,
   VizError,
-  weightTiles
-} from "../src/index.js";
-import {warnings} from "../src/errors.js";
-import {select, symmetricExtent} from "../src/color.js";
-import {createDocument, svgToPng, toSvgString} from "../src/node.js";
-import {decodePng, indexedRgb, pngFromDataUrl, type DecodedPng} from "./png-decode.js";
-import {mulberry32, seededDigits, seededPredictions, seededWeights, softmax} from "./seeded.js";
+  weightTiles,
+} from '../src/index.js';
+import { warnings } from '../src/errors.js';
+import { select, symmetricExtent } from '../src/color.js';
+import { createDocument, svgToPng, toSvgString } from '../src/node.js';
+import { decodePng, indexedRgb, pngFromDataUrl, type DecodedPng } from './png-decode.js';
+import { mulberry32, seededDigits, seededPredictions, seededWeights, softmax } from './seeded.js';
 
 // ColorBrewer RdBu end points (#67001f, #053061): reversed, so positive is dark red and negative dark blue.
 const DARK_RED: [number, number, number] = [103, 0, 31];
@@ -29,7 +29,7 @@ const DARK_BLUE: [number, number, number] = [5, 48, 97];
 const document = createDocument();
 
 function images(svg: Element): Element[] {
-  return [...svg.querySelectorAll("image")];
+  return [...svg.querySelectorAll('image')];
 }
 
 /** Sum of translate(x, y) on the element and its ancestors (Plot positions marks with translates). */
@@ -37,7 +37,7 @@ function origin(element: Element): [number, number] {
   let x = 0;
   let y = 0;
   for (let e: Element | null = element; e; e = e.parentElement) {
-    const match = /translate\(([-\d.]+),\s*([-\d.]+)\)/.exec(e.getAttribute("transform") ?? "");
+    const match = /translate\(([-\d.]+),\s*([-\d.]+)\)/.exec(e.getAttribute('transform') ?? '');
     if (match) {
       x += +match[1];
       y += +match[2];
@@ -49,8 +49,8 @@ function origin(element: Element): [number, number] {
 /** Screen position of the centre of pixel (column c, row r) of an <image>, given its decoded PNG. */
 function screenOf(image: Element, png: DecodedPng, c: number, r: number): [number, number] {
   const [ox, oy] = origin(image);
-  const x = ox + +image.getAttribute("x")! + ((c + 0.5) * +image.getAttribute("width")!) / png.width;
-  const y = oy + +image.getAttribute("y")! + ((r + 0.5) * +image.getAttribute("height")!) / png.height;
+  const x = ox + +image.getAttribute('x')! + ((c + 0.5) * +image.getAttribute('width')!) / png.width;
+  const y = oy + +image.getAttribute('y')! + ((r + 0.5) * +image.getAttribute('height')!) / png.height;
   return [x, y];
 }
 
@@ -79,15 +79,15 @@ function expectVizError(f: () => unknown, code: string, message: string, hint?: 
 
 afterEach(() => vi.restoreAllMocks());
 
-describe("weightTiles", () => {
+describe('weightTiles', () => {
   const W = new Float32Array(2 * 784);
   W[3 * 28 + 5] = 0.8; // unit 0, row 3, column 5: the largest weight
   W[10 * 28 + 20] = -0.8; // unit 0, row 10, column 20: the most negative
   W[784 + 0] = 0.4; // unit 1, row 0, column 0: half way up the red side
 
   it("encodes each unit's weights as a 28x28 tile: positive red, negative blue, 0 near white, gaps transparent", () => {
-    const svg = weightTiles(W, {out: 2, document});
-    const [legend, grid] = images(svg).map((image) => pngFromDataUrl(image.getAttribute("href")!));
+    const svg = weightTiles(W, { out: 2, document });
+    const [legend, grid] = images(svg).map((image) => pngFromDataUrl(image.getAttribute('href')!));
     expect(legend.width).toBeGreaterThan(100);
     expect(grid.width).toBe(2 * 29); // two 28-pixel tiles, each followed by a 1-pixel gap
     expect(grid.height).toBeGreaterThan(29); // one row plus the band for the "#k" labels
@@ -102,92 +102,110 @@ describe("weightTiles", () => {
     expect(grid.alpha![gapIndex]).toBe(0);
     // Every pixel of tile 0 except the two set weights has the zero colour.
     let zeros = 0;
-    for (let r = 0; r < 28; r++) for (let c = 0; c < 28; c++) if (indexedRgb(grid, c, r).join() === zero.join()) zeros++;
+    for (let r = 0; r < 28; r++)
+      for (let c = 0; c < 28; c++) if (indexedRgb(grid, c, r).join() === zero.join()) zeros++;
     expect(zeros).toBe(784 - 2);
   });
 
-  it("renders (resvg) the positive and negative colours where those weights are", () => {
-    const svg = weightTiles(W, {out: 2, document, width: 400});
+  it('renders (resvg) the positive and negative colours where those weights are', () => {
+    const svg = weightTiles(W, { out: 2, document, width: 400 });
     const grid = images(svg)[1];
-    const gridPng = pngFromDataUrl(grid.getAttribute("href")!);
+    const gridPng = pngFromDataUrl(grid.getAttribute('href')!);
     const rendered = decodePng(svgToPng(toSvgString(svg)));
-    expectClose(rgbaAt(rendered, ...screenOf(grid, gridPng, 5, 3)), [...DARK_RED, 255], 6, "positive weight");
-    expectClose(rgbaAt(rendered, ...screenOf(grid, gridPng, 20, 10)), [...DARK_BLUE, 255], 6, "negative weight");
+    expectClose(rgbaAt(rendered, ...screenOf(grid, gridPng, 5, 3)), [...DARK_RED, 255], 6, 'positive weight');
+    expectClose(rgbaAt(rendered, ...screenOf(grid, gridPng, 20, 10)), [...DARK_BLUE, 255], 6, 'negative weight');
     expect(Math.min(...rgbaAt(rendered, ...screenOf(grid, gridPng, 14, 14)).slice(0, 3))).toBeGreaterThan(225);
   });
 
-  it("shows a subset in the given order, labelled with unit numbers, and a fixed maxAbs clamps", () => {
-    const svg = weightTiles(W, {out: 2, units: [1, 0], maxAbs: 0.4, document});
-    const grid = pngFromDataUrl(images(svg)[1].getAttribute("href")!);
+  it('shows a subset in the given order, labelled with unit numbers, and a fixed maxAbs clamps', () => {
+    const svg = weightTiles(W, { out: 2, units: [1, 0], maxAbs: 0.4, document });
+    const grid = pngFromDataUrl(images(svg)[1].getAttribute('href')!);
     expect(indexedRgb(grid, 0, 0)).toEqual(DARK_RED); // unit 1 first; 0.4 is now the top of the scale
     expect(indexedRgb(grid, 29 + 5, 3)).toEqual(DARK_RED); // 0.8 clamps
-    expect([...svg.querySelectorAll("text")].map((t) => t.textContent)).toEqual(expect.arrayContaining(["#1", "#0"]));
+    expect([...svg.querySelectorAll('text')].map((t) => t.textContent)).toEqual(expect.arrayContaining(['#1', '#0']));
     // Hit areas carry the unit number, for the web app's hover and click-to-enlarge.
-    expect([...svg.querySelectorAll("[data-unit]")].map((e) => e.getAttribute("data-unit"))).toEqual(["1", "0"]);
+    expect([...svg.querySelectorAll('[data-unit]')].map((e) => e.getAttribute('data-unit'))).toEqual(['1', '0']);
   });
 
-  it("draws non-finite weights black and warns once", () => {
-    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+  it('draws non-finite weights black and warns once', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const bad = new Float32Array(784);
     bad[0] = NaN;
     bad[1] = 1;
     const before = warnings();
-    const grid = pngFromDataUrl(images(weightTiles(bad, {out: 1, document}))[1].getAttribute("href")!);
-    weightTiles(bad, {out: 1, document});
+    const grid = pngFromDataUrl(images(weightTiles(bad, { out: 1, document }))[1].getAttribute('href')!);
+    weightTiles(bad, { out: 1, document });
     expect(indexedRgb(grid, 0, 0)).toEqual([0, 0, 0]);
     expect(warnings() - before).toBe(1);
     expect(warn).toHaveBeenCalledTimes(1);
   });
 
-  it("rejects bad input with short specific messages", () => {
-    expectVizError(() => weightTiles(new Float32Array(1000), {out: 512, document}), "VIZ_INVALID_INPUT", "invalid matrix: expected rows*cols = 401408 values, got 1000");
-    expectVizError(() => weightTiles(new Float32Array(700), {out: 1, in: 700, document}), "VIZ_INVALID_OPTION", "invalid in: 700 is not a square number of pixels (expected 784 = 28x28)");
-    expectVizError(() => weightTiles(W, {out: 2, units: [2], document}), "VIZ_INVALID_OPTION", "invalid unit: 2 (expected an integer in [0, 2))");
-    expectVizError(() => weightTiles(W, {out: 2}), "VIZ_NO_DOCUMENT", "no document: in Node pass { document: createDocument() } from '@mnist/viz/node'", "in Node pass { document: createDocument() } from '@mnist/viz/node'");
+  it('rejects bad input with short specific messages', () => {
+    expectVizError(
+      () => weightTiles(new Float32Array(1000), { out: 512, document }),
+      'VIZ_INVALID_INPUT',
+      'invalid matrix: expected rows*cols = 401408 values, got 1000',
+    );
+    expectVizError(
+      () => weightTiles(new Float32Array(700), { out: 1, in: 700, document }),
+      'VIZ_INVALID_OPTION',
+      'invalid in: 700 is not a square number of pixels (expected 784 = 28x28)',
+    );
+    expectVizError(
+      () => weightTiles(W, { out: 2, units: [2], document }),
+      'VIZ_INVALID_OPTION',
+      'invalid unit: 2 (expected an integer in [0, 2))',
+    );
+    expectVizError(
+      () => weightTiles(W, { out: 2 }),
+      'VIZ_NO_DOCUMENT',
+      "no document: in Node pass { document: createDocument() } from '@mnist/viz/node'",
+      "in Node pass { document: createDocument() } from '@mnist/viz/node'",
+    );
   });
 });
 
-describe("colour limit", () => {
-  it("quickselect finds the k-th smallest like a full sort (seeded, with duplicates)", () => {
+describe('colour limit', () => {
+  it('quickselect finds the k-th smallest like a full sort (seeded, with duplicates)', () => {
     const random = mulberry32(71);
     for (const n of [1, 2, 3, 10, 1000, 4099])
       for (let trial = 0; trial < 20; trial++) {
-        const values = Float32Array.from({length: n}, () => Math.floor(random() * 9) / 4);
+        const values = Float32Array.from({ length: n }, () => Math.floor(random() * 9) / 4);
         const sorted = values.slice().sort();
         const k = Math.floor(random() * n);
         expect(select(values.slice(), k), `n=${n} k=${k}`).toBe(sorted[k]);
       }
   });
 
-  it("is the 99.5th percentile of |value| from 1000 values on, the maximum below", () => {
-    const values = Float32Array.from({length: 2000}, (_, i) => (i % 2 ? -1 : 1) * (i + 1));
-    expect(symmetricExtent(values)).toEqual({maxAbs: Math.floor(0.995 * 1999) + 1, max: 2000, nonFinite: 0});
+  it('is the 99.5th percentile of |value| from 1000 values on, the maximum below', () => {
+    const values = Float32Array.from({ length: 2000 }, (_, i) => (i % 2 ? -1 : 1) * (i + 1));
+    expect(symmetricExtent(values)).toEqual({ maxAbs: Math.floor(0.995 * 1999) + 1, max: 2000, nonFinite: 0 });
     expect(symmetricExtent(values.subarray(0, 999)).maxAbs).toBe(999);
     expect(symmetricExtent(new Float32Array(5)).maxAbs).toBe(1);
   });
 });
 
-describe("heatmap", () => {
-  it("colours small matrices as cells: max red, min blue, 0 near white, with (row, col) titles", () => {
-    const svg = heatmap(new Float32Array([1, -1, 0, 0.5, -0.5, 0.25]), {rows: 2, cols: 3, document});
+describe('heatmap', () => {
+  it('colours small matrices as cells: max red, min blue, 0 near white, with (row, col) titles', () => {
+    const svg = heatmap(new Float32Array([1, -1, 0, 0.5, -0.5, 0.25]), { rows: 2, cols: 3, document });
     const cells = [...svg.querySelectorAll('[aria-label="cell"] rect')];
     expect(cells).toHaveLength(6);
-    expect(cells[0].getAttribute("fill")).toBe(`rgb(${DARK_RED})`);
-    expect(cells[1].getAttribute("fill")).toBe(`rgb(${DARK_BLUE})`);
-    const zero = /rgb\((\d+),(\d+),(\d+)\)/.exec(cells[2].getAttribute("fill")!)!.slice(1).map(Number);
+    expect(cells[0].getAttribute('fill')).toBe(`rgb(${DARK_RED})`);
+    expect(cells[1].getAttribute('fill')).toBe(`rgb(${DARK_BLUE})`);
+    const zero = /rgb\((\d+),(\d+),(\d+)\)/.exec(cells[2].getAttribute('fill')!)!.slice(1).map(Number);
     expect(Math.min(...zero)).toBeGreaterThan(230);
-    expect(cells[3].querySelector("title")?.textContent).toBe("(1, 0): 0.5");
+    expect(cells[3].querySelector('title')?.textContent).toBe('(1, 0): 0.5');
   });
 
-  it("draws large matrices (512x784 class) as one PNG with one pixel per value", () => {
+  it('draws large matrices (512x784 class) as one PNG with one pixel per value', () => {
     const rows = 40;
     const cols = 70;
     const matrix = seededWeights(21, rows * cols, 1);
     matrix[7 * cols + 11] = 2;
     matrix[30 * cols + 60] = -2;
-    const svg = heatmap(matrix, {rows, cols, document});
+    const svg = heatmap(matrix, { rows, cols, document });
     expect(svg.querySelectorAll('[aria-label="cell"]')).toHaveLength(0);
-    const png = pngFromDataUrl(images(svg)[1].getAttribute("href")!);
+    const png = pngFromDataUrl(images(svg)[1].getAttribute('href')!);
     expect([png.width, png.height]).toEqual([cols, rows]);
     expect(indexedRgb(png, 11, 7)).toEqual(DARK_RED);
     expect(indexedRgb(png, 60, 30)).toEqual(DARK_BLUE);
@@ -197,40 +215,49 @@ describe("heatmap", () => {
     expect(q).toBeLessThan(1);
     for (let i = 0; i < rows * cols; i++) {
       const level = Math.round(((Math.max(-1, Math.min(1, matrix[i] / q)) + 1) / 2) * 252);
-      if (png.data[i] !== level) throw new Error(`value ${matrix[i]} at ${i}: palette index ${png.data[i]}, expected ${level}`);
+      if (png.data[i] !== level)
+        throw new Error(`value ${matrix[i]} at ${i}: palette index ${png.data[i]}, expected ${level}`);
     }
     expect(svg.textContent).toContain(`|value| > ${+q.toPrecision(2)}: darkest`);
   });
 
-  it("accepts a bias vector (rows = 1)", () => {
-    const svg = heatmap(seededWeights(22, 512), {rows: 1, cols: 512, document, label: "fc1.bias"});
-    expect(pngFromDataUrl(images(svg)[1].getAttribute("href")!).width).toBe(512);
+  it('accepts a bias vector (rows = 1)', () => {
+    const svg = heatmap(seededWeights(22, 512), { rows: 1, cols: 512, document, label: 'fc1.bias' });
+    expect(pngFromDataUrl(images(svg)[1].getAttribute('href')!).width).toBe(512);
   });
 
-  it("rejects a size mismatch", () => {
-    expectVizError(() => heatmap(new Float32Array(1000), {rows: 512, cols: 784, document}), "VIZ_INVALID_INPUT", "invalid matrix: expected rows*cols = 401408 values, got 1000");
-    expectVizError(() => heatmap(new Float32Array(4), {rows: 0, cols: 4, document}), "VIZ_INVALID_OPTION", "invalid rows: 0 (expected a positive integer)");
+  it('rejects a size mismatch', () => {
+    expectVizError(
+      () => heatmap(new Float32Array(1000), { rows: 512, cols: 784, document }),
+      'VIZ_INVALID_INPUT',
+      'invalid matrix: expected rows*cols = 401408 values, got 1000',
+    );
+    expectVizError(
+      () => heatmap(new Float32Array(4), { rows: 0, cols: 4, document }),
+      'VIZ_INVALID_OPTION',
+      'invalid rows: 0 (expected a positive integer)',
+    );
   });
 });
 
-describe("confusionMatrix", () => {
+describe('confusionMatrix', () => {
   // Hand count: (true, predicted) = (0,0) x2, (1,2), (2,2) x2, (2,1), (1,1).
   const labels = [0, 1, 2, 2, 1, 0, 2];
   const predictions = [0, 2, 2, 1, 1, 0, 2];
 
-  it("counts each (true, predicted) pair", () => {
+  it('counts each (true, predicted) pair', () => {
     expect([...confusionCounts(labels, predictions, 3)]).toEqual([2, 0, 0, 0, 1, 1, 0, 1, 2]);
   });
 
-  it("prints the non-zero counts row by row and the accuracy", () => {
-    const svg = confusionMatrix(labels, predictions, {classes: 3, document});
+  it('prints the non-zero counts row by row and the accuracy', () => {
+    const svg = confusionMatrix(labels, predictions, { classes: 3, document });
     const texts = [...svg.querySelectorAll('[aria-label="text"] text')].map((t) => t.textContent);
-    expect(texts).toEqual(["2", "1", "1", "1", "2"]);
-    expect(svg.textContent).toContain("accuracy 71.43% (5 of 7)");
+    expect(texts).toEqual(['2', '1', '1', '1', '2']);
+    expect(svg.textContent).toContain('accuracy 71.43% (5 of 7)');
   });
 
-  it("sums to n with the matching pairs on the diagonal (seeded 10 classes)", () => {
-    const {labels, predictions} = seededPredictions(31, 1000, 0.1);
+  it('sums to n with the matching pairs on the diagonal (seeded 10 classes)', () => {
+    const { labels, predictions } = seededPredictions(31, 1000, 0.1);
     const counts = confusionCounts(labels, predictions);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(1000);
     let trace = 0;
@@ -238,33 +265,43 @@ describe("confusionMatrix", () => {
     expect(trace).toBe(labels.filter((label, i) => label === predictions[i]).length);
   });
 
-  it("rejects out-of-range classes and length mismatches", () => {
-    expectVizError(() => confusionMatrix([0, 10], [0, 1], {document}), "VIZ_INVALID_INPUT", "invalid label at 1: 10 (expected an integer in [0, 10); pass classes for more classes)");
-    expectVizError(() => confusionMatrix([0, 1], [0], {document}), "VIZ_INVALID_INPUT", "invalid predictions: expected 2 (one per label), got 1");
+  it('rejects out-of-range classes and length mismatches', () => {
+    expectVizError(
+      () => confusionMatrix([0, 10], [0, 1], { document }),
+      'VIZ_INVALID_INPUT',
+      'invalid label at 1: 10 (expected an integer in [0, 10); pass classes for more classes)',
+    );
+    expectVizError(
+      () => confusionMatrix([0, 1], [0], { document }),
+      'VIZ_INVALID_INPUT',
+      'invalid predictions: expected 2 (one per label), got 1',
+    );
   });
 });
 
-describe("predictionGrid", () => {
+describe('predictionGrid', () => {
   const n = 8;
   const pixels = seededDigits(41, n);
-  const {labels, predictions} = seededPredictions(41, n, 0.4);
+  const { labels, predictions } = seededPredictions(41, n, 0.4);
   const mistakes = labels.map((label, i) => (label !== predictions[i] ? i : -1)).filter((i) => i >= 0);
 
   it("frames every mistake in red and labels it 'prediction (true)'", () => {
     expect(mistakes.length).toBeGreaterThan(0);
-    const svg = predictionGrid(pixels, labels, predictions, {document, columns: 4});
+    const svg = predictionGrid(pixels, labels, predictions, { document, columns: 4 });
     const frames = [...svg.querySelectorAll('rect[stroke="#d62728"], [stroke="#d62728"] rect')];
     expect(frames).toHaveLength(mistakes.length);
     const red = [...svg.querySelectorAll('[fill="#d62728"] text')].map((t) => t.textContent);
     expect(red).toEqual(mistakes.map((i) => `${predictions[i]} (${labels[i]})`));
     expect(svg.textContent).toContain(`${n - mistakes.length} of ${n} correct`);
-    const indexed = predictionGrid(pixels, labels, predictions, {document, indices: labels.map((_, i) => 100 + i)});
-    expect([...indexed.querySelectorAll("[data-index]")].map((e) => e.getAttribute("data-index"))).toEqual(labels.map((_, i) => String(100 + i)));
+    const indexed = predictionGrid(pixels, labels, predictions, { document, indices: labels.map((_, i) => 100 + i) });
+    expect([...indexed.querySelectorAll('[data-index]')].map((e) => e.getAttribute('data-index'))).toEqual(
+      labels.map((_, i) => String(100 + i)),
+    );
   });
 
-  it("decodes back to the input digits (ink black, paper white)", () => {
-    const svg = predictionGrid(pixels, labels, predictions, {document, columns: 4});
-    const png = pngFromDataUrl(images(svg)[0].getAttribute("href")!);
+  it('decodes back to the input digits (ink black, paper white)', () => {
+    const svg = predictionGrid(pixels, labels, predictions, { document, columns: 4 });
+    const png = pngFromDataUrl(images(svg)[0].getAttribute('href')!);
     const cellHeight = png.height / 2;
     for (let k = 0; k < n; k++)
       for (let r = 0; r < 28; r++)
@@ -272,144 +309,190 @@ describe("predictionGrid", () => {
           const x = (k % 4) * 30 + c;
           const y = Math.floor(k / 4) * cellHeight + r;
           const expected = pixels[k * 784 + r * 28 + c] === 255 ? 0 : 255;
-          if (indexedRgb(png, x, y)[0] !== expected) throw new Error(`digit ${k} pixel (${r}, ${c}): ${indexedRgb(png, x, y)}`);
+          if (indexedRgb(png, x, y)[0] !== expected)
+            throw new Error(`digit ${k} pixel (${r}, ${c}): ${indexedRgb(png, x, y)}`);
         }
   });
 
-  it("rejects mismatched lengths", () => {
-    expectVizError(() => predictionGrid(pixels, labels, predictions.slice(1), {document}), "VIZ_INVALID_INPUT", `invalid predictions: expected ${n} (one per label), got ${n - 1}`);
-    expectVizError(() => predictionGrid(pixels.subarray(1), labels, predictions, {document}), "VIZ_INVALID_INPUT", `invalid images: expected ${n} images x 784 = ${n * 784} values, got ${n * 784 - 1}`);
+  it('rejects mismatched lengths', () => {
+    expectVizError(
+      () => predictionGrid(pixels, labels, predictions.slice(1), { document }),
+      'VIZ_INVALID_INPUT',
+      `invalid predictions: expected ${n} (one per label), got ${n - 1}`,
+    );
+    expectVizError(
+      () => predictionGrid(pixels.subarray(1), labels, predictions, { document }),
+      'VIZ_INVALID_INPUT',
+      `invalid images: expected ${n} images x 784 = ${n * 784} values, got ${n * 784 - 1}`,
+    );
   });
 });
 
-describe("probabilityBars", () => {
-  it("draws bar heights proportional to the probabilities", () => {
+describe('probabilityBars', () => {
+  it('draws bar heights proportional to the probabilities', () => {
     const random = mulberry32(51);
-    const p = softmax(Array.from({length: 10}, () => random() * 4));
-    const svg = probabilityBars(p, {document});
-    const bars = [...svg.querySelectorAll('[aria-label="bar"]')[0].querySelectorAll("rect")];
+    const p = softmax(Array.from({ length: 10 }, () => random() * 4));
+    const svg = probabilityBars(p, { document });
+    const bars = [...svg.querySelectorAll('[aria-label="bar"]')[0].querySelectorAll('rect')];
     expect(bars).toHaveLength(10);
     const best = p.indexOf(Math.max(...p));
-    const heights = bars.map((bar) => +bar.getAttribute("height")!);
+    const heights = bars.map((bar) => +bar.getAttribute('height')!);
     for (let i = 0; i < 10; i++) expect(heights[i] / heights[best]).toBeCloseTo(p[i] / p[best], 2);
-    expect(bars[best].getAttribute("fill")).not.toBe(bars[(best + 1) % 10].getAttribute("fill"));
+    expect(bars[best].getAttribute('fill')).not.toBe(bars[(best + 1) % 10].getAttribute('fill'));
   });
 
-  it("rejects logits", () => {
-    expectVizError(() => probabilityBars([-1, 2, 0.5], {document}), "VIZ_INVALID_INPUT", "invalid probabilities: value at 0 is -1 (expected 0..1; pass softmax outputs, not logits)");
+  it('rejects logits', () => {
+    expectVizError(
+      () => probabilityBars([-1, 2, 0.5], { document }),
+      'VIZ_INVALID_INPUT',
+      'invalid probabilities: value at 0 is -1 (expected 0..1; pass softmax outputs, not logits)',
+    );
   });
 });
 
 /** The rects of a figure's bar mark, in data order. */
 function barRects(svg: Element): Element[] {
-  return [...svg.querySelector('[aria-label="bar"]')!.querySelectorAll("rect")];
+  return [...svg.querySelector('[aria-label="bar"]')!.querySelectorAll('rect')];
 }
 
 /** Screen y (vertical bars) or x (horizontal bars) of the zero rule. */
-function zeroAt(svg: Element, axis: "x" | "y"): number {
+function zeroAt(svg: Element, axis: 'x' | 'y'): number {
   const rule = svg.querySelector(`[aria-label="rule"] line`)!;
   return +rule.getAttribute(`${axis}1`)!;
 }
 
-describe("logitBars", () => {
-  it("draws each logit from 0 with its sign and size, the highest dark and the others light", () => {
+describe('logitBars', () => {
+  it('draws each logit from 0 with its sign and size, the highest dark and the others light', () => {
     const logits = [-2, 0.5, 6, 1, -0.25, 3, 0, -4, 2, 1.5];
-    const svg = logitBars(logits, {document});
+    const svg = logitBars(logits, { document });
     const bars = barRects(svg);
     expect(bars).toHaveLength(10);
-    const zero = zeroAt(svg, "y");
-    const top = bars.map((bar) => +bar.getAttribute("y")!);
-    const height = bars.map((bar) => +bar.getAttribute("height")!);
+    const zero = zeroAt(svg, 'y');
+    const top = bars.map((bar) => +bar.getAttribute('y')!);
+    const height = bars.map((bar) => +bar.getAttribute('height')!);
     for (let i = 0; i < 10; i++) {
       expect(height[i] / height[2], `logit ${i}`).toBeCloseTo(Math.abs(logits[i]) / 6, 2);
       // positive bars end at the zero line, negative ones start there (screen y grows downwards)
       if (logits[i] > 0) expect(top[i] + height[i]).toBeCloseTo(zero, 1);
       if (logits[i] < 0) expect(top[i]).toBeCloseTo(zero, 1);
     }
-    expect(bars.map((bar) => bar.getAttribute("fill"))).toEqual(logits.map((_, i) => (i === 2 ? "#1f5fa8" : "#a9c4e4")));
-    expect([...svg.querySelectorAll('[aria-label="bar"] title')].map((t) => t.textContent)[7]).toBe("7: -4.000");
+    expect(bars.map((bar) => bar.getAttribute('fill'))).toEqual(
+      logits.map((_, i) => (i === 2 ? '#1f5fa8' : '#a9c4e4')),
+    );
+    expect([...svg.querySelectorAll('[aria-label="bar"] title')].map((t) => t.textContent)[7]).toBe('7: -4.000');
   });
 
-  it("leaves out non-finite logits with one warning, and rejects an empty array", () => {
-    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+  it('leaves out non-finite logits with one warning, and rejects an empty array', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const before = warnings();
-    expect(barRects(logitBars([1, NaN, 2], {document}))).toHaveLength(2);
+    expect(barRects(logitBars([1, NaN, 2], { document }))).toHaveLength(2);
     expect(warnings() - before).toBe(1);
     expect(warn).toHaveBeenCalledTimes(1);
-    expectVizError(() => logitBars([], {document}), "VIZ_INVALID_INPUT", "invalid logits: empty (expected one value per class)");
+    expectVizError(
+      () => logitBars([], { document }),
+      'VIZ_INVALID_INPUT',
+      'invalid logits: empty (expected one value per class)',
+    );
   });
 });
 
-describe("signedBars", () => {
-  it("draws positive values red and negative ones blue, lengths proportional to |value|", () => {
+describe('signedBars', () => {
+  it('draws positive values red and negative ones blue, lengths proportional to |value|', () => {
     const values = [0.3, -0.6, 0.15, 0, -0.05];
     for (const horizontal of [false, true]) {
-      const svg = signedBars(values, {document, horizontal, names: ["a", "b", "c", "d", "e"]});
+      const svg = signedBars(values, { document, horizontal, names: ['a', 'b', 'c', 'd', 'e'] });
       const bars = barRects(svg);
-      const length = bars.map((bar) => +bar.getAttribute(horizontal ? "width" : "height")!);
-      for (let i = 0; i < values.length; i++) expect(length[i] / length[1], `${horizontal} ${i}`).toBeCloseTo(Math.abs(values[i]) / 0.6, 2);
-      expect(bars.map((bar) => bar.getAttribute("fill"))).toEqual(["#b2182b", "#2166ac", "#b2182b", "#b2182b", "#2166ac"]);
-      const start = bars.map((bar) => +bar.getAttribute(horizontal ? "x" : "y")!);
-      const zero = zeroAt(svg, horizontal ? "x" : "y");
+      const length = bars.map((bar) => +bar.getAttribute(horizontal ? 'width' : 'height')!);
+      for (let i = 0; i < values.length; i++)
+        expect(length[i] / length[1], `${horizontal} ${i}`).toBeCloseTo(Math.abs(values[i]) / 0.6, 2);
+      expect(bars.map((bar) => bar.getAttribute('fill'))).toEqual([
+        '#b2182b',
+        '#2166ac',
+        '#b2182b',
+        '#b2182b',
+        '#2166ac',
+      ]);
+      const start = bars.map((bar) => +bar.getAttribute(horizontal ? 'x' : 'y')!);
+      const zero = zeroAt(svg, horizontal ? 'x' : 'y');
       // negative bars end at zero when horizontal (x grows rightwards), start at zero when vertical (y grows down)
       expect(horizontal ? start[1] + length[1] : start[1]).toBeCloseTo(zero, 1);
       expect(horizontal ? start[0] : start[0] + length[0]).toBeCloseTo(zero, 1);
-      expect(svg.textContent).toContain("e");
+      expect(svg.textContent).toContain('e');
     }
   });
 
-  it("rejects names that do not match the values", () => {
-    expectVizError(() => signedBars([1, 2], {document, names: ["a"]}), "VIZ_INVALID_OPTION", "invalid names: expected 2 (one per value), got 1");
-    expectVizError(() => signedBars([], {document}), "VIZ_INVALID_INPUT", "invalid values: empty (expected at least one value)");
+  it('rejects names that do not match the values', () => {
+    expectVizError(
+      () => signedBars([1, 2], { document, names: ['a'] }),
+      'VIZ_INVALID_OPTION',
+      'invalid names: expected 2 (one per value), got 1',
+    );
+    expectVizError(
+      () => signedBars([], { document }),
+      'VIZ_INVALID_INPUT',
+      'invalid values: empty (expected at least one value)',
+    );
   });
 });
 
-describe("lossCurve", () => {
-  it("draws one loss point per history entry and an accuracy panel only when there is accuracy", () => {
-    const history = Array.from({length: 12}, (_, i) => ({step: i, loss: 1 / (i + 1)}));
-    const lossOnly = lossCurve(history, {document});
-    const path = lossOnly.querySelector('[aria-label="line"] path')!.getAttribute("d")!;
+describe('lossCurve', () => {
+  it('draws one loss point per history entry and an accuracy panel only when there is accuracy', () => {
+    const history = Array.from({ length: 12 }, (_, i) => ({ step: i, loss: 1 / (i + 1) }));
+    const lossOnly = lossCurve(history, { document });
+    const path = lossOnly.querySelector('[aria-label="line"] path')!.getAttribute('d')!;
     expect(path.match(/[ML]/g)).toHaveLength(12);
-    expect(lossOnly.textContent).not.toContain("accuracy");
-    const both = lossCurve([...history, {step: 12, loss: 0.05, accuracy: 0.97, epoch: 1}], {document});
-    expect(both.textContent).toContain("accuracy");
-    expect(both.textContent).toContain("97.00%");
+    expect(lossOnly.textContent).not.toContain('accuracy');
+    const both = lossCurve([...history, { step: 12, loss: 0.05, accuracy: 0.97, epoch: 1 }], { document });
+    expect(both.textContent).toContain('accuracy');
+    expect(both.textContent).toContain('97.00%');
   });
 
-  it("rejects an empty history and bad accuracy", () => {
-    expectVizError(() => lossCurve([], {document}), "VIZ_INVALID_INPUT", "invalid history: empty (expected at least one { step, loss })");
-    expectVizError(() => lossCurve([{step: 0, loss: 1, accuracy: 97}], {document}), "VIZ_INVALID_INPUT", "invalid history at 0: accuracy 97 (expected 0..1)");
+  it('rejects an empty history and bad accuracy', () => {
+    expectVizError(
+      () => lossCurve([], { document }),
+      'VIZ_INVALID_INPUT',
+      'invalid history: empty (expected at least one { step, loss })',
+    );
+    expectVizError(
+      () => lossCurve([{ step: 0, loss: 1, accuracy: 97 }], { document }),
+      'VIZ_INVALID_INPUT',
+      'invalid history at 0: accuracy 97 (expected 0..1)',
+    );
   });
 });
 
-describe("node output", () => {
+describe('node output', () => {
   it("svgToPng writes a PNG of the figure's size, or of the asked width", () => {
-    const svg = digitImage(seededDigits(61, 1), {document, width: 100});
+    const svg = digitImage(seededDigits(61, 1), { document, width: 100 });
     const text = toSvgString(svg);
     const png = svgToPng(text);
     const decoded = decodePng(png);
     expect([decoded.width, decoded.height]).toEqual([100, 100]);
-    const big = decodePng(svgToPng(text, {width: 300}));
+    const big = decodePng(svgToPng(text, { width: 300 }));
     expect([big.width, big.height]).toEqual([300, 300]);
   });
 
-  it("toSvgString gives a standalone SVG, also for a Plot <figure> with a title", () => {
-    const figure = Plot.plot({document, title: "Hello & bye", marks: [Plot.dot([1, 2, 3], {x: (d: number) => d, y: (d: number) => d})]});
-    expect(figure.tagName.toLowerCase()).toBe("figure");
+  it('toSvgString gives a standalone SVG, also for a Plot <figure> with a title', () => {
+    const figure = Plot.plot({
+      document,
+      title: 'Hello & bye',
+      marks: [Plot.dot([1, 2, 3], { x: (d: number) => d, y: (d: number) => d })],
+    });
+    expect(figure.tagName.toLowerCase()).toBe('figure');
     const text = toSvgString(figure);
     expect(text.startsWith('<svg')).toBe(true);
     expect(text).toContain('xmlns="http://www.w3.org/2000/svg"');
-    expect(text).toContain("Hello &amp; bye");
-    expect(text).not.toContain("<figure");
+    expect(text).toContain('Hello &amp; bye');
+    expect(text).not.toContain('<figure');
     const png = decodePng(svgToPng(text));
     expect(png.width).toBe(640);
   });
 
-  it("every figure is one <svg> even with a title", () => {
-    const svg = weightTiles(seededWeights(62, 784), {out: 1, document, title: "T", subtitle: "S"});
-    expect(svg.tagName.toLowerCase()).toBe("svg");
-    expect(svg.querySelectorAll("svg")).toHaveLength(0);
+  it('every figure is one <svg> even with a title', () => {
+    const svg = weightTiles(seededWeights(62, 784), { out: 1, document, title: 'T', subtitle: 'S' });
+    expect(svg.tagName.toLowerCase()).toBe('svg');
+    expect(svg.querySelectorAll('svg')).toHaveLength(0);
     const png = decodePng(svgToPng(toSvgString(svg)));
-    expect([png.width, png.height]).toEqual([+svg.getAttribute("width")!, +svg.getAttribute("height")!]);
+    expect([png.width, png.height]).toEqual([+svg.getAttribute('width')!, +svg.getAttribute('height')!]);
   });
 });

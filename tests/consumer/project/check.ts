@@ -7,7 +7,12 @@ import { DataError, readIdxImages, readIdxLabels, toInput } from '@mnist/loader/
 import { confusionMatrix, VizError, weightTiles, type FigureDocument, type FigureSvg } from '@mnist/viz';
 import { createDocument, svgToPng, toSvgString } from '@mnist/viz/node';
 
-export async function evaluateFirst(pth: Uint8Array, imageFile: Uint8Array, labelFile: Uint8Array, n: number): Promise<Evaluation> {
+export async function evaluateFirst(
+  pth: Uint8Array,
+  imageFile: Uint8Array,
+  labelFile: Uint8Array,
+  n: number,
+): Promise<Evaluation> {
   const model: MlpModel = await loadMlp(pth);
   const options: MlpOptions = { simd: relaxedSimdSupported() ? 'relaxed' : 'plain', threads: 1 };
   const net = await Mlp.fromLayers(model.layers, options);
@@ -25,7 +30,11 @@ export function errorCode(error: unknown): CoreErrorCode | string | undefined {
   return undefined;
 }
 
-export function figures(model: MlpModel, labels: ArrayLike<number>, predictions: ArrayLike<number>): { svg: string; png: Uint8Array } {
+export function figures(
+  model: MlpModel,
+  labels: ArrayLike<number>,
+  predictions: ArrayLike<number>,
+): { svg: string; png: Uint8Array } {
   const document: FigureDocument = createDocument();
   const first = model.layers[0]!;
   const tiles: FigureSvg = weightTiles(first.weight, { out: first.out, in: first.in, document });

@@ -4,7 +4,16 @@
 // Every prediction is compared with a float64 JS forward pass over the same weights and with the workspace's engine.
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -31,10 +40,18 @@ const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm|pnpm)_/i.test(key)));
 async function run(command: string, args: string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
   try {
-    return await promisify(execFile)(command, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 540_000 });
+    return await promisify(execFile)(command, args, {
+      cwd,
+      env,
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+      timeout: 540_000,
+    });
   } catch (error) {
     const e = error as Error & { stdout?: string; stderr?: string };
-    throw new Error(`${command} ${args.join(' ')} (in ${cwd}) failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+    throw new Error(
+      `${command} ${args.join(' ')} (in ${cwd}) failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`,
+    );
   }
 }
 
@@ -90,13 +107,23 @@ beforeAll(async () => {
   // 2. a fresh project: the tarballs and the registry packages, with npm (no optional peers yet)
   for (const file of readdirSync(projectFiles)) copyFileSync(join(projectFiles, file), join(project, file));
   copyFileSync(modelPath, join(project, 'mnist_model.pth'));
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2),
+  );
   await run('npm', ['install', ...NPM_FLAGS, ...tarballs, ...REGISTRY_PACKAGES], project);
 
   // 3. @mnist/viz without its optional peers: what npm installed, and what each entry point does
   const importEntry = (entry: string) =>
-    run(process.execPath, ['--input-type=module', '-e', `import(${JSON.stringify(entry)}).then((m) => console.log('ok', Object.keys(m).length), (e) => console.log(e.message.split('\\n')[0]))`], project)
-      .then(({ stdout }) => stdout.trim());
+    run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import(${JSON.stringify(entry)}).then((m) => console.log('ok', Object.keys(m).length), (e) => console.log(e.message.split('\\n')[0]))`,
+      ],
+      project,
+    ).then(({ stdout }) => stdout.trim());
   withoutPeers = {
     installed: ['linkedom', '@resvg/resvg-js'].filter((name) => existsSync(join(project, 'node_modules', name))),
     main: await importEntry('@mnist/viz'),
@@ -113,8 +140,14 @@ beforeAll(async () => {
   const x = Float32Array.from(images.pixels.subarray(0, COUNT * 784), (v) => v / 255);
   const workspace = Array.from(net.predict(x, COUNT));
   net.dispose();
-  const pytorch = JSON.parse(readFileSync(join(repo, 'models', 'mnist_model.json'), 'utf8')).reference.predictions as number[];
-  reference = { predictions, accuracy: predictions.filter((p, i) => p === labels[i]).length / COUNT, workspace, pytorch };
+  const pytorch = JSON.parse(readFileSync(join(repo, 'models', 'mnist_model.json'), 'utf8')).reference
+    .predictions as number[];
+  reference = {
+    predictions,
+    accuracy: predictions.filter((p, i) => p === labels[i]).length / COUNT,
+    workspace,
+    pytorch,
+  };
 });
 
 afterAll(() => {
@@ -141,20 +174,32 @@ describe('the packed packages in a project outside the workspace', () => {
         name: `@mnist/${name}`,
         license: 'MIT',
         engines: { node: '>=20' },
-        repository: { type: 'git', url: 'git+https://github.com/mnist-wasm/mnist-wasm.git', directory: `packages/${name}` },
+        repository: {
+          type: 'git',
+          url: 'git+https://github.com/mnist-wasm/mnist-wasm.git',
+          directory: `packages/${name}`,
+        },
       });
       expect(readFileSync(join(root, 'LICENSE'), 'utf8'), `${name}/LICENSE`).toBe(license);
       expect(readFileSync(join(repo, 'packages', name, 'LICENSE'), 'utf8'), `packages/${name}/LICENSE`).toBe(license);
       const files = (readdirSync(root, { recursive: true }) as string[]).map((f) => f.split('\\').join('/'));
-      expect(files.filter((f) => f.endsWith('.map')), name).toEqual([]);
+      expect(
+        files.filter((f) => f.endsWith('.map')),
+        name,
+      ).toEqual([]);
       for (const file of files.filter((f) => /\.(m?js|d\.ts)$/.test(f))) {
         const url = /[#@] sourceMappingURL=(\S+)/.exec(readFileSync(join(root, file), 'utf8'))?.[1];
         if (url) expect(existsSync(join(root, dirname(file), url)), `${name}/${file} -> ${url}`).toBe(true);
       }
-      for (const [entry, target] of Object.entries(manifest.exports as Record<string, string | Record<string, string>>)) {
+      for (const [entry, target] of Object.entries(
+        manifest.exports as Record<string, string | Record<string, string>>,
+      )) {
         const targets = typeof target === 'string' ? { default: target } : target;
-        expect(Object.keys(targets), `${name} ${entry}`).toEqual(entry === './package.json' ? ['default'] : ['types', 'default']);
-        for (const path of Object.values(targets)) expect(existsSync(join(root, path)), `${name} ${entry} -> ${path}`).toBe(true);
+        expect(Object.keys(targets), `${name} ${entry}`).toEqual(
+          entry === './package.json' ? ['default'] : ['types', 'default'],
+        );
+        for (const path of Object.values(targets))
+          expect(existsSync(join(root, path)), `${name} ${entry} -> ${path}`).toBe(true);
       }
     }
   });
@@ -162,7 +207,10 @@ describe('the packed packages in a project outside the workspace', () => {
   it('@mnist/viz: linkedom and @resvg/resvg-js are optional peers; the main entry loads without them', () => {
     const manifest = JSON.parse(readFileSync(join(unpacked.viz!, 'package', 'package.json'), 'utf8'));
     expect(Object.keys(manifest.dependencies)).toEqual(['@observablehq/plot']);
-    expect(manifest.peerDependenciesMeta).toEqual({ '@resvg/resvg-js': { optional: true }, linkedom: { optional: true } });
+    expect(manifest.peerDependenciesMeta).toEqual({
+      '@resvg/resvg-js': { optional: true },
+      linkedom: { optional: true },
+    });
     expect(withoutPeers.installed).toEqual([]);
     expect(withoutPeers.main).toMatch(/^ok \d+$/);
     expect(withoutPeers.node).toMatch(/Cannot find package '(linkedom|@resvg\/resvg-js)'/);
@@ -196,63 +244,134 @@ describe('the packed packages in a project outside the workspace', () => {
   });
 
   const tsconfigs = [
-    { name: 'node16, es2022 + @types/node', module: 'node16', moduleResolution: 'node16', lib: ['es2022'], types: ['node'], files: ['check.ts'] },
-    { name: 'node16, dom + es2022', module: 'node16', moduleResolution: 'node16', lib: ['dom', 'es2022'], types: [], files: ['check.ts', 'check-dom.ts'] },
-    { name: 'bundler, es2022 + @types/node', module: 'esnext', moduleResolution: 'bundler', lib: ['es2022'], types: ['node'], files: ['check.ts'] },
-    { name: 'bundler, dom + es2022', module: 'esnext', moduleResolution: 'bundler', lib: ['dom', 'es2022'], types: [], files: ['check.ts', 'check-dom.ts'] },
+    {
+      name: 'node16, es2022 + @types/node',
+      module: 'node16',
+      moduleResolution: 'node16',
+      lib: ['es2022'],
+      types: ['node'],
+      files: ['check.ts'],
+    },
+    {
+      name: 'node16, dom + es2022',
+      module: 'node16',
+      moduleResolution: 'node16',
+      lib: ['dom', 'es2022'],
+      types: [],
+      files: ['check.ts', 'check-dom.ts'],
+    },
+    {
+      name: 'bundler, es2022 + @types/node',
+      module: 'esnext',
+      moduleResolution: 'bundler',
+      lib: ['es2022'],
+      types: ['node'],
+      files: ['check.ts'],
+    },
+    {
+      name: 'bundler, dom + es2022',
+      module: 'esnext',
+      moduleResolution: 'bundler',
+      lib: ['dom', 'es2022'],
+      types: [],
+      files: ['check.ts', 'check-dom.ts'],
+    },
   ];
-  it.each(tsconfigs)('tsc --noEmit compiles every entry point ($name; strict, no skipLibCheck)', async ({ name, files, ...options }) => {
-    const config = `tsconfig.${name.replace(/\W+/g, '-')}.json`;
-    const compilerOptions = { target: 'es2022', ...options, strict: true, skipLibCheck: false, noEmit: true };
-    writeFileSync(join(project, config), JSON.stringify({ compilerOptions, files }, null, 2));
-    const { stdout, stderr } = await run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', config], project);
-    expect(stdout + stderr).toBe('');
-  });
+  it.each(tsconfigs)(
+    'tsc --noEmit compiles every entry point ($name; strict, no skipLibCheck)',
+    async ({ name, files, ...options }) => {
+      const config = `tsconfig.${name.replace(/\W+/g, '-')}.json`;
+      const compilerOptions = { target: 'es2022', ...options, strict: true, skipLibCheck: false, noEmit: true };
+      writeFileSync(join(project, config), JSON.stringify({ compilerOptions, files }, null, 2));
+      const { stdout, stderr } = await run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', config], project);
+      expect(stdout + stderr).toBe('');
+    },
+  );
 
-  if (!existsSync(CHROMIUM)) console.warn(`skipping the Chromium case: no browser at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`);
-  it.skipIf(!existsSync(CHROMIUM))(`an esbuild browser bundle of page.mjs predicts the same digits in headless Chromium (${CHROMIUM}; skipped without it)`, async () => {
-    const bundle = join(project, 'public', 'page.js');
-    await run(join(project, 'node_modules', '.bin', 'esbuild'), [
-      'page.mjs', '--bundle', '--platform=browser', '--format=esm', `--outfile=${bundle}`, '--metafile=meta.json', '--log-level=warning',
-    ], project);
-    // what went into the bundle: the three packages from node_modules, none of @mnist/viz's Node-only peers
-    const inputs = Object.keys(JSON.parse(readFileSync(join(project, 'meta.json'), 'utf8')).inputs as Record<string, unknown>);
-    for (const name of PACKAGES) expect(inputs.some((i) => i.startsWith(`node_modules/@mnist/${name}/dist/`)), name).toBe(true);
-    expect(inputs.filter((i) => /node_modules\/(linkedom|@resvg)\//.test(i) || !i.startsWith('node_modules/') && i !== 'page.mjs')).toEqual([]);
+  if (!existsSync(CHROMIUM))
+    console.warn(
+      `skipping the Chromium case: no browser at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`,
+    );
+  it.skipIf(!existsSync(CHROMIUM))(
+    `an esbuild browser bundle of page.mjs predicts the same digits in headless Chromium (${CHROMIUM}; skipped without it)`,
+    async () => {
+      const bundle = join(project, 'public', 'page.js');
+      await run(
+        join(project, 'node_modules', '.bin', 'esbuild'),
+        [
+          'page.mjs',
+          '--bundle',
+          '--platform=browser',
+          '--format=esm',
+          `--outfile=${bundle}`,
+          '--metafile=meta.json',
+          '--log-level=warning',
+        ],
+        project,
+      );
+      // what went into the bundle: the three packages from node_modules, none of @mnist/viz's Node-only peers
+      const inputs = Object.keys(
+        JSON.parse(readFileSync(join(project, 'meta.json'), 'utf8')).inputs as Record<string, unknown>,
+      );
+      for (const name of PACKAGES)
+        expect(
+          inputs.some((i) => i.startsWith(`node_modules/@mnist/${name}/dist/`)),
+          name,
+        ).toBe(true);
+      expect(
+        inputs.filter(
+          (i) => /node_modules\/(linkedom|@resvg)\//.test(i) || (!i.startsWith('node_modules/') && i !== 'page.mjs'),
+        ),
+      ).toEqual([]);
 
-    const served: Record<string, { type: string; body: Buffer }> = {
-      '/': { type: 'text/html', body: Buffer.from('<!doctype html><html><body><script type="module" src="page.js"></script></body></html>') },
-      '/page.js': { type: 'text/javascript', body: readFileSync(bundle) },
-      '/mnist_model.pth': { type: 'application/octet-stream', body: readFileSync(modelPath) },
-      '/t10k-images-idx3-ubyte': { type: 'application/octet-stream', body: readFileSync(join(mnistData, 't10k-images-idx3-ubyte')) },
-    };
-    const server = createServer((req, res) => {
-      const file = served[req.url ?? ''];
-      res.writeHead(file ? 200 : 404, { 'Content-Type': file?.type ?? 'text/plain' });
-      res.end(file?.body ?? 'not found');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const browser = await playwright.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      timeout: 240_000,
-    });
-    try {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (error) => errors.push(error.message));
-      await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/`, { timeout: 240_000 });
-      await page.waitForFunction(() => 'report' in globalThis, null, { timeout: 240_000 });
-      const report = await page.evaluate(() => (globalThis as { report?: unknown }).report);
-      expect(errors).toEqual([]);
-      expect(report).toEqual({
-        variant: 'relaxed-simd', // Chromium validates relaxed SIMD natively
-        predictions: reference.predictions.slice(0, 16),
-        figure: 'svg:http://www.w3.org/2000/svg',
+      const served: Record<string, { type: string; body: Buffer }> = {
+        '/': {
+          type: 'text/html',
+          body: Buffer.from('<!doctype html><html><body><script type="module" src="page.js"></script></body></html>'),
+        },
+        '/page.js': { type: 'text/javascript', body: readFileSync(bundle) },
+        '/mnist_model.pth': { type: 'application/octet-stream', body: readFileSync(modelPath) },
+        '/t10k-images-idx3-ubyte': {
+          type: 'application/octet-stream',
+          body: readFileSync(join(mnistData, 't10k-images-idx3-ubyte')),
+        },
+      };
+      const server = createServer((req, res) => {
+        const file = served[req.url ?? ''];
+        res.writeHead(file ? 200 : 404, { 'Content-Type': file?.type ?? 'text/plain' });
+        res.end(file?.body ?? 'not found');
       });
-    } finally {
-      await browser.close();
-      server.close();
-    }
-  });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const browser = await playwright.launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+        ],
+        timeout: 240_000,
+      });
+      try {
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (error) => errors.push(error.message));
+        await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/`, { timeout: 240_000 });
+        await page.waitForFunction(() => 'report' in globalThis, null, { timeout: 240_000 });
+        const report = await page.evaluate(() => (globalThis as { report?: unknown }).report);
+        expect(errors).toEqual([]);
+        expect(report).toEqual({
+          variant: 'relaxed-simd', // Chromium validates relaxed SIMD natively
+          predictions: reference.predictions.slice(0, 16),
+          figure: 'svg:http://www.w3.org/2000/svg',
+        });
+      } finally {
+        await browser.close();
+        server.close();
+      }
+    },
+  );
 });

@@ -26,7 +26,8 @@ export function fileHelp(...kinds: InputKind[]): Record<string, string> {
 /** `--threads N|auto`: how many threads the WASM engine runs on (commands that run a network). */
 export function threadCount(raw: string, flag: string): number | 'auto' {
   if (raw === 'auto') return 'auto';
-  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 64) invalidValue(flag, raw, 'auto or a whole number from 1 to 64');
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 64)
+    invalidValue(flag, raw, 'auto or a whole number from 1 to 64');
   return Number(raw);
 }
 
@@ -35,5 +36,6 @@ export const ENGINE_OPTIONS: OptionSpecs = {
 };
 
 export const ENGINE_HELP: Record<string, string> = {
-  threads: 'threads for the WASM engine (default auto: one per core, at most 8; results are the same bits for any count)',
+  threads:
+    'threads for the WASM engine (default auto: one per core, at most 8; results are the same bits for any count)',
 };

@@ -55,14 +55,25 @@ export interface InspectReport {
   key: string | null;
   ignored: string[];
   tensors: TensorStats[];
-  mlp: { layers: Array<{ name: string; in: number; out: number }>; inputSize: number; classes: number; parameters: number; dtype: string } | null;
+  mlp: {
+    layers: Array<{ name: string; in: number; out: number }>;
+    inputSize: number;
+    classes: number;
+    parameters: number;
+    dtype: string;
+  } | null;
   /** Why the tensors are not an MLP the CLI can run (mlp is null then). */
   mlpError: { code: string; message: string } | null;
   warnings: string[];
 }
 
 function stats(t: PthTensor): TensorStats {
-  let min = Infinity, max = -Infinity, sum = 0, finite = 0, nan = 0, inf = 0;
+  let min = Infinity,
+    max = -Infinity,
+    sum = 0,
+    finite = 0,
+    nan = 0,
+    inf = 0;
   for (const v of t.data) {
     if (Number.isNaN(v)) nan++;
     else if (!Number.isFinite(v)) inf++;
@@ -74,14 +85,22 @@ function stats(t: PthTensor): TensorStats {
     }
   }
   return {
-    name: t.name, dtype: t.dtype, shape: [...t.shape], count: t.data.length,
-    min: finite ? min : null, max: finite ? max : null, mean: finite ? sum / finite : null, nan, inf,
+    name: t.name,
+    dtype: t.dtype,
+    shape: [...t.shape],
+    count: t.data.length,
+    min: finite ? min : null,
+    max: finite ? max : null,
+    mean: finite ? sum / finite : null,
+    nan,
+    inf,
   };
 }
 
 export async function run({ options, positionals }: Parsed): Promise<number> {
   if (positionals.length === 0) throw new UsageError('which file? (usage: mnist inspect F.pth [--json])');
-  if (positionals.length > 1) throw new UsageError(`one file at a time, got ${positionals.length} (usage: mnist inspect F.pth [--json])`);
+  if (positionals.length > 1)
+    throw new UsageError(`one file at a time, got ${positionals.length} (usage: mnist inspect F.pth [--json])`);
   const report = await inspectFile(positionals[0]!);
   process.stdout.write(`${options.json ? safeJson(report) : renderText(report, useColor(process.stdout))}\n`);
   return 0;
@@ -112,13 +131,15 @@ async function inspectFile(file: string): Promise<InspectReport> {
     key: pth.key,
     ignored: pth.ignored,
     tensors: pth.tensors.map(stats),
-    mlp: mlp ? {
-      layers: mlp.layers.map((l) => ({ name: l.name, in: l.in, out: l.out })),
-      inputSize: mlp.inputSize,
-      classes: mlp.classes,
-      parameters: mlp.parameters,
-      dtype: mlp.dtype,
-    } : null,
+    mlp: mlp
+      ? {
+          layers: mlp.layers.map((l) => ({ name: l.name, in: l.in, out: l.out })),
+          inputSize: mlp.inputSize,
+          classes: mlp.classes,
+          parameters: mlp.parameters,
+          dtype: mlp.dtype,
+        }
+      : null,
     mlpError,
     warnings: [...new Set([...pth.warnings, ...(mlp?.warnings ?? [])].map(String))],
   };
@@ -135,15 +156,31 @@ function renderText(report: InspectReport, color: boolean): string {
   const lines = [
     `${bold('file', color)}      ${safeText(report.file)} (${bytes(report.bytes)})`,
     `${bold('format', color)}    ${report.format === 'zip' ? 'zip (torch.save, PyTorch 1.6+)' : 'legacy (pickle stream, _use_new_zipfile_serialization=False)'}${report.root ? `, root folder "${name(report.root)}"` : ''}`,
-    ...(report.key ? [`${bold('checkpoint', color)} state_dict under "${name(report.key)}"${report.ignored.length ? `; ignored: ${report.ignored.map(name).join(', ')}` : ''}`] : []),
+    ...(report.key
+      ? [
+          `${bold('checkpoint', color)} state_dict under "${name(report.key)}"${report.ignored.length ? `; ignored: ${report.ignored.map(name).join(', ')}` : ''}`,
+        ]
+      : []),
     `${bold('tensors', color)}   ${report.tensors.length}`,
-    ...table(['name', 'dtype', 'shape', 'min', 'max', 'mean', 'NaN', 'inf'], report.tensors.map((t) => [
-      name(t.name), name(t.dtype), t.shape.join('x') || 'scalar', num(t.min), num(t.max), num(t.mean), String(t.nan), String(t.inf),
-    ])),
+    ...table(
+      ['name', 'dtype', 'shape', 'min', 'max', 'mean', 'NaN', 'inf'],
+      report.tensors.map((t) => [
+        name(t.name),
+        name(t.dtype),
+        t.shape.join('x') || 'scalar',
+        num(t.min),
+        num(t.max),
+        num(t.mean),
+        String(t.nan),
+        String(t.inf),
+      ]),
+    ),
   ];
   if (mlp) {
     const sizes = [mlp.layers[0]!.in, ...mlp.layers.map((l) => l.out)];
-    lines.push(`${bold('MLP', color)}       ${sizes.join(' -> ')}: ${mlp.layers.length} Linear layer${mlp.layers.length === 1 ? '' : 's'} with ReLU between, ${int(mlp.parameters)} parameters, ${mlp.inputSize} inputs, ${mlp.classes} classes`);
+    lines.push(
+      `${bold('MLP', color)}       ${sizes.join(' -> ')}: ${mlp.layers.length} Linear layer${mlp.layers.length === 1 ? '' : 's'} with ReLU between, ${int(mlp.parameters)} parameters, ${mlp.inputSize} inputs, ${mlp.classes} classes`,
+    );
     for (const l of mlp.layers) lines.push(`  ${name(l.name)}: Linear(${l.in}, ${l.out})`);
   } else if (mlpError) {
     lines.push(`${bold('MLP', color)}       none: ${safeText(mlpError.message, 500)} [${mlpError.code}]`);

@@ -3,12 +3,45 @@
 import path from 'node:path';
 import { argmaxRows, type Mlp } from '@mnist/core-wasm';
 import { MNIST_CLASSES, MNIST_PIXELS } from '@mnist/loader/data';
-import { describeOptions, indexList, nonEmpty, nonNegativeInt, positiveInt, type OptionSpecs, type Parsed } from '../args.js';
+import {
+  describeOptions,
+  indexList,
+  nonEmpty,
+  nonNegativeInt,
+  positiveInt,
+  type OptionSpecs,
+  type Parsed,
+} from '../args.js';
 import { UsageError } from '../errors.js';
 import { loadDataset, gather, type Dataset } from '../data.js';
 import { loadDigitImage } from '../image.js';
-import { createNet, setEngineThreads, describeModel, loadModel, modelSummary, printWarnings, requireMnistShape, type LoadedModel, type ModelSummary } from '../model.js';
-import { drawDigit, grid, int, panelsPerRow, percent, probabilityLines, table, useColor, bold, red, green, seconds, safeJson, safeText } from '../term.js';
+import {
+  createNet,
+  setEngineThreads,
+  describeModel,
+  loadModel,
+  modelSummary,
+  printWarnings,
+  requireMnistShape,
+  type LoadedModel,
+  type ModelSummary,
+} from '../model.js';
+import {
+  drawDigit,
+  grid,
+  int,
+  panelsPerRow,
+  percent,
+  probabilityLines,
+  table,
+  useColor,
+  bold,
+  red,
+  green,
+  seconds,
+  safeJson,
+  safeText,
+} from '../term.js';
 import { COMMON_HELP, COMMON_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, FILE_OPTIONS, fileHelp } from './common.js';
 import { commandLine } from '../invocation.js';
 import { loadViz } from '../viz.js';
@@ -85,12 +118,21 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
   setEngineThreads(options.threads);
   // `--image a.png b.png` (a shell glob after --image): the extra words are pictures too.
   if (options.image && positionals.length > 0) options.image = [...options.image, ...positionals];
-  else if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (did you mean --image ${positionals[0]}? see ${commandLine('predict --help')})`);
+  else if (positionals.length > 0)
+    throw new UsageError(
+      `unexpected argument "${positionals[0]}" (did you mean --image ${positionals[0]}? see ${commandLine('predict --help')})`,
+    );
   if (options.image) {
-    const clash = (['data', 'images', 'labels', 'limit', 'index', 'errors'] as const).find((k) => options[k] !== undefined);
-    if (clash) throw new UsageError(`--image does not go with --${clash} (pictures have no labels; see ${commandLine('predict --help')})`);
+    const clash = (['data', 'images', 'labels', 'limit', 'index', 'errors'] as const).find(
+      (k) => options[k] !== undefined,
+    );
+    if (clash)
+      throw new UsageError(
+        `--image does not go with --${clash} (pictures have no labels; see ${commandLine('predict --help')})`,
+      );
   }
-  if (options.index && options.limit !== undefined) throw new UsageError('--index and --limit do not go together (pick images by index, or the first N)');
+  if (options.index && options.limit !== undefined)
+    throw new UsageError('--index and --limit do not go together (pick images by index, or the first N)');
 
   const model = await loadModel(options.model);
   printWarnings(model);
@@ -121,7 +163,11 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
 function chooseImages(total: number, options: PredictOptions): number[] {
   if (options.index) {
     const outOfRange = options.index.find((i) => i >= total);
-    if (outOfRange !== undefined) throw new UsageError(`invalid --index: ${outOfRange} is out of range; the test set has ${int(total)} images (0..${total - 1})`, 'CLI_BAD_VALUE');
+    if (outOfRange !== undefined)
+      throw new UsageError(
+        `invalid --index: ${outOfRange} is out of range; the test set has ${int(total)} images (0..${total - 1})`,
+        'CLI_BAD_VALUE',
+      );
     return options.index;
   }
   return Array.from({ length: Math.min(options.limit ?? total, total) }, (_, i) => i);
@@ -178,8 +224,14 @@ export interface PictureReport {
 }
 
 /** The report on the chosen test images, and their network inputs (for drawing them). */
-async function predictTestSet(model: LoadedModel, data: Dataset, indices: number[], batchSize: number): Promise<{ report: TestSetReport; inputs: Float32Array }> {
-  const count = indices.length, classes = model.mlp.classes;
+async function predictTestSet(
+  model: LoadedModel,
+  data: Dataset,
+  indices: number[],
+  batchSize: number,
+): Promise<{ report: TestSetReport; inputs: Float32Array }> {
+  const count = indices.length,
+    classes = model.mlp.classes;
   const net = await createNet(model.mlp);
   try {
     const inputs = gather(data.images, indices, 0, count, new Float32Array(count * model.mlp.inputSize));
@@ -187,8 +239,14 @@ async function predictTestSet(model: LoadedModel, data: Dataset, indices: number
     const scores = scoreRows(logits, count, classes);
     const predictions = indices.map((index, r) => ({ index, label: data.labels.labels[index]!, ...scores[r]! }));
     const { confusionCounts } = await loadViz();
-    const counts = confusionCounts(predictions.map((p) => p.label), predictions.map((p) => p.prediction), classes);
-    const confusion = Array.from({ length: classes }, (_, t) => Array.from(counts.subarray(t * classes, (t + 1) * classes)));
+    const counts = confusionCounts(
+      predictions.map((p) => p.label),
+      predictions.map((p) => p.prediction),
+      classes,
+    );
+    const confusion = Array.from({ length: classes }, (_, t) =>
+      Array.from(counts.subarray(t * classes, (t + 1) * classes)),
+    );
     const mistakes = predictions.filter((p) => p.prediction !== p.label).map((p) => p.index);
     const loss = predictions.reduce((sum, p) => sum - Math.log(Math.max(p.probabilities[p.label]!, 1e-300)), 0);
     const report: TestSetReport = {
@@ -213,7 +271,11 @@ async function predictTestSet(model: LoadedModel, data: Dataset, indices: number
 }
 
 /** The report on the user's pictures, and their network inputs (each preprocessed like MNIST). */
-async function predictPictures(model: LoadedModel, files: string[], batchSize: number): Promise<{ report: PictureReport; inputs: Float32Array }> {
+async function predictPictures(
+  model: LoadedModel,
+  files: string[],
+  batchSize: number,
+): Promise<{ report: PictureReport; inputs: Float32Array }> {
   const pictures = [];
   for (const file of files) pictures.push({ file, ...(await loadDigitImage(file)) });
   const size = model.mlp.inputSize;
@@ -223,16 +285,30 @@ async function predictPictures(model: LoadedModel, files: string[], batchSize: n
   try {
     const { logits } = forwardAll(net, inputs, pictures.length, batchSize);
     const scores = scoreRows(logits, pictures.length, model.mlp.classes);
-    const predictions = pictures.map((p, r) => ({ file: p.file, width: p.picture.width, height: p.picture.height, ...scores[r]! }));
-    return { report: { model: modelSummary(model, net), count: predictions.length, accuracy: null, predictions }, inputs };
+    const predictions = pictures.map((p, r) => ({
+      file: p.file,
+      width: p.picture.width,
+      height: p.picture.height,
+      ...scores[r]!,
+    }));
+    return {
+      report: { model: modelSummary(model, net), count: predictions.length, accuracy: null, predictions },
+      inputs,
+    };
   } finally {
     net.dispose();
   }
 }
 
 /** Forward pass over the inputs in batches; returns the logits and the seconds spent in forward calls. */
-function forwardAll(net: Mlp, x: Float32Array, count: number, batchSize: number): { logits: Float32Array; seconds: number } {
-  const inputs = net.sizes[0]!, classes = net.classes;
+function forwardAll(
+  net: Mlp,
+  x: Float32Array,
+  count: number,
+  batchSize: number,
+): { logits: Float32Array; seconds: number } {
+  const inputs = net.sizes[0]!,
+    classes = net.classes;
   const logits = new Float32Array(count * classes);
   // Warm-up call (packs the weights, sizes the workspace) so the timing measures steady-state throughput.
   net.forward(x.subarray(0, Math.min(batchSize, count) * inputs), Math.min(batchSize, count));
@@ -295,7 +371,12 @@ function renderTestSet(report: TestSetReport, inputs: Float32Array, view: TestSe
   const { color, perRow, selection } = view;
   const { count, confusion, mistakes, predictions, model } = report;
   const plural = (n: number, word: string) => `${word}${n === 1 ? '' : 's'}`;
-  const chosen = selection === 'index' ? ` (--index ${predictions.map((p) => p.index).join(',')})` : selection === 'limit' ? ` (first ${int(count)})` : '';
+  const chosen =
+    selection === 'index'
+      ? ` (--index ${predictions.map((p) => p.index).join(',')})`
+      : selection === 'limit'
+        ? ` (first ${int(count)})`
+        : '';
   const lines = [
     `${bold('model', color)}     ${describeModel(model)}`,
     `${bold('data', color)}      ${safeText(report.data)}: ${int(count)} ${plural(count, 'image')}${chosen}`,
@@ -306,36 +387,80 @@ function renderTestSet(report: TestSetReport, inputs: Float32Array, view: TestSe
   if (selection !== 'index') {
     lines.push('', 'confusion matrix (rows: true digit, columns: predicted digit)');
     const header = ['true \\ pred', ...confusion.map((_, c) => String(c))];
-    lines.push(...table(header, confusion.map((row, t) => [String(t), ...row.map((v, p) => (v === 0 ? '.' : t === p ? green(String(v), color) : red(String(v), color)))])));
+    lines.push(
+      ...table(
+        header,
+        confusion.map((row, t) => [
+          String(t),
+          ...row.map((v, p) => (v === 0 ? '.' : t === p ? green(String(v), color) : red(String(v), color))),
+        ]),
+      ),
+    );
     lines.push('', 'per class');
-    lines.push(...table(['digit', 'precision', 'recall', 'images'], confusion.map((row, c) => [String(c), percentOrDash(report.precision[c]!), percentOrDash(report.recall[c]!), int(sum(row))])));
+    lines.push(
+      ...table(
+        ['digit', 'precision', 'recall', 'images'],
+        confusion.map((row, c) => [
+          String(c),
+          percentOrDash(report.precision[c]!),
+          percentOrDash(report.recall[c]!),
+          int(sum(row)),
+        ]),
+      ),
+    );
   }
 
   const panel = (r: number) => {
     const p = predictions[r]!;
     const verdict = p.prediction === p.label ? green(`→ ${p.prediction} ✓`, color) : red(`→ ${p.prediction} ✗`, color);
-    return [...drawDigit(inputs.subarray(r * MNIST_PIXELS, (r + 1) * MNIST_PIXELS), color), `#${p.index}  true ${p.label} ${verdict}`, ...probabilityLines(p.probabilities)];
+    return [
+      ...drawDigit(inputs.subarray(r * MNIST_PIXELS, (r + 1) * MNIST_PIXELS), color),
+      `#${p.index}  true ${p.label} ${verdict}`,
+      ...probabilityLines(p.probabilities),
+    ];
   };
   const show = view.examples;
   if (selection === 'index') {
-    lines.push('', ...grid(predictions.map((_, r) => panel(r)), perRow));
+    lines.push(
+      '',
+      ...grid(
+        predictions.map((_, r) => panel(r)),
+        perRow,
+      ),
+    );
     return lines.join('\n');
   }
   if (show > 0) {
     lines.push('', `first ${Math.min(show, count)} test ${plural(show, 'image')}:`, '');
-    lines.push(...grid(predictions.slice(0, show).map((_, r) => panel(r)), perRow));
+    lines.push(
+      ...grid(
+        predictions.slice(0, show).map((_, r) => panel(r)),
+        perRow,
+      ),
+    );
     if (mistakes.length > 0) {
-      const rows = predictions.map((p, r) => (p.prediction !== p.label ? r : -1)).filter((r) => r >= 0).slice(0, show);
+      const rows = predictions
+        .map((p, r) => (p.prediction !== p.label ? r : -1))
+        .filter((r) => r >= 0)
+        .slice(0, show);
       lines.push('', `misclassified: ${int(mistakes.length)} of ${int(count)}; the first ${rows.length}:`, '');
       lines.push(...grid(rows.map(panel), perRow));
     }
   }
   if (mistakes.length > 0 && view.listErrors) {
     lines.push('', `all ${int(mistakes.length)} misclassified test images (index: true → predicted, confidence):`);
-    const cells = predictions.filter((p) => p.prediction !== p.label).map((p) => `${String(p.index).padStart(5)}: ${p.label} → ${p.prediction} ${percent(p.probabilities[p.prediction]!, 0).padStart(4)}`);
+    const cells = predictions
+      .filter((p) => p.prediction !== p.label)
+      .map(
+        (p) =>
+          `${String(p.index).padStart(5)}: ${p.label} → ${p.prediction} ${percent(p.probabilities[p.prediction]!, 0).padStart(4)}`,
+      );
     for (let i = 0; i < cells.length; i += 5) lines.push('  ' + cells.slice(i, i + 5).join('   '));
   } else if (mistakes.length > 0) {
-    lines.push('', `list all ${int(mistakes.length)} mistakes: ${commandLine('predict --errors')}    draw some: ${commandLine('predict --index')} ${mistakes.slice(0, 3).join(',')}`);
+    lines.push(
+      '',
+      `list all ${int(mistakes.length)} mistakes: ${commandLine('predict --errors')}    draw some: ${commandLine('predict --index')} ${mistakes.slice(0, 3).join(',')}`,
+    );
   }
   return lines.join('\n');
 }

@@ -4,11 +4,31 @@ import path from 'node:path';
 import { seededRandom, shuffle } from '@mnist/core-wasm';
 import { savePth } from '@mnist/loader';
 import { MNIST_CLASSES, MNIST_PIXELS } from '@mnist/loader/data';
-import { describeOptions, nonEmpty, nonNegativeInt, positiveInt, positiveNumber, sizeList, unitInterval, type OptionSpecs, type Parsed } from '../args.js';
+import {
+  describeOptions,
+  nonEmpty,
+  nonNegativeInt,
+  positiveInt,
+  positiveNumber,
+  sizeList,
+  unitInterval,
+  type OptionSpecs,
+  type Parsed,
+} from '../args.js';
 import { CliError, EXIT_INPUT, EXIT_INTERRUPTED, UsageError } from '../errors.js';
 import { allInputs, gather, loadDataset } from '../data.js';
 import { checkOutputFile, writeAtomic } from '../files.js';
-import { createEmptyNet, createNet, setEngineThreads, describeModel, layerSizes, loadModel, modelSummary, printWarnings, requireMnistShape } from '../model.js';
+import {
+  createEmptyNet,
+  createNet,
+  setEngineThreads,
+  describeModel,
+  layerSizes,
+  loadModel,
+  modelSummary,
+  printWarnings,
+  requireMnistShape,
+} from '../model.js';
 import { Progress, bytes, int, percent, safeText, seconds } from '../term.js';
 import { COMMON_HELP, COMMON_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, FILE_OPTIONS, fileHelp } from './common.js';
 import { commandLine } from '../invocation.js';
@@ -96,8 +116,12 @@ interface TrainOptions {
 export async function run({ options: raw, positionals }: Parsed): Promise<number> {
   const options = raw as TrainOptions;
   setEngineThreads(options.threads);
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (the output file goes after --out; see ${commandLine('train --help')})`);
-  if (options.init !== undefined && options.hidden !== undefined) throw new UsageError('--hidden does not go with --init (the layer sizes come from the --init model)');
+  if (positionals.length > 0)
+    throw new UsageError(
+      `unexpected argument "${positionals[0]}" (the output file goes after --out; see ${commandLine('train --help')})`,
+    );
+  if (options.init !== undefined && options.hidden !== undefined)
+    throw new UsageError('--hidden does not go with --init (the layer sizes come from the --init model)');
   const epochs = options.epochs ?? DEFAULTS.epochs;
   const lr = options.lr ?? DEFAULTS.lr;
   const momentum = options.momentum ?? DEFAULTS.momentum;
@@ -117,7 +141,15 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
   const sizes = init ? layerSizes(init.mlp) : [MNIST_PIXELS, ...(options.hidden ?? DEFAULTS.hidden), MNIST_CLASSES];
   const names = init ? init.mlp.layers.map((l) => l.name) : sizes.slice(1).map((_, i) => `fc${i + 1}`);
   const modelFile = (snapshot: Array<{ weight: Float32Array; bias: Float32Array }>) =>
-    savePth({ layers: snapshot.map((l, i) => ({ name: names[i]!, weight: l.weight, bias: l.bias, in: sizes[i]!, out: sizes[i + 1]! })) });
+    savePth({
+      layers: snapshot.map((l, i) => ({
+        name: names[i]!,
+        weight: l.weight,
+        bias: l.bias,
+        in: sizes[i]!,
+        out: sizes[i + 1]!,
+      })),
+    });
 
   const train = await loadDataset('train', { data: options.data });
   const test = await loadDataset('t10k', { data: options.data });
@@ -127,8 +159,12 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
   const net = init ? await createNet(init.mlp, seed) : await createEmptyNet(sizes, seed);
   const err = process.stderr;
   const log = (line: string) => process.stdout.write(line + '\n');
-  log(`${init ? `fine-tuning ${describeModel(modelSummary(init))}` : `training a ${sizes.join('-')} MLP from seeded random weights (seed ${seed})`}`);
-  log(`data: ${safeText(train.source)}, ${int(trainCount)} images; ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batchSize}, lr ${lr}, momentum ${momentum}; engine @mnist/core-wasm (${net.variant}, ${net.threads} thread${net.threads === 1 ? '' : 's'})`);
+  log(
+    `${init ? `fine-tuning ${describeModel(modelSummary(init))}` : `training a ${sizes.join('-')} MLP from seeded random weights (seed ${seed})`}`,
+  );
+  log(
+    `data: ${safeText(train.source)}, ${int(trainCount)} images; ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batchSize}, lr ${lr}, momentum ${momentum}; engine @mnist/core-wasm (${net.variant}, ${net.threads} thread${net.threads === 1 ? '' : 's'})`,
+  );
 
   // Ctrl-C: finish the current batch, then keep the last completed epoch. A second Ctrl-C exits at once.
   let interrupted = false;
@@ -161,7 +197,9 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
       shuffle(order, random);
       const progress = new Progress(err, batches, `epoch ${epoch}/${epochs}`);
       const t0 = performance.now();
-      let lossSum = 0, lossCount = 0, recent = 0;
+      let lossSum = 0,
+        lossCount = 0,
+        recent = 0;
       for (let b = 0; b < batches; b++) {
         const start = b * batchSize;
         const n = Math.min(batchSize, trainCount - start);
@@ -204,7 +242,9 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
         break;
       }
       lastAccuracy = evaluation.accuracy;
-      log(`epoch ${epoch}/${epochs}  train loss ${(lossSum / lossCount).toFixed(4)}  test accuracy ${percent(evaluation.accuracy)} (loss ${evaluation.loss.toFixed(4)})  ${seconds(trainSeconds)}, ${int(trainCount / trainSeconds)} images/s`);
+      log(
+        `epoch ${epoch}/${epochs}  train loss ${(lossSum / lossCount).toFixed(4)}  test accuracy ${percent(evaluation.accuracy)} (loss ${evaluation.loss.toFixed(4)})  ${seconds(trainSeconds)}, ${int(trainCount / trainSeconds)} images/s`,
+      );
       snapshot = candidate;
       completed = epoch;
     }
@@ -213,15 +253,20 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
     if (diverged) {
       const { epoch, step, what } = diverged;
       const atStart = epoch === 1 && step === 1;
-      const advice = atStart && init
-        ? `the --init model gives a non-finite loss before any update; check its weights with ${commandLine('inspect')} ${safeText(options.init)}`
-        : `--lr ${lr} is too high: try a smaller one, e.g. --lr ${Number(Math.min(lr / 10, 0.01).toPrecision(2))}${momentum > 0 ? ' (or a lower --momentum)' : ''}`;
+      const advice =
+        atStart && init
+          ? `the --init model gives a non-finite loss before any update; check its weights with ${commandLine('inspect')} ${safeText(options.init)}`
+          : `--lr ${lr} is too high: try a smaller one, e.g. --lr ${Number(Math.min(lr / 10, 0.01).toPrecision(2))}${momentum > 0 ? ' (or a lower --momentum)' : ''}`;
       let kept = `nothing written to ${safeText(out)}`;
       if (snapshot) {
         await writeAtomic(out, modelFile(snapshot), force);
         kept = `wrote the last finite epoch (${completed}, test accuracy ${percent(lastAccuracy)}) to ${where}`;
       }
-      throw new CliError(EXIT_INPUT, 'CLI_DIVERGED', `training diverged at epoch ${epoch}, step ${step} of ${batches} (${what}); ${kept}; ${advice}`);
+      throw new CliError(
+        EXIT_INPUT,
+        'CLI_DIVERGED',
+        `training diverged at epoch ${epoch}, step ${step} of ${batches} (${what}); ${kept}; ${advice}`,
+      );
     }
     if (!snapshot) {
       err.write(`stopped before the first epoch completed: nothing was written to ${safeText(out)}\n`);
@@ -231,10 +276,14 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
     await writeAtomic(out, file, force);
     const total = (performance.now() - started) / 1000;
     if (interrupted) {
-      err.write(`kept the model after epoch ${completed} of ${epochs} (test accuracy ${percent(lastAccuracy)}): wrote ${where}\n`);
+      err.write(
+        `kept the model after epoch ${completed} of ${epochs} (test accuracy ${percent(lastAccuracy)}): wrote ${where}\n`,
+      );
       return EXIT_INTERRUPTED;
     }
-    log(`wrote ${where} (${bytes(file.length)}, ${completed} epoch${completed === 1 ? "" : "s"} in ${seconds(total)}, test accuracy ${percent(lastAccuracy)})`);
+    log(
+      `wrote ${where} (${bytes(file.length)}, ${completed} epoch${completed === 1 ? '' : 's'} in ${seconds(total)}, test accuracy ${percent(lastAccuracy)})`,
+    );
     log(`try it: ${commandLine(`predict --model ${safeText(out)}`)}`);
     return 0;
   } finally {

@@ -8,7 +8,17 @@ import { choice, describeOptions, nonEmpty, positiveInt, type OptionSpecs, type 
 import { UsageError, fileError } from '../errors.js';
 import { allInputs, gather, loadDataset, type Dataset } from '../data.js';
 import { checkOutputFile, ensureOutputDir, writeAtomic } from '../files.js';
-import { createNet, setEngineThreads, describeModel, loadModel, modelSummary, printWarnings, requireMnistShape, type LoadedModel, type ModelSummary } from '../model.js';
+import {
+  createNet,
+  setEngineThreads,
+  describeModel,
+  loadModel,
+  modelSummary,
+  printWarnings,
+  requireMnistShape,
+  type LoadedModel,
+  type ModelSummary,
+} from '../model.js';
 import { bytes, int, percent, safeText } from '../term.js';
 import { COMMON_HELP, COMMON_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, FILE_OPTIONS, fileHelp } from './common.js';
 import { commandLine } from '../invocation.js';
@@ -69,7 +79,10 @@ interface VisualizeOptions {
 export async function run({ options: raw, positionals }: Parsed): Promise<number> {
   const options = raw as VisualizeOptions;
   setEngineThreads(options.threads);
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (the folder goes after --out; see ${commandLine('visualize --help')})`);
+  if (positionals.length > 0)
+    throw new UsageError(
+      `unexpected argument "${positionals[0]}" (the folder goes after --out; see ${commandLine('visualize --help')})`,
+    );
   const out = options.out ?? DEFAULT_OUT;
   const format = options.format ?? 'svg';
   await ensureOutputDir(out);
@@ -163,30 +176,67 @@ async function planFigures(mlp: MlpModel, test: TestSetPredictions): Promise<Fig
     {
       name: `${safeName(first.name)}-weight-tiles`,
       what: `${first.name}.weight as ${first.out} tiles of ${MNIST_SIDE}x${MNIST_SIDE}, one per hidden unit`,
-      make: (document) => viz.weightTiles(first.weight, { out: first.out, in: first.in, document, title: `${first.name}.weight: what each of the ${first.out} hidden units looks for`, subtitle: `one ${MNIST_SIDE}x${MNIST_SIDE} tile per unit; red = positive weight, blue = negative` }),
+      make: (document) =>
+        viz.weightTiles(first.weight, {
+          out: first.out,
+          in: first.in,
+          document,
+          title: `${first.name}.weight: what each of the ${first.out} hidden units looks for`,
+          subtitle: `one ${MNIST_SIDE}x${MNIST_SIDE} tile per unit; red = positive weight, blue = negative`,
+        }),
     },
   ];
   for (const layer of layers) {
     figures.push({
       name: `${safeName(layer.name)}-weight`,
       what: `${layer.name}.weight heatmap, ${layer.out}x${layer.in}`,
-      make: (document) => viz.heatmap(layer.weight, { rows: layer.out, cols: layer.in, document, label: `${layer.name}.weight`, title: `${layer.name}.weight (${layer.out} x ${layer.in})` }),
+      make: (document) =>
+        viz.heatmap(layer.weight, {
+          rows: layer.out,
+          cols: layer.in,
+          document,
+          label: `${layer.name}.weight`,
+          title: `${layer.name}.weight (${layer.out} x ${layer.in})`,
+        }),
     });
     figures.push({
       name: `${safeName(layer.name)}-bias`,
       what: `${layer.name}.bias heatmap, ${layer.out} values`,
-      make: (document) => viz.heatmap(layer.bias, { rows: 1, cols: layer.out, document, label: `${layer.name}.bias`, title: `${layer.name}.bias (${layer.out})` }),
+      make: (document) =>
+        viz.heatmap(layer.bias, {
+          rows: 1,
+          cols: layer.out,
+          document,
+          label: `${layer.name}.bias`,
+          title: `${layer.name}.bias (${layer.out})`,
+        }),
     });
   }
   figures.push({
     name: 'predictions',
     what: `${shown.length} test digits with predictions, ${shownMistakes} mistakes framed in red`,
-    make: (document) => viz.predictionGrid(test.shownInputs, shown.map((i) => labels[i]!), shown.map((i) => predictions[i]!), { document, indices: shown, columns: 10, title: 'Test digits and predictions', subtitle: `first ${test.firstCount} test images, then mistakes; red: prediction (true label)` }),
+    make: (document) =>
+      viz.predictionGrid(
+        test.shownInputs,
+        shown.map((i) => labels[i]!),
+        shown.map((i) => predictions[i]!),
+        {
+          document,
+          indices: shown,
+          columns: 10,
+          title: 'Test digits and predictions',
+          subtitle: `first ${test.firstCount} test images, then mistakes; red: prediction (true label)`,
+        },
+      ),
   });
   figures.push({
     name: 'confusion-matrix',
     what: `true x predicted digit over ${int(count)} test images (accuracy ${percent(accuracy)})`,
-    make: (document) => viz.confusionMatrix(labels, predictions, { document, title: `Confusion matrix: ${percent(accuracy)} accuracy on ${int(count)} test images` }),
+    make: (document) =>
+      viz.confusionMatrix(labels, predictions, {
+        document,
+        title: `Confusion matrix: ${percent(accuracy)} accuracy on ${int(count)} test images`,
+      }),
   });
   return figures;
 }
@@ -201,7 +251,10 @@ interface Written {
 function renderWritten(model: ModelSummary, written: Written[], format: string, out: string): string {
   const listed = written.map((w) => ({ ...w, file: safeText(w.file), what: safeText(w.what) }));
   const width = Math.max(...listed.map((w) => w.file.length));
-  const lines = [describeModel(model), `wrote ${written.length} ${format.toUpperCase()} figures to ${safeText(path.resolve(out))}:`];
+  const lines = [
+    describeModel(model),
+    `wrote ${written.length} ${format.toUpperCase()} figures to ${safeText(path.resolve(out))}:`,
+  ];
   for (const w of listed) lines.push(`  ${w.file.padEnd(width)}  ${bytes(w.size).padStart(8)}  ${w.what}`);
   return lines.join('\n');
 }

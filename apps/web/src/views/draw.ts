@@ -16,7 +16,11 @@ const PAD = 280;
 
 // ---- computation ---------------------------------------------------------------------------------------------
 
-interface Rgba { rgba: Uint8ClampedArray; width: number; height: number }
+interface Rgba {
+  rgba: Uint8ClampedArray;
+  width: number;
+  height: number;
+}
 
 /** What the view shows for one input: plain numbers (no DOM). */
 export interface PredictionReport {
@@ -33,7 +37,8 @@ export interface PredictionReport {
 }
 
 export function predictionReport(t: TraceResult | undefined): PredictionReport {
-  if (!t) return { kind: 'empty', probabilities: new Float32Array(MNIST_CLASSES), input: new Float32Array(MNIST_PIXELS) };
+  if (!t)
+    return { kind: 'empty', probabilities: new Float32Array(MNIST_CLASSES), input: new Float32Array(MNIST_PIXELS) };
   const finite = t.probabilities.every(Number.isFinite);
   return {
     kind: finite ? 'digit' : 'nan',
@@ -49,7 +54,11 @@ export function predictionReport(t: TraceResult | undefined): PredictionReport {
  * Asks the worker for the forward pass of a picture: it turns the RGBA pixels into the 28x28 MNIST-style input
  * (crop, scale to 20x20, centre by mass) and runs the network. The pixels' buffer is transferred, not copied.
  */
-function tracePicture(app: App, { rgba, width, height }: Rgba, polarity: 'auto' | 'dark-on-light'): Promise<TraceResult> {
+function tracePicture(
+  app: App,
+  { rgba, width, height }: Rgba,
+  polarity: 'auto' | 'dark-on-light',
+): Promise<TraceResult> {
   const buffer = rgba.buffer as ArrayBuffer;
   return app.engine.call({ op: 'trace', rgba: buffer, width, height, polarity }, [buffer]);
 }
@@ -57,7 +66,8 @@ function tracePicture(app: App, { rgba, width, height }: Rgba, polarity: 'auto' 
 /** A photo's own pixels, scaled down to at most `maxSide` on a side. */
 function photoPixels(bitmap: ImageBitmap, maxSide: number): Rgba {
   const scale = Math.min(1, maxSide / Math.max(bitmap.width, bitmap.height));
-  const width = Math.max(1, Math.round(bitmap.width * scale)), height = Math.max(1, Math.round(bitmap.height * scale));
+  const width = Math.max(1, Math.round(bitmap.width * scale)),
+    height = Math.max(1, Math.round(bitmap.height * scale));
   const work = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true })!;
   work.drawImage(bitmap, 0, 0, width, height);
   return { rgba: work.getImageData(0, 0, width, height).data, width, height };
@@ -65,49 +75,94 @@ function photoPixels(bitmap: ImageBitmap, maxSide: number): Rgba {
 
 // ---- rendering -----------------------------------------------------------------------------------------------
 
-interface Slots { prediction: HTMLElement; confidence: HTMLElement; bars: HTMLElement; seen: HTMLElement; status: HTMLElement }
+interface Slots {
+  prediction: HTMLElement;
+  confidence: HTMLElement;
+  bars: HTMLElement;
+  seen: HTMLElement;
+  status: HTMLElement;
+}
 
 function renderPrediction(slots: Slots, r: PredictionReport): void {
   const { prediction, confidence, bars, seen, status } = slots;
-  if (r.kind !== 'empty' && !performance.getEntriesByName('first-prediction').length) performance.mark('first-prediction'); // for scripts/perf.mjs
+  if (r.kind !== 'empty' && !performance.getEntriesByName('first-prediction').length)
+    performance.mark('first-prediction'); // for scripts/perf.mjs
   fill(prediction, r.kind === 'digit' ? String(r.digit) : r.kind === 'nan' ? '?' : '–');
   if (r.kind === 'empty') prediction.removeAttribute('data-digit');
   else prediction.dataset.digit = r.kind === 'digit' ? String(r.digit) : 'NaN';
-  fill(confidence, r.kind === 'digit' ? `${fmtPct(r.confidence!, 1)} sure`
-    : r.kind === 'nan' ? 'The model outputs NaN: its weights hold NaN or Infinity (see the warnings in the model panel).'
-    : 'Draw a digit to see what the network thinks.');
+  fill(
+    confidence,
+    r.kind === 'digit'
+      ? `${fmtPct(r.confidence!, 1)} sure`
+      : r.kind === 'nan'
+        ? 'The model outputs NaN: its weights hold NaN or Infinity (see the warnings in the model panel).'
+        : 'Draw a digit to see what the network thinks.',
+  );
   if (r.kind === 'digit') bars.dataset.values = Array.from(r.probabilities, (p) => p.toFixed(4)).join(',');
   else bars.removeAttribute('data-values');
   fill(bars, r.kind === 'nan' ? null : figure(() => probabilityBars(r.probabilities, { width: 360, height: 170 })));
-  fill(seen, figure(() => digitImage(r.input, { width: 196 })));
+  fill(
+    seen,
+    figure(() => digitImage(r.input, { width: 196 })),
+  );
   fill(status, r.ms === undefined ? '' : `Forward pass in ${fmtMs(r.ms)} (WASM, in a worker).`);
 }
 
 /** The view's three cards: the pad with its buttons, the prediction, and what the network sees. */
-function drawLayout(canvas: HTMLCanvasElement, slots: Slots, clear: HTMLElement, photo: HTMLInputElement, photoError: HTMLElement): HTMLElement {
-  return h('div', { class: 'draw-grid' },
-    h('div', { class: 'card pad-card' },
+function drawLayout(
+  canvas: HTMLCanvasElement,
+  slots: Slots,
+  clear: HTMLElement,
+  photo: HTMLInputElement,
+  photoError: HTMLElement,
+): HTMLElement {
+  return h(
+    'div',
+    { class: 'draw-grid' },
+    h(
+      'div',
+      { class: 'card pad-card' },
       h('h2', {}, 'Draw a digit'),
       h('p', { class: 'muted small' }, 'Mouse, pen or finger. Big and centred works best, like the MNIST digits.'),
       canvas,
-      h('div', { class: 'row' }, clear, photo, h('label', { class: 'button secondary', for: 'photo-file' }, 'Upload a photo…')),
-      photoError),
-    h('div', { class: 'card result-card' },
+      h(
+        'div',
+        { class: 'row' },
+        clear,
+        photo,
+        h('label', { class: 'button secondary', for: 'photo-file' }, 'Upload a photo…'),
+      ),
+      photoError,
+    ),
+    h(
+      'div',
+      { class: 'card result-card' },
       h('h2', {}, 'Prediction'),
       h('div', { class: 'prediction-row' }, slots.prediction, slots.confidence),
       slots.bars,
-      slots.status),
-    h('div', { class: 'card seen-card' },
+      slots.status,
+    ),
+    h(
+      'div',
+      { class: 'card seen-card' },
       h('h2', {}, 'What the network sees'),
       h('p', { class: 'muted small' }, 'Cropped, scaled to 20×20 and centred by mass in 28×28, as MNIST was made.'),
-      slots.seen));
+      slots.seen,
+    ),
+  );
 }
 
 // ---- the view ------------------------------------------------------------------------------------------------
 
 export function mountDraw(root: HTMLElement, app: App): void {
   const side = PAD * Math.min(2, Math.max(1, Math.round(devicePixelRatio)));
-  const canvas = h('canvas', { width: side, height: side, 'data-testid': 'draw', class: 'pad', 'aria-label': 'Drawing pad: draw a digit' });
+  const canvas = h('canvas', {
+    width: side,
+    height: side,
+    'data-testid': 'draw',
+    class: 'pad',
+    'aria-label': 'Drawing pad: draw a digit',
+  });
   const slots: Slots = {
     prediction: h('div', { class: 'prediction', 'data-testid': 'prediction', 'aria-live': 'polite' }, '–'),
     confidence: h('div', { class: 'confidence muted' }),
@@ -116,7 +171,13 @@ export function mountDraw(root: HTMLElement, app: App): void {
     status: h('p', { class: 'muted small' }),
   };
   const photoError = h('p', { class: 'error', 'data-testid': 'draw-error', hidden: true });
-  const photo = h('input', { type: 'file', accept: 'image/*', class: 'visually-hidden', id: 'photo-file', 'data-testid': 'photo-file' });
+  const photo = h('input', {
+    type: 'file',
+    accept: 'image/*',
+    class: 'visually-hidden',
+    id: 'photo-file',
+    'data-testid': 'photo-file',
+  });
   let polarity: 'dark-on-light' | 'auto' = 'dark-on-light';
 
   const pad = createDrawPad(canvas, () => void predict());
@@ -129,10 +190,14 @@ export function mountDraw(root: HTMLElement, app: App): void {
   }
 
   // One request in flight at a time; strokes made meanwhile are picked up by one more request after it.
-  let inflight = false, again = false;
+  let inflight = false,
+    again = false;
   async function predict(): Promise<void> {
     if (!app.model || !pad.dirty) return;
-    if (inflight) { again = true; return; }
+    if (inflight) {
+      again = true;
+      return;
+    }
     inflight = true;
     try {
       const t = await tracePicture(app, pad.pixels(), polarity);
@@ -141,7 +206,10 @@ export function mountDraw(root: HTMLElement, app: App): void {
       if ((err as { code?: string }).code !== 'IMAGE_EMPTY') showPhotoError(err);
     } finally {
       inflight = false;
-      if (again) { again = false; void predict(); }
+      if (again) {
+        again = false;
+        void predict();
+      }
     }
   }
 
@@ -172,14 +240,18 @@ export function mountDraw(root: HTMLElement, app: App): void {
   });
 
   app.onTrace((t) => {
-    if ((app.traceSource === 'drawing' || app.traceSource.startsWith('photo')) && pad.dirty) renderPrediction(slots, predictionReport(t));
+    if ((app.traceSource === 'drawing' || app.traceSource.startsWith('photo')) && pad.dirty)
+      renderPrediction(slots, predictionReport(t));
   });
   app.onModel(() => {
     // Same input, new model: redo the forward pass so the prediction never shows a stale model's answer.
     const t = app.trace;
     if (!t) return void predict(); // strokes drawn before the first model was ready
     const { traceSource, traceLabel } = app;
-    void app.engine.call({ op: 'trace', input: t.input }).then((r) => app.setTrace(r, traceSource, traceLabel), () => undefined);
+    void app.engine.call({ op: 'trace', input: t.input }).then(
+      (r) => app.setTrace(r, traceSource, traceLabel),
+      () => undefined,
+    );
   });
   renderPrediction(slots, predictionReport(undefined));
 }

@@ -10,19 +10,41 @@ const DEFAULT_URL = 'models/mnist_model.pth';
 const DEFAULT_NAME = 'mnist_model.pth';
 
 export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
-  const summary = h('div', { class: 'summary', 'data-testid': 'model-summary', 'aria-live': 'polite' }, h('p', { class: 'muted' }, 'Loading the default model…'));
+  const summary = h(
+    'div',
+    { class: 'summary', 'data-testid': 'model-summary', 'aria-live': 'polite' },
+    h('p', { class: 'muted' }, 'Loading the default model…'),
+  );
   const error = h('div', { class: 'error', 'data-testid': 'error', role: 'alert', hidden: true });
-  const input = h('input', { type: 'file', accept: '.pth,.pt,.bin,application/octet-stream', 'data-testid': 'model-file', class: 'visually-hidden', id: 'model-file' });
+  const input = h('input', {
+    type: 'file',
+    accept: '.pth,.pt,.bin,application/octet-stream',
+    'data-testid': 'model-file',
+    class: 'visually-hidden',
+    id: 'model-file',
+  });
   const busy = h('span', { class: 'busy', hidden: true }, 'Reading…');
-  const drop = h('label', { class: 'drop', for: 'model-file' },
-    h('strong', {}, 'Drop a .pth file here'), h('span', {}, 'or click to choose one'),
-    h('small', {}, 'A PyTorch state_dict of an MLP (784 inputs, 10 classes). Parsed safely in a worker: no code runs.'));
-  const reset = h('button', { class: 'link', type: 'button', onclick: () => void loadDefault() }, 'Back to the default model');
+  const drop = h(
+    'label',
+    { class: 'drop', for: 'model-file' },
+    h('strong', {}, 'Drop a .pth file here'),
+    h('span', {}, 'or click to choose one'),
+    h('small', {}, 'A PyTorch state_dict of an MLP (784 inputs, 10 classes). Parsed safely in a worker: no code runs.'),
+  );
+  const reset = h(
+    'button',
+    { class: 'link', type: 'button', onclick: () => void loadDefault() },
+    'Back to the default model',
+  );
 
   root.append(h('h2', {}, 'Model'), summary, error, input, drop, busy, reset); // input first: its focus ring shows on the label
 
   const showError = (err: unknown, file: string) => {
-    fill(error, formatError(err, file), h('div', { class: 'hint' }, app.model ? `Still using ${escapeControl(app.model.summary.file)}.` : ''));
+    fill(
+      error,
+      formatError(err, file),
+      h('div', { class: 'hint' }, app.model ? `Still using ${escapeControl(app.model.summary.file)}.` : ''),
+    );
     error.hidden = false;
   };
 
@@ -44,7 +66,12 @@ export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
     await run(DEFAULT_NAME, async () => {
       // Fetched here rather than in the worker: index.html preloads it, so the download overlaps script start-up.
       const res = await fetch(DEFAULT_URL);
-      if (!res.ok) throw new WebError('WEB_FETCH', `could not fetch ${DEFAULT_URL}: HTTP ${res.status}`, 'is the server still running?');
+      if (!res.ok)
+        throw new WebError(
+          'WEB_FETCH',
+          `could not fetch ${DEFAULT_URL}: HTTP ${res.status}`,
+          'is the server still running?',
+        );
       const bytes = await res.arrayBuffer();
       return app.engine.call({ op: 'load', bytes, file: DEFAULT_NAME, source: 'default' }, [bytes]);
     });
@@ -61,7 +88,10 @@ export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
     if (file) void loadFile(file);
   });
   for (const type of ['dragenter', 'dragover'] as const) {
-    drop.addEventListener(type, (e) => { e.preventDefault(); drop.classList.add('over'); });
+    drop.addEventListener(type, (e) => {
+      e.preventDefault();
+      drop.classList.add('over');
+    });
   }
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', (e) => {
@@ -82,16 +112,44 @@ export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
 /** The loaded model as the panel shows it: file and source, architecture, facts, the loader's warnings. */
 function summaryNodes(s: ModelSummary): HTMLElement[] {
   const nodes = [
-    h('div', { class: 'file' }, h('span', { class: `badge ${s.source}` }, s.source), ' ', h('code', {}, escapeControl(s.file))),
+    h(
+      'div',
+      { class: 'file' },
+      h('span', { class: `badge ${s.source}` }, s.source),
+      ' ',
+      h('code', {}, escapeControl(s.file)),
+    ),
     h('div', { class: 'arch' }, s.sizes.join(' → ')),
-    h('dl', {},
-      h('dt', {}, 'Layers'), h('dd', {}, ...s.layers.map((l, i) => h('div', {}, h('code', {}, escapeControl(l.name)), ` ${l.in}×${l.out}`, i < s.layers.length - 1 ? ', ReLU' : ''))),
-      h('dt', {}, 'Parameters'), h('dd', {}, fmtInt(s.parameters)),
-      h('dt', {}, 'Weights'), h('dd', {}, s.dtype),
-      h('dt', {}, 'Format'), h('dd', {}, s.format),
-      h('dt', {}, 'Engine'), h('dd', {}, `WASM ${s.variant}, ${s.threads} thread${s.threads === 1 ? '' : 's'}`),
-      s.loadMs ? h('dt', {}, 'Parsed in') : null, s.loadMs ? h('dd', {}, fmtMs(s.loadMs)) : null),
+    h(
+      'dl',
+      {},
+      h('dt', {}, 'Layers'),
+      h(
+        'dd',
+        {},
+        ...s.layers.map((l, i) =>
+          h(
+            'div',
+            {},
+            h('code', {}, escapeControl(l.name)),
+            ` ${l.in}×${l.out}`,
+            i < s.layers.length - 1 ? ', ReLU' : '',
+          ),
+        ),
+      ),
+      h('dt', {}, 'Parameters'),
+      h('dd', {}, fmtInt(s.parameters)),
+      h('dt', {}, 'Weights'),
+      h('dd', {}, s.dtype),
+      h('dt', {}, 'Format'),
+      h('dd', {}, s.format),
+      h('dt', {}, 'Engine'),
+      h('dd', {}, `WASM ${s.variant}, ${s.threads} thread${s.threads === 1 ? '' : 's'}`),
+      s.loadMs ? h('dt', {}, 'Parsed in') : null,
+      s.loadMs ? h('dd', {}, fmtMs(s.loadMs)) : null,
+    ),
   ];
-  if (s.warnings.length) nodes.push(h('ul', { class: 'warnings' }, ...s.warnings.map((w) => h('li', {}, escapeControl(w)))));
+  if (s.warnings.length)
+    nodes.push(h('ul', { class: 'warnings' }, ...s.warnings.map((w) => h('li', {}, escapeControl(w)))));
   return nodes;
 }

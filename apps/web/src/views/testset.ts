@@ -25,13 +25,20 @@ interface GridPage {
 }
 
 /** Page `wanted` (clamped) of all digits or of the mistakes only; none before the first evaluation. */
-function gridPage(test: TestSet | undefined, result: EvalResult | undefined, mistakesOnly: boolean, wanted: number): GridPage {
+function gridPage(
+  test: TestSet | undefined,
+  result: EvalResult | undefined,
+  mistakesOnly: boolean,
+  wanted: number,
+): GridPage {
   const all = test && result ? Array.from({ length: result.count }, (_, i) => i) : [];
   const shown = mistakesOnly ? all.filter((i) => result!.predictions[i] !== test!.labels[i]) : all;
   const pages = Math.max(1, Math.ceil(shown.length / PAGE));
   const page = Math.max(0, Math.min(wanted, pages - 1));
   const indices = shown.slice(page * PAGE, (page + 1) * PAGE);
-  const images = new Uint8Array(indices.length * MNIST_PIXELS), labels = new Uint8Array(indices.length), predictions = new Uint8Array(indices.length);
+  const images = new Uint8Array(indices.length * MNIST_PIXELS),
+    labels = new Uint8Array(indices.length),
+    predictions = new Uint8Array(indices.length);
   indices.forEach((i, k) => {
     images.set(test!.pixels.subarray(i * MNIST_PIXELS, (i + 1) * MNIST_PIXELS), k * MNIST_PIXELS);
     labels[k] = test!.labels[i]!;
@@ -52,23 +59,55 @@ export function mountTestSet(root: HTMLElement, app: App): void {
   const prev = h('button', { type: 'button', class: 'secondary', onclick: () => turn(-1) }, '← Previous');
   const next = h('button', { type: 'button', class: 'secondary', onclick: () => turn(1) }, 'Next →');
   root.append(
-    h('div', { class: 'test-grid' },
+    h(
+      'div',
+      { class: 'test-grid' },
       h('div', { class: 'card' }, h('h2', {}, 'Accuracy on the 10,000 MNIST test digits'), accuracy, details, matrix),
-      h('div', { class: 'card' },
+      h(
+        'div',
+        { class: 'card' },
         h('h2', {}, 'Browse the test digits'),
-        h('div', { class: 'row' }, h('label', { for: 'mistakes-only' }, mistakesOnly, ' Only the mistakes'), prev, next, pageInfo),
+        h(
+          'div',
+          { class: 'row' },
+          h('label', { for: 'mistakes-only' }, mistakesOnly, ' Only the mistakes'),
+          prev,
+          next,
+          pageInfo,
+        ),
         h('p', { class: 'muted small' }, 'Click a digit to follow it through the network in Explain.'),
-        grid)));
+        grid,
+      ),
+    ),
+  );
 
-  let test: TestSet | undefined, result: EvalResult | undefined, page = 0, wanted = false, running = false, stale = true;
+  let test: TestSet | undefined,
+    result: EvalResult | undefined,
+    page = 0,
+    wanted = false,
+    running = false,
+    stale = true;
 
   function showResult(test: TestSet, r: EvalResult, file: string): void {
     fill(accuracy, fmtPct(r.accuracy));
     accuracy.dataset.correct = String(r.correct);
     accuracy.dataset.count = String(r.count);
     accuracy.dataset.ms = r.ms.toFixed(1);
-    fill(details, `${fmtInt(r.correct)} of ${fmtInt(r.count)} correct · mean loss ${r.loss.toFixed(4)} · evaluated in ${fmtMs(r.ms)} in WASM`, ` (${file})`);
-    fill(matrix, figure(() => confusionMatrix(test.labels.subarray(0, r.count), r.predictions, { width: 420, title: 'Confusion matrix', subtitle: 'rows: true digit · columns: prediction' })));
+    fill(
+      details,
+      `${fmtInt(r.correct)} of ${fmtInt(r.count)} correct · mean loss ${r.loss.toFixed(4)} · evaluated in ${fmtMs(r.ms)} in WASM`,
+      ` (${file})`,
+    );
+    fill(
+      matrix,
+      figure(() =>
+        confusionMatrix(test.labels.subarray(0, r.count), r.predictions, {
+          width: 420,
+          title: 'Confusion matrix',
+          subtitle: 'rows: true digit · columns: prediction',
+        }),
+      ),
+    );
   }
 
   async function evaluate(): Promise<void> {
@@ -100,11 +139,16 @@ export function mountTestSet(root: HTMLElement, app: App): void {
       fill(grid, h('p', { class: 'muted' }, 'No digits to show.'));
       return;
     }
-    const svg = figure(() => predictionGrid(p.images, p.labels, p.predictions, { indices: p.indices, columns: 12, width: 640 }));
+    const svg = figure(() =>
+      predictionGrid(p.images, p.labels, p.predictions, { indices: p.indices, columns: 12, width: 640 }),
+    );
     // Each digit's hit area carries its dataset index (data-index): a click on one explains that digit.
     svg.addEventListener('click', (e) => {
       const index = (e.target as Element).closest('[data-index]')?.getAttribute('data-index');
-      if (index) void app.traceTestDigit(Number(index)).then(() => { location.hash = 'explain'; });
+      if (index)
+        void app.traceTestDigit(Number(index)).then(() => {
+          location.hash = 'explain';
+        });
     });
     fill(grid, svg);
   }
@@ -113,7 +157,10 @@ export function mountTestSet(root: HTMLElement, app: App): void {
     page += delta;
     showPage();
   }
-  mistakesOnly.addEventListener('change', () => { page = 0; showPage(); });
+  mistakesOnly.addEventListener('change', () => {
+    page = 0;
+    showPage();
+  });
 
   app.onView((v) => {
     if (v !== 'test') return;

@@ -13,23 +13,51 @@ const columnsFor = (units: number) => Math.min(32, Math.max(1, Math.ceil(Math.sq
 
 export function mountWeights(root: HTMLElement, app: App): void {
   const tiles = h('div', { class: 'tiles' });
-  const detail = h('div', { class: 'unit-detail' }, h('p', { class: 'muted' }, 'Click a tile to see that unit up close.'));
+  const detail = h(
+    'div',
+    { class: 'unit-detail' },
+    h('p', { class: 'muted' }, 'Click a tile to see that unit up close.'),
+  );
   const maps = h('div', { class: 'maps' });
   root.append(
-    h('div', { class: 'weights-grid' },
-      h('div', { class: 'card' }, h('h2', {}, 'First-layer units'), h('p', { class: 'muted small' }, 'Each tile is one hidden unit\'s 784 input weights as a 28×28 image (red positive, blue negative).'), tiles),
-      h('div', { class: 'card' }, h('h2', {}, 'Unit'), detail)),
-    h('div', { class: 'card' }, h('h2', {}, 'Every weight matrix and bias'), maps));
+    h(
+      'div',
+      { class: 'weights-grid' },
+      h(
+        'div',
+        { class: 'card' },
+        h('h2', {}, 'First-layer units'),
+        h(
+          'p',
+          { class: 'muted small' },
+          "Each tile is one hidden unit's 784 input weights as a 28×28 image (red positive, blue negative).",
+        ),
+        tiles,
+      ),
+      h('div', { class: 'card' }, h('h2', {}, 'Unit'), detail),
+    ),
+    h('div', { class: 'card' }, h('h2', {}, 'Every weight matrix and bias'), maps),
+  );
 
   let dirty = true;
   const render = () => {
-    if (app.view !== 'weights') { dirty = true; return; }
+    if (app.view !== 'weights') {
+      dirty = true;
+      return;
+    }
     dirty = false;
     const model = app.model;
     if (!model) return;
     // Every model here takes MNIST_PIXELS inputs (the worker refuses others), so each unit's weights are a 28x28 tile.
     const first = model.layers[0]!;
-    const svg = figure(() => weightTiles(first.weight, { out: first.out, in: first.in, columns: columnsFor(first.out), width: first.out > 64 ? 760 : Math.min(760, columnsFor(first.out) * 72 + 8) }));
+    const svg = figure(() =>
+      weightTiles(first.weight, {
+        out: first.out,
+        in: first.in,
+        columns: columnsFor(first.out),
+        width: first.out > 64 ? 760 : Math.min(760, columnsFor(first.out) * 72 + 8),
+      }),
+    );
     svg.classList.add('clickable');
     svg.addEventListener('click', (e) => {
       const unit = unitAt(svg, e as MouseEvent, first);
@@ -37,31 +65,77 @@ export function mountWeights(root: HTMLElement, app: App): void {
     });
     fill(tiles, svg);
     showUnit(0, model.layers);
-    fill(maps, ...model.layers.flatMap((l) => [
-      h('h3', {}, `${escapeControl(l.name)}.weight `, h('span', { class: 'muted' }, `${l.out}×${l.in}`)),
-      figure(() => heatmap(l.weight, { rows: l.out, cols: l.in, width: 760, label: `${escapeControl(l.name)}.weight`, rowLabel: 'output unit', colLabel: 'input' })),
-      h('h3', {}, `${escapeControl(l.name)}.bias `, h('span', { class: 'muted' }, `${l.out}`)),
-      figure(() => heatmap(l.bias, { rows: 1, cols: l.out, width: 760, label: `${escapeControl(l.name)}.bias`, colLabel: 'output unit' })),
-    ]));
+    fill(
+      maps,
+      ...model.layers.flatMap((l) => [
+        h('h3', {}, `${escapeControl(l.name)}.weight `, h('span', { class: 'muted' }, `${l.out}×${l.in}`)),
+        figure(() =>
+          heatmap(l.weight, {
+            rows: l.out,
+            cols: l.in,
+            width: 760,
+            label: `${escapeControl(l.name)}.weight`,
+            rowLabel: 'output unit',
+            colLabel: 'input',
+          }),
+        ),
+        h('h3', {}, `${escapeControl(l.name)}.bias `, h('span', { class: 'muted' }, `${l.out}`)),
+        figure(() =>
+          heatmap(l.bias, {
+            rows: 1,
+            cols: l.out,
+            width: 760,
+            label: `${escapeControl(l.name)}.bias`,
+            colLabel: 'output unit',
+          }),
+        ),
+      ]),
+    );
   };
 
   function showUnit(j: number, layers: LayerData[]): void {
-    const first = layers[0]!, next = layers[1];
+    const first = layers[0]!,
+      next = layers[1];
     const row = first.weight.subarray(j * first.in, (j + 1) * first.in);
-    const outgoing = next ? Float32Array.from({ length: next.out }, (_, c) => next.weight[c * next.in + j]!) : undefined;
+    const outgoing = next
+      ? Float32Array.from({ length: next.out }, (_, c) => next.weight[c * next.in + j]!)
+      : undefined;
     const toClasses = layers.length === 2;
-    fill(detail,
+    fill(
+      detail,
       h('h3', {}, `Unit #${j}`),
-      figure(() => heatmap(row, { rows: MNIST_SIDE, cols: MNIST_SIDE, width: 300, label: `W1[${j}]`, rowLabel: 'row', colLabel: 'column' })),
+      figure(() =>
+        heatmap(row, {
+          rows: MNIST_SIDE,
+          cols: MNIST_SIDE,
+          width: 300,
+          label: `W1[${j}]`,
+          rowLabel: 'row',
+          colLabel: 'column',
+        }),
+      ),
       h('p', { class: 'muted small' }, `bias b1[${j}] = ${first.bias[j]!.toFixed(4)}`),
       outgoing && outgoing.length <= 32
-        ? figure(() => signedBars(outgoing, { label: `W2[·, ${j}]`, nameLabel: toClasses ? 'class' : 'unit of layer 2' }))
+        ? figure(() =>
+            signedBars(outgoing, { label: `W2[·, ${j}]`, nameLabel: toClasses ? 'class' : 'unit of layer 2' }),
+          )
         : null,
-      next ? h('p', { class: 'muted small' }, toClasses ? 'How strongly this unit votes for each class when it is active.' : 'How strongly this unit feeds each unit of layer 2 when it is active.') : null);
+      next
+        ? h(
+            'p',
+            { class: 'muted small' },
+            toClasses
+              ? 'How strongly this unit votes for each class when it is active.'
+              : 'How strongly this unit feeds each unit of layer 2 when it is active.',
+          )
+        : null,
+    );
   }
 
   app.onModel(render);
-  app.onView((v) => { if (v === 'weights' && dirty) render(); });
+  app.onView((v) => {
+    if (v === 'weights' && dirty) render();
+  });
 }
 
 /**
@@ -73,7 +147,8 @@ function unitAt(svg: Element, e: MouseEvent, first: LayerData): number | undefin
   const image = images.sort((a, b) => area(b) - area(a))[0];
   if (!image) return undefined;
   const r = image.getBoundingClientRect();
-  const columns = columnsFor(first.out), rows = Math.ceil(first.out / columns);
+  const columns = columnsFor(first.out),
+    rows = Math.ceil(first.out / columns);
   const col = Math.floor(((e.clientX - r.left) / r.width) * columns);
   const row = Math.floor(((e.clientY - r.top) / r.height) * rows);
   if (col < 0 || col >= columns || row < 0 || row >= rows) return undefined;

@@ -17,14 +17,22 @@ export type Polarity = 'auto' | 'dark-on-light' | 'light-on-dark';
  * dark and light is the paper. The background level (the median) is subtracted and faint noise dropped,
  * so a photo of paper that is grey rather than white still gives a clean 0 background.
  */
-export function inkFromRgba(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, polarity: Polarity = 'auto'): Float32Array {
+export function inkFromRgba(
+  rgba: Uint8Array | Uint8ClampedArray,
+  width: number,
+  height: number,
+  polarity: Polarity = 'auto',
+): Float32Array {
   checkSize(rgba.length, width, height, 4);
   const n = width * height;
   const lum = new Float32Array(n);
   const alpha = new Float32Array(n);
   let translucent = false;
   for (let i = 0; i < n; i++) {
-    const r = rgba[4 * i]!, g = rgba[4 * i + 1]!, b = rgba[4 * i + 2]!, a = rgba[4 * i + 3]!;
+    const r = rgba[4 * i]!,
+      g = rgba[4 * i + 1]!,
+      b = rgba[4 * i + 2]!,
+      a = rgba[4 * i + 3]!;
     lum[i] = (0.299 * r + 0.587 * g + 0.114 * b) / 255;
     alpha[i] = a / 255;
     if (a < 250) translucent = true;
@@ -33,8 +41,12 @@ export function inkFromRgba(rgba: Uint8Array | Uint8ClampedArray, width: number,
   if (polarity !== 'auto') darkInk = polarity === 'dark-on-light';
   else if (translucent) {
     // Strokes are the opaque pixels: their mean brightness says whether the ink is dark or light.
-    let sum = 0, weight = 0;
-    for (let i = 0; i < n; i++) { sum += alpha[i]! * lum[i]!; weight += alpha[i]!; }
+    let sum = 0,
+      weight = 0;
+    for (let i = 0; i < n; i++) {
+      sum += alpha[i]! * lum[i]!;
+      weight += alpha[i]!;
+    }
     darkInk = weight === 0 ? true : sum / weight < 0.5;
   } else {
     darkInk = borderMean(lum, width, height) > 0.5;
@@ -45,7 +57,12 @@ export function inkFromRgba(rgba: Uint8Array | Uint8ClampedArray, width: number,
 }
 
 /** Ink from one grey level per pixel (0..1 or 0..255 bytes), 1 = stroke when polarity is light-on-dark. */
-export function inkFromGray(gray: Float32Array | Uint8Array, width: number, height: number, polarity: Polarity = 'auto'): Float32Array {
+export function inkFromGray(
+  gray: Float32Array | Uint8Array,
+  width: number,
+  height: number,
+  polarity: Polarity = 'auto',
+): Float32Array {
   checkSize(gray.length, width, height, 1);
   const scale = gray instanceof Uint8Array ? 1 / 255 : 1;
   const lum = new Float32Array(gray.length);
@@ -63,7 +80,10 @@ export function inkFromGray(gray: Float32Array | Uint8Array, width: number, heig
  */
 export function mnistify(ink: Float32Array, width: number, height: number): Float32Array {
   checkSize(ink.length, width, height, 1);
-  let x0 = width, y0 = height, x1 = -1, y1 = -1;
+  let x0 = width,
+    y0 = height,
+    x1 = -1,
+    y1 = -1;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       if (ink[y * width + x]! > 0) {
@@ -74,21 +94,33 @@ export function mnistify(ink: Float32Array, width: number, height: number): Floa
       }
     }
   }
-  if (x1 < 0) throw new DataError('IMAGE_EMPTY', 'no digit found in the image (it is blank)', 'draw or photograph a digit with clear contrast');
-  const bw = x1 - x0 + 1, bh = y1 - y0 + 1;
+  if (x1 < 0)
+    throw new DataError(
+      'IMAGE_EMPTY',
+      'no digit found in the image (it is blank)',
+      'draw or photograph a digit with clear contrast',
+    );
+  const bw = x1 - x0 + 1,
+    bh = y1 - y0 + 1;
   const scale = FIT_BOX / Math.max(bw, bh);
-  const tw = Math.max(1, Math.round(bw * scale)), th = Math.max(1, Math.round(bh * scale));
+  const tw = Math.max(1, Math.round(bw * scale)),
+    th = Math.max(1, Math.round(bh * scale));
   const small = resampleArea(ink, width, x0, y0, bw, bh, tw, th);
 
   // Centre of mass in pixel-centre coordinates; shifted so it lands on (14, 14), the middle of the field.
-  let mass = 0, mx = 0, my = 0;
+  let mass = 0,
+    mx = 0,
+    my = 0;
   for (let y = 0; y < th; y++) {
     for (let x = 0; x < tw; x++) {
       const v = small[y * tw + x]!;
-      mass += v; mx += v * (x + 0.5); my += v * (y + 0.5);
+      mass += v;
+      mx += v * (x + 0.5);
+      my += v * (y + 0.5);
     }
   }
-  const cx = mass > 0 ? mx / mass : tw / 2, cy = mass > 0 ? my / mass : th / 2;
+  const cx = mass > 0 ? mx / mass : tw / 2,
+    cy = mass > 0 ? my / mass : th / 2;
   const ox = clamp(Math.round(MNIST_SIDE / 2 - cx), 0, MNIST_SIDE - tw);
   const oy = clamp(Math.round(MNIST_SIDE / 2 - cy), 0, MNIST_SIDE - th);
   const out = new Float32Array(MNIST_SIDE * MNIST_SIDE);
@@ -99,7 +131,12 @@ export function mnistify(ink: Float32Array, width: number, height: number): Floa
 }
 
 /** RGBA picture -> 784 network inputs, in one call. */
-export function preprocessImage(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, polarity: Polarity = 'auto'): Float32Array {
+export function preprocessImage(
+  rgba: Uint8Array | Uint8ClampedArray,
+  width: number,
+  height: number,
+  polarity: Polarity = 'auto',
+): Float32Array {
   return mnistify(inkFromRgba(rgba, width, height, polarity), width, height);
 }
 
@@ -107,8 +144,18 @@ export function preprocessImage(rgba: Uint8Array | Uint8ClampedArray, width: num
  * Box-filter resampling of the source rectangle (x0, y0, bw, bh) to tw x th: each output pixel is the
  * coverage-weighted mean of the source pixels under it (anti-aliased when shrinking, blocky when growing).
  */
-function resampleArea(src: Float32Array, srcWidth: number, x0: number, y0: number, bw: number, bh: number, tw: number, th: number): Float32Array {
-  const xw = coverage(bw, tw), yw = coverage(bh, th);
+function resampleArea(
+  src: Float32Array,
+  srcWidth: number,
+  x0: number,
+  y0: number,
+  bw: number,
+  bh: number,
+  tw: number,
+  th: number,
+): Float32Array {
+  const xw = coverage(bw, tw),
+    yw = coverage(bh, th);
   // Horizontal pass: bh rows x tw columns.
   const tmp = new Float32Array(bh * tw);
   for (let y = 0; y < bh; y++) {
@@ -127,7 +174,8 @@ function coverage(from: number, to: number): Array<[number, number, number]> {
   const ratio = from / to; // source pixels per target pixel
   const list: Array<[number, number, number]> = [];
   for (let t = 0; t < to; t++) {
-    const a = t * ratio, b = (t + 1) * ratio;
+    const a = t * ratio,
+      b = (t + 1) * ratio;
     for (let s = Math.floor(a); s < Math.min(from, Math.ceil(b)); s++) {
       const w = Math.min(b, s + 1) - Math.max(a, s);
       if (w > 1e-9) list.push([t, s, w / ratio]);
@@ -144,10 +192,14 @@ function cleanBackground(ink: Float32Array): Float32Array {
     hist[Math.min(255, Math.max(0, Math.round(v * 255)))]!++;
     if (v > max) max = v;
   }
-  let seen = 0, median = 0;
+  let seen = 0,
+    median = 0;
   for (let k = 0; k < 256; k++) {
     seen += hist[k]!;
-    if (seen * 2 >= ink.length) { median = k / 255; break; }
+    if (seen * 2 >= ink.length) {
+      median = k / 255;
+      break;
+    }
   }
   const out = new Float32Array(ink.length);
   const range = max - median;
@@ -160,15 +212,32 @@ function cleanBackground(ink: Float32Array): Float32Array {
 }
 
 function borderMean(lum: Float32Array, width: number, height: number): number {
-  let sum = 0, count = 0;
-  for (let x = 0; x < width; x++) { sum += lum[x]! + lum[(height - 1) * width + x]!; count += 2; }
-  for (let y = 1; y < height - 1; y++) { sum += lum[y * width]! + lum[y * width + width - 1]!; count += 2; }
+  let sum = 0,
+    count = 0;
+  for (let x = 0; x < width; x++) {
+    sum += lum[x]! + lum[(height - 1) * width + x]!;
+    count += 2;
+  }
+  for (let y = 1; y < height - 1; y++) {
+    sum += lum[y * width]! + lum[y * width + width - 1]!;
+    count += 2;
+  }
   return count ? sum / count : 0;
 }
 
 function checkSize(length: number, width: number, height: number, channels: number): void {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || length !== width * height * channels) {
-    throw new DataError('IMAGE_BAD_SIZE', `image of ${width}x${height} with ${channels} channel(s) needs ${width * height * channels} values, got ${length}`, 'pass the pixel buffer with its own width and height');
+  if (
+    !Number.isInteger(width) ||
+    !Number.isInteger(height) ||
+    width < 1 ||
+    height < 1 ||
+    length !== width * height * channels
+  ) {
+    throw new DataError(
+      'IMAGE_BAD_SIZE',
+      `image of ${width}x${height} with ${channels} channel(s) needs ${width * height * channels} values, got ${length}`,
+      'pass the pixel buffer with its own width and height',
+    );
   }
 }
 

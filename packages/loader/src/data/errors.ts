@@ -15,7 +15,13 @@ export type DataErrorCode =
 
 export class DataError extends Error {
   override name = 'DataError';
-  constructor(readonly code: DataErrorCode, problem: string, readonly hint?: string) { super(hint ? `${problem}: ${hint}` : problem); }
+  constructor(
+    readonly code: DataErrorCode,
+    problem: string,
+    readonly hint?: string,
+  ) {
+    super(hint ? `${problem}: ${hint}` : problem);
+  }
 }
 
 export function isDataError(e: unknown): e is DataError {

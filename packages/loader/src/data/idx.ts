@@ -47,13 +47,21 @@ export async function gunzipIfNeeded(bytes: Uint8Array, name = 'file', maxBytes 
       total += value.length;
       if (total > maxBytes) {
         await reader.cancel();
-        throw new DataError('IDX_TOO_LARGE', `${name}: inflates to more than ${n(maxBytes)} bytes`, 'an MNIST-sized IDX file is at most ~50 MB; check the file');
+        throw new DataError(
+          'IDX_TOO_LARGE',
+          `${name}: inflates to more than ${n(maxBytes)} bytes`,
+          'an MNIST-sized IDX file is at most ~50 MB; check the file',
+        );
       }
       chunks.push(value);
     }
   } catch (err) {
     if (err instanceof DataError) throw err;
-    throw new DataError('IDX_BAD_GZIP', `${name}: corrupt gzip data (${(err as Error).message})`, 'download the file again or gunzip it yourself');
+    throw new DataError(
+      'IDX_BAD_GZIP',
+      `${name}: corrupt gzip data (${(err as Error).message})`,
+      'download the file again or gunzip it yourself',
+    );
   }
   const out = new Uint8Array(total);
   let at = 0;
@@ -68,23 +76,42 @@ const n = (v: number) => v.toLocaleString('en-US');
 
 /** What the file holds by its header, for messages: "100 images of 32x32", "10,000 labels". */
 function holds(dims: number[]): string {
-  return dims.length === 3 ? `${n(dims[0]!)} image${dims[0] === 1 ? '' : 's'} of ${dims[1]}x${dims[2]}` : `${n(dims[0]!)} label${dims[0] === 1 ? '' : 's'}`;
+  return dims.length === 3
+    ? `${n(dims[0]!)} image${dims[0] === 1 ? '' : 's'} of ${dims[1]}x${dims[2]}`
+    : `${n(dims[0]!)} label${dims[0] === 1 ? '' : 's'}`;
 }
 
 function parseIdx(bytes: Uint8Array, name: string, expectDims: number): { dims: number[]; body: Uint8Array } {
-  const kind = expectDims === 3 ? 'images file (magic 0x00000803, e.g. t10k-images-idx3-ubyte)' : 'labels file (magic 0x00000801, e.g. t10k-labels-idx1-ubyte)';
+  const kind =
+    expectDims === 3
+      ? 'images file (magic 0x00000803, e.g. t10k-images-idx3-ubyte)'
+      : 'labels file (magic 0x00000801, e.g. t10k-labels-idx1-ubyte)';
   if (bytes.length === 0) throw new DataError('IDX_EMPTY', `${name}: is empty (0 bytes)`, `pass an IDX ${kind}`);
-  if (bytes.length < 4) throw new DataError('IDX_TRUNCATED', `${name}: ${bytes.length} bytes is too short for an IDX header`, `pass an IDX ${kind}`);
+  if (bytes.length < 4)
+    throw new DataError(
+      'IDX_TRUNCATED',
+      `${name}: ${bytes.length} bytes is too short for an IDX header`,
+      `pass an IDX ${kind}`,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0, false);
   const type = (magic >>> 8) & 0xff;
   const dims = magic & 0xff;
   if (magic >>> 16 !== 0 || type !== IDX_UBYTE || dims !== expectDims) {
     const want = expectDims === 3 ? '0x00000803 (images)' : '0x00000801 (labels)';
-    throw new DataError('IDX_BAD_MAGIC', `${name}: magic number 0x${magic.toString(16).padStart(8, '0')} is not ${want}`, expectDims === 3 ? 'pass an images file (…-images-idx3-ubyte)' : 'pass a labels file (…-labels-idx1-ubyte)');
+    throw new DataError(
+      'IDX_BAD_MAGIC',
+      `${name}: magic number 0x${magic.toString(16).padStart(8, '0')} is not ${want}`,
+      expectDims === 3 ? 'pass an images file (…-images-idx3-ubyte)' : 'pass a labels file (…-labels-idx1-ubyte)',
+    );
   }
   const headerBytes = 4 + 4 * dims;
-  if (bytes.length < headerBytes) throw new DataError('IDX_TRUNCATED', `${name}: its ${headerBytes}-byte header is cut short after ${bytes.length} bytes`, 'the file is incomplete; download it again');
+  if (bytes.length < headerBytes)
+    throw new DataError(
+      'IDX_TRUNCATED',
+      `${name}: its ${headerBytes}-byte header is cut short after ${bytes.length} bytes`,
+      'the file is incomplete; download it again',
+    );
   const sizes: number[] = [];
   let total = 1;
   for (let i = 0; i < dims; i++) {
@@ -94,12 +121,25 @@ function parseIdx(bytes: Uint8Array, name: string, expectDims: number): { dims: 
   }
   const have = bytes.length - headerBytes;
   if (have < total) {
-    throw new DataError('IDX_TRUNCATED', `${name}: holds ${holds(sizes)} by its header (${n(total)} bytes of data), but only ${n(have)} bytes follow`, 'the file is incomplete; download it again');
+    throw new DataError(
+      'IDX_TRUNCATED',
+      `${name}: holds ${holds(sizes)} by its header (${n(total)} bytes of data), but only ${n(have)} bytes follow`,
+      'the file is incomplete; download it again',
+    );
   }
   if (have > total) {
-    throw new DataError('IDX_BAD_SHAPE', `${name}: holds ${holds(sizes)} by its header (${n(total)} bytes of data), but ${n(have)} bytes follow`, 'the header does not describe the data: the images may have another size; pass an unmodified IDX file');
+    throw new DataError(
+      'IDX_BAD_SHAPE',
+      `${name}: holds ${holds(sizes)} by its header (${n(total)} bytes of data), but ${n(have)} bytes follow`,
+      'the header does not describe the data: the images may have another size; pass an unmodified IDX file',
+    );
   }
-  if (sizes[0] === 0) throw new DataError('IDX_EMPTY', `${name}: holds no ${expectDims === 3 ? 'images' : 'labels'} (its header counts 0)`, 'pass a file with data');
+  if (sizes[0] === 0)
+    throw new DataError(
+      'IDX_EMPTY',
+      `${name}: holds no ${expectDims === 3 ? 'images' : 'labels'} (its header counts 0)`,
+      'pass a file with data',
+    );
   return { dims: sizes, body: bytes.subarray(headerBytes, headerBytes + total) };
 }
 
@@ -107,13 +147,21 @@ function parseIdx(bytes: Uint8Array, name: string, expectDims: number): { dims: 
  * Parses an images file (magic 0x803). With `shape`, images of another size are refused (IDX_BAD_SHAPE), e.g.
  * `{ rows: MNIST_SIDE, cols: MNIST_SIDE }` for a 784-input network. Rejects gzip bytes: call gunzipIfNeeded first.
  */
-export function readIdxImages(bytes: Uint8Array, name = 'images file', shape?: { rows: number; cols: number }): IdxImages {
+export function readIdxImages(
+  bytes: Uint8Array,
+  name = 'images file',
+  shape?: { rows: number; cols: number },
+): IdxImages {
   if (isGzip(bytes)) throw new DataError('IDX_BAD_MAGIC', `${name}: is gzipped`, 'inflate it first (gunzipIfNeeded)');
   const { dims, body } = parseIdx(bytes, name, 3);
   const [count, rows, cols] = dims as [number, number, number];
   if (shape && (rows !== shape.rows || cols !== shape.cols)) {
     const mnist = shape.rows === MNIST_SIDE && shape.cols === MNIST_SIDE ? ' MNIST' : '';
-    throw new DataError('IDX_BAD_SHAPE', `${name}: holds ${holds(dims)}; expected ${shape.rows}x${shape.cols}${mnist} images`, `pass ${shape.rows}x${shape.cols} images (resize other data sets first)`);
+    throw new DataError(
+      'IDX_BAD_SHAPE',
+      `${name}: holds ${holds(dims)}; expected ${shape.rows}x${shape.cols}${mnist} images`,
+      `pass ${shape.rows}x${shape.cols} images (resize other data sets first)`,
+    );
   }
   return { count, rows, cols, pixels: body, name };
 }
@@ -127,13 +175,22 @@ export function readIdxLabels(bytes: Uint8Array, name = 'labels file'): IdxLabel
 
 /** Checks that images and labels belong together: the same count (IDX_MISMATCH), every label < classes (IDX_BAD_LABEL). */
 export function checkDataset(images: IdxImages, labels: IdxLabels, classes = MNIST_CLASSES): void {
-  const imagesName = images.name ?? 'the images file', labelsName = labels.name ?? 'labels file';
+  const imagesName = images.name ?? 'the images file',
+    labelsName = labels.name ?? 'labels file';
   if (images.count !== labels.count) {
-    throw new DataError('IDX_MISMATCH', `${labelsName}: holds ${holds([labels.count])} but ${imagesName} holds ${n(images.count)} images`, 'pass the labels file that belongs to these images');
+    throw new DataError(
+      'IDX_MISMATCH',
+      `${labelsName}: holds ${holds([labels.count])} but ${imagesName} holds ${n(images.count)} images`,
+      'pass the labels file that belongs to these images',
+    );
   }
   for (let i = 0; i < labels.count; i++) {
     if (labels.labels[i]! >= classes) {
-      throw new DataError('IDX_BAD_LABEL', `${labelsName}: holds label ${labels.labels[i]} at index ${i}; expected labels 0-${classes - 1} (${classes} classes)`, `pass a data set whose labels are 0..${classes - 1}`);
+      throw new DataError(
+        'IDX_BAD_LABEL',
+        `${labelsName}: holds label ${labels.labels[i]} at index ${i}; expected labels 0-${classes - 1} (${classes} classes)`,
+        `pass a data set whose labels are 0..${classes - 1}`,
+      );
     }
   }
 }

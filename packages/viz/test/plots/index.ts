@@ -11,76 +11,100 @@ import {
   probabilityBars,
   signedBars,
   weightTiles,
-  type HistoryPoint
-} from "../../src/index.js";
-import {mulberry32, seededDigits, seededPredictions, seededWeights, softmax} from "../seeded.js";
+  type HistoryPoint,
+} from '../../src/index.js';
+import { mulberry32, seededDigits, seededPredictions, seededWeights, softmax } from '../seeded.js';
 
 export type SnapshotFigure = (document: Document) => Element;
 
 export function weightTilesSmall(document: Document) {
-  return weightTiles(seededWeights(1, 12 * 64), {in: 64, out: 12, document});
+  return weightTiles(seededWeights(1, 12 * 64), { in: 64, out: 12, document });
 }
 
 export function weightTilesAxes(document: Document) {
-  return weightTiles(seededWeights(2, 40 * 36), {in: 36, out: 40, columns: 10, tileLabels: false, document, title: "40 units"});
+  return weightTiles(seededWeights(2, 40 * 36), {
+    in: 36,
+    out: 40,
+    columns: 10,
+    tileLabels: false,
+    document,
+    title: '40 units',
+  });
 }
 
 export function weightTilesSubset(document: Document) {
-  return weightTiles(seededWeights(3, 3 * 784, 0.05), {out: 3, units: [2, 0], document, width: 300, title: "Units 2 and 0"});
+  return weightTiles(seededWeights(3, 3 * 784, 0.05), {
+    out: 3,
+    units: [2, 0],
+    document,
+    width: 300,
+    title: 'Units 2 and 0',
+  });
 }
 
 export function heatmapCells(document: Document) {
-  return heatmap(seededWeights(4, 6 * 9, 0.5), {rows: 6, cols: 9, label: "fc.weight", document, title: "A 6x9 matrix"});
+  return heatmap(seededWeights(4, 6 * 9, 0.5), {
+    rows: 6,
+    cols: 9,
+    label: 'fc.weight',
+    document,
+    title: 'A 6x9 matrix',
+  });
 }
 
 export function heatmapBias(document: Document) {
-  return heatmap(seededWeights(5, 10, 0.2), {rows: 1, cols: 10, label: "fc2.bias", document});
+  return heatmap(seededWeights(5, 10, 0.2), { rows: 1, cols: 10, label: 'fc2.bias', document });
 }
 
 export function heatmapLarge(document: Document) {
-  return heatmap(seededWeights(6, 40 * 70), {rows: 40, cols: 70, label: "fc.weight", document, width: 400});
+  return heatmap(seededWeights(6, 40 * 70), { rows: 40, cols: 70, label: 'fc.weight', document, width: 400 });
 }
 
 export function predictionGridDigits(document: Document) {
-  const {labels, predictions} = seededPredictions(7, 12, 0.25);
-  return predictionGrid(seededDigits(7, 12), labels, predictions, {columns: 6, document, title: "Predictions"});
+  const { labels, predictions } = seededPredictions(7, 12, 0.25);
+  return predictionGrid(seededDigits(7, 12), labels, predictions, { columns: 6, document, title: 'Predictions' });
 }
 
 export function predictionGridAlways(document: Document) {
-  const {labels, predictions} = seededPredictions(8, 5, 0.4);
+  const { labels, predictions } = seededPredictions(8, 5, 0.4);
   const images = Float32Array.from(seededDigits(8, 5, 8), (v) => v / 255);
-  return predictionGrid(images, labels, predictions, {in: 64, showTrue: "always", document, width: 300});
+  return predictionGrid(images, labels, predictions, { in: 64, showTrue: 'always', document, width: 300 });
 }
 
 export function confusionMatrix10(document: Document) {
-  const {labels, predictions} = seededPredictions(9, 300, 0.1);
-  return confusionMatrix(labels, predictions, {document, title: "Confusion matrix"});
+  const { labels, predictions } = seededPredictions(9, 300, 0.1);
+  return confusionMatrix(labels, predictions, { document, title: 'Confusion matrix' });
 }
 
 export function confusionMatrix3(document: Document) {
-  const {labels, predictions} = seededPredictions(10, 40, 0.3, 3);
-  return confusionMatrix(labels, predictions, {classes: 3, document, width: 240});
+  const { labels, predictions } = seededPredictions(10, 40, 0.3, 3);
+  return confusionMatrix(labels, predictions, { classes: 3, document, width: 240 });
 }
 
 export function probabilityBarsWrong(document: Document) {
   const random = mulberry32(11);
-  const logits = Array.from({length: 10}, (_, i) => (i === 3 ? 4 : i === 8 ? 3 : random() * 2 - 1));
-  return probabilityBars(softmax(logits), {trueLabel: 8, document, title: "Prediction"});
+  const logits = Array.from({ length: 10 }, (_, i) => (i === 3 ? 4 : i === 8 ? 3 : random() * 2 - 1));
+  return probabilityBars(softmax(logits), { trueLabel: 8, document, title: 'Prediction' });
 }
 
 export function logitBarsSigned(document: Document) {
   const random = mulberry32(14);
-  const logits = Array.from({length: 10}, (_, i) => (i === 6 ? 5.5 : random() * 8 - 4));
-  return logitBars(logits, {document, title: "Logits"});
+  const logits = Array.from({ length: 10 }, (_, i) => (i === 6 ? 5.5 : random() * 8 - 4));
+  return logitBars(logits, { document, title: 'Logits' });
 }
 
 export function signedBarsColumns(document: Document) {
-  return signedBars(seededWeights(15, 10, 0.3), {document, label: "W2[·, 7]", nameLabel: "class"});
+  return signedBars(seededWeights(15, 10, 0.3), { document, label: 'W2[·, 7]', nameLabel: 'class' });
 }
 
 export function signedBarsRows(document: Document) {
   const values = Array.from(seededWeights(16, 6, 2)).sort((a, b) => b - a);
-  return signedBars(values, {document, horizontal: true, names: values.map((_, i) => `#${10 * i + 3}`), label: "contribution to 7"});
+  return signedBars(values, {
+    document,
+    horizontal: true,
+    names: values.map((_, i) => `#${10 * i + 3}`),
+    label: 'contribution to 7',
+  });
 }
 
 export function lossCurveEpochs(document: Document) {
@@ -89,16 +113,19 @@ export function lossCurveEpochs(document: Document) {
   for (let step = 0; step < 60; step++) {
     const epoch = 1 + Math.floor(step / 20);
     const loss = 2.3 * Math.exp(-step / 12) + 0.1 + 0.05 * random();
-    history.push({step: step * 10, loss, epoch, ...(step % 20 === 19 ? {accuracy: 0.8 + 0.05 * epoch} : {})});
+    history.push({ step: step * 10, loss, epoch, ...(step % 20 === 19 ? { accuracy: 0.8 + 0.05 * epoch } : {}) });
   }
-  return lossCurve(history, {document, title: "Training", width: 480, panelHeight: 140});
+  return lossCurve(history, { document, title: 'Training', width: 480, panelHeight: 140 });
 }
 
 export function lossCurveLossOnly(document: Document) {
-  const history = [0.9, 0.7, 0.55, 0.5, 0.42, 0.4, 0.37, 0.36].map((loss, i) => ({step: i + 1, loss}));
-  return lossCurve(history, {document, width: 320, panelHeight: 120, lossScale: "log"});
+  const history = [0.9, 0.7, 0.55, 0.5, 0.42, 0.4, 0.37, 0.36].map((loss, i) => ({ step: i + 1, loss }));
+  return lossCurve(history, { document, width: 320, panelHeight: 120, lossScale: 'log' });
 }
 
 export function digitImageFloat(document: Document) {
-  return digitImage(Float32Array.from(seededDigits(13, 1, 12), (v) => v / 255), {document, width: 96});
+  return digitImage(
+    Float32Array.from(seededDigits(13, 1, 12), (v) => v / 255),
+    { document, width: 96 },
+  );
 }
