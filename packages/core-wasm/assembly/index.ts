@@ -2,7 +2,8 @@
 // The TS side (src/kernels.ts) mirrors these signatures; nothing here allocates except alloc().
 
 export * from './dense';
-export * from './relu';
+export * from './activations';
+export { exp_f32, expm1_neg_f32, erf_f32 } from './approx';
 export * from './softmax_xent';
 export * from './sgd';
 export * from './jobs';

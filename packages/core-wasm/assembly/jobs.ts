@@ -2,13 +2,13 @@
 // each helper thread run run_job(ctrl, tid, threads) on the same descriptors, each on its own block of rows or outputs.
 
 import { dense_forward_f32, dense_forward_sparse_f32, dense_backward_input_f32, dense_backward_weight_f32, dense_pack_panels_f32 } from './dense';
-import { relu_forward_f32, relu_backward_f32 } from './relu';
+import { activation_forward_f32, activation_backward_f32 } from './activations';
 import { softmax_forward_f32, softmax_xent_forward_f32, softmax_xent_backward_rows_f32 } from './softmax_xent';
 import { sgd_update_f32, sgd_momentum_update_f32 } from './sgd';
 import {
   C_ARG, C_NET, C_OP, OP_FORWARD, OP_TRAIN_FORWARD, OP_BACKWARD, BACKWARD_UPDATE, BACKWARD_LAYER_MASK,
   N_LAYERS, N_BATCH, N_X, N_PROBS, N_TARGETS, N_LOSSES, N_DELTA0, N_LR, N_MU, N_MOMENTUM, N_SPARSE, N_NONZERO,
-  NET_LAYER0, NET_LAYER_WORDS, L_IN, L_OUT, L_W, L_B, L_PACKED, L_DW, L_DB, L_VW, L_VB, L_ACT,
+  NET_LAYER0, NET_LAYER_WORDS, L_IN, L_OUT, L_W, L_B, L_PACKED, L_DW, L_DB, L_VW, L_VB, L_ACT, L_ACT_FN, L_ACT_PARAM, L_Z,
 } from '../src/layout';
 
 // Why splitting keeps the bits: every output is computed by exactly one thread, with the same kernel, summing in
@@ -28,6 +28,10 @@ import {
 // @ts-ignore: decorator
 @inline function ptr(p: usize, i: i32): usize {
   return <usize>load<u32>(p + (<usize>i << 2));
+}
+// @ts-ignore: decorator
+@inline function fword(p: usize, i: i32): f32 {
+  return load<f32>(p + (<usize>i << 2));
 }
 // @ts-ignore: decorator
 @inline function layer(net: usize, l: i32): usize {
@@ -51,14 +55,19 @@ function forward_rows(net: usize, r0: i32, r1: i32, mode: i32, tid: i32): void {
     const ly = layer(net, l);
     const C = word(ly, L_IN), OC = word(ly, L_OUT);
     const out = ptr(ly, L_ACT) + ((<usize>r0 * OC) << 2);
+    // z goes to its own buffer where the backward needs it, else straight into out and f runs in place
+    const zs = ptr(ly, L_Z);
+    const z = zs ? zs + ((<usize>r0 * OC) << 2) : out;
     const sparse = l == 0 ? word(net, N_SPARSE) : 0;
     if (sparse > 0) {
       // the same bits as the dense kernel, for any split of the rows (dense_forward_sparse_f32)
-      dense_forward_sparse_f32(out, inp, ptr(ly, L_PACKED), ptr(net, N_NONZERO) + ((<usize>tid * C) << 3), n, C, OC, sparse - 1);
+      dense_forward_sparse_f32(z, inp, ptr(ly, L_PACKED), ptr(net, N_NONZERO) + ((<usize>tid * C) << 3), n, C, OC, sparse - 1);
     } else {
-      dense_forward_f32(out, inp, ptr(ly, L_PACKED), n, C, OC);
+      dense_forward_f32(z, inp, ptr(ly, L_PACKED), n, C, OC);
     }
-    if (l + 1 < L) relu_forward_f32(out, out, n * OC);
+    // hidden layers only: the last layer's outputs are the logits (activations are elementwise, so any row split
+    // gives the same bits: see load4 in assembly/simd.ts)
+    if (l + 1 < L) activation_forward_f32(out, z, n * OC, word(ly, L_ACT_FN), fword(ly, L_ACT_PARAM));
     inp = out;
   }
   const V = word(layer(net, L - 1), L_OUT);
@@ -89,7 +98,7 @@ function update_rows(net: usize, ly: usize, o0: i32, o1: i32): void {
   dense_pack_panels_f32(ptr(ly, L_PACKED), ptr(ly, L_W), ptr(ly, L_B), OC, C, o0 >> 3, (o1 + 7) >> 3);
 }
 
-/** Backward of layer l for this thread's outputs (dW, db) and rows (dX, through the ReLU of layer l-1). */
+/** Backward of layer l for this thread's outputs (dW, db) and rows (dX, through the activation of layer l-1). */
 function backward_layer(net: usize, l: i32, update: bool, tid: i32, threads: i32): void {
   const L = word(net, N_LAYERS), B = word(net, N_BATCH);
   const ly = layer(net, l);
@@ -114,12 +123,15 @@ function backward_layer(net: usize, l: i32, update: bool, tid: i32, threads: i32
     if (l == 0) update_rows(net, ly, o0, o1);
   }
   if (l > 0) {
-    // dX = dY W for this thread's rows, then through ReLU: a_{l-1} > 0 exactly where z_{l-1} was
+    // dX = dY W for this thread's rows, then through the activation of layer l-1 (its f' reads a_{l-1} or z_{l-1})
     const r0 = split(B, 4, tid, threads), r1 = split(B, 4, tid + 1, threads);
     if (r1 > r0) {
-      const dinp = ptr(net, N_DELTA0 + ((L - l) & 1)) + ((<usize>r0 * C) << 2);
+      const prev = layer(net, l - 1);
+      const row = (<usize>r0 * C) << 2;
+      const dinp = ptr(net, N_DELTA0 + ((L - l) & 1)) + row;
       dense_backward_input_f32(dinp, dout + ((<usize>r0 * OC) << 2), ptr(ly, L_W), r1 - r0, C, OC);
-      relu_backward_f32(dinp, dinp, inp + ((<usize>r0 * C) << 2), (r1 - r0) * C);
+      const zs = ptr(prev, L_Z);
+      activation_backward_f32(dinp, dinp, zs ? zs + row : 0, inp + row, (r1 - r0) * C, word(prev, L_ACT_FN), fword(prev, L_ACT_PARAM));
     }
   }
 }

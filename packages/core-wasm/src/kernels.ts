@@ -43,6 +43,44 @@ export interface KernelExports {
   relu_forward_f32(out: Ptr, inp: Ptr, N: number): void;
   relu_backward_f32_scalar(dinp: Ptr, dout: Ptr, out: Ptr, N: number): void;
   relu_backward_f32(dinp: Ptr, dout: Ptr, out: Ptr, N: number): void;
+  // assembly/activations.ts: forward (out, inp, N[, param]); backward (dinp, dout, x, N[, param]) with x the output
+  // (relu, sigmoid, tanh; leaky_relu with slope >= 0) or the pre-activation z (gelu, gelu_tanh, silu, elu, leaky_relu)
+  leaky_relu_forward_f32_scalar(out: Ptr, inp: Ptr, N: number, slope: number): void;
+  leaky_relu_forward_f32(out: Ptr, inp: Ptr, N: number, slope: number): void;
+  leaky_relu_backward_f32_scalar(dinp: Ptr, dout: Ptr, x: Ptr, N: number, slope: number): void;
+  leaky_relu_backward_f32(dinp: Ptr, dout: Ptr, x: Ptr, N: number, slope: number): void;
+  sigmoid_forward_f32_scalar(out: Ptr, inp: Ptr, N: number): void;
+  sigmoid_forward_f32(out: Ptr, inp: Ptr, N: number): void;
+  sigmoid_backward_f32_scalar(dinp: Ptr, dout: Ptr, out: Ptr, N: number): void;
+  sigmoid_backward_f32(dinp: Ptr, dout: Ptr, out: Ptr, N: number): void;
+  tanh_forward_f32_scalar(out: Ptr, inp: Ptr, N: number): void;
+  tanh_forward_f32(out: Ptr, inp: Ptr, N: number): void;
+  tanh_backward_f32_scalar(dinp: Ptr, dout: Ptr, out: Ptr, N: number): void;
+  tanh_backward_f32(dinp: Ptr, dout: Ptr, out: Ptr, N: number): void;
+  gelu_forward_f32_scalar(out: Ptr, inp: Ptr, N: number): void;
+  gelu_forward_f32(out: Ptr, inp: Ptr, N: number): void;
+  gelu_backward_f32_scalar(dinp: Ptr, dout: Ptr, inp: Ptr, N: number): void;
+  gelu_backward_f32(dinp: Ptr, dout: Ptr, inp: Ptr, N: number): void;
+  gelu_tanh_forward_f32_scalar(out: Ptr, inp: Ptr, N: number): void;
+  gelu_tanh_forward_f32(out: Ptr, inp: Ptr, N: number): void;
+  gelu_tanh_backward_f32_scalar(dinp: Ptr, dout: Ptr, inp: Ptr, N: number): void;
+  gelu_tanh_backward_f32(dinp: Ptr, dout: Ptr, inp: Ptr, N: number): void;
+  silu_forward_f32_scalar(out: Ptr, inp: Ptr, N: number): void;
+  silu_forward_f32(out: Ptr, inp: Ptr, N: number): void;
+  silu_backward_f32_scalar(dinp: Ptr, dout: Ptr, inp: Ptr, N: number): void;
+  silu_backward_f32(dinp: Ptr, dout: Ptr, inp: Ptr, N: number): void;
+  elu_forward_f32_scalar(out: Ptr, inp: Ptr, N: number, alpha: number): void;
+  elu_forward_f32(out: Ptr, inp: Ptr, N: number, alpha: number): void;
+  elu_backward_f32_scalar(dinp: Ptr, dout: Ptr, inp: Ptr, N: number, alpha: number): void;
+  elu_backward_f32(dinp: Ptr, dout: Ptr, inp: Ptr, N: number, alpha: number): void;
+  /** assembly/approx.ts, as kernels for the accuracy tests: exp, exp - 1 for inp <= 0, erf. */
+  exp_f32(out: Ptr, inp: Ptr, N: number): void;
+  expm1_neg_f32(out: Ptr, inp: Ptr, N: number): void;
+  erf_f32(out: Ptr, inp: Ptr, N: number): void;
+  /** out = f(inp) for an ACT_* code (src/layout.ts) and its parameter (leaky_relu's slope, elu's alpha). */
+  activation_forward_f32(out: Ptr, inp: Ptr, N: number, act: number, param: number): void;
+  /** dinp = dout * f'(.): reads z (0 where f' does not need it) or the output `out`, as the activation needs. */
+  activation_backward_f32(dinp: Ptr, dout: Ptr, z: Ptr, out: Ptr, N: number, act: number, param: number): void;
   softmax_forward_f32(probs: Ptr, logits: Ptr, B: number, V: number): void;
   softmax_xent_forward_f32(losses: Ptr, probs: Ptr, logits: Ptr, targets: Ptr, B: number, V: number): number;
   softmax_xent_backward_f32(dlogits: Ptr, probs: Ptr, targets: Ptr, B: number, V: number): void;

@@ -63,7 +63,7 @@ export const N_NONZERO = 12;
 /** First word of layer 0's record. */
 export const NET_LAYER0 = 16;
 /** Words per layer record. */
-export const NET_LAYER_WORDS = 12;
+export const NET_LAYER_WORDS = 13;
 
 // ---- a layer record (in -> out), at word NET_LAYER0 + NET_LAYER_WORDS * l
 export const L_IN = 0;
@@ -78,5 +78,32 @@ export const L_DB = 6;
 /** Momentum buffers (0 until the first step with momentum). */
 export const L_VW = 7;
 export const L_VB = 8;
-/** Activations (rows x out): ReLU(z) for hidden layers, the logits for the last. */
+/** Activations (rows x out): a = f(z) for hidden layers (f = L_ACT_FN), the logits for the last. */
 export const L_ACT = 9;
+/** The activation f after this layer, an ACT_* code (ACT_IDENTITY for the last layer: logits stay linear). */
+export const L_ACT_FN = 10;
+/** f's parameter (f32): leaky_relu's negative slope, elu's alpha; 0 for the others. */
+export const L_ACT_PARAM = 11;
+/**
+ * The saved pre-activation z (rows x out) where f's backward reads it (ACT_NEEDS_Z, and leaky_relu with a negative
+ * slope), else 0: then the forward computes a = f(z) in place in L_ACT and the backward reads a.
+ */
+export const L_Z = 12;
+
+// ---- activation codes (L_ACT_FN): src/activations.ts maps the API's names to these, assembly/activations.ts
+// dispatches on them (activation_forward_f32 / activation_backward_f32)
+export const ACT_IDENTITY = 0;
+export const ACT_RELU = 1;
+export const ACT_LEAKY_RELU = 2;
+export const ACT_SIGMOID = 3;
+export const ACT_TANH = 4;
+export const ACT_GELU = 5;
+export const ACT_GELU_TANH = 6;
+export const ACT_SILU = 7;
+export const ACT_ELU = 8;
+/**
+ * Bit (1 << code) set: the derivative needs z itself (gelu, gelu_tanh, silu, elu: f' is a function of z that the
+ * output does not give back exactly). relu, sigmoid and tanh differentiate from the output a, as PyTorch does
+ * (a > 0; a (1 - a); 1 - a^2); leaky_relu from a while its slope is >= 0 (a > 0 exactly where z > 0), else from z.
+ */
+export const ACT_NEEDS_Z = (1 << ACT_GELU) | (1 << ACT_GELU_TANH) | (1 << ACT_SILU) | (1 << ACT_ELU);

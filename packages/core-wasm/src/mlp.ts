@@ -1,11 +1,14 @@
-// The typed MLP API over the WASM kernels: Linear layers (PyTorch out x in layout) with ReLU between them,
-// softmax cross-entropy, SGD with optional momentum. All tensors live in the instance's linear memory.
+// The typed MLP API over the WASM kernels: Linear layers (PyTorch out x in layout) with an activation between them
+// (ReLU by default; src/activations.ts), softmax cross-entropy, SGD with optional momentum. All tensors live in the
+// instance's linear memory.
 
+import { activationCode, activationParam, needsZ, normalizeActivations, type Activation, type ActivationSpec } from './activations.js';
 import { CoreError } from './errors.js';
 import { inputSparsity, instantiateKernels, resolveVariant, SHARED_MEMORY_PAGES, type KernelExports, type SimdChoice, type Variant } from './kernels.js';
 import { resolveThreads, threadHost, ThreadPool, tuning, type ThreadsOption } from './threads.js';
 import {
-  BACKWARD_UPDATE, C_ARG, C_NET, C_OP, C_THREADS, CTRL_BYTES, L_ACT, L_B, L_DB, L_DW, L_IN, L_OUT, L_PACKED, L_VB, L_VW, L_W,
+  ACT_IDENTITY, BACKWARD_UPDATE, C_ARG, C_NET, C_OP, C_THREADS, CTRL_BYTES, L_ACT, L_ACT_FN, L_ACT_PARAM, L_B, L_DB, L_DW, L_IN, L_OUT,
+  L_PACKED, L_VB, L_VW, L_W, L_Z,
   N_BATCH, N_DELTA0, N_DELTA1, N_LAYERS, N_LOSSES, N_LR, N_MOMENTUM, N_MU, N_NONZERO, N_PROBS, N_SPARSE, N_TARGETS, N_X,
   NET_LAYER0 as N_LAYER0, NET_LAYER_WORDS as LAYER_WORDS, OP_BACKWARD, OP_FORWARD, OP_TRAIN_FORWARD,
 } from './layout.js';
@@ -28,6 +31,13 @@ export interface MlpOptions {
    * result has the same bits either way; false keeps the dense kernel, e.g. to benchmark it. Also a property.
    */
   inputSparsity?: boolean;
+  /**
+   * The activation after each hidden layer (the last layer's outputs are the logits): one for all of them, or an
+   * array with one per hidden layer (sizes.length - 2 entries). A name ('relu', 'leaky_relu', 'sigmoid', 'tanh',
+   * 'gelu', 'gelu_tanh', 'silu', 'elu', 'identity') or an object with a parameter: { name: 'leaky_relu', slope: 0.2 },
+   * { name: 'elu', alpha: 1 }. Default 'relu'. `net.activations` reports what runs.
+   */
+  activation?: Activation | readonly Activation[];
 }
 
 /** One Linear layer's parameters in PyTorch layout: weight is out x in, row-major. */
@@ -48,7 +58,7 @@ export interface TrainOptions {
 export interface Trace {
   /** z[i] = a[i-1] W_i^T + b_i (with a[-1] = x): the pre-activations of layer i. */
   z: Float32Array[];
-  /** a[i] = ReLU(z[i]) for hidden layers; the last entry is softmax(z[last]), equal to `probabilities`. */
+  /** a[i] = f_i(z[i]) for hidden layers (f_i = net.activations[i]); the last entry is softmax(z[last]), equal to `probabilities`. */
   a: Float32Array[];
   probabilities: Float32Array;
 }
@@ -90,7 +100,8 @@ interface Workspace {
   rows: number; // capacity in batch rows
   base: number; // first block of the workspace allocation
   x: number; // (rows, sizes[0])
-  act: number[]; // act[i]: (rows, sizes[i+1]); a_i = ReLU(z_i) in place for hidden layers, logits for the last
+  act: number[]; // act[i]: (rows, sizes[i+1]); a_i = f_i(z_i) for hidden layers (in place unless z_i is kept), logits for the last
+  z: number[]; // z[i]: (rows, sizes[i+1]) where layer i's activation backward reads z (needsZ), else 0
   probs: number; // (rows, classes)
   delta: [number, number]; // two (rows, maxWidth) gradient buffers used ping-pong in the backward pass
   losses: number; // (rows) per-row cross-entropy
@@ -140,8 +151,10 @@ function checkFloat32(x: unknown, what: string): asserts x is Float32Array {
 }
 
 export class Mlp {
-  /** Layer widths, input first: [784, 512, 10] is 784 -> 512 -> ReLU -> 10. */
+  /** Layer widths, input first: [784, 512, 10] is 784 -> 512 -> activation (ReLU by default) -> 10. */
   readonly sizes: readonly number[];
+  /** The activation after each hidden layer (sizes.length - 2 of them), normalized: { name } or { name, slope | alpha }. */
+  readonly activations: readonly ActivationSpec[];
   /** Which binary runs the kernels. */
   readonly variant: Variant;
   /** Threads that share large batches (1: everything runs on the calling thread). */
@@ -162,12 +175,14 @@ export class Mlp {
   //                             b       out
   //                             packed  ceil(out/8)*8*(in+1)   W^T and b in 8-column panels, for the forward
   //                             dW      out*in,  db  out        gradients (accumulated by the kernels)
-  //   workspace (rows):         x rows*sizes[0]; act_l rows*out_l; probs rows*classes; 2 x rows*max(sizes); targets rows bytes
+  //   workspace (rows):         x rows*sizes[0]; act_l rows*out_l; probs rows*classes; 2 x rows*max(sizes); losses rows;
+  //                             z_l rows*out_l for the hidden layers whose activation backward reads z; targets rows bytes
   //   momentum vW, vb per layer, allocated at the first step with momentum
   //   (first of all: the job control block and the net descriptor, a few hundred bytes, and the nonzero lists of
   //   the first layer's sparse path: threads x sizes[0] x 8 bytes)
-  private constructor(sizes: number[], variant: Variant, k: KernelExports, threads: number) {
+  private constructor(sizes: number[], activations: readonly ActivationSpec[], variant: Variant, k: KernelExports, threads: number) {
     this.sizes = Object.freeze(sizes.slice());
+    this.activations = activations;
     this.variant = variant;
     this.threads = threads;
     this.#k = k;
@@ -190,12 +205,17 @@ export class Mlp {
       this.#flopsPerRow += 2 * inp * out;
     }
     const d = this.#desc();
+    const f = new Float32Array(d.buffer, d.byteOffset, d.length);
     d[N_LAYERS] = L;
     d[N_NONZERO] = nonzeroLists;
     this.#layers.forEach((ly, i) => {
       const w = N_LAYER0 + LAYER_WORDS * i;
       d[w + L_IN] = ly.in; d[w + L_OUT] = ly.out; d[w + L_W] = ly.W; d[w + L_B] = ly.b; d[w + L_PACKED] = ly.packedWb;
       d[w + L_DW] = ly.dW; d[w + L_DB] = ly.db;
+      // the last layer gives the logits: identity
+      const act = activations[i];
+      d[w + L_ACT_FN] = act ? activationCode(act) : ACT_IDENTITY;
+      f[w + L_ACT_PARAM] = act ? activationParam(act) : 0;
     });
     new Int32Array(k.memory.buffer, this.#ctrl, CTRL_BYTES / 4)[C_NET] = this.#net;
   }
@@ -213,6 +233,7 @@ export class Mlp {
     }
     const seed = options.seed ?? 0;
     if (!Number.isFinite(seed)) throw new CoreError('CORE_BAD_ARGUMENT', `invalid seed: ${seed} (use a finite number)`);
+    const activations = normalizeActivations(options.activation, sizes.length - 2, sizes);
     const variant = resolveVariant(options.simd ?? 'auto');
     const host = await threadHost();
     const threads = resolveThreads(options.threads, host);
@@ -222,7 +243,7 @@ export class Mlp {
       try {
         const memory = new WebAssembly.Memory({ ...SHARED_MEMORY_PAGES, shared: true });
         const { exports, module } = await instantiateKernels(variant, memory);
-        net = new Mlp(sizes.slice(), variant, exports, threads);
+        net = new Mlp(sizes.slice(), activations, variant, exports, threads);
         net.#pool = await ThreadPool.start(host, threads, module, memory, net.#ctrl);
       } catch (e) {
         // 'auto' promises a working network, threads or not; an explicit count says why it cannot have them
@@ -233,7 +254,7 @@ export class Mlp {
     }
     if (!net) {
       const { exports } = await instantiateKernels(variant);
-      net = new Mlp(sizes.slice(), variant, exports, 1);
+      net = new Mlp(sizes.slice(), activations, variant, exports, 1);
     }
     if (options.inputSparsity !== undefined) {
       if (typeof options.inputSparsity !== 'boolean') {
@@ -342,7 +363,9 @@ export class Mlp {
       k.dense_forward_f32(out, inp, L.packedWb, 1, L.in, L.out);
       z.push(this.#read(out, L.out));
       if (i + 1 < this.#layers.length) {
-        k.relu_forward_f32(out, out, L.out);
+        // the kernel the jobs run, elementwise: the same bits as a batch row
+        const act = this.activations[i];
+        k.activation_forward_f32(out, out, L.out, activationCode(act), activationParam(act));
         a.push(this.#read(out, L.out));
       }
       inp = out;
@@ -479,7 +502,8 @@ export class Mlp {
     if (this.#ws) k.free(this.#ws.base);
     const sizes = this.sizes;
     const maxWidth = Math.max(...sizes);
-    const widths = [sizes[0], ...sizes.slice(1), this.classes, maxWidth, maxWidth, 1];
+    const zWidths = this.activations.map((act, i) => (needsZ(act) ? sizes[i + 1] : 0));
+    const widths = [sizes[0], ...sizes.slice(1), this.classes, maxWidth, maxWidth, 1, ...zWidths];
     const floats = widths.reduce((s, w) => s + Math.ceil((rows * w) / 4) * 4, 0);
     // the old block is freed only if it is the last one (bump allocator): count the whole memory as used
     checkMemory(k.memory.buffer.byteLength, floats * 4 + rows + 64, this.#limit, sizes, `a batch of ${rows} rows`, 'use a smaller batch');
@@ -495,10 +519,14 @@ export class Mlp {
     const probs = take(this.classes);
     const delta: [number, number] = [take(maxWidth), take(maxWidth)];
     const losses = take(1);
-    this.#ws = { rows, base, x, act, probs, delta, losses, targets: p };
+    const z = act.map((_, i) => (zWidths[i] ? take(zWidths[i]) : 0));
+    this.#ws = { rows, base, x, act, z, probs, delta, losses, targets: p };
     const d = this.#desc();
     d[N_X] = x; d[N_PROBS] = probs; d[N_TARGETS] = p; d[N_LOSSES] = losses; d[N_DELTA0] = delta[0]; d[N_DELTA1] = delta[1];
-    act.forEach((a, i) => { d[N_LAYER0 + LAYER_WORDS * i + L_ACT] = a; });
+    act.forEach((a, i) => {
+      d[N_LAYER0 + LAYER_WORDS * i + L_ACT] = a;
+      d[N_LAYER0 + LAYER_WORDS * i + L_Z] = z[i];
+    });
     return this.#ws;
   }
 

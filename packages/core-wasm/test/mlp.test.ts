@@ -1,7 +1,7 @@
 // The Mlp API against the float64 reference: init, set/get, forward (chunked past 256 rows), probabilities, predict,
 // trace, evaluate, training steps with and without momentum, memory growth, and every argument error's code.
 import { describe, expect, it } from 'vitest';
-import { CoreError, Mlp } from '../src/index.js';
+import { ACTIVATION_NAMES, CoreError, Mlp, type Activation } from '../src/index.js';
 import { MEMORY_LIMIT_BYTES, parameterBytes } from '../src/mlp.js';
 import { maxdiff, randomF32, rng, variants } from './helpers.js';
 import * as ref from './reference.js';
@@ -254,4 +254,97 @@ describe('argument errors', () => {
     expect(logits[1]).toBe(6);
     expect(net.evaluate(Float32Array.from([1, 2, 3]), Uint8Array.from([1]), 1).loss).toBeNaN();
   });
+});
+
+describe('activations', () => {
+  it("the activation option: 'relu' by default, one for every hidden layer or one each, parameters defaulted; net.activations says what runs", async () => {
+    const relu = await Mlp.create([6, 5, 4, 3], { threads: 1 });
+    expect(relu.activations).toEqual([{ name: 'relu' }, { name: 'relu' }]);
+    expect(Object.isFrozen(relu.activations) && Object.isFrozen(relu.activations[0])).toBe(true);
+    const all = await Mlp.create([6, 5, 4, 3], { threads: 1, activation: 'tanh' });
+    expect(all.activations).toEqual([{ name: 'tanh' }, { name: 'tanh' }]);
+    const each = await Mlp.create([6, 5, 4, 3], { threads: 1, activation: ['leaky_relu', { name: 'elu' }] });
+    expect(each.activations).toEqual([{ name: 'leaky_relu', slope: 0.01 }, { name: 'elu', alpha: 1 }]);
+    const params = await Mlp.create([6, 5, 4, 3], { threads: 1, activation: [{ name: 'leaky_relu', slope: 0.2 }, { name: 'elu', alpha: 0.5 }] });
+    expect(params.activations).toEqual([{ name: 'leaky_relu', slope: 0.2 }, { name: 'elu', alpha: 0.5 }]);
+    expect(JSON.stringify(params.activations)).toBe('[{"name":"leaky_relu","slope":0.2},{"name":"elu","alpha":0.5}]');
+    // no hidden layer: nothing to apply, a single activation is accepted, an array must be empty
+    expect((await Mlp.create([6, 3], { threads: 1, activation: 'gelu' })).activations).toEqual([]);
+    expect((await Mlp.create([6, 3], { threads: 1, activation: [] })).activations).toEqual([]);
+    // fromLayers takes the same option
+    const copy = await Mlp.fromLayers(layersOf(each), { threads: 1, activation: ['leaky_relu', 'elu'] });
+    expect(copy.activations).toEqual(each.activations);
+    const x = randomF32(4 * 6, rng(40));
+    expect(maxdiff(copy.forward(x, 4), each.forward(x, 4))).toBe(0);
+    for (const n of [relu, all, each, params, copy]) n.dispose();
+  });
+
+  it('refuses unknown names, wrong counts and bad parameters with CORE_BAD_ARGUMENT, saying what to use', async () => {
+    const bad: [unknown, RegExp][] = [
+      ['swish', /invalid activation: 'swish': use one of relu, leaky_relu, sigmoid, tanh, gelu, gelu_tanh, silu, elu, identity/],
+      ['ReLU', /invalid activation: 'ReLU'/],
+      [['relu'], /activation: 1 given for a 6-5-4-3 network, which has 2 hidden layers: give one per hidden layer/],
+      [['relu', 'relu', 'relu'], /3 given/],
+      [{ name: 'leaky_relu', slope: NaN }, /invalid leaky_relu slope: NaN: use a finite number \(PyTorch's default is 0.01\)/],
+      [{ name: 'leaky_relu', slope: Infinity }, /invalid leaky_relu slope/],
+      [{ name: 'leaky_relu', slope: '0.2' }, /invalid leaky_relu slope: '0.2'/],
+      [{ name: 'elu', alpha: -Infinity }, /invalid elu alpha/],
+      [{ name: 'leaky_relu', negative_slope: 0.2 }, /unknown key 'negative_slope': leaky_relu takes 'slope'/],
+      [{ name: 'tanh', alpha: 1 }, /unknown key 'alpha': tanh takes no parameter/],
+      [{ name: 'gelu', approximate: 'tanh' }, /unknown key 'approximate'/],
+      [{ slope: 0.2 }, /its name must be one of/],
+      [42, /invalid activation: 42/],
+      [null, /invalid activation: null/],
+      [[['relu'], 'relu'], /invalid activation: \["relu"\]/],
+    ];
+    for (const [activation, message] of bad) {
+      await expect(Mlp.create([6, 5, 4, 3], { activation: activation as never }), JSON.stringify(activation)).rejects.toMatchObject({ code: 'CORE_BAD_ARGUMENT', message: expect.stringMatching(message) });
+    }
+    const layers = layersOf(await Mlp.create([6, 5, 3], { threads: 1 }));
+    await expect(Mlp.fromLayers(layers, { activation: ['tanh', 'tanh'] })).rejects.toMatchObject({ code: 'CORE_BAD_ARGUMENT', message: expect.stringMatching(/2 given for a 6-5-3 network, which has 1 hidden layer:/) });
+  });
+
+  for (const variant of variants()) {
+    const simd = variant === 'simd' ? 'plain' : 'relaxed';
+    const nets: Activation[][] = [
+      ...ACTIVATION_NAMES.map((name) => [name, name] as Activation[]),
+      [{ name: 'leaky_relu', slope: -0.5 }, { name: 'elu', alpha: 2 }],
+      ['gelu', 'sigmoid'],
+    ];
+    for (const activation of nets) {
+      it(`${JSON.stringify(activation)} (${variant}): forward, trace, gradients and 3 momentum steps match float64`, async () => {
+        const sizes = [50, 37, 23, 10];
+        const net = await Mlp.create(sizes, { simd, seed: 8, activation });
+        const acts = net.activations;
+        const layers = ref.toRef(layersOf(net));
+        const rand = rng(41);
+        const x = randomF32(300 * 50, rand, -1, 2);
+        const want = ref.forward(layers, x, 300, acts);
+        expect(maxdiff(net.forward(x, 300), want.a[2])).toBeLessThan(1e-5);
+        const t = net.trace(x.subarray(0, 50));
+        t.z.forEach((z, i) => expect(maxdiff(z, want.z[i].subarray(0, sizes[i + 1]))).toBeLessThan(1e-5));
+        t.a.slice(0, 2).forEach((a, i) => expect(maxdiff(a, want.a[i].subarray(0, sizes[i + 1]))).toBeLessThan(1e-5));
+        const labels = Uint8Array.from({ length: 300 }, () => Math.floor(rand() * 10));
+        const g = net.gradients(x.subarray(0, 17 * 50), labels.subarray(0, 17), 17);
+        const wantG = ref.lossAndGradients(layers, x.subarray(0, 17 * 50), labels.subarray(0, 17), 17, acts);
+        expect(g.loss).toBeCloseTo(wantG.loss, 5);
+        g.layers.forEach((L, i) => {
+          expect(maxdiff(L.weight, wantG.grads[i].weight)).toBeLessThan(1e-5);
+          expect(maxdiff(L.bias, wantG.grads[i].bias)).toBeLessThan(1e-5);
+        });
+        const velocity = layers.map((L) => ({ weight: new Float64Array(L.weight.length), bias: new Float64Array(L.bias.length) }));
+        for (let step = 0; step < 3; step++) {
+          const xs = x.subarray(step * 20 * 50, (step * 20 + 20) * 50), ys = labels.subarray(step * 20, step * 20 + 20);
+          const r = ref.lossAndGradients(layers, xs, ys, 20, acts);
+          ref.sgdStep(layers, r.grads, 0.1, 0.9, velocity);
+          expect(net.trainBatch(xs, ys, 20, { lr: 0.1, momentum: 0.9 })).toBeCloseTo(r.loss, 5);
+        }
+        layersOf(net).forEach((L, i) => {
+          expect(maxdiff(L.weight, layers[i].weight)).toBeLessThan(1e-5);
+          expect(maxdiff(L.bias, layers[i].bias)).toBeLessThan(1e-5);
+        });
+        net.dispose();
+      });
+    }
+  }
 });

@@ -1,5 +1,9 @@
-// A plain float64 MLP (Linear + ReLU, softmax cross-entropy, SGD with momentum): the independent reference the
-// WASM kernels and the Mlp API are checked against. Written for clarity, not speed; weights in PyTorch layout.
+// A plain float64 MLP (Linear + an activation per hidden layer, softmax cross-entropy, SGD with momentum): the
+// independent reference the WASM kernels and the Mlp API are checked against. Written for clarity, not speed; weights
+// in PyTorch layout; the activations from their textbook formulas (erf by its series and continued fraction).
+import type { ActivationSpec } from '../src/activations.js';
+
+const RELU: ActivationSpec = { name: 'relu' };
 
 export interface RefLayer {
   weight: Float64Array; // (out, in)
@@ -69,17 +73,76 @@ export function crossEntropy(logits: ArrayLike<number>, targets: ArrayLike<numbe
   return total / B;
 }
 
-export interface RefForward {
-  z: Float64Array[]; // pre-activations per layer
-  a: Float64Array[]; // ReLU(z) for hidden layers, z itself (logits) for the last
+/** erf(x) in float64, to ~1e-14: its Taylor series below |x| = 3, 1 - erfc(|x|) by Laplace's continued fraction above. */
+export function erf(x: number): number {
+  const a = Math.abs(x);
+  if (Number.isNaN(a)) return NaN;
+  if (a < 3) {
+    // erf(a) = 2 / sqrt(pi) * sum_n (-1)^n a^(2n+1) / (n! (2n+1)); the terms peak near 170 at a = 3, so ~1e-14
+    let term = a, sum = a;
+    for (let n = 1; n < 100; n++) {
+      term *= (-a * a) / n;
+      const t = term / (2 * n + 1);
+      sum += t;
+      if (Math.abs(t) < 1e-17 * Math.abs(sum)) break;
+    }
+    return (Math.sign(x) * sum * 2) / Math.sqrt(Math.PI);
+  }
+  // erfc(a) = exp(-a^2) / sqrt(pi) / (a + (1/2) / (a + 1 / (a + (3/2) / (a + 2 / (a + ...))))), evaluated bottom-up
+  let f = a;
+  for (let k = 120; k >= 1; k--) f = a + k / 2 / f;
+  return Math.sign(x) * (1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / f);
 }
 
-export function forward(layers: RefLayer[], x: ArrayLike<number>, B: number): RefForward {
+const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+const SQRT_2_PI = Math.sqrt(2 / Math.PI);
+
+/** f(z) for one activation, float64 (PyTorch's definitions, see test/golden/activations.json's `activations`). */
+export function activate(act: ActivationSpec, v: number): number {
+  switch (act.name) {
+    case 'relu': return Math.max(v, 0);
+    case 'leaky_relu': return v > 0 ? v : act.slope * v;
+    case 'sigmoid': return sigmoid(v);
+    case 'tanh': return Math.tanh(v);
+    case 'gelu': return 0.5 * v * (1 + erf(v / Math.SQRT2));
+    case 'gelu_tanh': return 0.5 * v * (1 + Math.tanh(SQRT_2_PI * (v + 0.044715 * v ** 3)));
+    case 'silu': return v * sigmoid(v);
+    case 'elu': return v > 0 ? v : act.alpha * Math.expm1(v);
+    case 'identity': return v;
+  }
+}
+
+/** f'(z) for one activation, float64 (at exactly 0: relu' = 0, leaky_relu' = slope, elu' = alpha, as PyTorch). */
+export function activateGrad(act: ActivationSpec, v: number): number {
+  switch (act.name) {
+    case 'relu': return v > 0 ? 1 : 0;
+    case 'leaky_relu': return v > 0 ? 1 : act.slope;
+    case 'sigmoid': return sigmoid(v) * (1 - sigmoid(v));
+    case 'tanh': return 1 - Math.tanh(v) ** 2;
+    case 'gelu': return 0.5 * (1 + erf(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI);
+    case 'gelu_tanh': {
+      const t = Math.tanh(SQRT_2_PI * (v + 0.044715 * v ** 3));
+      return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * SQRT_2_PI * (1 + 3 * 0.044715 * v * v);
+    }
+    case 'silu': return sigmoid(v) * (1 + v * (1 - sigmoid(v)));
+    case 'elu': return v > 0 ? 1 : act.alpha * Math.exp(v);
+    case 'identity': return 1;
+  }
+}
+
+export interface RefForward {
+  z: Float64Array[]; // pre-activations per layer
+  a: Float64Array[]; // f_i(z) for hidden layers, z itself (logits) for the last
+}
+
+/** acts: one activation per hidden layer (default relu everywhere). */
+export function forward(layers: RefLayer[], x: ArrayLike<number>, B: number, acts: readonly ActivationSpec[] = []): RefForward {
   const z: Float64Array[] = [], a: Float64Array[] = [];
   let inp: ArrayLike<number> = x;
   layers.forEach((L, i) => {
     const zi = denseForward(inp, L.weight, L.bias, B, L.in, L.out);
-    const ai = i + 1 < layers.length ? zi.map((v) => Math.max(v, 0)) : zi;
+    const act = acts[i] ?? RELU;
+    const ai = i + 1 < layers.length ? zi.map((v) => activate(act, v)) : zi;
     z.push(zi);
     a.push(ai);
     inp = ai;
@@ -87,14 +150,16 @@ export function forward(layers: RefLayer[], x: ArrayLike<number>, B: number): Re
   return { z, a };
 }
 
-export function loss(layers: RefLayer[], x: ArrayLike<number>, targets: ArrayLike<number>, B: number): number {
-  const { a } = forward(layers, x, B);
+export function loss(layers: RefLayer[], x: ArrayLike<number>, targets: ArrayLike<number>, B: number,
+                     acts: readonly ActivationSpec[] = []): number {
+  const { a } = forward(layers, x, B, acts);
   return crossEntropy(a[a.length - 1], targets, B, layers[layers.length - 1].out);
 }
 
 /** Mean loss and its gradient w.r.t. every weight and bias. */
-export function lossAndGradients(layers: RefLayer[], x: ArrayLike<number>, targets: ArrayLike<number>, B: number) {
-  const { z, a } = forward(layers, x, B);
+export function lossAndGradients(layers: RefLayer[], x: ArrayLike<number>, targets: ArrayLike<number>, B: number,
+                                 acts: readonly ActivationSpec[] = []) {
+  const { z, a } = forward(layers, x, B, acts);
   const V = layers[layers.length - 1].out;
   const logits = a[a.length - 1];
   const probs = softmax(logits, B, V);
@@ -107,8 +172,8 @@ export function lossAndGradients(layers: RefLayer[], x: ArrayLike<number>, targe
     const { dinp, dweight, dbias } = denseBackward(dout, inp, L.weight, B, L.in, L.out);
     grads[i] = { weight: dweight, bias: dbias };
     if (i > 0) {
-      const zp = z[i - 1];
-      dout = dinp.map((g, j) => (zp[j] > 0 ? g : 0));
+      const zp = z[i - 1], act = acts[i - 1] ?? RELU;
+      dout = dinp.map((g, j) => g * activateGrad(act, zp[j]));
     }
   }
   return { loss: crossEntropy(logits, targets, B, V), grads };

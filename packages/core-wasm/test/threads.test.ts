@@ -5,17 +5,21 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Mlp } from '../src/index.js';
+import { Mlp, type Activation } from '../src/index.js';
 import { MAX_AUTO_THREADS, stats, tuning } from '../src/threads.js';
 import { expectSameBits, mnist, randomF32, rng, variants } from './helpers.js';
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-// odd widths (tails of every kind), depth 3, plus the real shape
-const shapes: { sizes: number[]; batch: number }[] = [
+// odd widths (tails of every kind), depth 3, plus the real shape; and every other activation, mixed, including those
+// that keep z for their backward (gelu, silu, elu, gelu_tanh, leaky_relu with a negative slope)
+const shapes: { sizes: number[]; batch: number; activation?: Activation[] }[] = [
   { sizes: [37, 29, 13, 10], batch: 50 },
   { sizes: [784, 64, 10], batch: 64 },
   { sizes: [21, 9, 3], batch: 17 },
+  { sizes: [37, 29, 13, 11, 7, 10], batch: 50, activation: ['gelu', { name: 'leaky_relu', slope: -0.2 }, 'tanh', { name: 'elu', alpha: 0.7 }] },
+  { sizes: [21, 9, 6, 5, 3], batch: 17, activation: ['silu', 'sigmoid', 'gelu_tanh'] },
+  { sizes: [22, 15, 4], batch: 30, activation: ['identity'] },
 ];
 
 let savedMinFlops = 0;
@@ -31,9 +35,9 @@ afterAll(() => {
 for (const variant of variants()) {
   const simd = variant === 'simd' ? 'plain' : 'relaxed';
   describe(`threads are bit-identical to one thread (${variant})`, () => {
-    for (const { sizes, batch } of shapes) {
-      it(`${sizes.join('-')}, batch ${batch}: forward, probabilities, evaluate, gradients, 6 training steps`, async () => {
-        const nets = await Promise.all([1, 2, 3].map((threads) => Mlp.create(sizes, { seed: 11, simd, threads })));
+    for (const { sizes, batch, activation } of shapes) {
+      it(`${sizes.join('-')}${activation ? ` ${JSON.stringify(activation)}` : ''}, batch ${batch}: forward, probabilities, evaluate, gradients, 6 training steps`, async () => {
+        const nets = await Promise.all([1, 2, 3].map((threads) => Mlp.create(sizes, { seed: 11, simd, threads, activation })));
         expect(nets.map((n) => n.threads)).toEqual([1, 2, 3]);
         expect(nets.every((n) => n.variant === variant)).toBe(true);
         const rand = rng(sizes[0] + batch);

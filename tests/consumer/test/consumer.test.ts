@@ -206,7 +206,7 @@ describe('the packed packages in a project outside the workspace', () => {
 
   it('@mnist/viz: linkedom and @resvg/resvg-js are optional peers; the main entry loads without them', () => {
     const manifest = JSON.parse(readFileSync(join(unpacked.viz!, 'package', 'package.json'), 'utf8'));
-    expect(Object.keys(manifest.dependencies)).toEqual(['@observablehq/plot']);
+    expect(Object.keys(manifest.dependencies)).toEqual(['@observablehq/plot', 'pako']);
     expect(manifest.peerDependenciesMeta).toEqual({
       '@resvg/resvg-js': { optional: true },
       linkedom: { optional: true },

@@ -1,4 +1,5 @@
 // Options shared by several commands (--help, --verbose, --max-file-size, --threads) and their --help lines.
+import { MAX_AUTO_THREADS, MAX_THREADS } from '@mnist/core-wasm';
 import { invalidValue, type OptionSpecs } from '../args.js';
 import { DEFAULT_MAX_FILE_SIZE, INPUT_KIND_NAME, fileSize, sizeText, type InputKind } from '../files.js';
 
@@ -26,8 +27,8 @@ export function fileHelp(...kinds: InputKind[]): Record<string, string> {
 /** `--threads N|auto`: how many threads the WASM engine runs on (commands that run a network). */
 export function threadCount(raw: string, flag: string): number | 'auto' {
   if (raw === 'auto') return 'auto';
-  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 64)
-    invalidValue(flag, raw, 'auto or a whole number from 1 to 64');
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_THREADS)
+    invalidValue(flag, raw, `auto or a whole number from 1 to ${MAX_THREADS}`);
   return Number(raw);
 }
 
@@ -37,5 +38,5 @@ export const ENGINE_OPTIONS: OptionSpecs = {
 
 export const ENGINE_HELP: Record<string, string> = {
   threads:
-    'threads for the WASM engine (default auto: one per core, at most 8; results are the same bits for any count)',
+    `threads for the WASM engine (default auto: one per core, at most ${MAX_AUTO_THREADS}; results are the same bits for any count)`,
 };
