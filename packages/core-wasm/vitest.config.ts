@@ -5,11 +5,16 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig, mergeConfig } from 'vitest/config';
 import { sharedTestConfig } from '../../vitest.shared.js';
 
-export default mergeConfig(sharedTestConfig, defineConfig({
-  resolve: {
-    alias: [{ find: /^\.\/wasm-bytes\.js$/, replacement: fileURLToPath(new URL('./build/wasm-bytes.js', import.meta.url)) }],
-  },
-  test: {
-    setupFiles: ['./test/setup.ts'],
-  },
-}));
+export default mergeConfig(
+  sharedTestConfig,
+  defineConfig({
+    resolve: {
+      alias: [
+        { find: /^\.\/wasm-bytes\.js$/, replacement: fileURLToPath(new URL('./build/wasm-bytes.js', import.meta.url)) },
+      ],
+    },
+    test: {
+      setupFiles: ['./test/setup.ts'],
+    },
+  }),
+);

@@ -3,12 +3,30 @@
 
 import { CoreError } from './errors.js';
 import {
-  ACT_ELU, ACT_GELU, ACT_GELU_TANH, ACT_IDENTITY, ACT_LEAKY_RELU, ACT_NEEDS_Z, ACT_RELU, ACT_SIGMOID, ACT_SILU, ACT_TANH,
+  ACT_ELU,
+  ACT_GELU,
+  ACT_GELU_TANH,
+  ACT_IDENTITY,
+  ACT_LEAKY_RELU,
+  ACT_NEEDS_Z,
+  ACT_RELU,
+  ACT_SIGMOID,
+  ACT_SILU,
+  ACT_TANH,
 } from './layout.js';
 
 /** A hidden layer's activation by name (PyTorch's module in brackets): relu (nn.ReLU), leaky_relu (nn.LeakyReLU),
  * sigmoid, tanh, gelu (nn.GELU(), the erf form), gelu_tanh (nn.GELU(approximate='tanh')), silu, elu, identity. */
-export type ActivationName = 'relu' | 'leaky_relu' | 'sigmoid' | 'tanh' | 'gelu' | 'gelu_tanh' | 'silu' | 'elu' | 'identity';
+export type ActivationName =
+  | 'relu'
+  | 'leaky_relu'
+  | 'sigmoid'
+  | 'tanh'
+  | 'gelu'
+  | 'gelu_tanh'
+  | 'silu'
+  | 'elu'
+  | 'identity';
 
 type Plain = Exclude<ActivationName, 'leaky_relu' | 'elu'>;
 
@@ -16,7 +34,11 @@ type Plain = Exclude<ActivationName, 'leaky_relu' | 'elu'>;
  * An activation as the options take it: a name, or an object that can carry leaky_relu's negative slope (PyTorch's
  * `negative_slope`, default 0.01) or elu's alpha (default 1).
  */
-export type Activation = ActivationName | { name: 'leaky_relu'; slope?: number } | { name: 'elu'; alpha?: number } | { name: Plain };
+export type Activation =
+  | ActivationName
+  | { name: 'leaky_relu'; slope?: number }
+  | { name: 'elu'; alpha?: number }
+  | { name: Plain };
 
 /** An activation as `net.activations` reports it: always an object, the parameter filled in. */
 export type ActivationSpec =
@@ -67,21 +89,33 @@ function normalizeOne(a: unknown): ActivationSpec {
     return Object.freeze(param ? { name: a, [param.key]: param.fallback } : { name: a }) as ActivationSpec;
   }
   if (typeof a !== 'object' || a === null || Array.isArray(a)) {
-    throw new CoreError('CORE_BAD_ARGUMENT', `invalid activation: ${show(a)}`, `use a name (${names}) or an object such as { name: 'leaky_relu', slope: 0.2 }`);
+    throw new CoreError(
+      'CORE_BAD_ARGUMENT',
+      `invalid activation: ${show(a)}`,
+      `use a name (${names}) or an object such as { name: 'leaky_relu', slope: 0.2 }`,
+    );
   }
   const { name, ...rest } = a as { name?: unknown };
-  if (!isName(name)) throw new CoreError('CORE_BAD_ARGUMENT', `invalid activation: ${show(a)}`, `its name must be one of ${names}`);
+  if (!isName(name))
+    throw new CoreError('CORE_BAD_ARGUMENT', `invalid activation: ${show(a)}`, `its name must be one of ${names}`);
   const param = TABLE[name].param;
   for (const key of Object.keys(rest)) {
     if (key !== param?.key) {
-      throw new CoreError('CORE_BAD_ARGUMENT', `invalid activation ${show(a)}: unknown key '${key}'`,
-        param ? `${name} takes '${param.key}'` : `${name} takes no parameter`);
+      throw new CoreError(
+        'CORE_BAD_ARGUMENT',
+        `invalid activation ${show(a)}: unknown key '${key}'`,
+        param ? `${name} takes '${param.key}'` : `${name} takes no parameter`,
+      );
     }
   }
   if (!param) return Object.freeze({ name }) as ActivationSpec;
   const value = (rest as Record<string, unknown>)[param.key] ?? param.fallback;
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new CoreError('CORE_BAD_ARGUMENT', `invalid ${name} ${param.key}: ${show(value)}`, `use a finite number (PyTorch's default is ${param.fallback})`);
+    throw new CoreError(
+      'CORE_BAD_ARGUMENT',
+      `invalid ${name} ${param.key}: ${show(value)}`,
+      `use a finite number (PyTorch's default is ${param.fallback})`,
+    );
   }
   return Object.freeze({ name, [param.key]: value }) as ActivationSpec;
 }
@@ -90,16 +124,22 @@ function normalizeOne(a: unknown): ActivationSpec {
  * The `activation` option for a network with `hidden` hidden layers: one activation for all of them (default relu),
  * or an array with one per hidden layer.
  */
-export function normalizeActivations(option: unknown, hidden: number, sizes: readonly number[]): readonly ActivationSpec[] {
+export function normalizeActivations(
+  option: unknown,
+  hidden: number,
+  sizes: readonly number[],
+): readonly ActivationSpec[] {
   if (option === undefined) return Object.freeze(Array.from({ length: hidden }, () => normalizeOne('relu')));
   if (!Array.isArray(option)) {
     const one = normalizeOne(option);
     return Object.freeze(Array.from({ length: hidden }, () => one));
   }
   if (option.length !== hidden) {
-    throw new CoreError('CORE_BAD_ARGUMENT',
+    throw new CoreError(
+      'CORE_BAD_ARGUMENT',
       `activation: ${option.length} given for a ${sizes.join('-')} network, which has ${hidden} hidden layer${hidden === 1 ? '' : 's'}`,
-      'give one per hidden layer, or a single activation for all of them');
+      'give one per hidden layer, or a single activation for all of them',
+    );
   }
   return Object.freeze(option.map(normalizeOne));
 }

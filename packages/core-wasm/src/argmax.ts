@@ -4,7 +4,8 @@
 
 /** Index of the largest of values[start .. start+count-1], relative to start. */
 export function argmax(values: ArrayLike<number>, start = 0, count = values.length - start): number {
-  let best = 0, bestValue = values[start]!;
+  let best = 0,
+    bestValue = values[start]!;
   for (let c = 1; c < count; c++) {
     const v = values[start + c]!;
     if (v > bestValue) {

@@ -11,7 +11,11 @@ export type CoreErrorCode =
 export class CoreError extends Error {
   override name = 'CoreError';
   /** The project-wide error contract: { code, message, hint? }; the message already holds the hint when there is one. */
-  constructor(readonly code: CoreErrorCode, problem: string, readonly hint?: string) {
+  constructor(
+    readonly code: CoreErrorCode,
+    problem: string,
+    readonly hint?: string,
+  ) {
     super(hint ? `${problem}: ${hint}` : problem);
   }
 }

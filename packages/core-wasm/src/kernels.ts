@@ -2,7 +2,12 @@
 // Low-level and internal to the package's API; exported as '@mnist/core-wasm/kernels' for tests and benchmarks.
 
 import { CoreError } from './errors.js';
-import { relaxedSimdThreadsWasmBase64, relaxedSimdWasmBase64, simdThreadsWasmBase64, simdWasmBase64 } from './wasm-bytes.js';
+import {
+  relaxedSimdThreadsWasmBase64,
+  relaxedSimdWasmBase64,
+  simdThreadsWasmBase64,
+  simdWasmBase64,
+} from './wasm-bytes.js';
 
 /** Which binary runs: 'relaxed-simd' uses f32x4.relaxed_madd (fused multiply-add), 'simd' separate mul + add. */
 export type Variant = 'relaxed-simd' | 'simd';
@@ -15,7 +20,9 @@ export type SimdChoice = 'auto' | 'relaxed' | 'plain';
  * project without it: so these are the consumer's own WebAssembly types where its libs declare them (here they are
  * exactly those), and structural stand-ins otherwise.
  */
-export type WasmMemory = typeof globalThis extends { WebAssembly: { Memory: { prototype: infer M } } } ? M : { readonly buffer: ArrayBuffer; grow(delta: number): number };
+export type WasmMemory = typeof globalThis extends { WebAssembly: { Memory: { prototype: infer M } } }
+  ? M
+  : { readonly buffer: ArrayBuffer; grow(delta: number): number };
 export type WasmModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer M } } } ? M : object;
 
 type Ptr = number;
@@ -36,9 +43,38 @@ export interface KernelExports {
   /** Nonzero inputs of one row as (32 c, x[c]) pairs (8 bytes each) at list; returns their count. */
   dense_nonzero_list_f32(list: Ptr, x: Ptr, C: number): number;
   /** dense_forward_f32 skipping zero inputs in rows with <= maxNonzero of them (< 0: none); list is C x 8 bytes of scratch. */
-  dense_forward_sparse_f32(out: Ptr, inp: Ptr, packed: Ptr, list: Ptr, B: number, C: number, OC: number, maxNonzero: number): void;
-  dense_backward_f32_scalar(dinp: Ptr, dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, weight: Ptr, B: number, C: number, OC: number): void;
-  dense_backward_f32(dinp: Ptr, dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, weight: Ptr, B: number, C: number, OC: number): void;
+  dense_forward_sparse_f32(
+    out: Ptr,
+    inp: Ptr,
+    packed: Ptr,
+    list: Ptr,
+    B: number,
+    C: number,
+    OC: number,
+    maxNonzero: number,
+  ): void;
+  dense_backward_f32_scalar(
+    dinp: Ptr,
+    dweight: Ptr,
+    dbias: Ptr,
+    dout: Ptr,
+    inp: Ptr,
+    weight: Ptr,
+    B: number,
+    C: number,
+    OC: number,
+  ): void;
+  dense_backward_f32(
+    dinp: Ptr,
+    dweight: Ptr,
+    dbias: Ptr,
+    dout: Ptr,
+    inp: Ptr,
+    weight: Ptr,
+    B: number,
+    C: number,
+    OC: number,
+  ): void;
   relu_forward_f32_scalar(out: Ptr, inp: Ptr, N: number): void;
   relu_forward_f32(out: Ptr, inp: Ptr, N: number): void;
   relu_backward_f32_scalar(dinp: Ptr, dout: Ptr, out: Ptr, N: number): void;
@@ -90,7 +126,17 @@ export interface KernelExports {
   sgd_momentum_update_f32(params: Ptr, grads: Ptr, velocity: Ptr, N: number, lr: number, mu: number): void;
   dense_pack_panels_f32(packed: Ptr, weight: Ptr, bias: Ptr, OC: number, C: number, p0: number, p1: number): void;
   dense_backward_input_f32(dinp: Ptr, dout: Ptr, weight: Ptr, B: number, C: number, OC: number): void;
-  dense_backward_weight_f32(dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, B: number, C: number, OC: number, o0: number, o1: number): void;
+  dense_backward_weight_f32(
+    dweight: Ptr,
+    dbias: Ptr,
+    dout: Ptr,
+    inp: Ptr,
+    B: number,
+    C: number,
+    OC: number,
+    o0: number,
+    o1: number,
+  ): void;
   softmax_xent_backward_rows_f32(dlogits: Ptr, probs: Ptr, targets: Ptr, n: number, V: number, batch: number): void;
   /** iters x 12 register-only f32x4 multiply-adds (assembly/peak.ts): the benchmark's ceiling. */
   simd_madd_peak_f32(iters: number, s: number): number;
@@ -128,9 +174,14 @@ export function wasmBytes(variant: Variant, threaded = false): Uint8Array<ArrayB
   const key = `${variant}${threaded ? '-threads' : ''}`;
   let bytes = bytesCache.get(key);
   if (!bytes) {
-    const b64 = variant === 'relaxed-simd'
-      ? (threaded ? relaxedSimdThreadsWasmBase64 : relaxedSimdWasmBase64)
-      : (threaded ? simdThreadsWasmBase64 : simdWasmBase64);
+    const b64 =
+      variant === 'relaxed-simd'
+        ? threaded
+          ? relaxedSimdThreadsWasmBase64
+          : relaxedSimdWasmBase64
+        : threaded
+          ? simdThreadsWasmBase64
+          : simdWasmBase64;
     bytes = decodeBase64(b64);
     bytesCache.set(key, bytes);
   }
@@ -145,17 +196,25 @@ export function relaxedSimdSupported(): boolean {
 /** Resolves a SimdChoice to a variant this engine can run, or throws CORE_UNSUPPORTED / CORE_BAD_ARGUMENT. */
 export function resolveVariant(choice: SimdChoice = 'auto'): Variant {
   if (choice !== 'auto' && choice !== 'relaxed' && choice !== 'plain') {
-    throw new CoreError('CORE_BAD_ARGUMENT', `invalid simd option: ${String(choice)} (use 'auto', 'relaxed' or 'plain')`);
+    throw new CoreError(
+      'CORE_BAD_ARGUMENT',
+      `invalid simd option: ${String(choice)} (use 'auto', 'relaxed' or 'plain')`,
+    );
   }
   if (choice === 'relaxed' || choice === 'auto') {
     if (relaxedSimdSupported()) return 'relaxed-simd';
     if (choice === 'relaxed') {
-      throw new CoreError('CORE_UNSUPPORTED',
-        "this engine does not validate relaxed SIMD: use simd: 'auto' or 'plain' (in Node 20, run node with --experimental-wasm-relaxed-simd)");
+      throw new CoreError(
+        'CORE_UNSUPPORTED',
+        "this engine does not validate relaxed SIMD: use simd: 'auto' or 'plain' (in Node 20, run node with --experimental-wasm-relaxed-simd)",
+      );
     }
   }
   if (!WebAssembly.validate(wasmBytes('simd'))) {
-    throw new CoreError('CORE_UNSUPPORTED', 'this engine does not support WebAssembly SIMD (128-bit); use a current browser or Node >= 16.4');
+    throw new CoreError(
+      'CORE_UNSUPPORTED',
+      'this engine does not support WebAssembly SIMD (128-bit); use a current browser or Node >= 16.4',
+    );
   }
   return 'simd';
 }
@@ -173,14 +232,20 @@ export function compiledModule(variant: Variant, threaded = false): Promise<Wasm
 }
 
 function abortImport(_msg: number, _file: number, line: number, column: number): never {
-  throw new CoreError('CORE_WASM_ABORT', `WASM core aborted at ${line}:${column} (most likely out of memory: use a smaller batch)`);
+  throw new CoreError(
+    'CORE_WASM_ABORT',
+    `WASM core aborted at ${line}:${column} (most likely out of memory: use a smaller batch)`,
+  );
 }
 
 /**
  * A fresh instance of the chosen binary: with its own memory, or (`shared` given) the threaded twin over that
  * shared memory, the way each thread of a pool instantiates it.
  */
-export async function instantiateKernels(choice: SimdChoice | Variant = 'auto', shared?: WasmMemory): Promise<{ variant: Variant; exports: KernelExports; module: WasmModule }> {
+export async function instantiateKernels(
+  choice: SimdChoice | Variant = 'auto',
+  shared?: WasmMemory,
+): Promise<{ variant: Variant; exports: KernelExports; module: WasmModule }> {
   const variant: Variant = choice === 'simd' || choice === 'relaxed-simd' ? choice : resolveVariant(choice);
   if (variant === 'relaxed-simd' && !relaxedSimdSupported()) resolveVariant('relaxed');
   const module = await compiledModule(variant, shared !== undefined);
@@ -189,6 +254,11 @@ export async function instantiateKernels(choice: SimdChoice | Variant = 'auto', 
   const instance = await WebAssembly.instantiate(module, { env } as WebAssembly.Imports);
   const exports = instance.exports as unknown as KernelExports;
   // the threaded binary imports its memory instead of exporting it: expose it the same way
-  if (shared) return { variant, module, exports: Object.assign(Object.create(null), instance.exports, { memory: shared }) as KernelExports };
+  if (shared)
+    return {
+      variant,
+      module,
+      exports: Object.assign(Object.create(null), instance.exports, { memory: shared }) as KernelExports,
+    };
   return { variant, module, exports };
 }

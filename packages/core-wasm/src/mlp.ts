@@ -2,15 +2,64 @@
 // (ReLU by default; src/activations.ts), softmax cross-entropy, SGD with optional momentum. All tensors live in the
 // instance's linear memory.
 
-import { activationCode, activationParam, needsZ, normalizeActivations, type Activation, type ActivationSpec } from './activations.js';
+import {
+  activationCode,
+  activationParam,
+  needsZ,
+  normalizeActivations,
+  type Activation,
+  type ActivationSpec,
+} from './activations.js';
 import { CoreError } from './errors.js';
-import { inputSparsity, instantiateKernels, resolveVariant, SHARED_MEMORY_PAGES, type KernelExports, type SimdChoice, type Variant } from './kernels.js';
+import {
+  inputSparsity,
+  instantiateKernels,
+  resolveVariant,
+  SHARED_MEMORY_PAGES,
+  type KernelExports,
+  type SimdChoice,
+  type Variant,
+} from './kernels.js';
 import { resolveThreads, threadHost, ThreadPool, tuning, type ThreadsOption } from './threads.js';
 import {
-  ACT_IDENTITY, BACKWARD_UPDATE, C_ARG, C_NET, C_OP, C_THREADS, CTRL_BYTES, L_ACT, L_ACT_FN, L_ACT_PARAM, L_B, L_DB, L_DW, L_IN, L_OUT,
-  L_PACKED, L_VB, L_VW, L_W, L_Z,
-  N_BATCH, N_DELTA0, N_DELTA1, N_LAYERS, N_LOSSES, N_LR, N_MOMENTUM, N_MU, N_NONZERO, N_PROBS, N_SPARSE, N_TARGETS, N_X,
-  NET_LAYER0 as N_LAYER0, NET_LAYER_WORDS as LAYER_WORDS, OP_BACKWARD, OP_FORWARD, OP_TRAIN_FORWARD,
+  ACT_IDENTITY,
+  BACKWARD_UPDATE,
+  C_ARG,
+  C_NET,
+  C_OP,
+  C_THREADS,
+  CTRL_BYTES,
+  L_ACT,
+  L_ACT_FN,
+  L_ACT_PARAM,
+  L_B,
+  L_DB,
+  L_DW,
+  L_IN,
+  L_OUT,
+  L_PACKED,
+  L_VB,
+  L_VW,
+  L_W,
+  L_Z,
+  N_BATCH,
+  N_DELTA0,
+  N_DELTA1,
+  N_LAYERS,
+  N_LOSSES,
+  N_LR,
+  N_MOMENTUM,
+  N_MU,
+  N_NONZERO,
+  N_PROBS,
+  N_SPARSE,
+  N_TARGETS,
+  N_X,
+  NET_LAYER0 as N_LAYER0,
+  NET_LAYER_WORDS as LAYER_WORDS,
+  OP_BACKWARD,
+  OP_FORWARD,
+  OP_TRAIN_FORWARD,
 } from './layout.js';
 import { seededRandom } from './random.js';
 import { argmaxRows } from './argmax.js';
@@ -95,7 +144,6 @@ interface Layer {
   finite: boolean | null; // every weight finite (null: not checked since the last change)
 }
 
-
 interface Workspace {
   rows: number; // capacity in batch rows
   base: number; // first block of the workspace allocation
@@ -114,13 +162,17 @@ interface Workspace {
  * float64 (exact integers below 2^53) and checked against this before the WASM allocator sees it: the allocator
  * takes a 32-bit size, and a larger one would silently wrap.
  */
-export const MEMORY_LIMIT_BYTES = { single: 2 ** 31 - 2 ** 20, shared: SHARED_MEMORY_PAGES.maximum * 65536 - 2 ** 20 } as const;
+export const MEMORY_LIMIT_BYTES = {
+  single: 2 ** 31 - 2 ** 20,
+  shared: SHARED_MEMORY_PAGES.maximum * 65536 - 2 ** 20,
+} as const;
 
 /** Bytes of engine memory a network of `sizes` takes before any batch: weights, biases, packed copies, gradients. */
 export function parameterBytes(sizes: readonly number[], threads = 1): number {
   let bytes = CTRL_BYTES + 4 * (N_LAYER0 + LAYER_WORDS * (sizes.length - 1)) + threads * sizes[0] * 8;
   for (let i = 0; i + 1 < sizes.length; i++) {
-    const inp = sizes[i], out = sizes[i + 1];
+    const inp = sizes[i],
+      out = sizes[i + 1];
     // W, b, packed panels (ceil(out/8)*8 x (in+1)), dW, db; 32 bytes of alignment slack per block
     bytes += 4 * (out * inp + out + Math.ceil(out / 8) * 8 * (inp + 1) + out * inp + out) + 5 * 32;
   }
@@ -132,10 +184,19 @@ function gib(bytes: number): string {
 }
 
 /** Throws CORE_TOO_LARGE, naming the network and `what` needs the memory, when `bytes` more would pass the limit. */
-function checkMemory(used: number, bytes: number, limit: number, sizes: readonly number[], what: string, advice: string): void {
+function checkMemory(
+  used: number,
+  bytes: number,
+  limit: number,
+  sizes: readonly number[],
+  what: string,
+  advice: string,
+): void {
   if (Number.isSafeInteger(bytes) && bytes >= 0 && used + bytes <= limit) return;
-  throw new CoreError('CORE_TOO_LARGE',
-    `a ${sizes.join('-')} network needs ${gib(used + bytes)} of engine memory for ${what}, more than the ${gib(limit + 2 ** 20)} one WebAssembly instance holds here; ${advice}`);
+  throw new CoreError(
+    'CORE_TOO_LARGE',
+    `a ${sizes.join('-')} network needs ${gib(used + bytes)} of engine memory for ${what}, more than the ${gib(limit + 2 ** 20)} one WebAssembly instance holds here; ${advice}`,
+  );
 }
 
 function checkBatch(batch: number, what: string): void {
@@ -146,7 +207,10 @@ function checkBatch(batch: number, what: string): void {
 
 function checkFloat32(x: unknown, what: string): asserts x is Float32Array {
   if (!(x instanceof Float32Array)) {
-    throw new CoreError('CORE_BAD_ARGUMENT', `${what} must be a Float32Array, got ${x === null ? 'null' : typeof x === 'object' ? (x as object).constructor?.name : typeof x}`);
+    throw new CoreError(
+      'CORE_BAD_ARGUMENT',
+      `${what} must be a Float32Array, got ${x === null ? 'null' : typeof x === 'object' ? (x as object).constructor?.name : typeof x}`,
+    );
   }
 }
 
@@ -180,7 +244,13 @@ export class Mlp {
   //   momentum vW, vb per layer, allocated at the first step with momentum
   //   (first of all: the job control block and the net descriptor, a few hundred bytes, and the nonzero lists of
   //   the first layer's sparse path: threads x sizes[0] x 8 bytes)
-  private constructor(sizes: number[], activations: readonly ActivationSpec[], variant: Variant, k: KernelExports, threads: number) {
+  private constructor(
+    sizes: number[],
+    activations: readonly ActivationSpec[],
+    variant: Variant,
+    k: KernelExports,
+    threads: number,
+  ) {
     this.sizes = Object.freeze(sizes.slice());
     this.activations = activations;
     this.variant = variant;
@@ -188,8 +258,16 @@ export class Mlp {
     this.#k = k;
     this.#layers = [];
     this.#limit = threads > 1 ? MEMORY_LIMIT_BYTES.shared : MEMORY_LIMIT_BYTES.single;
-    checkMemory(k.memory.buffer.byteLength, parameterBytes(sizes, threads), this.#limit, sizes, 'its weights, gradients and packed copies',
-      threads > 1 ? 'use threads: 1 (2 GiB) or smaller hidden layers' : `use smaller hidden layers (784-512-10 takes ${gib(parameterBytes([784, 512, 10]))})`);
+    checkMemory(
+      k.memory.buffer.byteLength,
+      parameterBytes(sizes, threads),
+      this.#limit,
+      sizes,
+      'its weights, gradients and packed copies',
+      threads > 1
+        ? 'use threads: 1 (2 GiB) or smaller hidden layers'
+        : `use smaller hidden layers (784-512-10 takes ${gib(parameterBytes([784, 512, 10]))})`,
+    );
     this.#ctrl = k.alloc(CTRL_BYTES);
     k.zero_f32(this.#ctrl, CTRL_BYTES / 4);
     const L = sizes.length - 1;
@@ -198,9 +276,13 @@ export class Mlp {
     const nonzeroLists = k.alloc(threads * sizes[0] * 8);
     this.#flopsPerRow = 0;
     for (let i = 0; i + 1 < sizes.length; i++) {
-      const inp = sizes[i], out = sizes[i + 1];
-      const W = k.alloc(out * inp * 4), b = k.alloc(out * 4), packedWb = k.alloc(k.dense_packed_size(inp, out) * 4);
-      const dW = k.alloc(out * inp * 4), db = k.alloc(out * 4);
+      const inp = sizes[i],
+        out = sizes[i + 1];
+      const W = k.alloc(out * inp * 4),
+        b = k.alloc(out * 4),
+        packedWb = k.alloc(k.dense_packed_size(inp, out) * 4);
+      const dW = k.alloc(out * inp * 4),
+        db = k.alloc(out * 4);
       this.#layers.push({ in: inp, out, W, b, packedWb, dW, db, vW: 0, vb: 0, packed: false, finite: null });
       this.#flopsPerRow += 2 * inp * out;
     }
@@ -210,8 +292,13 @@ export class Mlp {
     d[N_NONZERO] = nonzeroLists;
     this.#layers.forEach((ly, i) => {
       const w = N_LAYER0 + LAYER_WORDS * i;
-      d[w + L_IN] = ly.in; d[w + L_OUT] = ly.out; d[w + L_W] = ly.W; d[w + L_B] = ly.b; d[w + L_PACKED] = ly.packedWb;
-      d[w + L_DW] = ly.dW; d[w + L_DB] = ly.db;
+      d[w + L_IN] = ly.in;
+      d[w + L_OUT] = ly.out;
+      d[w + L_W] = ly.W;
+      d[w + L_B] = ly.b;
+      d[w + L_PACKED] = ly.packedWb;
+      d[w + L_DW] = ly.dW;
+      d[w + L_DB] = ly.db;
       // the last layer gives the logits: identity
       const act = activations[i];
       d[w + L_ACT_FN] = act ? activationCode(act) : ACT_IDENTITY;
@@ -225,11 +312,21 @@ export class Mlp {
    * default: weight and bias ~ U(-1/sqrt(in), 1/sqrt(in)), from a seeded PRNG (not PyTorch's stream).
    */
   static async create(sizes: readonly number[], options: MlpOptions = {}): Promise<Mlp> {
-    if (!Array.isArray(sizes) || sizes.length < 2 || !sizes.every((s) => Number.isInteger(s) && s >= 1 && s <= 1 << 24)) {
-      throw new CoreError('CORE_BAD_SHAPE', `invalid sizes: ${JSON.stringify(sizes)} (need at least 2 integer widths >= 1, e.g. [784, 512, 10])`);
+    if (
+      !Array.isArray(sizes) ||
+      sizes.length < 2 ||
+      !sizes.every((s) => Number.isInteger(s) && s >= 1 && s <= 1 << 24)
+    ) {
+      throw new CoreError(
+        'CORE_BAD_SHAPE',
+        `invalid sizes: ${JSON.stringify(sizes)} (need at least 2 integer widths >= 1, e.g. [784, 512, 10])`,
+      );
     }
     if (sizes[sizes.length - 1] > 256) {
-      throw new CoreError('CORE_BAD_SHAPE', `invalid sizes: ${sizes[sizes.length - 1]} classes (labels are bytes: at most 256 classes)`);
+      throw new CoreError(
+        'CORE_BAD_SHAPE',
+        `invalid sizes: ${sizes[sizes.length - 1]} classes (labels are bytes: at most 256 classes)`,
+      );
     }
     const seed = options.seed ?? 0;
     if (!Number.isFinite(seed)) throw new CoreError('CORE_BAD_ARGUMENT', `invalid seed: ${seed} (use a finite number)`);
@@ -259,7 +356,10 @@ export class Mlp {
     if (options.inputSparsity !== undefined) {
       if (typeof options.inputSparsity !== 'boolean') {
         net.dispose();
-        throw new CoreError('CORE_BAD_ARGUMENT', `invalid inputSparsity option: ${String(options.inputSparsity)} (use true or false)`);
+        throw new CoreError(
+          'CORE_BAD_ARGUMENT',
+          `invalid inputSparsity option: ${String(options.inputSparsity)} (use true or false)`,
+        );
       }
       net.inputSparsity = options.inputSparsity;
     }
@@ -284,7 +384,10 @@ export class Mlp {
     const sizes = [layers[0].in];
     layers.forEach((L, i) => {
       if (i > 0 && L.in !== layers[i - 1].out) {
-        throw new CoreError('CORE_BAD_SHAPE', `fromLayers: layer ${i} has in = ${L.in} but layer ${i - 1} has out = ${layers[i - 1].out}`);
+        throw new CoreError(
+          'CORE_BAD_SHAPE',
+          `fromLayers: layer ${i} has in = ${L.in} but layer ${i - 1} has out = ${layers[i - 1].out}`,
+        );
       }
       sizes.push(L.out);
     });
@@ -311,7 +414,10 @@ export class Mlp {
     checkFloat32(weight, `setLayer(${i}): weight`);
     checkFloat32(bias, `setLayer(${i}): bias`);
     if (weight.length !== L.out * L.in) {
-      throw new CoreError('CORE_BAD_SHAPE', `setLayer(${i}): weight has ${weight.length} values, expected out x in = ${L.out} x ${L.in} = ${L.out * L.in} (PyTorch layout)`);
+      throw new CoreError(
+        'CORE_BAD_SHAPE',
+        `setLayer(${i}): weight has ${weight.length} values, expected out x in = ${L.out} x ${L.in} = ${L.out * L.in} (PyTorch layout)`,
+      );
     }
     if (bias.length !== L.out) {
       throw new CoreError('CORE_BAD_SHAPE', `setLayer(${i}): bias has ${bias.length} values, expected ${L.out}`);
@@ -356,7 +462,8 @@ export class Mlp {
     const ws = this.#workspace(1);
     this.#write(ws.x, x);
     this.#pack();
-    const z: Float32Array[] = [], a: Float32Array[] = [];
+    const z: Float32Array[] = [],
+      a: Float32Array[] = [];
     let inp = ws.x;
     this.#layers.forEach((L, i) => {
       const out = ws.act[i];
@@ -382,13 +489,18 @@ export class Mlp {
     checkFloat32(x, 'evaluate: x');
     checkBatch(count, 'evaluate');
     checkBatch(batchSize, 'evaluate (batchSize)');
-    const C = this.sizes[0], V = this.classes;
+    const C = this.sizes[0],
+      V = this.classes;
     if (x.length < count * C) {
-      throw new CoreError('CORE_BAD_SHAPE', `evaluate: x has ${x.length} values, fewer than count x ${C} = ${count * C}`);
+      throw new CoreError(
+        'CORE_BAD_SHAPE',
+        `evaluate: x has ${x.length} values, fewer than count x ${C} = ${count * C}`,
+      );
     }
     this.#checkLabels(labels, count, 'evaluate');
     const predictions = new Int32Array(count);
-    let lossSum = 0, correct = 0;
+    let lossSum = 0,
+      correct = 0;
     const rows = Math.min(batchSize, count);
     const ws = this.#workspace(rows);
     this.#pack();
@@ -418,7 +530,8 @@ export class Mlp {
 
   /** One SGD step on a batch; returns the batch's mean loss before the update. */
   trainBatch(x: Float32Array, labels: Uint8Array, batch: number, options: TrainOptions): number {
-    const lr = options?.lr, momentum = options?.momentum ?? 0;
+    const lr = options?.lr,
+      momentum = options?.momentum ?? 0;
     if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
       throw new CoreError('CORE_BAD_ARGUMENT', `trainBatch: lr must be a finite number >= 0, got ${lr}`);
     }
@@ -430,7 +543,14 @@ export class Mlp {
     if (momentum !== 0 && this.#layers[0].vW === 0) {
       const k = this.#k!;
       const bytes = this.#layers.reduce((sum, L) => sum + 4 * (L.out * L.in + L.out) + 64, 0);
-      checkMemory(k.memory.buffer.byteLength, bytes, this.#limit, this.sizes, 'its momentum buffers', 'train it with momentum 0 or use smaller hidden layers');
+      checkMemory(
+        k.memory.buffer.byteLength,
+        bytes,
+        this.#limit,
+        this.sizes,
+        'its momentum buffers',
+        'train it with momentum 0 or use smaller hidden layers',
+      );
       for (const L of this.#layers) {
         L.vW = k.alloc(L.out * L.in * 4);
         L.vb = k.alloc(L.out * 4);
@@ -466,7 +586,10 @@ export class Mlp {
   #layer(i: number, what: string): Layer {
     this.#kernels(what);
     if (!Number.isInteger(i) || i < 0 || i >= this.#layers.length) {
-      throw new CoreError('CORE_BAD_ARGUMENT', `${what}: layer index ${i} out of range (the network has ${this.#layers.length} layers, 0..${this.#layers.length - 1})`);
+      throw new CoreError(
+        'CORE_BAD_ARGUMENT',
+        `${what}: layer index ${i} out of range (the network has ${this.#layers.length} layers, 0..${this.#layers.length - 1})`,
+      );
     }
     return this.#layers[i];
   }
@@ -490,7 +613,10 @@ export class Mlp {
     const V = this.classes;
     for (let i = 0; i < count; i++) {
       if (labels[i] >= V) {
-        throw new CoreError('CORE_BAD_ARGUMENT', `${what}: label ${labels[i]} at index ${i} is not a class of this network (0..${V - 1})`);
+        throw new CoreError(
+          'CORE_BAD_ARGUMENT',
+          `${what}: label ${labels[i]} at index ${i} is not a class of this network (0..${V - 1})`,
+        );
       }
     }
   }
@@ -506,7 +632,14 @@ export class Mlp {
     const widths = [sizes[0], ...sizes.slice(1), this.classes, maxWidth, maxWidth, 1, ...zWidths];
     const floats = widths.reduce((s, w) => s + Math.ceil((rows * w) / 4) * 4, 0);
     // the old block is freed only if it is the last one (bump allocator): count the whole memory as used
-    checkMemory(k.memory.buffer.byteLength, floats * 4 + rows + 64, this.#limit, sizes, `a batch of ${rows} rows`, 'use a smaller batch');
+    checkMemory(
+      k.memory.buffer.byteLength,
+      floats * 4 + rows + 64,
+      this.#limit,
+      sizes,
+      `a batch of ${rows} rows`,
+      'use a smaller batch',
+    );
     const base = k.alloc(floats * 4 + rows + 16);
     let p = base;
     const take = (w: number) => {
@@ -522,7 +655,12 @@ export class Mlp {
     const z = act.map((_, i) => (zWidths[i] ? take(zWidths[i]) : 0));
     this.#ws = { rows, base, x, act, z, probs, delta, losses, targets: p };
     const d = this.#desc();
-    d[N_X] = x; d[N_PROBS] = probs; d[N_TARGETS] = p; d[N_LOSSES] = losses; d[N_DELTA0] = delta[0]; d[N_DELTA1] = delta[1];
+    d[N_X] = x;
+    d[N_PROBS] = probs;
+    d[N_TARGETS] = p;
+    d[N_LOSSES] = losses;
+    d[N_DELTA0] = delta[0];
+    d[N_DELTA1] = delta[1];
     act.forEach((a, i) => {
       d[N_LAYER0 + LAYER_WORDS * i + L_ACT] = a;
       d[N_LAYER0 + LAYER_WORDS * i + L_Z] = z[i];
@@ -585,9 +723,13 @@ export class Mlp {
     const k = this.#kernels(what);
     checkFloat32(x, `${what}: x`);
     checkBatch(batch, what);
-    const C = this.sizes[0], V = this.classes;
+    const C = this.sizes[0],
+      V = this.classes;
     if (x.length !== batch * C) {
-      throw new CoreError('CORE_BAD_SHAPE', `${what}: x has ${x.length} values, expected batch x ${C} = ${batch * C} (pass x.subarray(0, batch * ${C}) for a prefix)`);
+      throw new CoreError(
+        'CORE_BAD_SHAPE',
+        `${what}: x has ${x.length} values, expected batch x ${C} = ${batch * C} (pass x.subarray(0, batch * ${C}) for a prefix)`,
+      );
     }
     const result = new Float32Array(batch * V);
     const rows = Math.min(batch, INFERENCE_CHUNK * this.threads);
@@ -606,7 +748,13 @@ export class Mlp {
    * Forward and backward over one batch (gradients overwrite dW, db); with `update`, the SGD step too.
    * Returns the mean loss before any update.
    */
-  #backprop(x: Float32Array, labels: Uint8Array, batch: number, what: string, update?: { lr: number; momentum: number }): number {
+  #backprop(
+    x: Float32Array,
+    labels: Uint8Array,
+    batch: number,
+    what: string,
+    update?: { lr: number; momentum: number },
+  ): number {
     const k = this.#kernels(what);
     checkFloat32(x, `${what}: x`);
     checkBatch(batch, what);
@@ -634,7 +782,8 @@ export class Mlp {
     const losses = new Float32Array(k.memory.buffer, ws.losses, batch);
     let total = 0;
     for (let i = 0; i < batch; i++) total += losses[i];
-    for (let i = this.#layers.length - 1; i >= 0; i--) this.#job(OP_BACKWARD, i | (update ? BACKWARD_UPDATE : 0), batch);
+    for (let i = this.#layers.length - 1; i >= 0; i--)
+      this.#job(OP_BACKWARD, i | (update ? BACKWARD_UPDATE : 0), batch);
     return total / batch;
   }
 }

@@ -26,5 +26,8 @@ export function shuffle(order: Uint32Array, random: () => number): Uint32Array {
 
 /** 0..n-1 in a seeded random order: the batch order of one epoch. */
 export function shuffledOrder(n: number, random: () => number): Uint32Array {
-  return shuffle(Uint32Array.from({ length: n }, (_, i) => i), random);
+  return shuffle(
+    Uint32Array.from({ length: n }, (_, i) => i),
+    random,
+  );
 }

@@ -13,7 +13,6 @@ export const MAX_AUTO_THREADS = 8;
 /** An explicit count above this is refused as a mistake. */
 export const MAX_THREADS = 64;
 
-
 /** Tunables of the pool (internal; tests lower `minFlops` to force small jobs onto every thread). */
 export const tuning = {
   /** Jobs under this many floating-point operations stay on the calling thread (batch 1 is ~0.8 MFLOP). */
@@ -72,7 +71,9 @@ export async function threadHost(): Promise<Host | string> {
     // process.getBuiltinModule (Node >= 20.16) keeps bundlers from seeing a node: import; else a computed import
     const name = 'node:worker_threads';
     let wt = proc.getBuiltinModule?.(name) as { Worker?: unknown } | undefined;
-    let os = proc.getBuiltinModule?.('node:os') as { availableParallelism?: () => number; cpus?: () => unknown[] } | undefined;
+    let os = proc.getBuiltinModule?.('node:os') as
+      | { availableParallelism?: () => number; cpus?: () => unknown[] }
+      | undefined;
     try {
       wt ??= (await import(/* @vite-ignore */ name)) as { Worker?: unknown };
       os ??= (await import(/* @vite-ignore */ 'node:' + 'os')) as typeof os;
@@ -86,8 +87,10 @@ export async function threadHost(): Promise<Host | string> {
   if (g.crossOriginIsolated === false) {
     return 'this page is not cross-origin isolated (serve it with COOP: same-origin and COEP: require-corp), so it has no SharedArrayBuffer';
   }
-  const inWorker = typeof g.WorkerGlobalScope === 'function' && g.self instanceof (g.WorkerGlobalScope as new () => object);
-  if (!inWorker) return "Atomics.wait is not allowed on a browser's main thread: run the network in a Web Worker to use threads";
+  const inWorker =
+    typeof g.WorkerGlobalScope === 'function' && g.self instanceof (g.WorkerGlobalScope as new () => object);
+  if (!inWorker)
+    return "Atomics.wait is not allowed on a browser's main thread: run the network in a Web Worker to use threads";
   if (typeof g.Worker !== 'function' || typeof Blob !== 'function' || typeof URL?.createObjectURL !== 'function') {
     return 'this worker cannot start nested Web Workers';
   }
@@ -100,10 +103,16 @@ export function resolveThreads(option: ThreadsOption | undefined, host: Host | s
   const want = option ?? 'auto';
   if (want === 'auto') return typeof host === 'string' ? 1 : Math.max(1, Math.min(MAX_AUTO_THREADS, host.cores));
   if (!Number.isInteger(want) || want < 1 || want > MAX_THREADS) {
-    throw new CoreError('CORE_BAD_ARGUMENT', `invalid threads option: ${String(want)} (use 'auto' or a whole number from 1 to ${MAX_THREADS})`);
+    throw new CoreError(
+      'CORE_BAD_ARGUMENT',
+      `invalid threads option: ${String(want)} (use 'auto' or a whole number from 1 to ${MAX_THREADS})`,
+    );
   }
   if (want > 1 && typeof host === 'string') {
-    throw new CoreError('CORE_UNSUPPORTED', `threads: ${want} asked for, but ${host}; use threads: 'auto' (falls back to 1) or 1`);
+    throw new CoreError(
+      'CORE_UNSUPPORTED',
+      `threads: ${want} asked for, but ${host}; use threads: 'auto' (falls back to 1) or 1`,
+    );
   }
   return want;
 }
@@ -160,30 +169,44 @@ export class ThreadPool {
   }
 
   /** Starts threads - 1 helpers over `memory` and resolves once every one has instantiated the module. */
-  static async start(host: Host, threads: number, module: WasmModule, memory: WasmMemory, ctrl: number): Promise<ThreadPool> {
+  static async start(
+    host: Host,
+    threads: number,
+    module: WasmModule,
+    memory: WasmMemory,
+    ctrl: number,
+  ): Promise<ThreadPool> {
     const helpers: Helper[] = [];
     const ready: Promise<void>[] = [];
     let url: string | undefined;
     try {
       for (let tid = 1; tid < threads; tid++) {
-        ready.push(new Promise<void>((resolve, reject) => {
-          const fail = (why: string) => reject(new CoreError('CORE_UNSUPPORTED', `thread ${tid} did not start: ${why}`));
-          const onMessage = (m: { ready?: boolean; error?: string }) => (m?.ready ? resolve() : fail(m?.error ?? 'unknown reply'));
-          if (host.kind === 'node') {
-            const w = new host.Worker(HELPER_SOURCE, { eval: true });
-            w.on('message', onMessage as never);
-            w.on('error', ((e: Error) => fail(e.message)) as never);
-            w.on('exit', (() => fail('exited')) as never);
-            helpers.push({ post: (msg) => w.postMessage(msg), terminate: () => void w.terminate(), unref: () => w.unref() });
-          } else {
-            url ??= URL.createObjectURL(new Blob([HELPER_SOURCE], { type: 'text/javascript' }));
-            const w = new Worker(url);
-            w.onmessage = (e) => onMessage(e.data);
-            w.onerror = (e) => fail(e.message);
-            helpers.push({ post: (msg) => w.postMessage(msg), terminate: () => w.terminate() });
-          }
-          helpers[helpers.length - 1].post({ module, memory, ctrl, tid, helperSpinMs: tuning.helperSpinMs });
-        }));
+        ready.push(
+          new Promise<void>((resolve, reject) => {
+            const fail = (why: string) =>
+              reject(new CoreError('CORE_UNSUPPORTED', `thread ${tid} did not start: ${why}`));
+            const onMessage = (m: { ready?: boolean; error?: string }) =>
+              m?.ready ? resolve() : fail(m?.error ?? 'unknown reply');
+            if (host.kind === 'node') {
+              const w = new host.Worker(HELPER_SOURCE, { eval: true });
+              w.on('message', onMessage as never);
+              w.on('error', ((e: Error) => fail(e.message)) as never);
+              w.on('exit', (() => fail('exited')) as never);
+              helpers.push({
+                post: (msg) => w.postMessage(msg),
+                terminate: () => void w.terminate(),
+                unref: () => w.unref(),
+              });
+            } else {
+              url ??= URL.createObjectURL(new Blob([HELPER_SOURCE], { type: 'text/javascript' }));
+              const w = new Worker(url);
+              w.onmessage = (e) => onMessage(e.data);
+              w.onerror = (e) => fail(e.message);
+              helpers.push({ post: (msg) => w.postMessage(msg), terminate: () => w.terminate() });
+            }
+            helpers[helpers.length - 1].post({ module, memory, ctrl, tid, helperSpinMs: tuning.helperSpinMs });
+          }),
+        );
       }
       await Promise.all(ready);
       // only now: an unref'd worker does not keep the event loop alive while we wait for it to start. From here
@@ -203,7 +226,8 @@ export class ThreadPool {
    * share 0 through `runShare`, then waits for the others. Throws CORE_WASM_ABORT if any share failed.
    */
   run(runShare: () => void): void {
-    const c = this.#ctrl, helpers = this.threads - 1;
+    const c = this.#ctrl,
+      helpers = this.threads - 1;
     if (this.#helpers.length === 0) throw new CoreError('CORE_DISPOSED', 'the thread pool was disposed');
     stats.parallelJobs++;
     Atomics.store(c, C_ERROR, 0);
@@ -222,12 +246,19 @@ export class ThreadPool {
     for (let n = 0; done < helpers; done = Atomics.load(c, C_DONE)) {
       if ((++n & 255) === 0 && performance.now() > until) {
         if (Atomics.wait(c, C_DONE, done, 60_000) === 'timed-out' && Atomics.load(c, C_DONE) === done) {
-          throw new CoreError('CORE_WASM_ABORT', 'a helper thread stopped responding (60 s): dispose this network and create a new one');
+          throw new CoreError(
+            'CORE_WASM_ABORT',
+            'a helper thread stopped responding (60 s): dispose this network and create a new one',
+          );
         }
       }
     }
     if (failed) throw failed;
-    if (Atomics.load(c, C_ERROR)) throw new CoreError('CORE_WASM_ABORT', 'WASM core aborted in a helper thread (most likely out of memory: use a smaller batch)');
+    if (Atomics.load(c, C_ERROR))
+      throw new CoreError(
+        'CORE_WASM_ABORT',
+        'WASM core aborted in a helper thread (most likely out of memory: use a smaller batch)',
+      );
   }
 
   /** Stops and terminates the helpers. Safe to call twice. */

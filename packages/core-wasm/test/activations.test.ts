@@ -13,7 +13,9 @@ import * as ref from './reference.js';
 
 // ---- the probe grid of test/golden/activations.json (real torch 1.13): probe.x and, per activation, y and dy
 const dir = new URL('./golden/', import.meta.url);
-const golden: { tensors: Record<string, { offset: number; shape: number[] }> } = JSON.parse(readFileSync(new URL('activations.json', dir), 'utf8'));
+const golden: { tensors: Record<string, { offset: number; shape: number[] }> } = JSON.parse(
+  readFileSync(new URL('activations.json', dir), 'utf8'),
+);
 const bin = readFileSync(new URL('activations.bin', dir));
 function tensor(name: string): Float32Array {
   const t = golden.tensors[name];
@@ -55,7 +57,8 @@ const CASES: Case[] = [
   { spec: { name: 'elu', alpha: 0.5 }, reads: 'z', bound: [0.5, 0.5] },
 ];
 
-const label = (s: ActivationSpec) => ('slope' in s ? `leaky_relu(${s.slope})` : 'alpha' in s ? `elu(${s.alpha})` : s.name);
+const label = (s: ActivationSpec) =>
+  'slope' in s ? `leaky_relu(${s.slope})` : 'alpha' in s ? `elu(${s.alpha})` : s.name;
 const paramArgs = (s: ActivationSpec) => ('slope' in s ? [s.slope] : 'alpha' in s ? [s.alpha] : []);
 
 /** ulp of an f32 of magnitude |v| (normal range). */
@@ -66,15 +69,25 @@ function ulp(v: number): number {
 
 /** Runs one case's kernels on a kernel instance. */
 function runner(k: KernelExports, heap: Heap, c: Case) {
-  const name = c.spec.name, args = paramArgs(c.spec);
+  const name = c.spec.name,
+    args = paramArgs(c.spec);
   const forward = (x: Float32Array, scalar = false, inPlace = false): Float32Array => {
-    const px = heap.put(x), py = inPlace ? px : heap.put(new Float32Array(x.length).fill(123));
+    const px = heap.put(x),
+      py = inPlace ? px : heap.put(new Float32Array(x.length).fill(123));
     fn(k, `${name}_forward_f32${scalar ? '_scalar' : ''}`)(py, px, x.length, ...args);
     return heap.get(py, x.length);
   };
   /** dinp = dout * f'(z); the kernel reads y = f(z) (passed in) or z, as the case says. */
-  const backward = (dy: Float32Array, z: Float32Array, y: Float32Array, scalar = false, inPlace = false): Float32Array => {
-    const pdy = heap.put(dy), px = heap.put(c.reads === 'z' ? z : y), pd = inPlace ? pdy : heap.put(new Float32Array(dy.length).fill(123));
+  const backward = (
+    dy: Float32Array,
+    z: Float32Array,
+    y: Float32Array,
+    scalar = false,
+    inPlace = false,
+  ): Float32Array => {
+    const pdy = heap.put(dy),
+      px = heap.put(c.reads === 'z' ? z : y),
+      pd = inPlace ? pdy : heap.put(new Float32Array(dy.length).fill(123));
     fn(k, `${name}_backward_f32${scalar ? '_scalar' : ''}`)(pd, pdy, px, dy.length, ...args);
     return heap.get(pd, dy.length);
   };
@@ -101,7 +114,8 @@ function worstUlps(a: ArrayLike<number>, b: ArrayLike<number>, what: string): nu
   let worst = 0;
   for (let i = 0; i < a.length; i++) {
     if (Number.isNaN(b[i]) || !Number.isFinite(b[i])) {
-      if (!Object.is(a[i], b[i]) && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) throw new Error(`${what}: element ${i}: ${a[i]} vs ${b[i]}`);
+      if (!Object.is(a[i], b[i]) && !(Number.isNaN(a[i]) && Number.isNaN(b[i])))
+        throw new Error(`${what}: element ${i}: ${a[i]} vs ${b[i]}`);
       continue;
     }
     worst = Math.max(worst, Math.abs(a[i] - b[i]) / ulp(Math.max(Math.abs(b[i]), 1)));
@@ -126,12 +140,15 @@ for (const variant of variants()) {
     const heap = new Heap(k);
 
     for (const c of CASES) {
-      it(`${label(c.spec)}: SIMD ${exact ? 'gives the scalar reference\'s bits' : 'near the scalar reference (fused multiply-adds)'}, the same bits at every length, offset and in place`, () => {
+      it(`${label(c.spec)}: SIMD ${exact ? "gives the scalar reference's bits" : 'near the scalar reference (fused multiply-adds)'}, the same bits at every length, offset and in place`, () => {
         const { forward, backward } = runner(k, heap, c);
         // dy in [-1, 1]: errors are measured against max(|f'|, 1)
-        const x = inputs(1001, 7), dy = inputs(1001, 8).map((v) => (Number.isFinite(v) ? v / 8 : 0.5));
-        const y = forward(x), ys = forward(x, true);
-        const dz = backward(dy, x, y), dzs = backward(dy, x, ys, true);
+        const x = inputs(1001, 7),
+          dy = inputs(1001, 8).map((v) => (Number.isFinite(v) ? v / 8 : 0.5));
+        const y = forward(x),
+          ys = forward(x, true);
+        const dz = backward(dy, x, y),
+          dzs = backward(dy, x, ys, true);
         if (exact) {
           expect(firstDiff(y, ys), 'forward vs scalar').toBe(-1);
           expect(firstDiff(dz, dzs), 'backward vs scalar').toBe(-1);
@@ -145,7 +162,10 @@ for (const variant of variants()) {
           for (const at of [0, 1, 2, 3]) {
             const s = x.subarray(at, at + n);
             expect(firstDiff(forward(s), y.subarray(at, at + n)), `forward, ${n} at ${at}`).toBe(-1);
-            expect(firstDiff(backward(dy.subarray(at, at + n), s, y.subarray(at, at + n)), dz.subarray(at, at + n)), `backward, ${n} at ${at}`).toBe(-1);
+            expect(
+              firstDiff(backward(dy.subarray(at, at + n), s, y.subarray(at, at + n)), dz.subarray(at, at + n)),
+              `backward, ${n} at ${at}`,
+            ).toBe(-1);
           }
         }
         expect(firstDiff(forward(x, false, true), y), 'forward in place').toBe(-1);
@@ -158,13 +178,22 @@ for (const variant of variants()) {
       const ones = new Float32Array(x.length).fill(1);
       const measured = CASES.map((c) => {
         const { forward, backward } = runner(k, heap, c);
-        const y = forward(x), d = backward(ones, x, y);
+        const y = forward(x),
+          d = backward(ones, x, y);
         // the kernels take the parameter as an f32 (as PyTorch's f32 kernels do): so does the reference here
-        const spec = 'slope' in c.spec ? { ...c.spec, slope: Math.fround(c.spec.slope) } : 'alpha' in c.spec ? { ...c.spec, alpha: Math.fround(c.spec.alpha) } : c.spec;
-        const wantY = Array.from(x, (v) => ref.activate(spec, v)), wantD = Array.from(x, (v) => ref.activateGrad(spec, v));
+        const spec =
+          'slope' in c.spec
+            ? { ...c.spec, slope: Math.fround(c.spec.slope) }
+            : 'alpha' in c.spec
+              ? { ...c.spec, alpha: Math.fround(c.spec.alpha) }
+              : c.spec;
+        const wantY = Array.from(x, (v) => ref.activate(spec, v)),
+          wantD = Array.from(x, (v) => ref.activateGrad(spec, v));
         return [worstUlps(y, wantY, `${label(c.spec)} f`), worstUlps(d, wantD, `${label(c.spec)} f'`)];
       });
-      console.log(`activations ${variant}, worst |error| in ulp(max(|f|, 1)), f / f': ${CASES.map((c, i) => `${label(c.spec)} ${measured[i][0].toFixed(2)} / ${measured[i][1].toFixed(2)}`).join(', ')}`);
+      console.log(
+        `activations ${variant}, worst |error| in ulp(max(|f|, 1)), f / f': ${CASES.map((c, i) => `${label(c.spec)} ${measured[i][0].toFixed(2)} / ${measured[i][1].toFixed(2)}`).join(', ')}`,
+      );
       CASES.forEach((c, i) => {
         expect(measured[i][0], `${label(c.spec)}: f`).toBeLessThanOrEqual(c.bound[0]);
         expect(measured[i][1], `${label(c.spec)}: f'`).toBeLessThanOrEqual(c.bound[1]);
@@ -174,39 +203,59 @@ for (const variant of variants()) {
     it('exp, expm1, erf, tanh and sigmoid to their ulp bounds (relative, normal results) and exp keeps subnormals', () => {
       const rand = rng(12);
       const run = (name: string, x: Float32Array) => {
-        const px = heap.put(x), py = heap.put(new Float32Array(x.length));
+        const px = heap.put(x),
+          py = heap.put(new Float32Array(x.length));
         fn(k, name)(py, px, x.length);
         return heap.get(py, x.length);
       };
       /** worst error in ulps of the f32-rounded true value, where that is normal. */
       const rel = (got: Float32Array, x: Float32Array, f: (v: number) => number) => {
-        let worst = 0, at = 0;
+        let worst = 0,
+          at = 0;
         for (let i = 0; i < x.length; i++) {
           const t = f(x[i]);
           if (Math.abs(t) < 2 ** -126) continue;
           const e = Math.abs(got[i] - t) / ulp(t);
-          if (!(e <= worst)) { worst = e; at = x[i]; }
+          if (!(e <= worst)) {
+            worst = e;
+            at = x[i];
+          }
         }
         return { worst, at };
       };
-      const span = (lo: number, hi: number, n: number) => Float32Array.from({ length: n }, (_, i) => Math.min(hi, lo + ((hi - lo) * i) / (n - 1) + rand(0, 1e-3)));
+      const span = (lo: number, hi: number, n: number) =>
+        Float32Array.from({ length: n }, (_, i) => Math.min(hi, lo + ((hi - lo) * i) / (n - 1) + rand(0, 1e-3)));
       const results: Record<string, { worst: number; at: number }> = {};
       const xe = span(-103.9, 88.7, 1 << 18);
       const ye = run('exp_f32', xe);
       results.exp = rel(ye, xe, Math.exp);
       // subnormal results: within one smallest subnormal of the truth
       let sub = 0;
-      for (let i = 0; i < xe.length; i++) if (Math.exp(xe[i]) < 2 ** -126) sub = Math.max(sub, Math.abs(ye[i] - Math.exp(xe[i])) / 2 ** -149);
-      const xm = Float32Array.from([...span(-30, 0, 1 << 17), ...Array.from({ length: 200 }, (_, i) => -(10 ** (-40 + i / 5)))]);
+      for (let i = 0; i < xe.length; i++)
+        if (Math.exp(xe[i]) < 2 ** -126) sub = Math.max(sub, Math.abs(ye[i] - Math.exp(xe[i])) / 2 ** -149);
+      const xm = Float32Array.from([
+        ...span(-30, 0, 1 << 17),
+        ...Array.from({ length: 200 }, (_, i) => -(10 ** (-40 + i / 5))),
+      ]);
       results.expm1 = rel(run('expm1_neg_f32', xm), xm, Math.expm1);
-      const xf = Float32Array.from([...span(-5, 5, 1 << 17), ...Array.from({ length: 400 }, (_, i) => (i & 1 ? -1 : 1) * 10 ** (-40 + i / 10))]);
+      const xf = Float32Array.from([
+        ...span(-5, 5, 1 << 17),
+        ...Array.from({ length: 400 }, (_, i) => (i & 1 ? -1 : 1) * 10 ** (-40 + i / 10)),
+      ]);
       results.erf = rel(run('erf_f32', xf), xf, ref.erf);
-      const xt = Float32Array.from([...span(-12, 12, 1 << 17), ...Array.from({ length: 400 }, (_, i) => (i & 1 ? -1 : 1) * 10 ** (-40 + i / 10))]);
+      const xt = Float32Array.from([
+        ...span(-12, 12, 1 << 17),
+        ...Array.from({ length: 400 }, (_, i) => (i & 1 ? -1 : 1) * 10 ** (-40 + i / 10)),
+      ]);
       results.tanh = rel(run('tanh_forward_f32', xt), xt, Math.tanh);
       // below -88.72, exp(-x) overflows and 1 / (1 + Inf) = 0, as in PyTorch: the relative bound starts there
       const xs = span(-88.7, 30, 1 << 17);
       results.sigmoid = rel(run('sigmoid_forward_f32', xs), xs, (v) => 1 / (1 + Math.exp(-v)));
-      console.log(`approximations ${variant}, worst ulp: ${Object.entries(results).map(([n, r]) => `${n} ${r.worst.toFixed(2)} (x = ${r.at.toPrecision(4)})`).join(', ')}; exp subnormals ${sub.toFixed(2)} x 2^-149`);
+      console.log(
+        `approximations ${variant}, worst ulp: ${Object.entries(results)
+          .map(([n, r]) => `${n} ${r.worst.toFixed(2)} (x = ${r.at.toPrecision(4)})`)
+          .join(', ')}; exp subnormals ${sub.toFixed(2)} x 2^-149`,
+      );
       expect(results.exp.worst).toBeLessThanOrEqual(1.5);
       expect(sub).toBeLessThanOrEqual(1);
       expect(results.expm1.worst).toBeLessThanOrEqual(1);
@@ -217,19 +266,36 @@ for (const variant of variants()) {
       const ends = run('exp_f32', Float32Array.from([88.72, 88.73, -103.97, -103.98, -Infinity, Infinity, NaN, 0, -0]));
       expect(ends[0] / Math.exp(Math.fround(88.72))).toBeCloseTo(1, 6);
       expect(Array.from(ends.subarray(1))).toEqual([Infinity, 2 ** -149, 0, 0, Infinity, NaN, 1, 1]);
-      expect(Array.from(run('expm1_neg_f32', Float32Array.from([-1e-30, -Infinity, NaN, -20])))).toEqual([Math.fround(-1e-30), -1, NaN, -1]);
-      expect(Array.from(run('erf_f32', Float32Array.from([3.93, -3.93, Infinity, -Infinity, NaN])))).toEqual([1, -1, 1, -1, NaN]);
+      expect(Array.from(run('expm1_neg_f32', Float32Array.from([-1e-30, -Infinity, NaN, -20])))).toEqual([
+        Math.fround(-1e-30),
+        -1,
+        NaN,
+        -1,
+      ]);
+      expect(Array.from(run('erf_f32', Float32Array.from([3.93, -3.93, Infinity, -Infinity, NaN])))).toEqual([
+        1,
+        -1,
+        1,
+        -1,
+        NaN,
+      ]);
     });
 
     for (const c of CASES.filter((c) => c.probe)) {
       it(`${label(c.spec)}: value and derivative on PyTorch's probe grid (scalar reference and SIMD)`, () => {
         const { forward, backward } = runner(k, heap, c);
-        const x = tensor('probe.x'), wantY = tensor(`probe/${c.probe}.y`), wantD = tensor(`probe/${c.probe}.dy`);
+        const x = tensor('probe.x'),
+          wantY = tensor(`probe/${c.probe}.y`),
+          wantD = tensor(`probe/${c.probe}.dy`);
         const ones = new Float32Array(x.length).fill(1);
         for (const scalar of [true, false]) {
-          const y = forward(x, scalar), d = backward(ones, x, y, scalar);
-          const ey = worstUlps(y, wantY, 'y'), ed = worstUlps(d, wantD, 'dy');
-          console.log(`probe ${variant} ${scalar ? 'scalar' : 'SIMD'} ${label(c.spec)}: y ${ey.toFixed(2)}, dy ${ed.toFixed(2)} ulp(max(|y|, 1)) from PyTorch`);
+          const y = forward(x, scalar),
+            d = backward(ones, x, y, scalar);
+          const ey = worstUlps(y, wantY, 'y'),
+            ed = worstUlps(d, wantD, 'dy');
+          console.log(
+            `probe ${variant} ${scalar ? 'scalar' : 'SIMD'} ${label(c.spec)}: y ${ey.toFixed(2)}, dy ${ed.toFixed(2)} ulp(max(|y|, 1)) from PyTorch`,
+          );
           // two f32 implementations, each within 1-3 ulp of float64 (gelu_tanh': ~5 here, 6.7 in PyTorch, see CASES)
           expect(ey).toBeLessThanOrEqual(4);
           expect(ed).toBeLessThanOrEqual(c.spec.name === 'gelu_tanh' ? 10 : 4);
@@ -255,11 +321,16 @@ for (const variant of variants()) {
         const w = want[label(c.spec)];
         if (!w) continue;
         const y = runner(k, heap, c).forward(x);
-        expect(Array.from(y).map((v) => (Number.isNaN(v) ? 'NaN' : v)), label(c.spec)).toEqual(w);
-        for (let i = 0; i < w.length; i++) expect(Object.is(y[i], w[i]) || w[i] === 'NaN', `${label(c.spec)}(${x[i]}): sign of ${y[i]}`).toBe(true);
+        expect(
+          Array.from(y).map((v) => (Number.isNaN(v) ? 'NaN' : v)),
+          label(c.spec),
+        ).toEqual(w);
+        for (let i = 0; i < w.length; i++)
+          expect(Object.is(y[i], w[i]) || w[i] === 'NaN', `${label(c.spec)}(${x[i]}): sign of ${y[i]}`).toBe(true);
       }
       // derivatives at -88 that PyTorch gives as subnormals: sigmoid' from its output, elu' = exp(-88)
-      const one = Float32Array.from([1]), z = Float32Array.from([-88]);
+      const one = Float32Array.from([1]),
+        z = Float32Array.from([-88]);
       const sig = runner(k, heap, CASES.find((c) => c.spec.name === 'sigmoid')!);
       expect(sig.backward(one, z, sig.forward(z))[0]).toBe(6.054601485195952e-39);
       const elu = runner(k, heap, CASES.find((c) => label(c.spec) === 'elu(1)')!);
@@ -267,16 +338,20 @@ for (const variant of variants()) {
     });
 
     it('activation_forward_f32 / activation_backward_f32 dispatch each ACT_* code to its kernel; identity copies; z is kept exactly where the backward reads it', () => {
-      const x = inputs(101, 9), dy = inputs(101, 10).map((v) => (Number.isFinite(v) ? v : 0.25));
+      const x = inputs(101, 9),
+        dy = inputs(101, 10).map((v) => (Number.isFinite(v) ? v : 0.25));
       for (const c of [...CASES, { spec: { name: 'identity' }, reads: 'out', bound: [0, 0] } as Case]) {
         // src/mlp.ts allocates a z buffer from needsZ (ACT_NEEDS_Z in src/layout.ts): it must agree with the kernels
         expect(needsZ(c.spec), label(c.spec)).toBe(c.reads === 'z');
-        const code = activationCode(c.spec), param = activationParam(c.spec);
-        const px = heap.put(x), py = heap.put(new Float32Array(x.length));
+        const code = activationCode(c.spec),
+          param = activationParam(c.spec);
+        const px = heap.put(x),
+          py = heap.put(new Float32Array(x.length));
         k.activation_forward_f32(py, px, x.length, code, param);
         const y = heap.get(py, x.length);
         // the backward gets both z and the output; the leaky_relu case with z = 0 reads the output
-        const pdy = heap.put(dy), pd = heap.put(new Float32Array(x.length));
+        const pdy = heap.put(dy),
+          pd = heap.put(new Float32Array(x.length));
         k.activation_backward_f32(pd, pdy, c.reads === 'z' ? px : 0, py, x.length, code, param);
         const d = heap.get(pd, x.length);
         if (c.spec.name === 'identity') {

@@ -47,30 +47,48 @@ for (const variant of variants()) {
       const net = await netFromGolden(simd);
       const sparseJobs = inputSparsity.jobs;
       const logits = net.forward(batchX(0), batch);
-      expect(inputSparsity.jobs, 'the first layer skipped the zero pixels (the default path for MNIST)').toBeGreaterThan(sparseJobs);
+      expect(
+        inputSparsity.jobs,
+        'the first layer skipped the zero pixels (the default path for MNIST)',
+      ).toBeGreaterThan(sparseJobs);
       const dLogits = maxdiff(logits, tensor('batch0.logits'));
       const g = net.gradients(batchX(0), batchY(0), batch);
-      const gradDiffs = g.layers.flatMap((L, i) => [maxdiff(L.weight, tensor(`grad.${i}.weight`)), maxdiff(L.bias, tensor(`grad.${i}.bias`))]);
-      console.log(`golden ${variant}: logits maxdiff ${dLogits.toExponential(2)}, loss diff ${Math.abs(g.loss - golden.batch0_loss).toExponential(2)}, grads maxdiff ${gradDiffs.map((d) => d.toExponential(1)).join(' ')}`);
+      const gradDiffs = g.layers.flatMap((L, i) => [
+        maxdiff(L.weight, tensor(`grad.${i}.weight`)),
+        maxdiff(L.bias, tensor(`grad.${i}.bias`)),
+      ]);
+      console.log(
+        `golden ${variant}: logits maxdiff ${dLogits.toExponential(2)}, loss diff ${Math.abs(g.loss - golden.batch0_loss).toExponential(2)}, grads maxdiff ${gradDiffs.map((d) => d.toExponential(1)).join(' ')}`,
+      );
       expect(dLogits).toBeLessThan(1e-6);
       expect(Math.abs(g.loss - golden.batch0_loss)).toBeLessThan(1e-6);
       for (const d of gradDiffs) expect(d).toBeLessThan(1e-7);
       net.dispose();
     });
 
-    for (const [name, mu, losses] of [['momentum', momentum, golden.losses_momentum], ['plain SGD', 0, golden.losses_plain]] as const) {
+    for (const [name, mu, losses] of [
+      ['momentum', momentum, golden.losses_momentum],
+      ['plain SGD', 0, golden.losses_plain],
+    ] as const) {
       it(`${steps} steps of ${name} (lr ${lr}) track PyTorch's loss trajectory`, async () => {
         const net = await netFromGolden(simd);
-        const ours = Array.from({ length: steps }, (_, k) => net.trainBatch(batchX(k), batchY(k), batch, { lr, momentum: mu }));
+        const ours = Array.from({ length: steps }, (_, k) =>
+          net.trainBatch(batchX(k), batchY(k), batch, { lr, momentum: mu }),
+        );
         const d = maxdiff(ours, losses);
-        console.log(`golden ${variant} ${name}: loss ${losses[0].toFixed(4)} -> ${losses[steps - 1].toFixed(4)}, trajectory maxdiff ${d.toExponential(2)}`);
+        console.log(
+          `golden ${variant} ${name}: loss ${losses[0].toFixed(4)} -> ${losses[steps - 1].toFixed(4)}, trajectory maxdiff ${d.toExponential(2)}`,
+        );
         expect(d).toBeLessThan(1e-5);
         expect(losses[steps - 1]).toBeLessThan(losses[0] - 0.1); // the trajectory itself goes somewhere
         if (mu !== 0) {
           for (let i = 0; i < sizes.length - 1; i++) {
             const L = net.getLayer(i);
-            const dw = maxdiff(L.weight, tensor(`final.${i}.weight`)), db = maxdiff(L.bias, tensor(`final.${i}.bias`));
-            console.log(`golden ${variant}: final layer ${i} weight maxdiff ${dw.toExponential(2)}, bias ${db.toExponential(2)}`);
+            const dw = maxdiff(L.weight, tensor(`final.${i}.weight`)),
+              db = maxdiff(L.bias, tensor(`final.${i}.bias`));
+            console.log(
+              `golden ${variant}: final layer ${i} weight maxdiff ${dw.toExponential(2)}, bias ${db.toExponential(2)}`,
+            );
             expect(dw).toBeLessThan(1e-5);
             expect(db).toBeLessThan(1e-5);
           }

@@ -26,7 +26,9 @@ export function randomF32(n: number, rand: (lo?: number, hi?: number) => number,
 /** Both binaries where this engine runs them; relaxed SIMD is skipped with a printed reason otherwise. */
 export function variants(): Variant[] {
   if (relaxedSimdSupported()) return ['simd', 'relaxed-simd'];
-  console.warn('skipping relaxed-simd cases: this engine does not validate relaxed SIMD (the --experimental-wasm-relaxed-simd flag did not take)');
+  console.warn(
+    'skipping relaxed-simd cases: this engine does not validate relaxed SIMD (the --experimental-wasm-relaxed-simd flag did not take)',
+  );
   return ['simd'];
 }
 
@@ -69,7 +71,14 @@ function readIdx(file: string, magic: number): { dims: number[]; data: Uint8Arra
   if (view.getUint32(0) !== magic) throw new Error(`${file}: bad IDX magic`);
   const ndim = magic & 0xff;
   const dims = Array.from({ length: ndim }, (_, i) => view.getUint32(4 + 4 * i));
-  return { dims, data: new Uint8Array(buf.buffer, buf.byteOffset + 4 + 4 * ndim, dims.reduce((a, b) => a * b, 1)) };
+  return {
+    dims,
+    data: new Uint8Array(
+      buf.buffer,
+      buf.byteOffset + 4 + 4 * ndim,
+      dims.reduce((a, b) => a * b, 1),
+    ),
+  };
 }
 
 /** The first `count` images (scaled x / 255, as PyTorch's ToTensor does) and labels of the real MNIST train or test set. */

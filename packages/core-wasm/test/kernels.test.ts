@@ -8,13 +8,32 @@ import * as ref from './reference.js';
 
 // [B, C, OC]: 1s, tails of every width mod 4 and mod 8, the real layer sizes, and zeros
 const SHAPES: [number, number, number][] = [
-  [1, 1, 1], [1, 784, 10], [2, 3, 5], [3, 5, 7], [4, 8, 8], [5, 13, 9], [6, 9, 13], [7, 33, 17],
-  [13, 20, 14], [9, 17, 131], [17, 130, 129], [64, 784, 10], [33, 784, 512], [1, 33, 29], [5, 13, 30], [2, 7, 32],
-  [0, 5, 7], [3, 0, 7], [3, 5, 0],
+  [1, 1, 1],
+  [1, 784, 10],
+  [2, 3, 5],
+  [3, 5, 7],
+  [4, 8, 8],
+  [5, 13, 9],
+  [6, 9, 13],
+  [7, 33, 17],
+  [13, 20, 14],
+  [9, 17, 131],
+  [17, 130, 129],
+  [64, 784, 10],
+  [33, 784, 512],
+  [1, 33, 29],
+  [5, 13, 30],
+  [2, 7, 32],
+  [0, 5, 7],
+  [3, 0, 7],
+  [3, 5, 0],
   // and 24 seeded random shapes
   ...(() => {
     const r = rng(99);
-    return Array.from({ length: 24 }, () => [1 + Math.floor(r() * 19), 1 + Math.floor(r() * 70), 1 + Math.floor(r() * 45)] as [number, number, number]);
+    return Array.from(
+      { length: 24 },
+      () => [1 + Math.floor(r() * 19), 1 + Math.floor(r() * 70), 1 + Math.floor(r() * 45)] as [number, number, number],
+    );
   })(),
 ];
 
@@ -41,9 +60,13 @@ for (const variant of variants()) {
     it('dense_forward_f32 (packed) matches the scalar kernel and float64', () => {
       const rand = rng(1);
       for (const [B, C, OC] of SHAPES) {
-        const x = randomF32(B * C, rand), w = randomF32(OC * C, rand), bias = randomF32(OC, rand);
+        const x = randomF32(B * C, rand),
+          w = randomF32(OC * C, rand),
+          bias = randomF32(OC, rand);
         for (const withBias of [true, false]) {
-          const px = heap.put(x), pw = heap.put(w), pb = withBias ? heap.put(bias) : 0;
+          const px = heap.put(x),
+            pw = heap.put(w),
+            pb = withBias ? heap.put(bias) : 0;
           const size = k.dense_packed_size(C, OC);
           expect(size).toBe(Math.ceil(OC / 8) * 8 * (C + 1));
           const ppk = heap.put(new Float32Array(size).fill(NaN));
@@ -52,16 +75,20 @@ for (const variant of variants()) {
           const pk = heap.get(ppk, size);
           let packedOk = true;
           for (let o = 0; o < Math.ceil(OC / 8) * 8; o++) {
-            const p = o >> 3, j = o & 7, base = p * 8 * (C + 1);
+            const p = o >> 3,
+              j = o & 7,
+              base = p * 8 * (C + 1);
             if (pk[base + j] !== (o < OC && withBias ? bias[o] : 0)) packedOk = false;
             for (let c = 0; c < C; c++) if (pk[base + 8 + c * 8 + j] !== (o < OC ? w[o * C + c] : 0)) packedOk = false;
           }
           expect(packedOk).toBe(true);
           const sentinel = new Float32Array(B * OC).fill(123);
-          const pyScalar = heap.put(sentinel), pySimd = heap.put(sentinel);
+          const pyScalar = heap.put(sentinel),
+            pySimd = heap.put(sentinel);
           k.dense_forward_f32_scalar(pyScalar, px, pw, pb, B, C, OC);
           k.dense_forward_f32(pySimd, px, ppk, B, C, OC);
-          const yScalar = heap.get(pyScalar, B * OC), ySimd = heap.get(pySimd, B * OC);
+          const yScalar = heap.get(pyScalar, B * OC),
+            ySimd = heap.get(pySimd, B * OC);
           const want = ref.denseForward(x, w, withBias ? bias : null, B, C, OC);
           const scale = absScale(x, w, withBias ? bias : null, B, C, OC);
           expectDense(yScalar, want, scale, 2 * C * 6e-8);
@@ -79,20 +106,49 @@ for (const variant of variants()) {
     it('dense_backward_f32 matches the scalar kernel and float64, and accumulates into dweight/dbias', () => {
       const rand = rng(2);
       for (const [B, C, OC] of SHAPES) {
-        const x = randomF32(B * C, rand), w = randomF32(OC * C, rand), dy = randomF32(B * OC, rand);
-        const dw0 = randomF32(OC * C, rand), db0 = randomF32(OC, rand);
-        const px = heap.put(x), pw = heap.put(w), pdy = heap.put(dy);
+        const x = randomF32(B * C, rand),
+          w = randomF32(OC * C, rand),
+          dy = randomF32(B * OC, rand);
+        const dw0 = randomF32(OC * C, rand),
+          db0 = randomF32(OC, rand);
+        const px = heap.put(x),
+          pw = heap.put(w),
+          pdy = heap.put(dy);
         const results = (['scalar', 'simd'] as const).map((kind) => {
-          const pdx = heap.put(new Float32Array(B * C).fill(7)), pdw = heap.put(dw0), pdb = heap.put(db0);
-          (kind === 'scalar' ? k.dense_backward_f32_scalar : k.dense_backward_f32)(pdx, pdw, pdb, pdy, px, pw, B, C, OC);
+          const pdx = heap.put(new Float32Array(B * C).fill(7)),
+            pdw = heap.put(dw0),
+            pdb = heap.put(db0);
+          (kind === 'scalar' ? k.dense_backward_f32_scalar : k.dense_backward_f32)(
+            pdx,
+            pdw,
+            pdb,
+            pdy,
+            px,
+            pw,
+            B,
+            C,
+            OC,
+          );
           return { dx: heap.get(pdx, B * C), dw: heap.get(pdw, OC * C), db: heap.get(pdb, OC) };
         });
         const want = ref.denseBackward(dy, x, w, B, C, OC);
         const dxScale = ref.denseForward(dy.map(Math.abs), transpose(w, OC, C).map(Math.abs), null, B, OC, C);
-        const dwScale = ref.denseForward(transpose(dy, B, OC).map(Math.abs), transpose(x, B, C).map(Math.abs), dw0.map(Math.abs), OC, B, C);
+        const dwScale = ref.denseForward(
+          transpose(dy, B, OC).map(Math.abs),
+          transpose(x, B, C).map(Math.abs),
+          dw0.map(Math.abs),
+          OC,
+          B,
+          C,
+        );
         for (const r of results) {
           expectDense(r.dx, want.dinp, dxScale, 2 * OC * 6e-8);
-          expectDense(r.dw, want.dweight.map((v, i) => v + dw0[i]), dwScale, 2 * (B + 1) * 6e-8);
+          expectDense(
+            r.dw,
+            want.dweight.map((v, i) => v + dw0[i]),
+            dwScale,
+            2 * (B + 1) * 6e-8,
+          );
           for (let o = 0; o < OC; o++) expect(r.db[o]).toBeCloseTo(db0[o] + want.dbias[o], 5);
         }
         if (exact) {
@@ -106,8 +162,11 @@ for (const variant of variants()) {
     it('dense_backward_f32 with dinp = 0 skips the input gradient (first layer)', () => {
       const rand = rng(3);
       const [B, C, OC] = [5, 11, 6];
-      const x = randomF32(B * C, rand), w = randomF32(OC * C, rand), dy = randomF32(B * OC, rand);
-      const pdw = heap.put(new Float32Array(OC * C)), pdb = heap.put(new Float32Array(OC));
+      const x = randomF32(B * C, rand),
+        w = randomF32(OC * C, rand),
+        dy = randomF32(B * OC, rand);
+      const pdw = heap.put(new Float32Array(OC * C)),
+        pdb = heap.put(new Float32Array(OC));
       k.dense_backward_f32(0, pdw, pdb, heap.put(dy), heap.put(x), heap.put(w), B, C, OC);
       const want = ref.denseBackward(dy, x, w, B, C, OC);
       expect(maxdiff(heap.get(pdw, OC * C), want.dweight)).toBeLessThan(1e-5);
@@ -117,22 +176,30 @@ for (const variant of variants()) {
       const rand = rng(4);
       for (const n of [0, 1, 3, 4, 5, 17, 1000]) {
         const x = randomF32(n, rand);
-        if (n > 2) { x[1] = NaN; x[2] = 0; }
+        if (n > 2) {
+          x[1] = NaN;
+          x[2] = 0;
+        }
         const dy = randomF32(n, rand);
-        const px = heap.put(x), pdy = heap.put(dy);
-        const pa = heap.put(new Float32Array(n)), pb = heap.put(new Float32Array(n));
+        const px = heap.put(x),
+          pdy = heap.put(dy);
+        const pa = heap.put(new Float32Array(n)),
+          pb = heap.put(new Float32Array(n));
         k.relu_forward_f32_scalar(pa, px, n);
         k.relu_forward_f32(pb, px, n);
-        const a = heap.get(pa, n), b = heap.get(pb, n);
+        const a = heap.get(pa, n),
+          b = heap.get(pb, n);
         expect(Array.from(b)).toEqual(Array.from(a));
         for (let i = 0; i < n; i++) {
           if (Number.isNaN(x[i])) expect(b[i]).toBeNaN();
           else expect(b[i]).toBe(Math.max(x[i], 0));
         }
-        const pga = heap.put(new Float32Array(n)), pgb = heap.put(new Float32Array(n));
+        const pga = heap.put(new Float32Array(n)),
+          pgb = heap.put(new Float32Array(n));
         k.relu_backward_f32_scalar(pga, pdy, pb, n);
         k.relu_backward_f32(pgb, pdy, pb, n);
-        const ga = heap.get(pga, n), gb = heap.get(pgb, n);
+        const ga = heap.get(pga, n),
+          gb = heap.get(pgb, n);
         expect(Array.from(gb)).toEqual(Array.from(ga));
         for (let i = 0; i < n; i++) expect(gb[i]).toBe(b[i] > 0 ? dy[i] : 0);
         // in place
@@ -141,15 +208,18 @@ for (const variant of variants()) {
       }
     });
 
-    it('sgd updates (plain and momentum) match the scalar kernels bit for bit and PyTorch\'s formula', () => {
+    it("sgd updates (plain and momentum) match the scalar kernels bit for bit and PyTorch's formula", () => {
       const rand = rng(5);
       for (const n of [0, 1, 3, 4, 7, 8, 1001]) {
-        const p = randomF32(n, rand), g = randomF32(n, rand), v = randomF32(n, rand);
+        const p = randomF32(n, rand),
+          g = randomF32(n, rand),
+          v = randomF32(n, rand);
         const [pa, pb] = [heap.put(p), heap.put(p)];
         const pg = heap.put(g);
         k.sgd_update_f32_scalar(pa, pg, n, 0.1);
         k.sgd_update_f32(pb, pg, n, 0.1);
-        const a = heap.get(pa, n), b = heap.get(pb, n);
+        const a = heap.get(pa, n),
+          b = heap.get(pb, n);
         expect(Array.from(b)).toEqual(Array.from(a));
         for (let i = 0; i < n; i++) expect(b[i]).toBeCloseTo(p[i] - 0.1 * g[i], 6);
         const [qa, qb, va, vb] = [heap.put(p), heap.put(p), heap.put(v), heap.put(v)];
@@ -157,7 +227,8 @@ for (const variant of variants()) {
         k.sgd_momentum_update_f32(qb, pg, vb, n, 0.05, 0.9);
         expect(Array.from(heap.get(qb, n))).toEqual(Array.from(heap.get(qa, n)));
         expect(Array.from(heap.get(vb, n))).toEqual(Array.from(heap.get(va, n)));
-        const vNew = heap.get(vb, n), pNew = heap.get(qb, n);
+        const vNew = heap.get(vb, n),
+          pNew = heap.get(qb, n);
         for (let i = 0; i < n; i++) {
           const want = Math.fround(0.9) * v[i] + g[i];
           expect(vNew[i]).toBeCloseTo(want, 6);
@@ -168,33 +239,52 @@ for (const variant of variants()) {
 
     it('softmax and cross-entropy match float64 on ordinary logits, including V = 1 and odd widths', () => {
       const rand = rng(6);
-      for (const [B, V] of [[1, 1], [1, 10], [3, 7], [13, 10], [64, 10]]) {
+      for (const [B, V] of [
+        [1, 1],
+        [1, 10],
+        [3, 7],
+        [13, 10],
+        [64, 10],
+      ]) {
         const logits = randomF32(B * V, rand, -5, 5);
         const targets = Uint8Array.from({ length: B }, () => Math.floor(rand() * V));
-        const pl = heap.put(logits), pt = heap.putBytes(targets);
-        const pp = heap.put(new Float32Array(B * V)), plosses = heap.put(new Float32Array(B)), pd = heap.put(new Float32Array(B * V));
+        const pl = heap.put(logits),
+          pt = heap.putBytes(targets);
+        const pp = heap.put(new Float32Array(B * V)),
+          plosses = heap.put(new Float32Array(B)),
+          pd = heap.put(new Float32Array(B * V));
         const mean = k.softmax_xent_forward_f32(plosses, pp, pl, pt, B, V);
         const wantP = ref.softmax(logits, B, V);
         expect(maxdiff(heap.get(pp, B * V), wantP)).toBeLessThan(1e-6);
         expect(mean).toBeCloseTo(ref.crossEntropy(logits, targets, B, V), 5);
         const losses = heap.get(plosses, B);
-        for (let b = 0; b < B; b++) expect(losses[b]).toBeCloseTo(ref.crossEntropy(logits.subarray(b * V, (b + 1) * V), targets.subarray(b, b + 1), 1, V), 5);
+        for (let b = 0; b < B; b++)
+          expect(losses[b]).toBeCloseTo(
+            ref.crossEntropy(logits.subarray(b * V, (b + 1) * V), targets.subarray(b, b + 1), 1, V),
+            5,
+          );
         k.softmax_xent_backward_f32(pd, pp, pt, B, V);
         const d = heap.get(pd, B * V);
-        for (let b = 0; b < B; b++) for (let v = 0; v < V; v++) {
-          expect(d[b * V + v]).toBeCloseTo((wantP[b * V + v] - (v === targets[b] ? 1 : 0)) / B, 6);
-        }
+        for (let b = 0; b < B; b++)
+          for (let v = 0; v < V; v++) {
+            expect(d[b * V + v]).toBeCloseTo((wantP[b * V + v] - (v === targets[b] ? 1 : 0)) / B, 6);
+          }
       }
     });
 
     it('softmax/cross-entropy stay finite for logits of +-1e4 (overflow and underflow)', () => {
-      const B = 3, V = 4;
+      const B = 3,
+        V = 4;
       const logits = Float32Array.from([1e4, -1e4, 0, 1e4, /**/ -1e4, -1e4, -1e4, -1e4, /**/ 1e4, -1e4, 5, 3]);
       const targets = Uint8Array.from([1, 2, 0]);
-      const pl = heap.put(logits), pt = heap.putBytes(targets);
-      const pp = heap.put(new Float32Array(B * V)), plosses = heap.put(new Float32Array(B)), pd = heap.put(new Float32Array(B * V));
+      const pl = heap.put(logits),
+        pt = heap.putBytes(targets);
+      const pp = heap.put(new Float32Array(B * V)),
+        plosses = heap.put(new Float32Array(B)),
+        pd = heap.put(new Float32Array(B * V));
       const mean = k.softmax_xent_forward_f32(plosses, pp, pl, pt, B, V);
-      const p = heap.get(pp, B * V), losses = heap.get(plosses, B);
+      const p = heap.get(pp, B * V),
+        losses = heap.get(plosses, B);
       // row 0: two logits tie at 1e4, the target sits at -1e4: loss = 2e4 + log 2
       expect(Array.from(p.subarray(0, 4))).toEqual([0.5, 0, 0, 0.5]);
       expect(losses[0]).toBeCloseTo(2e4 + Math.log(2), 1);
@@ -212,26 +302,41 @@ for (const variant of variants()) {
     });
 
     it('a NaN logit makes its row NaN and the mean loss NaN (NaN in, NaN out)', () => {
-      const B = 2, V = 3;
+      const B = 2,
+        V = 3;
       const logits = Float32Array.from([1, NaN, 2, 0.5, 0.25, 0]);
       const targets = Uint8Array.from([0, 1]);
-      const pl = heap.put(logits), pt = heap.putBytes(targets);
-      const pp = heap.put(new Float32Array(B * V)), plosses = heap.put(new Float32Array(B));
+      const pl = heap.put(logits),
+        pt = heap.putBytes(targets);
+      const pp = heap.put(new Float32Array(B * V)),
+        plosses = heap.put(new Float32Array(B));
       const mean = k.softmax_xent_forward_f32(plosses, pp, pl, pt, B, V);
       expect(mean).toBeNaN();
-      const p = heap.get(pp, B * V), losses = heap.get(plosses, B);
+      const p = heap.get(pp, B * V),
+        losses = heap.get(plosses, B);
       expect(Array.from(p.subarray(0, 3)).every(Number.isNaN)).toBe(true);
       expect(losses[0]).toBeNaN();
       expect(Array.from(p.subarray(3)).every(Number.isFinite)).toBe(true);
       expect(losses[1]).toBeCloseTo(ref.crossEntropy([0.5, 0.25, 0], [1], 1, 3), 6);
     });
 
-    it('dense_forward_sparse_f32 skips zero inputs with the dense kernel\'s bits, at every density and crossover', () => {
+    it("dense_forward_sparse_f32 skips zero inputs with the dense kernel's bits, at every density and crossover", () => {
       const rand = rng(5);
       // [B, C, OC] with tails of C mod 4 and OC mod 8 (and mod 32: the 4-panel tile), batch 1, zeros, the real layer
       const shapes: [number, number, number][] = [
-        [1, 1, 1], [1, 784, 512], [3, 5, 7], [9, 13, 33], [6, 30, 31], [5, 33, 40], [7, 20, 64], [17, 130, 129],
-        [40, 784, 512], [2, 3, 100], [0, 5, 7], [3, 0, 7], [3, 5, 0],
+        [1, 1, 1],
+        [1, 784, 512],
+        [3, 5, 7],
+        [9, 13, 33],
+        [6, 30, 31],
+        [5, 33, 40],
+        [7, 20, 64],
+        [17, 130, 129],
+        [40, 784, 512],
+        [2, 3, 100],
+        [0, 5, 7],
+        [3, 0, 7],
+        [3, 5, 0],
       ];
       for (const [B, C, OC] of shapes) {
         for (const density of [0, 0.05, 0.2, 0.5, 1]) {
@@ -242,17 +347,23 @@ for (const variant of variants()) {
             const keep = row === 1 ? false : row === 2 ? true : rand() < density;
             x[i] = keep ? rand(-1, 1) : 0;
           }
-          const w = randomF32(OC * C, rand), bias = randomF32(OC, rand);
-          const px = heap.put(x), pw = heap.put(w), pb = heap.put(bias);
+          const w = randomF32(OC * C, rand),
+            bias = randomF32(OC, rand);
+          const px = heap.put(x),
+            pw = heap.put(w),
+            pb = heap.put(bias);
           const ppk = heap.put(new Float32Array(k.dense_packed_size(C, OC)));
           k.dense_pack_f32(ppk, pw, pb, OC, C);
           const list = heap.put(new Float32Array(2 * Math.max(C, 1)));
           const sentinel = new Float32Array(B * OC).fill(123);
-          const pDense = heap.put(sentinel), pScalar = heap.put(sentinel), pDenseScalar = heap.put(sentinel);
+          const pDense = heap.put(sentinel),
+            pScalar = heap.put(sentinel),
+            pDenseScalar = heap.put(sentinel);
           k.dense_forward_f32(pDense, px, ppk, B, C, OC);
           k.dense_forward_sparse_f32_scalar(pScalar, px, pw, pb, B, C, OC);
           k.dense_forward_f32_scalar(pDenseScalar, px, pw, pb, B, C, OC);
-          const dense = heap.get(pDense, B * OC), scalar = heap.get(pScalar, B * OC);
+          const dense = heap.get(pDense, B * OC),
+            scalar = heap.get(pScalar, B * OC);
           const want = ref.denseForward(x, w, bias, B, C, OC);
           expectDense(scalar, want, absScale(x, w, bias, B, C, OC), 2 * C * 6e-8);
           // dropping exact zeros changes no rounding: the scalar reference equals the dense scalar kernel
@@ -273,13 +384,19 @@ for (const variant of variants()) {
       for (const C of [0, 1, 3, 4, 7, 8, 13, 784]) {
         const rand = rng(C + 1);
         const x = Float32Array.from({ length: C }, () => (rand() < 0.3 ? rand(-2, 2) : 0));
-        if (C > 3) { x[1] = NaN; x[2] = -0; x[3] = -Infinity; }
+        if (C > 3) {
+          x[1] = NaN;
+          x[2] = -0;
+          x[3] = -Infinity;
+        }
         if (C > 0) x[C - 1] = Infinity;
-        const px = heap.put(x), list = heap.put(new Float32Array(2 * Math.max(C, 1)));
+        const px = heap.put(x),
+          list = heap.put(new Float32Array(2 * Math.max(C, 1)));
         const n = k.dense_nonzero_list_f32(list, px, C);
         const want = [...x.keys()].filter((c) => !(x[c] === 0));
         expect(n).toBe(want.length);
-        const offsets = new Int32Array(k.memory.buffer, list, 2 * n), values = new Float32Array(k.memory.buffer, list, 2 * n);
+        const offsets = new Int32Array(k.memory.buffer, list, 2 * n),
+          values = new Float32Array(k.memory.buffer, list, 2 * n);
         for (let i = 0; i < n; i++) {
           expect(offsets[2 * i]).toBe(32 * want[i]);
           expect(Object.is(values[2 * i + 1], x[want[i]])).toBe(true);
@@ -288,14 +405,21 @@ for (const variant of variants()) {
     });
 
     it('a NaN input gives NaN outputs on the sparse path; all_finite_f32 finds a NaN or Inf anywhere', () => {
-      const B = 3, C = 37, OC = 19, rand = rng(8);
+      const B = 3,
+        C = 37,
+        OC = 19,
+        rand = rng(8);
       const x = Float32Array.from({ length: B * C }, () => (rand() < 0.2 ? rand() : 0));
       x[C + 5] = NaN; // row 1
-      const w = randomF32(OC * C, rand), bias = randomF32(OC, rand);
-      const px = heap.put(x), pw = heap.put(w), pb = heap.put(bias);
+      const w = randomF32(OC * C, rand),
+        bias = randomF32(OC, rand);
+      const px = heap.put(x),
+        pw = heap.put(w),
+        pb = heap.put(bias);
       const ppk = heap.put(new Float32Array(k.dense_packed_size(C, OC)));
       k.dense_pack_f32(ppk, pw, pb, OC, C);
-      const py = heap.put(new Float32Array(B * OC)), list = heap.put(new Float32Array(2 * C));
+      const py = heap.put(new Float32Array(B * OC)),
+        list = heap.put(new Float32Array(2 * C));
       k.dense_forward_sparse_f32(py, px, ppk, list, B, C, OC, C);
       const y = heap.get(py, B * OC);
       expect(y.subarray(OC, 2 * OC).every(Number.isNaN)).toBe(true);
@@ -327,7 +451,8 @@ for (const variant of variants()) {
 /** Same values element by element: NaN matches NaN, and 0 matches -0 (a skipped 0 * w may leave the other sign). */
 function expectSame(a: Float32Array, b: Float32Array, what: string): void {
   for (let i = 0; i < a.length; i++) {
-    if (!(a[i] === b[i] || (Number.isNaN(a[i]) && Number.isNaN(b[i])))) throw new Error(`${what}: element ${i}: ${a[i]} vs ${b[i]}`);
+    if (!(a[i] === b[i] || (Number.isNaN(a[i]) && Number.isNaN(b[i]))))
+      throw new Error(`${what}: element ${i}: ${a[i]} vs ${b[i]}`);
   }
   expect(a.length).toBe(b.length);
 }
@@ -343,7 +468,12 @@ describe('simd_madd_peak_f32 (the benchmark ceiling) computes what it claims', (
     it(variant, async () => {
       const { exports: k } = await instantiateKernels(variant);
       // every one of the 12 chains runs c = c * 0.999 + s from 0; the lanes of the 12 are summed
-      for (const [iters, s] of [[0, 1], [1, 2], [3, 1], [50, 0.5]] as const) {
+      for (const [iters, s] of [
+        [0, 1],
+        [1, 2],
+        [3, 1],
+        [50, 0.5],
+      ] as const) {
         let c = 0;
         for (let i = 0; i < iters; i++) c = c * 0.999 + s;
         expect(k.simd_madd_peak_f32(iters, s)).toBeCloseTo(12 * c, 3);

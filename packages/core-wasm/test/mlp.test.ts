@@ -31,8 +31,14 @@ describe('Mlp.create', () => {
     expect([L0.in, L0.out, L0.weight.length, L0.bias.length]).toEqual([784, 512, 784 * 512, 512]);
     for (const L of [L0, L1]) {
       const bound = 1 / Math.sqrt(L.in);
-      let maxAbs = 0, sum = 0, sumSq = 0;
-      for (const v of L.weight) { maxAbs = Math.max(maxAbs, Math.abs(v)); sum += v; sumSq += v * v; }
+      let maxAbs = 0,
+        sum = 0,
+        sumSq = 0;
+      for (const v of L.weight) {
+        maxAbs = Math.max(maxAbs, Math.abs(v));
+        sum += v;
+        sumSq += v * v;
+      }
       expect(maxAbs).toBeLessThanOrEqual(bound);
       expect(maxAbs).toBeGreaterThan(0.99 * bound);
       expect(Math.abs(sum / L.weight.length)).toBeLessThan(0.02 * bound);
@@ -53,8 +59,13 @@ describe('Mlp.create', () => {
     expect(b.classes).toBe(3);
     const x = randomF32(2 * 12, rng(30));
     expect(maxdiff(b.forward(x, 2), a.forward(x, 2))).toBeLessThan(1e-6);
-    await expect(Mlp.fromLayers([layers[0], layers[2]])).rejects.toMatchObject({ code: 'CORE_BAD_SHAPE', message: expect.stringMatching(/layer 1 has in = 5 but layer 0 has out = 7/) });
-    await expect(Mlp.fromLayers([{ ...layers[0], weight: new Float32Array(3) }])).rejects.toMatchObject({ code: 'CORE_BAD_SHAPE' });
+    await expect(Mlp.fromLayers([layers[0], layers[2]])).rejects.toMatchObject({
+      code: 'CORE_BAD_SHAPE',
+      message: expect.stringMatching(/layer 1 has in = 5 but layer 0 has out = 7/),
+    });
+    await expect(Mlp.fromLayers([{ ...layers[0], weight: new Float32Array(3) }])).rejects.toMatchObject({
+      code: 'CORE_BAD_SHAPE',
+    });
     await expect(Mlp.fromLayers([])).rejects.toMatchObject({ code: 'CORE_BAD_SHAPE' });
   });
 
@@ -82,21 +93,32 @@ describe('Mlp.create', () => {
     for (const threads of [1, 2, 'auto'] as const) {
       const err = await Mlp.create([784, 65536, 65536, 10], { threads }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CoreError);
-      expect(err).toMatchObject({ code: 'CORE_TOO_LARGE', message: expect.stringMatching(/^a 784-65536-65536-10 network needs 4\d\.\d GiB of engine memory for its weights, gradients and packed copies, more than the (2|1)\.0 GiB one WebAssembly instance holds here; use /) });
+      expect(err).toMatchObject({
+        code: 'CORE_TOO_LARGE',
+        message: expect.stringMatching(
+          /^a 784-65536-65536-10 network needs 4\d\.\d GiB of engine memory for its weights, gradients and packed copies, more than the (2|1)\.0 GiB one WebAssembly instance holds here; use /,
+        ),
+      });
     }
     // just over the single-instance limit (2 GiB less 1 MiB): 784-H-10 takes about 9.5 kB per hidden unit
     const perUnit = (parameterBytes([784, 16, 10]) - parameterBytes([784, 8, 10])) / 8;
     const over = Math.ceil((MEMORY_LIMIT_BYTES.single - parameterBytes([784, 0, 10])) / perUnit) + 8;
     expect(parameterBytes([784, over, 10])).toBeGreaterThan(MEMORY_LIMIT_BYTES.single);
-    await expect(Mlp.create([784, over, 10], { threads: 1 })).rejects.toMatchObject({ code: 'CORE_TOO_LARGE', message: expect.stringContaining(`a 784-${over}-10 network needs 2.0 GiB`) });
+    await expect(Mlp.create([784, over, 10], { threads: 1 })).rejects.toMatchObject({
+      code: 'CORE_TOO_LARGE',
+      message: expect.stringContaining(`a 784-${over}-10 network needs 2.0 GiB`),
+    });
     // the threaded instance's 1 GiB: refused with threads: 2 (saying what would fit), while 'auto' falls back to one thread
     const mid = Math.floor(over * 0.6);
-    await expect(Mlp.create([784, mid, 10], { threads: 2 })).rejects.toMatchObject({ code: 'CORE_TOO_LARGE', message: expect.stringContaining('use threads: 1') });
+    await expect(Mlp.create([784, mid, 10], { threads: 2 })).rejects.toMatchObject({
+      code: 'CORE_TOO_LARGE',
+      message: expect.stringContaining('use threads: 1'),
+    });
   });
 
   it('parameterBytes counts W, b, packed panels, dW and db of every layer (what the refusal message quotes)', () => {
     // 784-512-10: W 401,408 + b 512 + packed 512 x 785 + dW 401,408 + db 512 floats, and 10 outputs padded to 16
-    const floats = (401_408 + 512 + 512 * 785 + 401_408 + 512) + (5_120 + 10 + 16 * 513 + 5_120 + 10);
+    const floats = 401_408 + 512 + 512 * 785 + 401_408 + 512 + (5_120 + 10 + 16 * 513 + 5_120 + 10);
     expect(parameterBytes([784, 512, 10]) - 4 * floats).toBeGreaterThan(0);
     expect(parameterBytes([784, 512, 10]) - 4 * floats).toBeLessThan(2 ** 14);
     expect((parameterBytes([784, 512, 10]) / 2 ** 20).toFixed(1)).toBe('4.7');
@@ -111,7 +133,8 @@ for (const variant of variants()) {
     it('setLayer/getLayer round-trip exactly in PyTorch layout', async () => {
       const net = await Mlp.create(sizes, { simd });
       const rand = rng(21);
-      const w = randomF32(37 * 50, rand), b = randomF32(37, rand);
+      const w = randomF32(37 * 50, rand),
+        b = randomF32(37, rand);
       net.setLayer(0, w, b);
       const L = net.getLayer(0);
       expect(L.weight).toEqual(w);
@@ -132,7 +155,8 @@ for (const variant of variants()) {
         expect(maxdiff(logits, want)).toBeLessThan(1e-5);
         const probs = net.probabilities(x, batch);
         expect(maxdiff(probs, ref.softmax(want, batch, 10))).toBeLessThan(1e-6);
-        for (let r = 0; r < batch; r++) expect(probs.subarray(r * 10, r * 10 + 10).reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
+        for (let r = 0; r < batch; r++)
+          expect(probs.subarray(r * 10, r * 10 + 10).reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
         const pred = net.predict(x, batch);
         for (let r = 0; r < batch; r++) {
           const row = Array.from(want.subarray(r * 10, r * 10 + 10));
@@ -182,7 +206,10 @@ for (const variant of variants()) {
       for (const momentum of [0, 0.9]) {
         const net = await Mlp.create(sizes, { simd, seed: 6 });
         const layers = ref.toRef(layersOf(net));
-        const velocity = layers.map((L) => ({ weight: new Float64Array(L.weight.length), bias: new Float64Array(L.bias.length) }));
+        const velocity = layers.map((L) => ({
+          weight: new Float64Array(L.weight.length),
+          bias: new Float64Array(L.bias.length),
+        }));
         const rand = rng(25);
         for (let step = 0; step < 5; step++) {
           const batch = [1, 5, 8, 3, 17][step];
@@ -210,7 +237,9 @@ for (const variant of variants()) {
       net.trainBatch(xb, labels, big, { lr: 0 }); // grows the workspace; lr 0 leaves the weights alone
       expect(maxdiff(net.forward(x1, 1), before)).toBe(0);
       const layers = ref.toRef(layersOf(net));
-      expect(maxdiff(net.forward(xb.subarray(0, 20 * 300), 300), ref.forward(layers, xb.subarray(0, 20 * 300), 300).a[5])).toBeLessThan(1e-5);
+      expect(
+        maxdiff(net.forward(xb.subarray(0, 20 * 300), 300), ref.forward(layers, xb.subarray(0, 20 * 300), 300).a[5]),
+      ).toBeLessThan(1e-5);
     });
   });
 }
@@ -225,15 +254,39 @@ describe('argument errors', () => {
     expectCode(() => net.forward([1, 2] as never, 1), 'CORE_BAD_ARGUMENT', /Float32Array/);
     expectCode(() => net.predict(new Float32Array(5), 1), 'CORE_BAD_SHAPE');
     expectCode(() => net.trace(new Float32Array(7)), 'CORE_BAD_SHAPE', /one input of 6/);
-    expectCode(() => net.setLayer(0, new Float32Array(23), new Float32Array(4)), 'CORE_BAD_SHAPE', /out x in = 4 x 6 = 24/);
-    expectCode(() => net.setLayer(1, new Float32Array(12), new Float32Array(4)), 'CORE_BAD_SHAPE', /bias has 4 values, expected 3/);
-    expectCode(() => net.setLayer(2, new Float32Array(1), new Float32Array(1)), 'CORE_BAD_ARGUMENT', /layer index 2 out of range/);
+    expectCode(
+      () => net.setLayer(0, new Float32Array(23), new Float32Array(4)),
+      'CORE_BAD_SHAPE',
+      /out x in = 4 x 6 = 24/,
+    );
+    expectCode(
+      () => net.setLayer(1, new Float32Array(12), new Float32Array(4)),
+      'CORE_BAD_SHAPE',
+      /bias has 4 values, expected 3/,
+    );
+    expectCode(
+      () => net.setLayer(2, new Float32Array(1), new Float32Array(1)),
+      'CORE_BAD_ARGUMENT',
+      /layer index 2 out of range/,
+    );
     expectCode(() => net.getLayer(-1), 'CORE_BAD_ARGUMENT');
-    expectCode(() => net.trainBatch(x, Uint8Array.from([0, 3]), 2, { lr: 0.1 }), 'CORE_BAD_ARGUMENT', /label 3 at index 1 is not a class of this network \(0..2\)/);
-    expectCode(() => net.trainBatch(x, Uint8Array.from([0]), 2, { lr: 0.1 }), 'CORE_BAD_SHAPE', /1 labels for 2 inputs/);
+    expectCode(
+      () => net.trainBatch(x, Uint8Array.from([0, 3]), 2, { lr: 0.1 }),
+      'CORE_BAD_ARGUMENT',
+      /label 3 at index 1 is not a class of this network \(0..2\)/,
+    );
+    expectCode(
+      () => net.trainBatch(x, Uint8Array.from([0]), 2, { lr: 0.1 }),
+      'CORE_BAD_SHAPE',
+      /1 labels for 2 inputs/,
+    );
     expectCode(() => net.trainBatch(x, Uint8Array.from([0, 1]), 2, { lr: -1 }), 'CORE_BAD_ARGUMENT', /lr must be/);
     expectCode(() => net.trainBatch(x, Uint8Array.from([0, 1]), 2, { lr: NaN }), 'CORE_BAD_ARGUMENT');
-    expectCode(() => net.trainBatch(x, Uint8Array.from([0, 1]), 2, { lr: 0.1, momentum: -0.5 }), 'CORE_BAD_ARGUMENT', /momentum/);
+    expectCode(
+      () => net.trainBatch(x, Uint8Array.from([0, 1]), 2, { lr: 0.1, momentum: -0.5 }),
+      'CORE_BAD_ARGUMENT',
+      /momentum/,
+    );
     expectCode(() => net.evaluate(x, Uint8Array.from([0, 1]), 3), 'CORE_BAD_SHAPE');
     expectCode(() => net.evaluate(x, Uint8Array.from([0, 1]), 2, 0), 'CORE_BAD_SHAPE');
     // nothing above changed the weights
@@ -264,9 +317,21 @@ describe('activations', () => {
     const all = await Mlp.create([6, 5, 4, 3], { threads: 1, activation: 'tanh' });
     expect(all.activations).toEqual([{ name: 'tanh' }, { name: 'tanh' }]);
     const each = await Mlp.create([6, 5, 4, 3], { threads: 1, activation: ['leaky_relu', { name: 'elu' }] });
-    expect(each.activations).toEqual([{ name: 'leaky_relu', slope: 0.01 }, { name: 'elu', alpha: 1 }]);
-    const params = await Mlp.create([6, 5, 4, 3], { threads: 1, activation: [{ name: 'leaky_relu', slope: 0.2 }, { name: 'elu', alpha: 0.5 }] });
-    expect(params.activations).toEqual([{ name: 'leaky_relu', slope: 0.2 }, { name: 'elu', alpha: 0.5 }]);
+    expect(each.activations).toEqual([
+      { name: 'leaky_relu', slope: 0.01 },
+      { name: 'elu', alpha: 1 },
+    ]);
+    const params = await Mlp.create([6, 5, 4, 3], {
+      threads: 1,
+      activation: [
+        { name: 'leaky_relu', slope: 0.2 },
+        { name: 'elu', alpha: 0.5 },
+      ],
+    });
+    expect(params.activations).toEqual([
+      { name: 'leaky_relu', slope: 0.2 },
+      { name: 'elu', alpha: 0.5 },
+    ]);
     expect(JSON.stringify(params.activations)).toBe('[{"name":"leaky_relu","slope":0.2},{"name":"elu","alpha":0.5}]');
     // no hidden layer: nothing to apply, a single activation is accepted, an array must be empty
     expect((await Mlp.create([6, 3], { threads: 1, activation: 'gelu' })).activations).toEqual([]);
@@ -281,11 +346,17 @@ describe('activations', () => {
 
   it('refuses unknown names, wrong counts and bad parameters with CORE_BAD_ARGUMENT, saying what to use', async () => {
     const bad: [unknown, RegExp][] = [
-      ['swish', /invalid activation: 'swish': use one of relu, leaky_relu, sigmoid, tanh, gelu, gelu_tanh, silu, elu, identity/],
+      [
+        'swish',
+        /invalid activation: 'swish': use one of relu, leaky_relu, sigmoid, tanh, gelu, gelu_tanh, silu, elu, identity/,
+      ],
       ['ReLU', /invalid activation: 'ReLU'/],
       [['relu'], /activation: 1 given for a 6-5-4-3 network, which has 2 hidden layers: give one per hidden layer/],
       [['relu', 'relu', 'relu'], /3 given/],
-      [{ name: 'leaky_relu', slope: NaN }, /invalid leaky_relu slope: NaN: use a finite number \(PyTorch's default is 0.01\)/],
+      [
+        { name: 'leaky_relu', slope: NaN },
+        /invalid leaky_relu slope: NaN: use a finite number \(PyTorch's default is 0.01\)/,
+      ],
       [{ name: 'leaky_relu', slope: Infinity }, /invalid leaky_relu slope/],
       [{ name: 'leaky_relu', slope: '0.2' }, /invalid leaky_relu slope: '0.2'/],
       [{ name: 'elu', alpha: -Infinity }, /invalid elu alpha/],
@@ -298,17 +369,26 @@ describe('activations', () => {
       [[['relu'], 'relu'], /invalid activation: \["relu"\]/],
     ];
     for (const [activation, message] of bad) {
-      await expect(Mlp.create([6, 5, 4, 3], { activation: activation as never }), JSON.stringify(activation)).rejects.toMatchObject({ code: 'CORE_BAD_ARGUMENT', message: expect.stringMatching(message) });
+      await expect(
+        Mlp.create([6, 5, 4, 3], { activation: activation as never }),
+        JSON.stringify(activation),
+      ).rejects.toMatchObject({ code: 'CORE_BAD_ARGUMENT', message: expect.stringMatching(message) });
     }
     const layers = layersOf(await Mlp.create([6, 5, 3], { threads: 1 }));
-    await expect(Mlp.fromLayers(layers, { activation: ['tanh', 'tanh'] })).rejects.toMatchObject({ code: 'CORE_BAD_ARGUMENT', message: expect.stringMatching(/2 given for a 6-5-3 network, which has 1 hidden layer:/) });
+    await expect(Mlp.fromLayers(layers, { activation: ['tanh', 'tanh'] })).rejects.toMatchObject({
+      code: 'CORE_BAD_ARGUMENT',
+      message: expect.stringMatching(/2 given for a 6-5-3 network, which has 1 hidden layer:/),
+    });
   });
 
   for (const variant of variants()) {
     const simd = variant === 'simd' ? 'plain' : 'relaxed';
     const nets: Activation[][] = [
       ...ACTIVATION_NAMES.map((name) => [name, name] as Activation[]),
-      [{ name: 'leaky_relu', slope: -0.5 }, { name: 'elu', alpha: 2 }],
+      [
+        { name: 'leaky_relu', slope: -0.5 },
+        { name: 'elu', alpha: 2 },
+      ],
       ['gelu', 'sigmoid'],
     ];
     for (const activation of nets) {
@@ -332,9 +412,13 @@ describe('activations', () => {
           expect(maxdiff(L.weight, wantG.grads[i].weight)).toBeLessThan(1e-5);
           expect(maxdiff(L.bias, wantG.grads[i].bias)).toBeLessThan(1e-5);
         });
-        const velocity = layers.map((L) => ({ weight: new Float64Array(L.weight.length), bias: new Float64Array(L.bias.length) }));
+        const velocity = layers.map((L) => ({
+          weight: new Float64Array(L.weight.length),
+          bias: new Float64Array(L.bias.length),
+        }));
         for (let step = 0; step < 3; step++) {
-          const xs = x.subarray(step * 20 * 50, (step * 20 + 20) * 50), ys = labels.subarray(step * 20, step * 20 + 20);
+          const xs = x.subarray(step * 20 * 50, (step * 20 + 20) * 50),
+            ys = labels.subarray(step * 20, step * 20 + 20);
           const r = ref.lossAndGradients(layers, xs, ys, 20, acts);
           ref.sgdStep(layers, r.grads, 0.1, 0.9, velocity);
           expect(net.trainBatch(xs, ys, 20, { lr: 0.1, momentum: 0.9 })).toBeCloseTo(r.loss, 5);

@@ -53,14 +53,19 @@ describe('the built package', () => {
   });
 
   it('picks relaxed SIMD automatically when the engine validates it', () => {
-    const out = JSON.parse(execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', 'main.mjs'], { cwd: work, encoding: 'utf8' }));
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', 'main.mjs'], { cwd: work, encoding: 'utf8' }),
+    );
     expect(out.variant).toBe('relaxed-simd');
     expect(out.logits).toEqual(expected);
     expect(out.relaxedError).toBe(null);
   });
 
   it("runs the README's example (examples/readme.mjs) as written", () => {
-    const out = execFileSync(process.execPath, [join(pkgDir, 'examples', 'readme.mjs')], { cwd: pkgDir, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [join(pkgDir, 'examples', 'readme.mjs')], {
+      cwd: pkgDir,
+      encoding: 'utf8',
+    });
     expect(out).toMatch(/^forward Float32Array\(20\)/m);
     expect(out).toMatch(/^predict Int32Array\(2\)/m);
     expect(out).toMatch(/^trainBatch 2\.\d+/m);
@@ -86,38 +91,74 @@ describe('the built package', () => {
     expect(out.logits).toEqual(expected);
     // the wasm is inside the bundle, a few tens of KB
     expect(code.length).toBeLessThan(200_000);
-    expect(readFileSync(join(pkgDir, 'package.json'), 'utf8')).toMatch(/"types": "\.\/dist\/index\.d\.ts",\s*"default"/);
+    expect(readFileSync(join(pkgDir, 'package.json'), 'utf8')).toMatch(
+      /"types": "\.\/dist\/index\.d\.ts",\s*"default"/,
+    );
   });
 
   const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-  if (!existsSync(chromium)) console.warn(`skipping the Chromium case: no browser at ${chromium} (apt-get install chromium, or set CHROMIUM_PATH)`);
-  it.skipIf(!existsSync(chromium))(`the browser bundle runs in headless Chromium and picks relaxed SIMD there (${chromium})`, async () => {
-    const result = await build({
-      stdin: { contents: program.replace(/console\.log\((.*)\);\s*$/m, 'document.body.textContent = "RESULT " + $1;'), resolveDir: work, loader: 'js' },
-      bundle: true, platform: 'browser', format: 'esm', target: 'es2022', outfile: join(work, 'page.js'), absWorkingDir: work, logLevel: 'silent',
-    });
-    expect(result.errors).toEqual([]);
-    writeFileSync(join(work, 'page.html'), '<!doctype html><html><body>pending<script type="module" src="page.js"></script></body></html>');
-    const dom = execFileSync(chromium, [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--allow-file-access-from-files', '--virtual-time-budget=10000',
-      `--user-data-dir=${join(work, 'chromium-profile')}`, '--dump-dom', `file://${join(work, 'page.html')}`,
-    ], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] });
-    const match = dom.match(/RESULT (\{.*?\})</);
-    expect(match, `no result in the page: ${dom.slice(0, 300)}`).not.toBeNull();
-    const out = JSON.parse(match![1]);
-    expect(out.logits).toEqual(expected);
-    expect(out.variant).toBe('relaxed-simd'); // Chromium validates relaxed SIMD natively
-    expect(out.relaxedError).toBe(null);
-    // a page that is not cross-origin isolated (and a main thread, where Atomics.wait is not allowed): one thread
-    // under 'auto', and a clear refusal for an explicit count
-    expect(out.threads).toBe(1);
-    expect(out.threadsError).toBe('CORE_UNSUPPORTED');
-  });
+  if (!existsSync(chromium))
+    console.warn(
+      `skipping the Chromium case: no browser at ${chromium} (apt-get install chromium, or set CHROMIUM_PATH)`,
+    );
+  it.skipIf(!existsSync(chromium))(
+    `the browser bundle runs in headless Chromium and picks relaxed SIMD there (${chromium})`,
+    async () => {
+      const result = await build({
+        stdin: {
+          contents: program.replace(/console\.log\((.*)\);\s*$/m, 'document.body.textContent = "RESULT " + $1;'),
+          resolveDir: work,
+          loader: 'js',
+        },
+        bundle: true,
+        platform: 'browser',
+        format: 'esm',
+        target: 'es2022',
+        outfile: join(work, 'page.js'),
+        absWorkingDir: work,
+        logLevel: 'silent',
+      });
+      expect(result.errors).toEqual([]);
+      writeFileSync(
+        join(work, 'page.html'),
+        '<!doctype html><html><body>pending<script type="module" src="page.js"></script></body></html>',
+      );
+      const dom = execFileSync(
+        chromium,
+        [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+          '--allow-file-access-from-files',
+          '--virtual-time-budget=10000',
+          `--user-data-dir=${join(work, 'chromium-profile')}`,
+          '--dump-dom',
+          `file://${join(work, 'page.html')}`,
+        ],
+        { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] },
+      );
+      const match = dom.match(/RESULT (\{.*?\})</);
+      expect(match, `no result in the page: ${dom.slice(0, 300)}`).not.toBeNull();
+      const out = JSON.parse(match![1]);
+      expect(out.logits).toEqual(expected);
+      expect(out.variant).toBe('relaxed-simd'); // Chromium validates relaxed SIMD natively
+      expect(out.relaxedError).toBe(null);
+      // a page that is not cross-origin isolated (and a main thread, where Atomics.wait is not allowed): one thread
+      // under 'auto', and a clear refusal for an explicit count
+      expect(out.threads).toBe(1);
+      expect(out.threadsError).toBe('CORE_UNSUPPORTED');
+    },
+  );
 
-  it.skipIf(!existsSync(chromium))('in a cross-origin-isolated page, a Web Worker runs 2 threads with the same bits as 1 (headless Chromium)', async () => {
-    // the web app's setting: COOP/COEP headers, the network in a module Worker, helpers nested Workers from a Blob URL
-    const workerSource = `
+  it.skipIf(!existsSync(chromium))(
+    'in a cross-origin-isolated page, a Web Worker runs 2 threads with the same bits as 1 (headless Chromium)',
+    async () => {
+      // the web app's setting: COOP/COEP headers, the network in a module Worker, helpers nested Workers from a Blob URL
+      const workerSource = `
       import { Mlp } from '@mnist/core-wasm';
       const sizes = [784, 64, 10], B = 64;
       const [one, two] = await Promise.all([1, 2].map((threads) => Mlp.create(sizes, { seed: 3, threads })));
@@ -135,60 +176,79 @@ describe('the built package', () => {
       await fetch('/result', { method: 'POST', body: JSON.stringify({ isolated: self.crossOriginIsolated, threads: two.threads, auto: auto.threads, same, first: a[0], variant: two.variant }) });
       one.dispose(); two.dispose(); auto.dispose();
     `;
-    const result = await build({
-      stdin: { contents: workerSource, resolveDir: work, loader: 'js' },
-      bundle: true, platform: 'browser', format: 'esm', target: 'es2022', outfile: join(work, 'iso-worker.js'), absWorkingDir: work, logLevel: 'silent',
-    });
-    expect(result.errors).toEqual([]);
-    // the worker POSTs its result; the page's pending GET /wait (answered once it has come) keeps headless
-    // Chromium's virtual time from running out while the threads work
-    const html = `<!doctype html><html><body>pending<script type="module">
+      const result = await build({
+        stdin: { contents: workerSource, resolveDir: work, loader: 'js' },
+        bundle: true,
+        platform: 'browser',
+        format: 'esm',
+        target: 'es2022',
+        outfile: join(work, 'iso-worker.js'),
+        absWorkingDir: work,
+        logLevel: 'silent',
+      });
+      expect(result.errors).toEqual([]);
+      // the worker POSTs its result; the page's pending GET /wait (answered once it has come) keeps headless
+      // Chromium's virtual time from running out while the threads work
+      const html = `<!doctype html><html><body>pending<script type="module">
       const w = new Worker('iso-worker.js', { type: 'module' });
       w.onerror = (e) => fetch('/result', { method: 'POST', body: JSON.stringify({ error: e.message }) });
       document.body.textContent = 'RESULT ' + (await (await fetch('/wait')).text());
     </script></body></html>`;
-    let posted: string | null = null;
-    const waiting: (() => void)[] = [];
-    const server = createServer((req, res) => {
-      const file = req.url === '/iso-worker.js' ? 'iso-worker.js' : null;
-      res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-      res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
-      if (req.url === '/result') {
-        let body = '';
-        req.on('data', (d) => (body += d));
-        req.on('end', () => {
-          posted = body;
-          res.end('ok');
-          for (const w of waiting.splice(0)) w();
-        });
-      } else if (req.url === '/wait') {
-        const answer = () => res.end(posted ?? '{}');
-        if (posted) answer();
-        else waiting.push(answer);
-      } else if (file) {
-        res.setHeader('Content-Type', 'text/javascript');
-        res.end(readFileSync(join(work, file)));
-      } else {
-        res.setHeader('Content-Type', 'text/html');
-        res.end(html);
+      let posted: string | null = null;
+      const waiting: (() => void)[] = [];
+      const server = createServer((req, res) => {
+        const file = req.url === '/iso-worker.js' ? 'iso-worker.js' : null;
+        res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+        res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+        if (req.url === '/result') {
+          let body = '';
+          req.on('data', (d) => (body += d));
+          req.on('end', () => {
+            posted = body;
+            res.end('ok');
+            for (const w of waiting.splice(0)) w();
+          });
+        } else if (req.url === '/wait') {
+          const answer = () => res.end(posted ?? '{}');
+          if (posted) answer();
+          else waiting.push(answer);
+        } else if (file) {
+          res.setHeader('Content-Type', 'text/javascript');
+          res.end(readFileSync(join(work, file)));
+        } else {
+          res.setHeader('Content-Type', 'text/html');
+          res.end(html);
+        }
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const port = (server.address() as { port: number }).port;
+      try {
+        const { stdout: dom } = await promisify(execFile)(
+          chromium,
+          [
+            '--headless',
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+            '--no-first-run',
+            '--virtual-time-budget=20000',
+            `--user-data-dir=${join(work, 'chromium-profile-iso')}`,
+            '--dump-dom',
+            `http://127.0.0.1:${port}/`,
+          ],
+          { encoding: 'utf8', timeout: 60_000 },
+        );
+        expect(posted, `no result from the worker; the page: ${dom.slice(0, 300)}`).not.toBeNull();
+        const out = JSON.parse(posted!);
+        expect(dom).toContain('RESULT {');
+        expect(out).toMatchObject({ isolated: true, threads: 2, same: true, variant: 'relaxed-simd' });
+        expect(out.auto).toBeGreaterThanOrEqual(1);
+        expect(Number.isFinite(out.first)).toBe(true);
+      } finally {
+        server.close();
       }
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as { port: number }).port;
-    try {
-      const { stdout: dom } = await promisify(execFile)(chromium, [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run', '--virtual-time-budget=20000',
-        `--user-data-dir=${join(work, 'chromium-profile-iso')}`, '--dump-dom', `http://127.0.0.1:${port}/`,
-      ], { encoding: 'utf8', timeout: 60_000 });
-      expect(posted, `no result from the worker; the page: ${dom.slice(0, 300)}`).not.toBeNull();
-      const out = JSON.parse(posted!);
-      expect(dom).toContain('RESULT {');
-      expect(out).toMatchObject({ isolated: true, threads: 2, same: true, variant: 'relaxed-simd' });
-      expect(out.auto).toBeGreaterThanOrEqual(1);
-      expect(Number.isFinite(out.first)).toBe(true);
-    } finally {
-      server.close();
-    }
-  });
+    },
+  );
 });

@@ -4,19 +4,28 @@ import { seededRandom, shuffle, shuffledOrder } from '../src/index.js';
 
 describe('seeded randomness', () => {
   it('repeats a stream for a seed and differs across seeds', () => {
-    const a = seededRandom(42), b = seededRandom(42), c = seededRandom(43);
-    const sa = Array.from({ length: 100 }, a), sb = Array.from({ length: 100 }, b), sc = Array.from({ length: 100 }, c);
+    const a = seededRandom(42),
+      b = seededRandom(42),
+      c = seededRandom(43);
+    const sa = Array.from({ length: 100 }, a),
+      sb = Array.from({ length: 100 }, b),
+      sc = Array.from({ length: 100 }, c);
     expect(sa).toEqual(sb);
     expect(sa.filter((v, i) => v === sc[i]).length).toBe(0);
   });
 
   it('is uniform on [0, 1): mean, variance and decile counts of 100,000 draws', () => {
-    const r = seededRandom(7), n = 100_000, deciles = new Array(10).fill(0);
-    let sum = 0, sumSq = 0;
+    const r = seededRandom(7),
+      n = 100_000,
+      deciles = new Array(10).fill(0);
+    let sum = 0,
+      sumSq = 0;
     for (let i = 0; i < n; i++) {
       const v = r();
       expect(v >= 0 && v < 1).toBe(true);
-      sum += v; sumSq += v * v; deciles[Math.floor(v * 10)]++;
+      sum += v;
+      sumSq += v * v;
+      deciles[Math.floor(v * 10)]++;
     }
     expect(Math.abs(sum / n - 0.5)).toBeLessThan(0.005); // sd of the mean is 0.0009
     expect(Math.abs(sumSq / n - (sum / n) ** 2 - 1 / 12)).toBeLessThan(0.002);

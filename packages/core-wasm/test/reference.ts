@@ -13,12 +13,23 @@ export interface RefLayer {
 }
 
 export function toRef(layers: { weight: Float32Array; bias: Float32Array; in: number; out: number }[]): RefLayer[] {
-  return layers.map((L) => ({ weight: Float64Array.from(L.weight), bias: Float64Array.from(L.bias), in: L.in, out: L.out }));
+  return layers.map((L) => ({
+    weight: Float64Array.from(L.weight),
+    bias: Float64Array.from(L.bias),
+    in: L.in,
+    out: L.out,
+  }));
 }
 
 /** out (B,OC) = inp (B,C) W^T + b, in float64. */
-export function denseForward(inp: ArrayLike<number>, weight: ArrayLike<number>, bias: ArrayLike<number> | null,
-                             B: number, C: number, OC: number): Float64Array {
+export function denseForward(
+  inp: ArrayLike<number>,
+  weight: ArrayLike<number>,
+  bias: ArrayLike<number> | null,
+  B: number,
+  C: number,
+  OC: number,
+): Float64Array {
   const out = new Float64Array(B * OC);
   for (let b = 0; b < B; b++) {
     for (let o = 0; o < OC; o++) {
@@ -31,9 +42,17 @@ export function denseForward(inp: ArrayLike<number>, weight: ArrayLike<number>, 
 }
 
 /** dinp = dout W; dweight = dout^T inp; dbias = sum_b dout (fresh, not accumulated). */
-export function denseBackward(dout: ArrayLike<number>, inp: ArrayLike<number>, weight: ArrayLike<number>,
-                              B: number, C: number, OC: number) {
-  const dinp = new Float64Array(B * C), dweight = new Float64Array(OC * C), dbias = new Float64Array(OC);
+export function denseBackward(
+  dout: ArrayLike<number>,
+  inp: ArrayLike<number>,
+  weight: ArrayLike<number>,
+  B: number,
+  C: number,
+  OC: number,
+) {
+  const dinp = new Float64Array(B * C),
+    dweight = new Float64Array(OC * C),
+    dbias = new Float64Array(OC);
   for (let b = 0; b < B; b++) {
     for (let o = 0; o < OC; o++) {
       const g = dout[b * OC + o];
@@ -79,7 +98,8 @@ export function erf(x: number): number {
   if (Number.isNaN(a)) return NaN;
   if (a < 3) {
     // erf(a) = 2 / sqrt(pi) * sum_n (-1)^n a^(2n+1) / (n! (2n+1)); the terms peak near 170 at a = 3, so ~1e-14
-    let term = a, sum = a;
+    let term = a,
+      sum = a;
     for (let n = 1; n < 100; n++) {
       term *= (-a * a) / n;
       const t = term / (2 * n + 1);
@@ -100,33 +120,50 @@ const SQRT_2_PI = Math.sqrt(2 / Math.PI);
 /** f(z) for one activation, float64 (PyTorch's definitions, see test/golden/activations.json's `activations`). */
 export function activate(act: ActivationSpec, v: number): number {
   switch (act.name) {
-    case 'relu': return Math.max(v, 0);
-    case 'leaky_relu': return v > 0 ? v : act.slope * v;
-    case 'sigmoid': return sigmoid(v);
-    case 'tanh': return Math.tanh(v);
-    case 'gelu': return 0.5 * v * (1 + erf(v / Math.SQRT2));
-    case 'gelu_tanh': return 0.5 * v * (1 + Math.tanh(SQRT_2_PI * (v + 0.044715 * v ** 3)));
-    case 'silu': return v * sigmoid(v);
-    case 'elu': return v > 0 ? v : act.alpha * Math.expm1(v);
-    case 'identity': return v;
+    case 'relu':
+      return Math.max(v, 0);
+    case 'leaky_relu':
+      return v > 0 ? v : act.slope * v;
+    case 'sigmoid':
+      return sigmoid(v);
+    case 'tanh':
+      return Math.tanh(v);
+    case 'gelu':
+      return 0.5 * v * (1 + erf(v / Math.SQRT2));
+    case 'gelu_tanh':
+      return 0.5 * v * (1 + Math.tanh(SQRT_2_PI * (v + 0.044715 * v ** 3)));
+    case 'silu':
+      return v * sigmoid(v);
+    case 'elu':
+      return v > 0 ? v : act.alpha * Math.expm1(v);
+    case 'identity':
+      return v;
   }
 }
 
 /** f'(z) for one activation, float64 (at exactly 0: relu' = 0, leaky_relu' = slope, elu' = alpha, as PyTorch). */
 export function activateGrad(act: ActivationSpec, v: number): number {
   switch (act.name) {
-    case 'relu': return v > 0 ? 1 : 0;
-    case 'leaky_relu': return v > 0 ? 1 : act.slope;
-    case 'sigmoid': return sigmoid(v) * (1 - sigmoid(v));
-    case 'tanh': return 1 - Math.tanh(v) ** 2;
-    case 'gelu': return 0.5 * (1 + erf(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI);
+    case 'relu':
+      return v > 0 ? 1 : 0;
+    case 'leaky_relu':
+      return v > 0 ? 1 : act.slope;
+    case 'sigmoid':
+      return sigmoid(v) * (1 - sigmoid(v));
+    case 'tanh':
+      return 1 - Math.tanh(v) ** 2;
+    case 'gelu':
+      return 0.5 * (1 + erf(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI);
     case 'gelu_tanh': {
       const t = Math.tanh(SQRT_2_PI * (v + 0.044715 * v ** 3));
       return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * SQRT_2_PI * (1 + 3 * 0.044715 * v * v);
     }
-    case 'silu': return sigmoid(v) * (1 + v * (1 - sigmoid(v)));
-    case 'elu': return v > 0 ? 1 : act.alpha * Math.exp(v);
-    case 'identity': return 1;
+    case 'silu':
+      return sigmoid(v) * (1 + v * (1 - sigmoid(v)));
+    case 'elu':
+      return v > 0 ? 1 : act.alpha * Math.exp(v);
+    case 'identity':
+      return 1;
   }
 }
 
@@ -136,8 +173,14 @@ export interface RefForward {
 }
 
 /** acts: one activation per hidden layer (default relu everywhere). */
-export function forward(layers: RefLayer[], x: ArrayLike<number>, B: number, acts: readonly ActivationSpec[] = []): RefForward {
-  const z: Float64Array[] = [], a: Float64Array[] = [];
+export function forward(
+  layers: RefLayer[],
+  x: ArrayLike<number>,
+  B: number,
+  acts: readonly ActivationSpec[] = [],
+): RefForward {
+  const z: Float64Array[] = [],
+    a: Float64Array[] = [];
   let inp: ArrayLike<number> = x;
   layers.forEach((L, i) => {
     const zi = denseForward(inp, L.weight, L.bias, B, L.in, L.out);
@@ -150,21 +193,32 @@ export function forward(layers: RefLayer[], x: ArrayLike<number>, B: number, act
   return { z, a };
 }
 
-export function loss(layers: RefLayer[], x: ArrayLike<number>, targets: ArrayLike<number>, B: number,
-                     acts: readonly ActivationSpec[] = []): number {
+export function loss(
+  layers: RefLayer[],
+  x: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  B: number,
+  acts: readonly ActivationSpec[] = [],
+): number {
   const { a } = forward(layers, x, B, acts);
   return crossEntropy(a[a.length - 1], targets, B, layers[layers.length - 1].out);
 }
 
 /** Mean loss and its gradient w.r.t. every weight and bias. */
-export function lossAndGradients(layers: RefLayer[], x: ArrayLike<number>, targets: ArrayLike<number>, B: number,
-                                 acts: readonly ActivationSpec[] = []) {
+export function lossAndGradients(
+  layers: RefLayer[],
+  x: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  B: number,
+  acts: readonly ActivationSpec[] = [],
+) {
   const { z, a } = forward(layers, x, B, acts);
   const V = layers[layers.length - 1].out;
   const logits = a[a.length - 1];
   const probs = softmax(logits, B, V);
   let dout = new Float64Array(B * V);
-  for (let b = 0; b < B; b++) for (let v = 0; v < V; v++) dout[b * V + v] = (probs[b * V + v] - (v === targets[b] ? 1 : 0)) / B;
+  for (let b = 0; b < B; b++)
+    for (let v = 0; v < V; v++) dout[b * V + v] = (probs[b * V + v] - (v === targets[b] ? 1 : 0)) / B;
   const grads: { weight: Float64Array; bias: Float64Array }[] = new Array(layers.length);
   for (let i = layers.length - 1; i >= 0; i--) {
     const L = layers[i];
@@ -172,7 +226,8 @@ export function lossAndGradients(layers: RefLayer[], x: ArrayLike<number>, targe
     const { dinp, dweight, dbias } = denseBackward(dout, inp, L.weight, B, L.in, L.out);
     grads[i] = { weight: dweight, bias: dbias };
     if (i > 0) {
-      const zp = z[i - 1], act = acts[i - 1] ?? RELU;
+      const zp = z[i - 1],
+        act = acts[i - 1] ?? RELU;
       dout = dinp.map((g, j) => g * activateGrad(act, zp[j]));
     }
   }
@@ -180,11 +235,17 @@ export function lossAndGradients(layers: RefLayer[], x: ArrayLike<number>, targe
 }
 
 /** One SGD step in PyTorch's convention; velocity (same shapes as the layers) is updated in place when given. */
-export function sgdStep(layers: RefLayer[], grads: { weight: Float64Array; bias: Float64Array }[], lr: number,
-                        momentum = 0, velocity?: { weight: Float64Array; bias: Float64Array }[]): void {
+export function sgdStep(
+  layers: RefLayer[],
+  grads: { weight: Float64Array; bias: Float64Array }[],
+  lr: number,
+  momentum = 0,
+  velocity?: { weight: Float64Array; bias: Float64Array }[],
+): void {
   layers.forEach((L, i) => {
     for (const key of ['weight', 'bias'] as const) {
-      const p = L[key], g = grads[i][key];
+      const p = L[key],
+        g = grads[i][key];
       const v = velocity?.[i][key];
       for (let j = 0; j < p.length; j++) {
         let step = g[j];

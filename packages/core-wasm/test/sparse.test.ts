@@ -32,14 +32,20 @@ afterAll(() => {
 for (const variant of variants()) {
   const simd = variant === 'simd' ? 'plain' : 'relaxed';
   describe(`sparse first layer (${variant})`, () => {
-    it('784-512-10 on real MNIST with dense and all-zero rows: the dense path\'s bits on 1, 2 and 3 threads, float64 within 2e-6', async () => {
-      const nets = await Promise.all([1, 2, 3].map((threads) => Mlp.create([784, 512, 10], { seed: 3, simd, threads })));
+    it("784-512-10 on real MNIST with dense and all-zero rows: the dense path's bits on 1, 2 and 3 threads, float64 within 2e-6", async () => {
+      const nets = await Promise.all(
+        [1, 2, 3].map((threads) => Mlp.create([784, 512, 10], { seed: 3, simd, threads })),
+      );
       const x = mixedRows();
       const dense = withDense(nets[0], () => nets[0].forward(x, 300));
       for (const net of nets) {
         const before = inputSparsity.jobs;
         expectSameBits(net.forward(x, 300), dense, `forward, ${net.threads} threads`);
-        expectSameBits(net.probabilities(x, 300), withDense(net, () => net.probabilities(x, 300)), `probabilities, ${net.threads} threads`);
+        expectSameBits(
+          net.probabilities(x, 300),
+          withDense(net, () => net.probabilities(x, 300)),
+          `probabilities, ${net.threads} threads`,
+        );
         expect(inputSparsity.jobs, 'the sparse path ran').toBeGreaterThan(before);
       }
       // batch 1 (the drawing canvas): one row at a time, on the calling thread
@@ -54,7 +60,7 @@ for (const variant of variants()) {
       nets.forEach((n) => n.dispose());
     });
 
-    it('training steps with the sparse forward keep the dense path\'s losses and weights, bit for bit', async () => {
+    it("training steps with the sparse forward keep the dense path's losses and weights, bit for bit", async () => {
       const { x, labels } = mnist('train', 64, 500);
       const [a, b] = await Promise.all([0, 1].map(() => Mlp.create([784, 64, 10], { seed: 9, simd, threads: 2 })));
       for (let step = 0; step < 4; step++) {
@@ -80,7 +86,9 @@ for (const variant of variants()) {
         const before = inputSparsity.jobs;
         const logits = net.forward(x, 32);
         expect(inputSparsity.jobs, 'dense path').toBe(before);
-        expect(logits.every(Number.isNaN), `weight ${bad}: every logit NaN (hidden unit 7 is NaN in every row)`).toBe(true);
+        expect(logits.every(Number.isNaN), `weight ${bad}: every logit NaN (hidden unit 7 is NaN in every row)`).toBe(
+          true,
+        );
         expect(Number.isNaN(net.evaluate(x, labels, 32).loss)).toBe(true);
         expect(net.predict(x.subarray(0, 784), 1)[0]).toBe(0);
       }
@@ -95,7 +103,11 @@ for (const variant of variants()) {
         const la = withDense(dense, () => dense.trainBatch(x, labels, 32, { lr: 1e30 }));
         const lb = net.trainBatch(x, labels, 32, { lr: 1e30 });
         expect(Object.is(la, lb), `step ${step}: loss ${la} vs ${lb}`).toBe(true);
-        expectSameBits(net.forward(x, 32), withDense(dense, () => dense.forward(x, 32)), `forward after step ${step}`);
+        expectSameBits(
+          net.forward(x, 32),
+          withDense(dense, () => dense.forward(x, 32)),
+          `forward after step ${step}`,
+        );
         nonFinite ||= !net.getLayer(0).weight.every(Number.isFinite);
       }
       expect(nonFinite, 'the run reached non-finite first-layer weights').toBe(true);
@@ -112,7 +124,11 @@ for (const variant of variants()) {
       expect(Array.from({ length: 10 }, (_, o) => w0[o * 784]).some((v) => !Number.isFinite(v))).toBe(true);
       expect(w0.every((v, i) => i % 784 === 0 || Number.isFinite(v))).toBe(true);
       const after = single.forward(x, 32);
-      expectSameBits(after, withDense(single, () => single.forward(x, 32)), 'forward after the overflowing step');
+      expectSameBits(
+        after,
+        withDense(single, () => single.forward(x, 32)),
+        'forward after the overflowing step',
+      );
       expect(after.some(Number.isNaN)).toBe(true);
       single.dispose();
     });
@@ -134,7 +150,9 @@ for (const variant of variants()) {
 describe('the inputSparsity option', () => {
   it('false keeps the dense kernel for that network only, with the same bits; anything but a boolean is refused', async () => {
     const { x } = mnist('t10k', 64);
-    const [sparse, dense] = await Promise.all([true, false].map((on) => Mlp.create([784, 32, 10], { seed: 8, threads: 1, inputSparsity: on })));
+    const [sparse, dense] = await Promise.all(
+      [true, false].map((on) => Mlp.create([784, 32, 10], { seed: 8, threads: 1, inputSparsity: on })),
+    );
     expect([sparse.inputSparsity, dense.inputSparsity]).toEqual([true, false]);
     let before = inputSparsity.jobs;
     const a = dense.forward(x, 64);
@@ -142,7 +160,9 @@ describe('the inputSparsity option', () => {
     before = inputSparsity.jobs;
     expectSameBits(sparse.forward(x, 64), a, 'sparse vs dense network');
     expect(inputSparsity.jobs, 'the other network still skips zeros').toBeGreaterThan(before);
-    await expect(Mlp.create([4, 2], { inputSparsity: 'yes' as never })).rejects.toMatchObject({ code: 'CORE_BAD_ARGUMENT' });
+    await expect(Mlp.create([4, 2], { inputSparsity: 'yes' as never })).rejects.toMatchObject({
+      code: 'CORE_BAD_ARGUMENT',
+    });
     sparse.dispose();
     dense.dispose();
   });

@@ -17,7 +17,11 @@ const shapes: { sizes: number[]; batch: number; activation?: Activation[] }[] = 
   { sizes: [37, 29, 13, 10], batch: 50 },
   { sizes: [784, 64, 10], batch: 64 },
   { sizes: [21, 9, 3], batch: 17 },
-  { sizes: [37, 29, 13, 11, 7, 10], batch: 50, activation: ['gelu', { name: 'leaky_relu', slope: -0.2 }, 'tanh', { name: 'elu', alpha: 0.7 }] },
+  {
+    sizes: [37, 29, 13, 11, 7, 10],
+    batch: 50,
+    activation: ['gelu', { name: 'leaky_relu', slope: -0.2 }, 'tanh', { name: 'elu', alpha: 0.7 }],
+  },
   { sizes: [21, 9, 6, 5, 3], batch: 17, activation: ['silu', 'sigmoid', 'gelu_tanh'] },
   { sizes: [22, 15, 4], batch: 30, activation: ['identity'] },
 ];
@@ -37,7 +41,9 @@ for (const variant of variants()) {
   describe(`threads are bit-identical to one thread (${variant})`, () => {
     for (const { sizes, batch, activation } of shapes) {
       it(`${sizes.join('-')}${activation ? ` ${JSON.stringify(activation)}` : ''}, batch ${batch}: forward, probabilities, evaluate, gradients, 6 training steps`, async () => {
-        const nets = await Promise.all([1, 2, 3].map((threads) => Mlp.create(sizes, { seed: 11, simd, threads, activation })));
+        const nets = await Promise.all(
+          [1, 2, 3].map((threads) => Mlp.create(sizes, { seed: 11, simd, threads, activation })),
+        );
         expect(nets.map((n) => n.threads)).toEqual([1, 2, 3]);
         expect(nets.every((n) => n.variant === variant)).toBe(true);
         const rand = rng(sizes[0] + batch);
@@ -47,7 +53,9 @@ for (const variant of variants()) {
         const labels = Uint8Array.from({ length: 300 }, () => Math.floor(rand() * sizes[sizes.length - 1]));
         const before = stats.parallelJobs;
         const [one, ...many] = nets;
-        const logits = one.forward(x, 300), probs = one.probabilities(x, 300), ev = one.evaluate(x, labels, 300, 64);
+        const logits = one.forward(x, 300),
+          probs = one.probabilities(x, 300),
+          ev = one.evaluate(x, labels, 300, 64);
         for (const net of many) {
           expectSameBits(net.forward(x, 300), logits, `forward, ${net.threads} threads`);
           expectSameBits(net.probabilities(x, 300), probs, `probabilities, ${net.threads} threads`);
@@ -68,10 +76,14 @@ for (const variant of variants()) {
         }
         // 3 plain steps, then 3 with momentum (buffers appear mid-run), each from a different slice of the data
         for (let step = 0; step < 6; step++) {
-          const xs = x.subarray(step * 40 * C, step * 40 * C + batch * C), ys = labels.subarray(step * 40, step * 40 + batch);
+          const xs = x.subarray(step * 40 * C, step * 40 * C + batch * C),
+            ys = labels.subarray(step * 40, step * 40 + batch);
           const opts = step < 3 ? { lr: 0.1 } : { lr: 0.05, momentum: 0.9 };
           const losses = nets.map((n) => n.trainBatch(xs, ys, batch, opts));
-          expect(losses.every((l) => Object.is(l, losses[0])), `step ${step} losses ${losses}`).toBe(true);
+          expect(
+            losses.every((l) => Object.is(l, losses[0])),
+            `step ${step} losses ${losses}`,
+          ).toBe(true);
         }
         for (let i = 0; i < one.layerCount; i++) {
           const ref = one.getLayer(i);
@@ -92,19 +104,24 @@ for (const variant of variants()) {
     it('one epoch-like run on real MNIST (784-512-10, 30 batches of 64, lr 0.1): same weights and test predictions', async () => {
       tuning.minFlops = savedMinFlops; // the default threshold, as users get it
       try {
-      const train = mnist('train', 30 * 64), test = mnist('t10k', 1000);
-      const [a, b] = await Promise.all([1, 2].map((threads) => Mlp.create([784, 512, 10], { seed: 1, simd, threads })));
-      for (let s = 0; s < 30; s++) {
-        const xs = train.x.subarray(s * 64 * 784, (s + 1) * 64 * 784), ys = train.labels.subarray(s * 64, (s + 1) * 64);
-        expect(Object.is(a.trainBatch(xs, ys, 64, { lr: 0.1 }), b.trainBatch(xs, ys, 64, { lr: 0.1 }))).toBe(true);
-      }
-      expectSameBits(b.getLayer(0).weight, a.getLayer(0).weight, 'W1');
-      const ea = a.evaluate(test.x, test.labels, 1000), eb = b.evaluate(test.x, test.labels, 1000);
-      expect(eb.accuracy).toBe(ea.accuracy);
-      expect(ea.accuracy).toBeGreaterThan(0.6);
-      expectSameBits(eb.predictions, ea.predictions, 'test predictions');
-      a.dispose();
-      b.dispose();
+        const train = mnist('train', 30 * 64),
+          test = mnist('t10k', 1000);
+        const [a, b] = await Promise.all(
+          [1, 2].map((threads) => Mlp.create([784, 512, 10], { seed: 1, simd, threads })),
+        );
+        for (let s = 0; s < 30; s++) {
+          const xs = train.x.subarray(s * 64 * 784, (s + 1) * 64 * 784),
+            ys = train.labels.subarray(s * 64, (s + 1) * 64);
+          expect(Object.is(a.trainBatch(xs, ys, 64, { lr: 0.1 }), b.trainBatch(xs, ys, 64, { lr: 0.1 }))).toBe(true);
+        }
+        expectSameBits(b.getLayer(0).weight, a.getLayer(0).weight, 'W1');
+        const ea = a.evaluate(test.x, test.labels, 1000),
+          eb = b.evaluate(test.x, test.labels, 1000);
+        expect(eb.accuracy).toBe(ea.accuracy);
+        expect(ea.accuracy).toBeGreaterThan(0.6);
+        expectSameBits(eb.predictions, ea.predictions, 'test predictions');
+        a.dispose();
+        b.dispose();
       } finally {
         tuning.minFlops = 0;
       }
@@ -124,7 +141,10 @@ describe('the threads option', () => {
 
   it('refuses nonsense with CORE_BAD_ARGUMENT', async () => {
     for (const threads of [0, -1, 1.5, 65, NaN, 'many']) {
-      await expect(Mlp.create([4, 2], { threads: threads as never })).rejects.toMatchObject({ code: 'CORE_BAD_ARGUMENT', message: expect.stringMatching(/threads/) });
+      await expect(Mlp.create([4, 2], { threads: threads as never })).rejects.toMatchObject({
+        code: 'CORE_BAD_ARGUMENT',
+        message: expect.stringMatching(/threads/),
+      });
     }
   });
 
@@ -147,7 +167,11 @@ describe('the threads option', () => {
         console.log(JSON.stringify({ threads: net.threads, n: out.length }));
       `;
       // a process that never exits is killed by the timeout (sized for a busy machine; it takes ~0.3 s idle) and fails
-      const out = execFileSync(process.execPath, ['--input-type=module', '-e', program], { cwd: pkgDir, encoding: 'utf8', timeout: 100_000 });
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', program], {
+        cwd: pkgDir,
+        encoding: 'utf8',
+        timeout: 100_000,
+      });
       expect(JSON.parse(out)).toEqual({ threads: 2, n: 512 });
     });
   }

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { Mlp } from '../src/index.js';
 import { mnist, variants } from './helpers.js';
 
-const STEPS = 400, BATCH = 32;
+const STEPS = 400,
+  BATCH = 32;
 const train = mnist('train', STEPS * BATCH);
 const test = mnist('t10k', 1000);
 
@@ -15,12 +16,22 @@ for (const variant of variants()) {
       const before = net.evaluate(test.x, test.labels, 1000);
       const losses: number[] = [];
       for (let s = 0; s < STEPS; s++) {
-        losses.push(net.trainBatch(train.x.subarray(s * BATCH * 784, (s + 1) * BATCH * 784), train.labels.subarray(s * BATCH, (s + 1) * BATCH), BATCH, { lr: 0.1 }));
+        losses.push(
+          net.trainBatch(
+            train.x.subarray(s * BATCH * 784, (s + 1) * BATCH * 784),
+            train.labels.subarray(s * BATCH, (s + 1) * BATCH),
+            BATCH,
+            { lr: 0.1 },
+          ),
+        );
       }
       const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
-      const first = mean(losses.slice(0, 20)), last = mean(losses.slice(-20));
+      const first = mean(losses.slice(0, 20)),
+        last = mean(losses.slice(-20));
       const after = net.evaluate(test.x, test.labels, 1000);
-      console.log(`train ${variant}: loss ${first.toFixed(3)} -> ${last.toFixed(3)}; test accuracy ${(before.accuracy * 100).toFixed(1)}% -> ${(after.accuracy * 100).toFixed(1)}%, test loss ${after.loss.toFixed(3)}`);
+      console.log(
+        `train ${variant}: loss ${first.toFixed(3)} -> ${last.toFixed(3)}; test accuracy ${(before.accuracy * 100).toFixed(1)}% -> ${(after.accuracy * 100).toFixed(1)}%, test loss ${after.loss.toFixed(3)}`,
+      );
       expect(first).toBeGreaterThan(1.5); // starts near log(10) = 2.30
       expect(last).toBeLessThan(0.6);
       expect(after.loss).toBeLessThan(0.45);
