@@ -37,6 +37,5 @@ export const ENGINE_OPTIONS: OptionSpecs = {
 };
 
 export const ENGINE_HELP: Record<string, string> = {
-  threads:
-    `threads for the WASM engine (default auto: one per core, at most ${MAX_AUTO_THREADS}; results are the same bits for any count)`,
+  threads: `threads for the WASM engine (default auto: one per core, at most ${MAX_AUTO_THREADS}; results are the same bits for any count)`,
 };
