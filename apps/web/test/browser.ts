@@ -1,6 +1,5 @@
 // Shared by the browser tests and scripts/perf.mjs's documentation: find Debian's Chromium, launch it headless with
 // the flags that work on this machine, serve dist/ on a free port, and build the site when asked.
-import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,31 +8,15 @@ import { serve } from '../scripts/serve.mjs';
 
 export const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const REPO_ROOT = join(WEB_ROOT, '..', '..');
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-
-/** Why the browser tests cannot run here (no Chromium), or undefined when they can. */
-export function missingBrowser(): string | undefined {
-  return existsSync(CHROMIUM)
-    ? undefined
-    : `Chromium not found at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
-}
+export { CHROMIUM, CHROMIUM_ARGS, missingBrowser } from '../../../chromium.shared.mjs';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../../chromium.shared.mjs';
 
 export function buildSite(): void {
   execFileSync(process.execPath, [join(WEB_ROOT, 'scripts', 'build.mjs')], { cwd: WEB_ROOT, stdio: 'inherit' });
 }
 
 export async function launch(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS], headless: true });
 }
 
 export async function startServer(): Promise<{ url: string; close: () => Promise<void> }> {

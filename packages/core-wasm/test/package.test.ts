@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../../chromium.shared.mjs';
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const work = mkdtempSync(join(tmpdir(), 'core-wasm-consumer-'));
@@ -96,7 +97,7 @@ describe('the built package', () => {
     );
   });
 
-  const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  const chromium = CHROMIUM;
   if (!existsSync(chromium))
     console.warn(
       `skipping the Chromium case: no browser at ${chromium} (apt-get install chromium, or set CHROMIUM_PATH)`,
@@ -126,13 +127,7 @@ describe('the built package', () => {
       const dom = execFileSync(
         chromium,
         [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
+          ...CHROMIUM_ARGS,
           '--allow-file-access-from-files',
           '--virtual-time-budget=10000',
           `--user-data-dir=${join(work, 'chromium-profile')}`,
@@ -226,13 +221,7 @@ describe('the built package', () => {
         const { stdout: dom } = await promisify(execFile)(
           chromium,
           [
-            '--headless',
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            '--no-first-run',
+            ...CHROMIUM_ARGS,
             '--virtual-time-budget=20000',
             `--user-data-dir=${join(work, 'chromium-profile-iso')}`,
             '--dump-dom',

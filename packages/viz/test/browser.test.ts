@@ -2,14 +2,13 @@
 // browser with no Node built-ins, every figure is one <svg> in the page's own DOM, and a tile's weights show their
 // colours where they should, as sharp pixels ("pixelated"), in Chromium's own rendering.
 
-import { existsSync } from 'node:fs';
 import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePng } from './png-decode.js';
+import { CHROMIUM, CHROMIUM_ARGS, missingBrowser } from '../../../chromium.shared.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
+const haveChromium = missingBrowser() === undefined;
 
 describe.skipIf(!haveChromium)(
   'in Chromium (skipped when /usr/bin/chromium is missing: apt-get install -y chromium)',
@@ -30,15 +29,7 @@ describe.skipIf(!haveChromium)(
       bundle = result.outputFiles[0].text;
       browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
+        args: [...CHROMIUM_ARGS],
       });
     }, 60_000);
 

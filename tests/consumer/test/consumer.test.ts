@@ -24,6 +24,7 @@ import { loadMlpSync, type MlpLayer } from '@mnist/loader';
 import { readIdxImages, readIdxLabels } from '@mnist/loader/data';
 import { chromium as playwright } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../../chromium.shared.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
@@ -34,7 +35,6 @@ const REGISTRY_PACKAGES = ['typescript@5.9.3', '@types/node@20', 'esbuild@0.28.2
 const VIZ_NODE_PEERS = ['linkedom@0.18.15', '@resvg/resvg-js@2.6.2'];
 const NPM_FLAGS = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'];
 const COUNT = 100;
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 // Children get the environment without pnpm's npm_* / pnpm_* variables, as in a user's own shell.
 const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm|pnpm)_/i.test(key)));
@@ -344,15 +344,7 @@ describe('the packed packages in a project outside the workspace', () => {
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const browser = await playwright.launch({
         executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
+        args: [...CHROMIUM_ARGS],
         timeout: 240_000,
       });
       try {
