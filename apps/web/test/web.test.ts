@@ -11,11 +11,10 @@ import type { Browser, Page } from 'playwright-core';
 import { loadMlp, savePth } from '@mnist/loader';
 import { Mlp } from '@mnist/core-wasm';
 import { buildSite, launch, missingBrowser, REPO_ROOT, startServer, WEB_ROOT } from './browser.js';
-import { zipStored } from './zip.js';
 // the loader's own generators of hostile inputs (a pickle assembler and a zip writer) and its opcode table, shared
 // rather than copied
 import { OP } from '../../../packages/loader/src/opcodes.js';
-import { Pickle, pth, stateDict } from '../../../packages/loader/test/craft.js';
+import { buildZip, Pickle, pth, stateDict } from '../../../packages/loader/test/craft.js';
 
 // Chromium runs the relaxed-SIMD (fused multiply-add) build; let Node run the very same binary, so the accuracies
 // compared below come from identical arithmetic rather than from two roundings that may flip a borderline digit.
@@ -53,23 +52,9 @@ async function correctInNode(bytes: Uint8Array): Promise<{ correct: number; vari
 
 /** A zip-format .pth whose data.pkl calls os.system('echo pwned') (GLOBAL + REDUCE), as a hostile file would. */
 function craftedHostile(): Uint8Array {
-  const pickle = new Uint8Array([
-    0x80,
-    0x02, // PROTO 2
-    ...Buffer.from('cos\nsystem\n'), // GLOBAL os.system
-    0x58,
-    11,
-    0,
-    0,
-    0,
-    ...Buffer.from('echo pwned'),
-    0x0a, // BINUNICODE 'echo pwned\n'
-    0x85,
-    0x52,
-    0x2e, // TUPLE1 REDUCE STOP
-  ]);
-  return zipStored([
-    { name: 'evil/data.pkl', data: pickle },
+  const pickle = new Pickle().proto(2).global('os', 'system').str('echo pwned\n').op(OP.TUPLE1, OP.REDUCE).stop();
+  return buildZip([
+    { name: 'evil/data.pkl', data: pickle.bytesOut() },
     { name: 'evil/version', data: Buffer.from('3\n') },
   ]);
 }
