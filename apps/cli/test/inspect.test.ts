@@ -45,6 +45,10 @@ describe('inspect', () => {
       classes: 10,
       parameters: 407_050,
       dtype: 'float32',
+      // A state_dict records neither: ReLU and no normalization are assumed.
+      activations: ['relu'],
+      normalize: null,
+      settingsSource: { activation: 'assumed', normalize: 'assumed' },
     });
     expect(doc.warnings).toEqual([]);
   });
@@ -54,7 +58,12 @@ describe('inspect', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^format\s+zip .*root folder "mnist_model"$/m);
     expect(run.stdout).toMatch(/^\s+fc1\.weight\s+float32\s+512x784\s+-0\.3551\s+0\.3082\s+-0\.0019\s+0\s+0$/m);
-    expect(run.stdout).toContain('784 -> 512 -> 10: 2 Linear layers with ReLU between, 407,050 parameters');
+    expect(run.stdout).toContain(
+      '784 -> 512 -> 10: 2 Linear layers, activation relu (assumed), normalization none (assumed), 407,050 parameters',
+    );
+    expect(run.stdout).toMatch(
+      /^ {10}assumed: ReLU between layers and no input normalization \(.*--activation and --normalize/m,
+    );
     expect(run.stdout).toMatch(/^warnings\s+none$/m);
   });
 

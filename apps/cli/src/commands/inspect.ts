@@ -5,16 +5,26 @@ import { describeOptions, type OptionSpecs, type Parsed } from '../args.js';
 import { UsageError, fileError, isPackageError } from '../errors.js';
 import { readInput } from '../files.js';
 import { bold, bytes, table, useColor, int, safeJson, safeText } from '../term.js';
-import { COMMON_HELP, COMMON_OPTIONS, FILE_OPTIONS, fileHelp } from './common.js';
+import { COMMON_HELP, COMMON_OPTIONS, FILE_OPTIONS, MODEL_HELP, MODEL_OPTIONS, fileHelp } from './common.js';
+import {
+  assumedLine,
+  describeSettings,
+  resolveSettings,
+  settingsJson,
+  type SettingOptions,
+  type SettingsJson,
+} from '../model.js';
 
 export const specs: OptionSpecs = {
   json: { type: 'boolean' },
+  ...MODEL_OPTIONS,
   ...FILE_OPTIONS,
   ...COMMON_OPTIONS,
 };
 
 const text: Record<string, string> = {
   json: 'print one JSON document on stdout',
+  ...MODEL_HELP,
   ...fileHelp('model'),
   ...COMMON_HELP,
 };
@@ -24,7 +34,8 @@ export function help(): string {
 
 Shows what a PyTorch .pth file holds, read safely (nothing in it is executed): the format (zip or legacy)
 and root folder, every tensor (name, dtype, shape, min, max, mean, NaN and infinity counts), the MLP the
-loader infers from it (layers and parameters), and warnings.
+loader infers from it (layers and parameters), and warnings. A state_dict records no activation and no input
+normalization: the MLP line says the ones given with --activation and --normalize, or that ReLU and none are assumed.
 
 Options:
 ${describeOptions(specs, text)}
@@ -55,13 +66,15 @@ export interface InspectReport {
   key: string | null;
   ignored: string[];
   tensors: TensorStats[];
-  mlp: {
-    layers: Array<{ name: string; in: number; out: number }>;
-    inputSize: number;
-    classes: number;
-    parameters: number;
-    dtype: string;
-  } | null;
+  mlp:
+    | ({
+        layers: Array<{ name: string; in: number; out: number }>;
+        inputSize: number;
+        classes: number;
+        parameters: number;
+        dtype: string;
+      } & SettingsJson)
+    | null;
   /** Why the tensors are not an MLP the CLI can run (mlp is null then). */
   mlpError: { code: string; message: string } | null;
   warnings: string[];
@@ -101,13 +114,13 @@ export async function run({ options, positionals }: Parsed): Promise<number> {
   if (positionals.length === 0) throw new UsageError('which file? (usage: mnist inspect F.pth [--json])');
   if (positionals.length > 1)
     throw new UsageError(`one file at a time, got ${positionals.length} (usage: mnist inspect F.pth [--json])`);
-  const report = await inspectFile(positionals[0]!);
+  const report = await inspectFile(positionals[0]!, options as SettingOptions);
   process.stdout.write(`${options.json ? safeJson(report) : renderText(report, useColor(process.stdout))}\n`);
   return 0;
 }
 
 /** Reads the file (nothing in it is executed) and describes it: tensors with statistics, the MLP or why not. */
-async function inspectFile(file: string): Promise<InspectReport> {
+async function inspectFile(file: string, options: SettingOptions): Promise<InspectReport> {
   const raw = await readInput(file, 'model', 'model');
   let pth: PthFile;
   try {
@@ -138,6 +151,9 @@ async function inspectFile(file: string): Promise<InspectReport> {
           classes: mlp.classes,
           parameters: mlp.parameters,
           dtype: mlp.dtype,
+          ...settingsJson(
+            resolveSettings([mlp.layers[0]!.in, ...mlp.layers.map((l) => l.out)], options, 'assumed', file),
+          ),
         }
       : null,
     mlpError,
@@ -179,8 +195,10 @@ function renderText(report: InspectReport, color: boolean): string {
   if (mlp) {
     const sizes = [mlp.layers[0]!.in, ...mlp.layers.map((l) => l.out)];
     lines.push(
-      `${bold('MLP', color)}       ${sizes.join(' -> ')}: ${mlp.layers.length} Linear layer${mlp.layers.length === 1 ? '' : 's'} with ReLU between, ${int(mlp.parameters)} parameters, ${mlp.inputSize} inputs, ${mlp.classes} classes`,
+      `${bold('MLP', color)}       ${sizes.join(' -> ')}: ${mlp.layers.length} Linear layer${mlp.layers.length === 1 ? '' : 's'}, ${describeSettings(mlp)}, ${int(mlp.parameters)} parameters, ${mlp.inputSize} inputs, ${mlp.classes} classes`,
     );
+    const assumed = assumedLine(mlp);
+    if (assumed) lines.push(`          ${assumed}`);
     for (const l of mlp.layers) lines.push(`  ${name(l.name)}: Linear(${l.in}, ${l.out})`);
   } else if (mlpError) {
     lines.push(`${bold('MLP', color)}       none: ${safeText(mlpError.message, 500)} [${mlpError.code}]`);

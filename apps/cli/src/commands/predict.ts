@@ -16,7 +16,10 @@ import { UsageError } from '../errors.js';
 import { loadDataset, gather, type Dataset } from '../data.js';
 import { loadDigitImage } from '../image.js';
 import {
+  assumedLine,
   createNet,
+  describeSettings,
+  modelInputs,
   setEngineThreads,
   describeModel,
   loadModel,
@@ -25,6 +28,7 @@ import {
   requireMnistShape,
   type LoadedModel,
   type ModelSummary,
+  type SettingOptions,
 } from '../model.js';
 import {
   drawDigit,
@@ -42,7 +46,16 @@ import {
   safeJson,
   safeText,
 } from '../term.js';
-import { COMMON_HELP, COMMON_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, FILE_OPTIONS, fileHelp } from './common.js';
+import {
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  ENGINE_HELP,
+  ENGINE_OPTIONS,
+  FILE_OPTIONS,
+  MODEL_HELP,
+  MODEL_OPTIONS,
+  fileHelp,
+} from './common.js';
 import { commandLine } from '../invocation.js';
 import { loadViz } from '../viz.js';
 
@@ -58,6 +71,7 @@ export const specs: OptionSpecs = {
   examples: { type: 'string', metavar: 'N', parse: nonNegativeInt },
   errors: { type: 'boolean' },
   json: { type: 'boolean' },
+  ...MODEL_OPTIONS,
   ...FILE_OPTIONS,
   ...ENGINE_OPTIONS,
   ...COMMON_OPTIONS,
@@ -75,6 +89,7 @@ const text: Record<string, string> = {
   examples: 'how many examples and mistakes to draw (default 4)',
   errors: 'list every misclassified test image (index, label, prediction)',
   json: 'print one JSON document on stdout and nothing else there',
+  ...MODEL_HELP,
   ...fileHelp('model', 'idx', 'image'),
   ...ENGINE_HELP,
   ...COMMON_HELP,
@@ -95,10 +110,12 @@ Examples:
   mnist predict --model my_model.pth --limit 1000
   mnist predict --errors                  list the misclassified test images
   mnist predict --index 247,321           draw these test images with their probabilities
-  mnist predict --image digit.png --json`;
+  mnist predict --image digit.png --json
+  mnist predict --model tanh.pth --activation tanh --normalize mnist
+                                          a state_dict records neither: say how the model was trained`;
 }
 
-interface PredictOptions {
+interface PredictOptions extends SettingOptions {
   threads?: number | 'auto';
   model?: string;
   data?: string;
@@ -134,8 +151,11 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
   if (options.index && options.limit !== undefined)
     throw new UsageError('--index and --limit do not go together (pick images by index, or the first N)');
 
-  const model = await loadModel(options.model);
+  const model = await loadModel(options.model, options);
   printWarnings(model);
+  // With --json, stdout holds the document only: what was assumed goes to stderr (beside the loader's warnings).
+  const assumed = assumedLine(model.settings);
+  if (options.json && assumed) process.stderr.write(`${assumed}\n`);
   const batchSize = options['batch-size'] ?? 256;
   const out = process.stdout;
   const screen = { color: useColor(out), perRow: panelsPerRow(out) };
@@ -149,6 +169,8 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
   const data = await loadDataset('t10k', options);
   const indices = chooseImages(data.images.count, options);
   const { report, inputs } = await predictTestSet(model, data, indices, batchSize);
+  const hint = settingsHint(report);
+  if (options.json && hint) process.stderr.write(`${hint}\n`);
   const view: TestSetView = {
     ...screen,
     selection: options.index ? 'index' : options.limit !== undefined ? 'limit' : 'all',
@@ -157,6 +179,17 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
   };
   out.write(`${options.json ? safeJson(report) : renderTestSet(report, inputs, view)}\n`);
   return 0;
+}
+
+/** Images a hint needs: on fewer, an accuracy says little about the settings. */
+const HINT_MIN_IMAGES = 1000;
+
+/** Under 90% on the MNIST test set with assumed settings: the model was likely trained with others. */
+function settingsHint(report: TestSetReport): string | undefined {
+  const source = report.model.settingsSource;
+  if (report.accuracy >= 0.9 || report.count < HINT_MIN_IMAGES) return undefined;
+  if (source.activation !== 'assumed' && source.normalize !== 'assumed') return undefined;
+  return `hint: ${percent(report.accuracy)} is low for an MNIST model: it may have been trained with another activation or normalization; try --activation (e.g. tanh, sigmoid, gelu) and --normalize mnist`;
 }
 
 /** The test images to run: those of --index (checked against the set), or the first --limit, or all. */
@@ -232,10 +265,12 @@ async function predictTestSet(
 ): Promise<{ report: TestSetReport; inputs: Float32Array }> {
   const count = indices.length,
     classes = model.mlp.classes;
-  const net = await createNet(model.mlp);
+  const net = await createNet(model);
   try {
+    // `inputs` stay x/255 for drawing; the network gets them normalized when the model was trained so.
     const inputs = gather(data.images, indices, 0, count, new Float32Array(count * model.mlp.inputSize));
-    const { logits, seconds: elapsed } = forwardAll(net, inputs, count, batchSize);
+    const x = model.settings.normalize ? modelInputs(model.settings, inputs.slice()) : inputs;
+    const { logits, seconds: elapsed } = forwardAll(net, x, count, batchSize);
     const scores = scoreRows(logits, count, classes);
     const predictions = indices.map((index, r) => ({ index, label: data.labels.labels[index]!, ...scores[r]! }));
     const { confusionCounts } = await loadViz();
@@ -281,9 +316,10 @@ async function predictPictures(
   const size = model.mlp.inputSize;
   const inputs = new Float32Array(pictures.length * size);
   pictures.forEach((p, i) => inputs.set(p.input, i * size));
-  const net = await createNet(model.mlp);
+  const net = await createNet(model);
   try {
-    const { logits } = forwardAll(net, inputs, pictures.length, batchSize);
+    const x = model.settings.normalize ? modelInputs(model.settings, inputs.slice()) : inputs;
+    const { logits } = forwardAll(net, x, pictures.length, batchSize);
     const scores = scoreRows(logits, pictures.length, model.mlp.classes);
     const predictions = pictures.map((p, r) => ({
       file: p.file,
@@ -379,9 +415,12 @@ function renderTestSet(report: TestSetReport, inputs: Float32Array, view: TestSe
         : '';
   const lines = [
     `${bold('model', color)}     ${describeModel(model)}`,
+    `${bold('settings', color)}  ${describeSettings(model)}`,
+    ...optional(assumedLine(model)),
     `${bold('data', color)}      ${safeText(report.data)}: ${int(count)} ${plural(count, 'image')}${chosen}`,
     `${bold('engine', color)}    @mnist/core-wasm (${model.engine}, ${model.threads} ${plural(model.threads!, 'thread')}), batch ${report.batchSize}: ${seconds(report.seconds)}, ${int(report.imagesPerSecond)} images/s`,
     `${bold('accuracy', color)}  ${bold(percent(report.accuracy), color)} (${int(count - mistakes.length)} of ${int(count)} correct), mean cross-entropy loss ${report.loss.toFixed(4)}`,
+    ...optional(settingsHint(report)),
   ];
 
   if (selection !== 'index') {
@@ -475,7 +514,17 @@ function renderPictures(report: PictureReport, inputs: Float32Array, { color, pe
       ...probabilityLines(p.probabilities),
     ];
   });
-  return [`${bold('model', color)}  ${describeModel(report.model)}`, '', ...grid(panels, perRow)].join('\n');
+  return [
+    `${bold('model', color)}     ${describeModel(report.model)}`,
+    `${bold('settings', color)}  ${describeSettings(report.model)}`,
+    ...optional(assumedLine(report.model)),
+    '',
+    ...grid(panels, perRow),
+  ].join('\n');
+}
+
+function optional(line: string | undefined): string[] {
+  return line === undefined ? [] : [line];
 }
 
 function percentOrDash(v: number): string {

