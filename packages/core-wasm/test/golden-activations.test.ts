@@ -3,11 +3,10 @@
 // mixed ['tanh', 'relu'] net), on the MNIST batches of golden.test.ts. Each must give PyTorch's logits, loss, every
 // gradient, pre-activations and activations, and 20-step SGD trajectories (momentum 0.9 and plain) within the
 // ReLU golden's maxdiffs: logits and loss 1e-6, gradients 1e-7, losses, final weights and logits 1e-5.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Mlp, type Activation } from '../src/index.js';
 import { inputSparsity } from '../src/kernels.js';
-import { maxdiff, mnist, variants } from './helpers.js';
+import { goldenFile, maxdiff, mnist, variants } from './helpers.js';
 
 interface GoldenNet {
   name: string;
@@ -29,15 +28,7 @@ interface Golden {
   tensors: Record<string, { offset: number; shape: number[] }>;
 }
 
-const dir = new URL('./golden/', import.meta.url);
-const golden: Golden = JSON.parse(readFileSync(new URL('activations.json', dir), 'utf8'));
-const bin = readFileSync(new URL('activations.bin', dir));
-function tensor(name: string): Float32Array {
-  const t = golden.tensors[name];
-  if (!t) throw new Error(`activations.bin has no tensor ${name}`);
-  const n = t.shape.reduce((a, b) => a * b, 1);
-  return new Float32Array(bin.buffer.slice(bin.byteOffset + t.offset, bin.byteOffset + t.offset + 4 * n));
-}
+const { manifest: golden, tensor } = goldenFile<Golden>('activations');
 
 const { sizes, batch, steps, lr, momentum } = golden;
 const data = mnist('train', steps * batch);

@@ -1,11 +1,10 @@
 // PyTorch golden test: the same initial weights and MNIST batches as test/golden/make_golden.py (real torch 1.13)
 // must give the same logits, loss, gradients and SGD loss trajectory (momentum 0.9 and plain), within stated maxdiffs:
 // logits and loss 1e-6, gradients 1e-7, 20-step losses, final weights and logits 1e-5 (measured: ~1e-7 or better).
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Mlp } from '../src/index.js';
 import { inputSparsity } from '../src/kernels.js';
-import { maxdiff, mnist, variants } from './helpers.js';
+import { goldenFile, maxdiff, mnist, variants } from './helpers.js';
 
 interface Golden {
   sizes: number[];
@@ -19,15 +18,7 @@ interface Golden {
   tensors: Record<string, { offset: number; shape: number[] }>;
 }
 
-const dir = new URL('./golden/', import.meta.url);
-const golden: Golden = JSON.parse(readFileSync(new URL('golden.json', dir), 'utf8'));
-const bin = readFileSync(new URL('golden.bin', dir));
-function tensor(name: string): Float32Array {
-  const t = golden.tensors[name];
-  if (!t) throw new Error(`golden.bin has no tensor ${name}`);
-  const n = t.shape.reduce((a, b) => a * b, 1);
-  return new Float32Array(bin.buffer.slice(bin.byteOffset + t.offset, bin.byteOffset + t.offset + 4 * n));
-}
+const { manifest: golden, tensor } = goldenFile<Golden>('golden');
 
 const { sizes, batch, steps, lr, momentum } = golden;
 const data = mnist('train', steps * batch);

@@ -112,3 +112,20 @@ export function withDense<T>(net: { inputSparsity: boolean }, f: () => T): T {
     net.inputSparsity = saved;
   }
 }
+
+/**
+ * A PyTorch golden file of test/golden/ (made by make_golden.py or make_activations.py): the JSON manifest `stem.json`
+ * and `tensor(name)`, a float32 tensor of `stem.bin` at the manifest's offset.
+ */
+export function goldenFile<T extends { tensors: Record<string, { offset: number; shape: number[] }> }>(stem: string) {
+  const dir = new URL('./golden/', import.meta.url);
+  const manifest: T = JSON.parse(readFileSync(new URL(`${stem}.json`, dir), 'utf8'));
+  const bin = readFileSync(new URL(`${stem}.bin`, dir));
+  const tensor = (name: string): Float32Array => {
+    const t = manifest.tensors[name];
+    if (!t) throw new Error(`${stem}.bin has no tensor ${name}`);
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    return new Float32Array(bin.buffer.slice(bin.byteOffset + t.offset, bin.byteOffset + t.offset + 4 * n));
+  };
+  return { manifest, tensor };
+}
