@@ -1,15 +1,33 @@
 // `mnist inspect F.pth`: what is inside a .pth without running it: format, root folder, every tensor with
-// its statistics and NaN count, the MLP the loader infers, and warnings.
+// its statistics and NaN count, the MLP the loader infers, and warnings; with --probe, the model's accuracy on the
+// first test images under every activation x normalization (src/probe.ts), best first.
+import { ACTIVATION_NAMES } from '@mnist/core-wasm';
 import { readPth, toMlp, type MlpModel, type PthFile, type PthTensor } from '@mnist/loader';
-import { describeOptions, type OptionSpecs, type Parsed } from '../args.js';
-import { UsageError, fileError, isPackageError } from '../errors.js';
+import { MNIST_NORMALIZATION } from '@mnist/loader/data';
+import { describeOptions, nonEmpty, type OptionSpecs, type Parsed } from '../args.js';
+import { loadDataset, type DataOptions } from '../data.js';
+import { InputError, UsageError, fileError, isPackageError } from '../errors.js';
+import { commandLine } from '../invocation.js';
+import { PROBE_IMAGES, probeSettings, type ProbeReport, type ProbeRow } from '../probe.js';
 import { readInput } from '../files.js';
-import { bold, bytes, table, useColor, int, safeJson, safeText } from '../term.js';
-import { COMMON_HELP, COMMON_OPTIONS, FILE_OPTIONS, MODEL_HELP, MODEL_OPTIONS, fileHelp } from './common.js';
+import { bold, bytes, table, useColor, int, percent, safeJson, safeText } from '../term.js';
+import {
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  ENGINE_HELP,
+  ENGINE_OPTIONS,
+  FILE_OPTIONS,
+  MODEL_HELP,
+  MODEL_OPTIONS,
+  fileHelp,
+} from './common.js';
 import {
   assumedLine,
   describeSettings,
+  requireMnistShape,
+  layerSizes,
   resolveSettings,
+  setEngineThreads,
   settingsJson,
   type SettingOptions,
   type SettingsJson,
@@ -17,32 +35,51 @@ import {
 
 export const specs: OptionSpecs = {
   json: { type: 'boolean' },
+  probe: { type: 'boolean' },
+  data: { type: 'string', metavar: 'DIR', parse: nonEmpty },
+  images: { type: 'string', metavar: 'F', parse: nonEmpty },
+  labels: { type: 'string', metavar: 'F', parse: nonEmpty },
   ...MODEL_OPTIONS,
   ...FILE_OPTIONS,
+  ...ENGINE_OPTIONS,
   ...COMMON_OPTIONS,
 };
 
 const text: Record<string, string> = {
   json: 'print one JSON document on stdout',
+  probe: `run the model on the first ${int(PROBE_IMAGES)} test images under every activation and normalization, best first`,
+  data: 'with --probe: folder with t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (plain or .gz)',
+  images: 'with --probe: IDX images file (with --labels) instead of --data',
+  labels: 'with --probe: IDX labels file (with --images)',
   ...MODEL_HELP,
-  ...fileHelp('model'),
+  ...fileHelp('model', 'idx'),
+  ...ENGINE_HELP,
   ...COMMON_HELP,
 };
 
 export function help(): string {
-  return `Usage: mnist inspect F.pth [--json]
+  return `Usage: mnist inspect F.pth [--probe] [--json]
 
 Shows what a PyTorch .pth file holds, read safely (nothing in it is executed): the format (zip or legacy)
 and root folder, every tensor (name, dtype, shape, min, max, mean, NaN and infinity counts), the MLP the
 loader infers from it (layers and parameters), and warnings. A state_dict records no activation and no input
 normalization: the MLP line says the ones given with --activation and --normalize, or that ReLU and none are assumed.
 
+--probe finds them when the training code is lost: it runs the model on the first ${int(PROBE_IMAGES)} MNIST test
+images under every activation, with default parameters and the same for every hidden layer:
+  ${ACTIVATION_NAMES.join(', ')}
+and both normalizations, none and mnist (${MNIST_NORMALIZATION.mean},${MNIST_NORMALIZATION.std}), and lists the
+accuracies best first; ties keep that order (activations as listed, none before mnist). The reading the MLP line
+uses (said with the options, or assumed) is marked. A model with no hidden layer has no activation: only the
+normalization is probed.
+
 Options:
 ${describeOptions(specs, text)}
 
 Examples:
   mnist inspect mnist_model_trained.pth
-  mnist inspect checkpoint.pth --json`;
+  mnist inspect checkpoint.pth --json
+  mnist inspect lost_training_code.pth --probe`;
 }
 
 interface TensorStats {
@@ -78,6 +115,10 @@ export interface InspectReport {
   /** Why the tensors are not an MLP the CLI can run (mlp is null then). */
   mlpError: { code: string; message: string } | null;
   warnings: string[];
+  /** --probe: every reading tried, best first. */
+  probe?: ProbeRow[];
+  /** --probe: the images it ran on, whether activations were probed, and which row the MLP line's settings are. */
+  probeRun?: Omit<ProbeReport, 'rows'>;
 }
 
 function stats(t: PthTensor): TensorStats {
@@ -111,16 +152,33 @@ function stats(t: PthTensor): TensorStats {
 }
 
 export async function run({ options, positionals }: Parsed): Promise<number> {
-  if (positionals.length === 0) throw new UsageError('which file? (usage: mnist inspect F.pth [--json])');
+  if (positionals.length === 0) throw new UsageError('which file? (usage: mnist inspect F.pth [--probe] [--json])');
   if (positionals.length > 1)
-    throw new UsageError(`one file at a time, got ${positionals.length} (usage: mnist inspect F.pth [--json])`);
-  const report = await inspectFile(positionals[0]!, options as SettingOptions);
+    throw new UsageError(
+      `one file at a time, got ${positionals.length} (usage: mnist inspect F.pth [--probe] [--json])`,
+    );
+  const opts = options as InspectOptions;
+  if (!opts.probe) {
+    const clash = (['data', 'images', 'labels'] as const).find((k) => opts[k] !== undefined);
+    if (clash) throw new UsageError(`--${clash} goes with --probe (inspect reads no images otherwise)`);
+  }
+  setEngineThreads(opts.threads);
+  const report = await inspectFile(positionals[0]!, opts);
   process.stdout.write(`${options.json ? safeJson(report) : renderText(report, useColor(process.stdout))}\n`);
   return 0;
 }
 
-/** Reads the file (nothing in it is executed) and describes it: tensors with statistics, the MLP or why not. */
-async function inspectFile(file: string, options: SettingOptions): Promise<InspectReport> {
+interface InspectOptions extends SettingOptions, DataOptions {
+  json?: boolean;
+  probe?: boolean;
+  threads?: number | 'auto';
+}
+
+/**
+ * Reads the file (nothing in it is executed) and describes it: tensors with statistics, the MLP or why not; with
+ * --probe, the MLP's accuracy under every reading (one load of the file, one network per activation).
+ */
+async function inspectFile(file: string, options: InspectOptions): Promise<InspectReport> {
   const raw = await readInput(file, 'model', 'model');
   let pth: PthFile;
   try {
@@ -135,6 +193,17 @@ async function inspectFile(file: string, options: SettingOptions): Promise<Inspe
   } catch (err) {
     if (!isPackageError(err)) throw err;
     mlpError = { code: err.code, message: err.message };
+  }
+  const settings = mlp && resolveSettings(layerSizes(mlp), options, 'assumed', file);
+  let probe: ProbeReport | undefined;
+  if (options.probe) {
+    if (!mlp || !settings)
+      throw new InputError(
+        `cannot probe ${file}: it is not an MLP the CLI can run (${mlpError?.message ?? 'no layers'}); see ${commandLine(`inspect ${file}`)}`,
+        mlpError?.code ?? 'CLI_MODEL_SHAPE',
+      );
+    requireMnistShape({ source: file, mlp, settings });
+    probe = await probeSettings(mlp, await loadDataset('t10k', options), settings);
   }
   return {
     file,
@@ -151,13 +220,15 @@ async function inspectFile(file: string, options: SettingOptions): Promise<Inspe
           classes: mlp.classes,
           parameters: mlp.parameters,
           dtype: mlp.dtype,
-          ...settingsJson(
-            resolveSettings([mlp.layers[0]!.in, ...mlp.layers.map((l) => l.out)], options, 'assumed', file),
-          ),
+          ...settingsJson(settings!),
         }
       : null,
     mlpError,
     warnings: [...new Set([...pth.warnings, ...(mlp?.warnings ?? [])].map(String))],
+    ...(probe && {
+      probe: probe.rows,
+      probeRun: { data: probe.data, images: probe.images, activations: probe.activations, current: probe.current },
+    }),
   };
 }
 
@@ -205,7 +276,61 @@ function renderText(report: InspectReport, color: boolean): string {
   }
   lines.push(`${bold('warnings', color)}  ${warnings.length === 0 ? 'none' : ''}`.trimEnd());
   for (const w of warnings) lines.push(`  ${safeText(w, 500)}`);
+  if (report.probe && report.probeRun)
+    lines.push(...renderProbe(report.file, report.probe, report.probeRun, mlp!, color));
   return lines.join('\n');
+}
+
+/** The --probe table: one row per reading, best first, the MLP line's reading marked. */
+function renderProbe(
+  file: string,
+  rows: ProbeRow[],
+  run: NonNullable<InspectReport['probeRun']>,
+  mlp: NonNullable<InspectReport['mlp']>,
+  color: boolean,
+): string[] {
+  const what = run.activations ? 'activation x normalization' : 'normalization';
+  const lines = [
+    '',
+    `${bold('probe', color)}     ${what} on the first ${int(run.images)} images of the ${safeText(run.data)}, best first`,
+  ];
+  if (!run.activations) lines.push('          no hidden layer, so no activation to probe: only the normalization');
+  // The mark says whence the MLP line's reading came: the options, or assumed (a state_dict records neither).
+  const { activation, normalize } = mlp.settingsSource;
+  const said = [
+    ...(run.activations && activation === 'option' ? ['--activation'] : []),
+    ...(normalize === 'option' ? ['--normalize'] : []),
+  ];
+  const whence =
+    said.length === 0
+      ? 'assumed'
+      : said.length === 2 || !run.activations
+        ? said.join(', ')
+        : `${said[0]}, the rest assumed`;
+  lines.push(
+    ...table(
+      [...(run.activations ? ['activation'] : []), 'normalization', 'accuracy', 'correct', ''],
+      rows.map((r, i) => [
+        ...(run.activations ? [r.activation ?? '-'] : []),
+        r.normalize ? `mnist (${r.normalize.mean},${r.normalize.std})` : 'none',
+        percent(r.accuracy),
+        `${int(r.correct)}/${int(run.images)}`,
+        i === run.current ? `<- ${whence}` : '',
+      ]),
+    ),
+  );
+  if (run.current === null)
+    lines.push(`          the MLP line's reading (${describeSettings(mlp)}) is not among these`);
+  const best = rows[0]!;
+  if (run.current !== 0) {
+    const flags = [
+      ...(run.activations && best.activation ? ['--activation', best.activation] : []),
+      '--normalize',
+      best.normalize ? 'mnist' : 'none',
+    ].join(' ');
+    lines.push(`try it: ${commandLine(`predict --model ${safeText(file)} ${flags}`)}`);
+  }
+  return lines;
 }
 
 function fmt(v: number): string {

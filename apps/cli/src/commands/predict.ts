@@ -189,7 +189,9 @@ function settingsHint(report: TestSetReport): string | undefined {
   const source = report.model.settingsSource;
   if (report.accuracy >= 0.9 || report.count < HINT_MIN_IMAGES) return undefined;
   if (source.activation !== 'assumed' && source.normalize !== 'assumed') return undefined;
-  return `hint: ${percent(report.accuracy)} is low for an MNIST model: it may have been trained with another activation or normalization; try --activation (e.g. tanh, sigmoid, gelu) and --normalize mnist`;
+  // The embedded model's settings are known, so only a user's file reaches here: model.source is its path.
+  const probe = commandLine(`inspect ${safeText(report.model.source)} --probe`);
+  return `hint: ${percent(report.accuracy)} is low for an MNIST model: it may have been trained with another activation or normalization; try --activation (e.g. tanh, sigmoid, gelu) and --normalize mnist, or see which reading fits best: ${probe}`;
 }
 
 /** The test images to run: those of --index (checked against the set), or the first --limit, or all. */
