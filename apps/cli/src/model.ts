@@ -49,9 +49,12 @@ export function resolveSettings(
   options: SettingOptions,
   fallback: SettingSource,
   modelName: string,
+  fromFile?: readonly ActivationSpec[],
 ): ModelSettings {
   const hidden = sizes.length - 2;
-  let activations: ActivationSpec[] = Array.from({ length: hidden }, () => ({ name: 'relu' }));
+  // a whole pickled model or a TorchScript archive says its activations; --activation still overrides them
+  const read = fromFile?.length === hidden ? fromFile.map((a) => ({ ...a })) : undefined;
+  let activations: ActivationSpec[] = read ?? Array.from({ length: hidden }, () => ({ name: 'relu' }));
   if (options.activation) {
     const given = options.activation;
     if (given.length === 1) activations = activations.map(() => given[0]!);
@@ -67,7 +70,7 @@ export function resolveSettings(
     activations,
     normalize: options.normalize === undefined ? null : options.normalize,
     source: {
-      activation: options.activation ? 'option' : fallback,
+      activation: options.activation ? 'option' : read ? 'file' : fallback,
       normalize: options.normalize !== undefined ? 'option' : fallback,
     },
   };
@@ -83,7 +86,18 @@ export async function loadModel(file: string | undefined, options: SettingOption
   } catch (err) {
     throw fileError(file ?? 'embedded default model', err);
   }
-  const settings = resolveSettings(layerSizes(mlp), options, file === undefined ? 'embedded' : 'assumed', name);
+  // the loader names activations as the engine does ('tanh' or { name: 'leaky_relu', slope }): the engine checks them
+  const fromFile =
+    mlp.architectureSource === 'file'
+      ? mlp.activations?.map((a) => (typeof a === 'string' ? { name: a } : a) as ActivationSpec)
+      : undefined;
+  const settings = resolveSettings(
+    layerSizes(mlp),
+    options,
+    file === undefined ? 'embedded' : 'assumed',
+    name,
+    fromFile,
+  );
   return { source: name, mlp, settings };
 }
 

@@ -322,3 +322,19 @@ describe('the other commands state the settings too', () => {
     expect(plain.stdout).toMatch(/^try it: .*predict --model \S*relu\.pth$/m);
   });
 });
+
+describe('activations read from the file: no option needed', () => {
+  it("tanh_whole.pth (torch.save(model) of the trained Tanh Sequential) gives PyTorch's exact count with no option", async () => {
+    const f = fixture('tanh_whole.pth');
+    const { doc } = await predictJson(['--model', modelPath(f.file)]);
+    expect(correctCount(doc)).toBe(f.accuracy!.correct);
+    expect(doc.model.activations).toEqual(['tanh']);
+    expect(doc.model.settingsSource).toEqual({ activation: 'file', normalize: 'assumed' });
+  });
+
+  it('a TorchScript archive (torch.jit.script of a Tanh Sequential) reads its activation from the code text', async () => {
+    const { doc } = await predictJson(['--model', modelPath('ts_script_seq.pt'), '--limit', '16']);
+    expect(doc.model.activations).toEqual(['tanh']);
+    expect(doc.model.settingsSource.activation).toBe('file');
+  });
+});

@@ -21,6 +21,9 @@ export type PthErrorCode =
   | 'PTH_LIMIT' // a safety bound of LIMITS (limits.ts) was hit; the message names the bound and its number
   | 'PTH_NO_STATE_DICT' // the file holds no dict of tensors (nor a checkpoint holding one)
   | 'PTH_NOT_MLP' // the tensors do not form a chain of Linear layers
+  | 'PTH_TORCHSCRIPT' // a TorchScript archive whose forward is not a straight chain of Linear and activation calls
+  | 'PTH_UNSUPPORTED_LAYER' // a whole model holds a module outside the allowlist (LayerNorm, Conv2d, ...)
+  | 'PTH_AMBIGUOUS_CHAIN' // the file does not say in which order the layers run
   | 'PTH_BAD_ARGUMENT'; // savePth was given inconsistent layers
 
 export class PthError extends Error {

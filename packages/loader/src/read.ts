@@ -21,7 +21,23 @@ import { Budget, COST } from './budget.js';
 import { LIMITS, type Limits } from './limits.js';
 import { OP } from './opcodes.js';
 import { quote } from './text.js';
+import {
+  INERT_GLOBALS,
+  InertValue,
+  MODULE_CLASSES,
+  ModuleRecord,
+  TOKEN_GLOBALS,
+  inertHandler,
+  isUserClass,
+  moduleHandler,
+  setHandler,
+  unsupportedLayer,
+  walkModule,
+  type Architecture,
+} from './modules.js';
 import { looksLikeZip, readEntry, readZip, type ZipArchive, type ZipEntry } from './zip.js';
+import { looksLikeSafetensors, readSafetensors } from './safetensors.js';
+import { isTorchScript, readTorchScript, type TorchScriptArchitecture } from './torchscript.js';
 
 export interface PthTensor {
   name: string;
@@ -32,7 +48,7 @@ export interface PthTensor {
 }
 
 export interface PthFile {
-  format: 'zip' | 'legacy';
+  format: 'zip' | 'legacy' | 'safetensors' | 'torchscript';
   /** the zip archive's top folder (`archive`, the file stem, ...); null for the legacy format */
   root: string | null;
   /** where the state_dict was found in a checkpoint dict (`model_state_dict`, ...); null for a plain state_dict */
@@ -41,8 +57,12 @@ export interface PthFile {
   ignored: string[];
   byteorder: 'little' | 'big';
   tensors: PthTensor[];
+  /** a whole pickled model (torch.save(model)): its modules as chain steps, naming the tensors; absent for a state_dict */
+  moduleChain?: Architecture;
   /** problems that do not stop loading (NaN/Infinity in weights, ...), one line each, for people to read */
   warnings: string[];
+  /** TorchScript archives only: the activations read from forward()'s code */
+  architecture?: TorchScriptArchitecture;
 }
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
@@ -171,9 +191,24 @@ function orderedDict(kind: string): GlobalHandler {
   };
 }
 
-/** The allowlist: every global a state_dict or a training checkpoint of one needs, and nothing else. */
+/** The allowlist, plus `__main__.*` user classes (inert module records: nothing of theirs is ever called). */
+class Allowlist extends Map<string, GlobalHandler> {
+  override get(key: string): GlobalHandler | undefined {
+    return super.get(key) ?? (isUserClass(key) ? moduleHandler : undefined);
+  }
+}
+
+/**
+ * The allowlist: every global a state_dict, a training checkpoint of one (with argparse and NumPy values kept inert) or
+ * a whole pickled MLP (torch.nn classes as records, see modules.ts) needs, and nothing else.
+ */
 export const ALLOWED_GLOBALS: ReadonlyMap<string, GlobalHandler> = (() => {
-  const m = new Map<string, GlobalHandler>();
+  const m = new Allowlist();
+  for (const name of MODULE_CLASSES.keys()) m.set(name, moduleHandler);
+  for (const name of INERT_GLOBALS) m.set(name, inertHandler);
+  for (const name of TOKEN_GLOBALS) m.set(name, {});
+  m.set('builtins.set', setHandler);
+  m.set('__builtin__.set', setHandler);
   m.set('collections.OrderedDict', orderedDict('OrderedDict'));
   m.set('torch._utils._rebuild_tensor', tensorHandler);
   m.set('torch._utils._rebuild_tensor_v2', tensorHandler);
@@ -248,6 +283,46 @@ export const ALLOWED_GLOBALS: ReadonlyMap<string, GlobalHandler> = (() => {
   return m;
 })();
 
+const QUANTIZED = /^torch\.(q(u)?int\w*|per_(tensor|channel)_\w+|_utils\._rebuild_qtensor|Q(U)?Int\w*Storage)$/;
+
+/**
+ * The allowlist for one pickle: the first module class it names (a whole model) makes it scan the whole pickle once,
+ * and a pickle that names a dangerous global anywhere is refused as PTH_UNSAFE_GLOBAL before any record is built.
+ */
+function globalsFor(pickle: Uint8Array, start: number): ReadonlyMap<string, GlobalHandler> {
+  let scanned = false;
+  const get = (key: string): GlobalHandler | undefined => {
+    const h = ALLOWED_GLOBALS.get(key);
+    if (h === moduleHandler && !scanned) {
+      scanned = true;
+      const { globals: all, memoOverflow } = scanGlobals(pickle, start);
+      // a memo larger than the VM allows is no model's: names hidden behind it count as hostile
+      const bad = all.find((g) => !ALLOWED_GLOBALS.has(g) && unsafeGlobal(g));
+      if (memoOverflow || bad !== undefined) {
+        throw new PthError(
+          'PTH_UNSAFE_GLOBAL',
+          `the pickled model references ${bad === undefined ? 'globals hidden behind an oversized memo' : `the global ${quote(bad, 80)}`}, which is not allowed`,
+          'refusing to load it (the file may be hostile)',
+        );
+      }
+    }
+    return h;
+  };
+  return { get } as ReadonlyMap<string, GlobalHandler>;
+}
+
+/** A global no model file needs: naming one is an attack, whatever else the file holds. */
+function unsafeGlobal(q: string): boolean {
+  const i = q.lastIndexOf('.');
+  const mod = q.slice(0, i),
+    name = q.slice(i + 1);
+  // a name no Python model class has (scanGlobals cuts names just past the cap): hostile, and never matched at length
+  if (mod.length > GLOBAL_NAME_CAP || name.length > GLOBAL_NAME_CAP) return true;
+  // nn.Module pickles name builtins.set (_non_persistent_buffers_set) and other plain types: not an attack by itself
+  if ((mod === 'builtins' || mod === '__builtin__') && HARMLESS_BUILTINS.has(name)) return false;
+  return DANGEROUS.test(mod) || DANGEROUS_NAMES.test(name);
+}
+
 // Modules whose globals are never part of a model file: naming one is an attack, whatever else the file holds.
 const DANGEROUS =
   /^(os|posix|nt|subprocess|sys|builtins|__builtin__|shutil|socket|importlib|runpy|pty|code|codeop|pickle|_pickle|marshal|ctypes|multiprocessing|webbrowser|commands|pdb|bdb|timeit|types|operator|functools|io|_io|tempfile|pathlib|platform|signal|threading|asyncio|urllib|http|requests|numpy\.testing|torch\.(hub|ops|classes|jit|_C|cuda|distributed|package|_dynamo|library|utils\.cpp_extension))(\.|$)/;
@@ -272,20 +347,18 @@ const DANGEROUS_NAMES =
   /^(eval|exec|execfile|compile|__import__|getattr|setattr|delattr|open|system|popen|spawn\w*|apply|input|globals|locals|vars|breakpoint|load|loads)$/;
 
 function refuseGlobal(module: string, name: string, pickle: Uint8Array, start: number): PthError {
-  const unsafe = (q: string) => {
-    const i = q.lastIndexOf('.');
-    const mod = q.slice(0, i),
-      name = q.slice(i + 1);
-    // a name no Python model class has (scanGlobals cuts names just past the cap): hostile, and never matched at length
-    if (mod.length > GLOBAL_NAME_CAP || name.length > GLOBAL_NAME_CAP) return true;
-    // nn.Module pickles name builtins.set (_non_persistent_buffers_set) and other plain types: not an attack by itself
-    if ((mod === 'builtins' || mod === '__builtin__') && HARMLESS_BUILTINS.has(name)) return false;
-    return DANGEROUS.test(mod) || DANGEROUS_NAMES.test(name);
-  };
+  const unsafe = unsafeGlobal;
   // classify on names cut just past the cap (a 48 MB name is not copied or scanned), show them quoted
   const capped = (s: string) => (s.length > GLOBAL_NAME_CAP ? s.slice(0, GLOBAL_NAME_CAP + 1) : s);
   const qual = `${capped(module)}.${capped(name)}`;
   const shown = `${quote(module)}.${quote(name)}`;
+  if (QUANTIZED.test(qual)) {
+    return new PthError(
+      'PTH_UNSUPPORTED_DTYPE',
+      `the file holds quantized tensors (${shown})`,
+      'quantized models are not read: save the float model (before torch.quantization) with torch.save(model.state_dict(), "model.pth")',
+    );
+  }
   if (module === 'torch._utils' && !unsafe(qual)) {
     return new PthError(
       'PTH_UNSUPPORTED',
@@ -297,6 +370,7 @@ function refuseGlobal(module: string, name: string, pickle: Uint8Array, start: n
     const { globals: all, memoOverflow } = scanGlobals(pickle, start);
     // a memo larger than the VM allows is no model's: names hidden behind it count as hostile
     const hostile = memoOverflow || all.some(unsafe);
+    if (!hostile && /^torch\.nn\.modules\./.test(module)) return unsupportedLayer(`${module}.${name}`);
     if (
       !hostile &&
       (module === '__main__' ||
@@ -375,6 +449,12 @@ function zipPersistentLoad(table: StorageTable, budget: Budget) {
 function legacyPersistentLoad(table: StorageTable, budget: Budget) {
   return (pid: PyValue): PyValue => {
     budget.object();
+    // ('module', class, source file, source text): legacy files put a whole model's classes (already through the
+    // allowlist) behind a persistent id with their source, which is never used
+    if (pid instanceof PyTuple && pid.items[0] === 'module') {
+      if (!(pid.items[1] instanceof PyGlobal)) throw pickleError('module persistent id without a class');
+      return pid.items[1];
+    }
     // ('storage', storage_type, root_key, location, size, view_metadata)
     if (!(pid instanceof PyTuple) || pid.items[0] !== 'storage' || pid.items.length < 6) {
       throw pickleError('persistent id is not a storage (a legacy module source record?)');
@@ -403,6 +483,7 @@ function legacyPersistentLoad(table: StorageTable, budget: Budget) {
 
 interface Selected {
   entries: [string, TensorRef][];
+  moduleChain?: Architecture;
   key: string | null;
   ignored: string[];
   skipped: string[];
@@ -438,7 +519,29 @@ function firstKeys(d: PyDict, count: number): string[] {
   return out;
 }
 
-function selectStateDict(root: PyValue): Selected {
+function selectStateDict(root: PyValue, limits: Limits): Selected {
+  if (root instanceof ModuleRecord) {
+    // a whole model: its parameters and buffers, named as its state_dict would name them
+    const entries: [string, TensorRef][] = [];
+    const names = new Set<string>();
+    const moduleChain = walkModule(
+      root,
+      (name, v) => {
+        if (!(v instanceof TensorRef)) throw pickleError(`${quote(name, 60)} is not a tensor`);
+        if (names.has(name)) throw pickleError(`${quote(name, 60)} is pickled twice`);
+        names.add(name);
+        entries.push([name, v]);
+      },
+      limits.maxTensors,
+    );
+    return { entries, moduleChain, key: null, ignored: [], skipped: [] };
+  }
+  if (root instanceof InertValue)
+    throw new PthError(
+      'PTH_NO_STATE_DICT',
+      `the file holds a ${quote(root.cls, 60)}, not a state_dict`,
+      'save the model with torch.save(model.state_dict(), "model.pth")',
+    );
   if (root instanceof TensorRef) {
     throw new PthError(
       'PTH_NO_STATE_DICT',
@@ -726,14 +829,15 @@ function readZipFormat(bytes: Uint8Array, limits: Limits, stats: ReadStats): Par
   const table = new StorageTable();
   let selected: Selected;
   try {
-    const { value } = unpickle(record(pklEntry), {
-      globals: ALLOWED_GLOBALS,
+    const pickle = record(pklEntry);
+    const { value } = unpickle(pickle, {
+      globals: globalsFor(pickle, 0),
       persistentLoad: zipPersistentLoad(table, budget),
       refuseGlobal,
       label: 'data.pkl',
       budget,
     });
-    selected = selectStateDict(value);
+    selected = selectStateDict(value, limits);
   } finally {
     Object.assign(stats, { builtBytes: budget.bytes, builtBytesBudget: budget.maxBytes, objects: budget.objects });
   }
@@ -763,7 +867,14 @@ function readZipFormat(bytes: Uint8Array, limits: Limits, stats: ReadStats): Par
     return data;
   };
   return {
-    file: { format: 'zip', root, key: selected.key, ignored: selected.ignored, byteorder },
+    file: {
+      format: 'zip',
+      root,
+      key: selected.key,
+      ignored: selected.ignored,
+      byteorder,
+      ...(selected.moduleChain ? { moduleChain: selected.moduleChain } : {}),
+    },
     selected,
     storageBytes,
   };
@@ -809,7 +920,7 @@ function readLegacyPickles(bytes: Uint8Array, budget: Budget): Parsed {
   r = unpickle(
     bytes,
     {
-      globals: ALLOWED_GLOBALS,
+      globals: globalsFor(bytes, r.end),
       persistentLoad: legacyPersistentLoad(table, budget),
       refuseGlobal,
       label: 'the pickled object',
@@ -817,7 +928,7 @@ function readLegacyPickles(bytes: Uint8Array, budget: Budget): Parsed {
     },
     r.end,
   );
-  const selected = selectStateDict(r.value);
+  const selected = selectStateDict(r.value, budget.limits);
   r = unpickle(bytes, { globals: none, label: 'legacy storage key list', budget }, r.end);
   if (!(r.value instanceof PyList) || !r.value.items.every((k) => typeof k === 'string'))
     throw pickleError('legacy storage key list is not a list of strings');
@@ -854,7 +965,14 @@ function readLegacyPickles(bytes: Uint8Array, budget: Budget): Parsed {
     return data;
   };
   return {
-    file: { format: 'legacy', root: null, key: selected.key, ignored: selected.ignored, byteorder },
+    file: {
+      format: 'legacy',
+      root: null,
+      key: selected.key,
+      ignored: selected.ignored,
+      byteorder,
+      ...(selected.moduleChain ? { moduleChain: selected.moduleChain } : {}),
+    },
     selected,
     storageBytes,
   };
@@ -909,6 +1027,8 @@ export function readWithLimits(bytes: Uint8Array, limits: Limits, stats?: ReadSt
 function readChecked(bytes: Uint8Array, limits: Limits, stats: ReadStats): PthFile {
   if (bytes.length === 0)
     throw new PthError('PTH_NOT_PTH', 'the file is empty', 'pick the .pth file that torch.save wrote');
+  if (looksLikeSafetensors(bytes)) return readSafetensors(bytes, limits);
+  if (looksLikeZip(bytes) && isTorchScript(bytes, limits)) return readTorchScript(bytes, limits);
   let parsed: Parsed;
   if (looksLikeZip(bytes)) parsed = readZipFormat(bytes, limits, stats);
   // legacy files start with the pickled magic number: PROTO n + LONG1 (protocol >= 2) or a text LONG (protocols 0-1)

@@ -13,7 +13,6 @@ describe('hostile fixtures', () => {
       'PTH_CORRUPT',
       'PTH_BAD_PICKLE',
       'PTH_UNSAFE_GLOBAL',
-      'PTH_WHOLE_MODULE',
       'PTH_MISSING_RECORD',
       'PTH_STORAGE_SIZE',
       'PTH_BAD_VIEW',
@@ -25,7 +24,8 @@ describe('hostile fixtures', () => {
       expect(codes.has(c), c).toBe(true);
     }
   });
-  for (const fx of hostile.fixtures) {
+  // torch.save(model) files are read now (as inert module records): test/architectures.test.ts loads these three
+  for (const fx of hostile.fixtures.filter((f) => f.code !== 'PTH_WHOLE_MODULE')) {
     test(`${fx.file} -> ${fx.code} (${fx.why})`, async () => {
       const bytes = bytesOf(join(FIXTURES, 'hostile', fx.file));
       const err = await loadMlp(bytes).then(
@@ -50,11 +50,6 @@ describe('error messages name the culprit', () => {
     expect(await msg('global_os_system.pth')).toMatch(/posix\.system|os\.system/);
     expect(await msg('stack_global_getattr.pth')).toMatch(/builtins\.getattr/);
     expect(await msg('inst_os_system.pth')).toMatch(/os\.system/);
-  });
-  test('a whole module says how to save a state_dict', async () => {
-    const m = await msg('whole_module.pth');
-    expect(m).toMatch(/__main__\.Net/);
-    expect(m).toMatch(/state_dict\(\)/);
   });
   test('a tensor that breaks the chain is named', async () => {
     expect(await msg('conv_net.pth')).toMatch(/conv1\.weight.*\[4,1,3,3\]/);
