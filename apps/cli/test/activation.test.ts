@@ -335,6 +335,6 @@ describe('activations read from the file: no option needed', () => {
   it('a TorchScript archive (torch.jit.script of a Tanh Sequential) reads its activation from the code text', async () => {
     const { doc } = await predictJson(['--model', modelPath('ts_script_seq.pt'), '--limit', '16']);
     expect(doc.model.activations).toEqual(['tanh']);
-    expect(doc.model.settingsSource.activation).toBe('file');
+    expect((doc.model.settingsSource as { activation: string }).activation).toBe('file');
   });
 });
