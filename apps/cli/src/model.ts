@@ -1,6 +1,6 @@
 // Models: the embedded default (models/mnist_model.pth, trained by real PyTorch) or a user's .pth read by
 // @mnist/loader, checked against the data it will see, and loaded into a @mnist/core-wasm network.
-import { loadMlp, type MlpModel } from '@mnist/loader';
+import { loadMlp, type MlpModel, type PthFile } from '@mnist/loader';
 import { Mlp, type Activation, type ActivationSpec } from '@mnist/core-wasm';
 import { MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE, normalizeInput, type Normalization } from '@mnist/loader/data';
 import { invalidValue } from './args.js';
@@ -14,7 +14,8 @@ export const DEFAULT_MODEL = 'mnist_model.pth (embedded default, trained by PyTo
 export interface LoadedModel {
   /** The path given by the user, or DEFAULT_MODEL. */
   source: string;
-  mlp: MlpModel;
+  /** `file`: the tensors as read (key names and dtypes), for writing the model back as it came. */
+  mlp: MlpModel & { file?: PthFile };
   /** The activations and input normalization the network runs with, and where each came from. */
   settings: ModelSettings;
 }

