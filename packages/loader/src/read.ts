@@ -37,33 +37,10 @@ import {
 } from './modules.js';
 import { looksLikeZip, readEntry, readZip, type ZipArchive, type ZipEntry } from './zip.js';
 import { looksLikeSafetensors, readSafetensors } from './safetensors.js';
-import { isTorchScript, readTorchScript, type TorchScriptArchitecture } from './torchscript.js';
+import { isTorchScript, readTorchScript } from './torchscript.js';
+import type { PthFile, PthTensor } from './pth-file.js';
 
-export interface PthTensor {
-  name: string;
-  dtype: PthDtype;
-  shape: number[];
-  /** the values in row-major order (views, offsets and strides already applied), converted to float32 */
-  data: Float32Array;
-}
-
-export interface PthFile {
-  format: 'zip' | 'legacy' | 'safetensors' | 'torchscript';
-  /** the zip archive's top folder (`archive`, the file stem, ...); null for the legacy format */
-  root: string | null;
-  /** where the state_dict was found in a checkpoint dict (`model_state_dict`, ...); null for a plain state_dict */
-  key: string | null;
-  /** top-level checkpoint entries that were skipped (optimizer state, epoch, ...) */
-  ignored: string[];
-  byteorder: 'little' | 'big';
-  tensors: PthTensor[];
-  /** a whole pickled model (torch.save(model)): its modules as chain steps, naming the tensors; absent for a state_dict */
-  moduleChain?: Architecture;
-  /** problems that do not stop loading (NaN/Infinity in weights, ...), one line each, for people to read */
-  warnings: string[];
-  /** TorchScript archives only: the activations read from forward()'s code */
-  architecture?: TorchScriptArchitecture;
-}
+export type { PthFile, PthTensor } from './pth-file.js';
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 const LEGACY_PROTOCOL = 1001;

@@ -4,7 +4,7 @@
 import { PthError, HINT_CORRUPT, HINT_TRUNCATED } from './errors.js';
 import { halfToFloat, type PthDtype } from './dtypes.js';
 import { LIMITS, type Limits } from './limits.js';
-import type { PthFile, PthTensor } from './read.js';
+import type { PthFile, PthTensor } from './pth-file.js';
 import { quote } from './text.js';
 
 /** The largest JSON header read (the Python package's own bound is 100 MB; an MLP's header is a few hundred bytes). */

@@ -6,18 +6,15 @@ import { Budget, COST } from './budget.js';
 import { FLOAT_DTYPES, STORAGE_TYPES, type PthDtype } from './dtypes.js';
 import { LIMITS, type Limits } from './limits.js';
 import { PyDict, PyGlobal, PyList, PyOpaque, PyTuple, unpickle, type GlobalHandler, type PyValue } from './pickle.js';
-import type { PthFile, PthTensor } from './read.js';
+import type { PthFile, PthTensor } from './pth-file.js';
+import type { ActivationSpec } from './modules.js';
 import { decodeLittleEndian } from './safetensors.js';
 import { quote } from './text.js';
 import { readEntry, readZip, type ZipArchive } from './zip.js';
 
+export type { TorchScriptArchitecture } from './pth-file.js';
 /** One hidden layer's activation: a name of core-wasm's activations.json, with its parameter where it has one. */
-export type Activation = string | { name: string; slope?: number; alpha?: number };
-
-export interface TorchScriptArchitecture {
-  /** per hidden layer, in forward order */
-  activations: Activation[];
-}
+export type Activation = ActivationSpec;
 
 const PTH_TORCHSCRIPT: PthErrorCode = 'PTH_TORCHSCRIPT';
 const HINT_STATE_DICT =
