@@ -1,5 +1,8 @@
 // The messages between the page and the engine worker: one request/response pair per operation, plus progress
 // events while training. Everything crossing the boundary is plain data (typed arrays are transferred or copied).
+import type { ActivationName } from '@mnist/core-wasm';
+import type { Normalization } from '@mnist/loader/data';
+import type { ModelSettings } from './settings.js';
 
 export interface LayerData {
   name: string;
@@ -24,6 +27,8 @@ export interface ModelSummary {
   /** How many threads the engine runs on (2+ only when the page is cross-origin isolated). */
   threads: number;
   loadMs: number;
+  /** The activation per hidden layer and the input normalization the engine runs with, and where each came from. */
+  settings: ModelSettings;
 }
 
 export interface ModelInfo {
@@ -32,11 +37,11 @@ export interface ModelInfo {
 }
 
 export interface TraceResult {
-  /** The 784 inputs the network sees (28x28, 0..1). */
+  /** The 784 pixels of the picture (28x28, x/255), before the model's input normalization. */
   input: Float32Array;
   /** Pre-activations per layer: z[0] = first layer's W x + b, ..., the last are the logits. */
   z: Float32Array[];
-  /** Activations per hidden layer (ReLU(z)). */
+  /** Activations per hidden layer (f(z), f the model's activation). */
   a: Float32Array[];
   probabilities: Float32Array;
   prediction: number;
@@ -115,6 +120,8 @@ export type Request =
   | { op: 'train'; options: TrainOptions }
   | { op: 'train-control'; action: 'pause' | 'resume' | 'stop' }
   | { op: 'use-trained' }
+  /** Rebuilds the current net with the same weights: one activation for every hidden layer and/or a normalization. */
+  | { op: 'configure'; activation?: ActivationName; normalize?: Normalization | null }
   | { op: 'save'; which: 'trained' | 'current' };
 
 export interface Responses {
@@ -125,6 +132,7 @@ export interface Responses {
   train: TrainResult;
   'train-control': null;
   'use-trained': ModelInfo;
+  configure: ModelInfo;
   save: Uint8Array;
 }
 

@@ -1,12 +1,14 @@
 // The engine worker: owns the WASM network, parses .pth files, runs inference for the Draw/Explain views,
 // evaluates the test set and trains, so the page never blocks. Every network is made in createNet(), which also
-// decides how many threads it runs on.
-import { argmax, Mlp, seededRandom, shuffle } from '@mnist/core-wasm';
+// decides how many threads it runs on, and runs with the model's settings (activations, input normalization).
+import { type ActivationName, type ActivationSpec, argmax, Mlp, seededRandom, shuffle } from '@mnist/core-wasm';
 import { loadMlp, savePth } from '@mnist/loader';
 import {
   gunzipIfNeeded,
   MNIST_CLASSES,
   MNIST_PIXELS,
+  type Normalization,
+  normalizeInput,
   preprocessImage,
   readIdxImages,
   readIdxLabels,
@@ -27,6 +29,7 @@ import type {
   TrainPoint,
   TrainResult,
 } from './protocol.js';
+import { fileSettings, type ModelSettings } from './settings.js';
 
 const EVAL_BATCH = 256;
 
@@ -38,11 +41,17 @@ interface Loaded {
 let current: Loaded | undefined;
 let trained: Loaded | undefined;
 
-function createNet(sizes: number[], seed = 1): Promise<Mlp> {
+function createNet(sizes: number[], seed = 1, activations?: readonly ActivationSpec[]): Promise<Mlp> {
   // threads: 'auto' splits large batches (test-set evaluation, training) over the cores the browser reports, at most
   // 8, when the page is cross-origin isolated (the dev server sends COOP/COEP), and runs one thread otherwise; live
   // drawing (batch 1) always stays on this worker's thread. Results are bit-identical either way.
-  return Mlp.create(sizes, { seed, threads: 'auto' });
+  return Mlp.create(sizes, { seed, threads: 'auto', ...(activations && { activation: activations }) });
+}
+
+/** The same weights in a new network with these activations (the net's own are kept when none are given). */
+async function rebuild(net: Mlp, activations: readonly ActivationSpec[]): Promise<Mlp> {
+  const layers = layersOf(net, []);
+  return Mlp.fromLayers(layers, { seed: 1, threads: 'auto', activation: activations });
 }
 
 function post(reply: Reply, transfer: Transferable[] = []): void {
@@ -94,7 +103,14 @@ async function load(bytes: Uint8Array, file: string, source: ModelSummary['sourc
     );
   }
   const sizes = [model.layers[0]!.in, ...model.layers.map((l) => l.out)];
-  const net = await createNet(sizes);
+  // a whole pickled model or a TorchScript archive says its activations; a state_dict does not (ReLU is assumed)
+  const settings = fileSettings(
+    sizes.length - 2,
+    source === 'default' ? 'embedded' : 'assumed',
+    model.architectureSource === 'file' ? model.activations : undefined,
+  );
+  const net = await createNet(sizes, 1, settings.activations);
+  settings.activations = [...net.activations];
   model.layers.forEach((l, i) => net.setLayer(i, l.weight, l.bias));
   const summary: ModelSummary = {
     file,
@@ -108,6 +124,7 @@ async function load(bytes: Uint8Array, file: string, source: ModelSummary['sourc
     variant: net.variant,
     threads: net.threads,
     loadMs: performance.now() - t0,
+    settings,
   };
   // Only now, with the new network complete, replace the old one: a bad file leaves the previous model working.
   current?.net.dispose();
@@ -130,11 +147,16 @@ function requireModel(): Loaded {
 
 // ---- inference ---------------------------------------------------------------------------------------------
 
+/** The network's inputs for these pictures (x/255): a normalized copy when the model says so. */
+function networkInput(x: Float32Array, normalize: Normalization | null): Float32Array {
+  return normalize ? normalizeInput(x.slice(), normalize) : x;
+}
+
 function trace(input: Float32Array): TraceResult {
-  const { net } = requireModel();
+  const { net, summary } = requireModel();
   const t0 = performance.now();
-  const t = net.trace(input);
-  // The core's last activation is the softmax itself: keep only the hidden layers' ReLU outputs in `a`.
+  const t = net.trace(networkInput(input, summary.settings.normalize));
+  // The core's last activation is the softmax itself: keep only the hidden layers' outputs in `a`.
   return {
     input,
     z: t.z,
@@ -151,7 +173,8 @@ interface Split {
   count: number;
   pixels: Uint8Array;
   labels: Uint8Array;
-  x?: Float32Array;
+  /** Network inputs by normalization ('none' or 'mean/std'), made on first use. */
+  x: Map<string, Float32Array>;
   loadMs: number;
 }
 const splits = new Map<string, Promise<Split>>();
@@ -171,6 +194,7 @@ function split(name: 't10k' | 'train'): Promise<Split> {
         count: Math.min(images.count, labels.count),
         pixels: images.pixels,
         labels: labels.labels,
+        x: new Map(),
         loadMs: performance.now() - t0,
       };
     })();
@@ -180,16 +204,22 @@ function split(name: 't10k' | 'train'): Promise<Split> {
   return p;
 }
 
-async function testInputs(): Promise<Split & { x: Float32Array }> {
+/** The test set as the network takes it (x/255, then normalized when the model says so). */
+async function testInputs(normalize: Normalization | null): Promise<Split & { input: Float32Array }> {
   const s = await split('t10k');
-  s.x ??= toInput(s.pixels);
-  return s as Split & { x: Float32Array };
+  const key = normalize ? `${normalize.mean}/${normalize.std}` : 'none';
+  let input = s.x.get(key);
+  if (!input) {
+    input = toInput(s.pixels, 0, s.pixels.length, normalize);
+    s.x.set(key, input);
+  }
+  return { ...s, input };
 }
 
-async function evaluate(net: Mlp): Promise<EvalResult> {
-  const test = await testInputs();
+async function evaluate(net: Mlp, normalize: Normalization | null): Promise<EvalResult> {
+  const test = await testInputs(normalize);
   const t0 = performance.now();
-  const r = net.evaluate(test.x, test.labels, test.count, EVAL_BATCH);
+  const r = net.evaluate(test.input, test.labels, test.count, EVAL_BATCH);
   const ms = performance.now() - t0;
   // accuracy is correct / count, so rounding recovers the count exactly
   return {
@@ -214,10 +244,15 @@ async function train(id: number, o: TrainOptions): Promise<TrainResult> {
   try {
     post({ id, progress: { step: 0, totalSteps: 0, imagesPerSecond: 0, state: 'loading' } });
     const data = await split('train');
-    await testInputs();
     const base = o.start === 'current' ? requireModel() : undefined;
     const sizes = base ? base.summary.sizes : [MNIST_PIXELS, ...o.hidden, MNIST_CLASSES];
-    const net = await createNet(sizes, o.seed);
+    // fine-tuning keeps the model's settings; a fresh network runs ReLU on x/255
+    const settings: ModelSettings = base
+      ? structuredClone(base.summary.settings)
+      : fileSettings(sizes.length - 2, 'default');
+    const normalize = settings.normalize;
+    await testInputs(normalize);
+    const net = await createNet(sizes, o.seed, settings.activations);
     if (base)
       for (let i = 0; i < sizes.length - 1; i++) {
         const l = base.net.getLayer(i);
@@ -267,7 +302,7 @@ async function train(id: number, o: TrainOptions): Promise<TrainResult> {
           y[k] = data.labels[idx]!;
           pixels.set(data.pixels.subarray(idx * MNIST_PIXELS, (idx + 1) * MNIST_PIXELS), k * MNIST_PIXELS);
         }
-        const x = toInput(pixels);
+        const x = toInput(pixels, 0, pixels.length, normalize);
         const tb = performance.now();
         lossSum += net.trainBatch(x, y, batch, { lr: o.lr, momentum: o.momentum });
         sliceTrainMs += performance.now() - tb;
@@ -275,7 +310,7 @@ async function train(id: number, o: TrainOptions): Promise<TrainResult> {
         step++;
         sliceImages += batch;
         const measure = step % evalEvery === 0 || step === totalSteps;
-        if (measure || step % lossEvery === 0) report(measure ? (await evaluate(net)).accuracy : undefined);
+        if (measure || step % lossEvery === 0) report(measure ? (await evaluate(net, normalize)).accuracy : undefined);
         const now = performance.now();
         if (measure || now - sliceStart > 50) {
           ips = sliceTrainMs > 0 ? (sliceImages / sliceTrainMs) * 1000 : ips; // training speed, evaluations excluded
@@ -294,7 +329,7 @@ async function train(id: number, o: TrainOptions): Promise<TrainResult> {
         }
       }
     }
-    const final = await evaluate(net);
+    const final = await evaluate(net, normalize);
     if (history.at(-1)?.accuracy === undefined) report(final.accuracy);
     trained?.net.dispose();
     const parameters = sizes.slice(1).reduce((n, out, i) => n + out * sizes[i]! + out, 0);
@@ -312,6 +347,7 @@ async function train(id: number, o: TrainOptions): Promise<TrainResult> {
         variant: net.variant,
         threads: net.threads,
         loadMs: 0,
+        settings,
       },
     };
     return {
@@ -336,6 +372,28 @@ function trainControl(action: 'pause' | 'resume' | 'stop'): null {
     control.resume = undefined;
   }
   return null;
+}
+
+/** The current model with one activation for every hidden layer and/or another normalization: same weights. */
+async function configure(activation?: ActivationName, normalize?: Normalization | null): Promise<ModelInfo> {
+  const model = requireModel();
+  const settings = structuredClone(model.summary.settings);
+  let net = model.net;
+  if (activation !== undefined) {
+    net = await rebuild(
+      model.net,
+      settings.activations.map(() => ({ name: activation }) as ActivationSpec),
+    );
+    settings.activations = [...net.activations];
+    settings.source.activation = 'chosen';
+  }
+  if (normalize !== undefined) {
+    settings.normalize = normalize && { mean: normalize.mean, std: normalize.std };
+    settings.source.normalize = 'chosen';
+  }
+  if (net !== model.net) model.net.dispose();
+  current = { net, summary: { ...model.summary, settings, variant: net.variant, threads: net.threads } };
+  return info(current);
 }
 
 function save(which: 'trained' | 'current'): Uint8Array {
@@ -372,8 +430,12 @@ async function handle(id: number, req: Request): Promise<[unknown, Transferable[
       const r: TestSet = { count: s.count, pixels: s.pixels, labels: s.labels, loadMs: s.loadMs };
       return [r, []];
     }
-    case 'evaluate':
-      return [await evaluate(requireModel().net), []];
+    case 'evaluate': {
+      const model = requireModel();
+      return [await evaluate(model.net, model.summary.settings.normalize), []];
+    }
+    case 'configure':
+      return [await configure(req.activation, req.normalize), []];
     case 'train':
       return [await train(id, req.options), []];
     case 'train-control':

@@ -1,9 +1,11 @@
 // The page's computations without a browser: the error contract (WebError, errorInfo on the loader's and the
-// worker's errors), the Draw view's prediction report, and the Train view's settings and status lines.
+// worker's errors), the Draw view's prediction report, the Train view's settings and status lines, and the Model
+// panel's activation/normalization report.
 import { loadMlp } from '@mnist/loader';
 import { describe, expect, it } from 'vitest';
 import { errorInfo, WebError } from '../src/errors.js';
 import type { TraceResult } from '../src/protocol.js';
+import { fileSettings, normalizeChoice, settingsReport } from '../src/settings.js';
 import { predictionReport } from '../src/views/draw.js';
 import { progressText, resultText, trainOptions } from '../src/views/train.js';
 
@@ -144,5 +146,46 @@ describe('train settings and status', () => {
     expect(resultText({ stopped: true, steps: 100, seconds: 2.345, accuracy: 0.9784, history })).toBe(
       'Stopped after 100 steps in 2.3 s · test accuracy 97.84%.',
     );
+  });
+});
+
+describe('settingsReport', () => {
+  it('says what a file said, what was assumed (in one line), and what was chosen', () => {
+    const whole = fileSettings(1, 'assumed', ['tanh']);
+    expect(whole.activations).toEqual([{ name: 'tanh' }]);
+    expect(settingsReport(whole)).toEqual({
+      activation: 'tanh',
+      normalize: 'none',
+      line: 'activation tanh (read from the file), normalization none (assumed)',
+      assumed:
+        'assumed: no input normalization (the file does not record it; choose MNIST below if the model was trained with one)',
+    });
+    // a count that does not match the hidden layers is not used: ReLU is assumed
+    const stateDict = fileSettings(2, 'assumed', ['tanh']);
+    expect(stateDict.activations).toEqual([{ name: 'relu' }, { name: 'relu' }]);
+    expect(settingsReport(stateDict).assumed).toMatch(/^assumed: ReLU between layers and no input normalization \(/);
+    const embedded = settingsReport(fileSettings(1, 'embedded'));
+    expect([embedded.line, embedded.assumed]).toEqual([
+      'activation relu, normalization none (as the embedded model was trained)',
+      undefined,
+    ]);
+    const chosen = settingsReport({
+      activations: [
+        { name: 'leaky_relu', slope: 0.01 },
+        { name: 'elu', alpha: 1 },
+      ],
+      normalize: { mean: 0.1307, std: 0.3081 },
+      source: { activation: 'chosen', normalize: 'chosen' },
+    });
+    expect([chosen.line, chosen.assumed]).toEqual([
+      'activation leaky_relu(0.01), elu(1) (chosen), normalization (x/255 - 0.1307)/0.3081 (chosen)',
+      undefined,
+    ]);
+    expect(settingsReport(fileSettings(0, 'assumed')).assumed).toMatch(/^assumed: no input normalization/);
+    expect([
+      normalizeChoice(null),
+      normalizeChoice({ mean: 0.1307, std: 0.3081 }),
+      normalizeChoice({ mean: 0.5, std: 0.5 }),
+    ]).toEqual(['none', 'mnist', '']);
   });
 });

@@ -393,6 +393,47 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     await view(page, 'test');
   });
 
+  it('shows the activation and normalization a model runs with, and whence; a chosen activation rebuilds the net', async () => {
+    const summary = page.getByTestId('model-summary');
+    const upload = (name: string) =>
+      page.getByTestId('model-file').setInputFiles({
+        name,
+        mimeType: 'application/octet-stream',
+        buffer: readFileSync(join(FIXTURES, 'architectures', name)),
+      });
+    // A whole pickled model says its activation: nothing about it is assumed, only the normalization.
+    await upload('tanh_whole.pth');
+    await expect.poll(() => summary.textContent()).toContain('tanh_whole.pth');
+    expect(await page.getByTestId('model-activation').textContent()).toBe('tanh file');
+    expect(await summary.textContent()).toContain('activation tanh (read from the file), normalization none (assumed)');
+    expect(await page.getByTestId('assumed').textContent()).toMatch(/^assumed: no input normalization/);
+    expect(await page.getByTestId('activation').inputValue()).toBe('tanh');
+    // The same network as a state_dict: ReLU is assumed, and said once.
+    await upload('tanh_trained.pth');
+    await expect.poll(() => summary.textContent()).toContain('tanh_trained.pth');
+    expect(await page.getByTestId('model-activation').textContent()).toBe('relu assumed');
+    expect(await page.getByTestId('assumed').textContent()).toMatch(
+      /^assumed: ReLU between layers and no input normalization/,
+    );
+    expect(await page.locator('[data-testid=model-summary] [data-testid=assumed]').count()).toBe(1);
+    // Choosing tanh rebuilds the worker's net with the same weights; the test set is evaluated with it.
+    await page.getByTestId('activation').selectOption('tanh');
+    await expect.poll(() => page.getByTestId('model-activation').textContent()).toBe('tanh chosen');
+    expect(await summary.textContent()).toContain('activation tanh (chosen), normalization none (assumed)');
+    await view(page, 'test');
+    const accuracy = page.getByTestId('test-accuracy');
+    await expect.poll(() => accuracy.getAttribute('data-correct'), { timeout: 60_000 }).toBe('9229');
+    expect(await accuracy.textContent()).toBe('92.29%');
+    await screenshot(page, '4-test-set-tanh-chosen');
+    await page.getByRole('button', { name: 'Back to the default model' }).click();
+    await expect.poll(() => summary.textContent()).toContain('mnist_model.pth');
+    expect(await summary.textContent()).toContain(
+      'activation relu, normalization none (as the embedded model was trained)',
+    );
+    expect(await page.getByTestId('assumed').count()).toBe(0);
+    expect(consoleErrors).toEqual([]);
+  });
+
   it('shows the weights', async () => {
     await view(page, 'weights');
     await page.locator('#view-weights svg').first().waitFor();

@@ -1,10 +1,19 @@
 // Model panel: the bundled default model or the user's own .pth (picked or dropped), parsed in the worker; the
-// summary of what was loaded, and the loader's message when a file is refused (the previous model keeps working).
+// summary of what was loaded, and the loader's message when a file is refused (the previous model keeps working);
+// the activation and input normalization it runs with, where each came from, and selects that change them.
 import { escapeControl } from '@mnist/loader';
 import type { App } from '../app.js';
 import { fill, fmtInt, fmtMs, h } from '../dom.js';
 import { formatError, WebError } from '../errors.js';
 import type { ModelInfo, ModelSummary } from '../protocol.js';
+import {
+  ACTIVATION_CHOICES,
+  activationText,
+  NORMALIZE_CHOICES,
+  normalizeChoice,
+  normalizeText,
+  settingsReport,
+} from '../settings.js';
 
 const DEFAULT_URL = 'models/mnist_model.pth';
 const DEFAULT_NAME = 'mnist_model.pth';
@@ -37,7 +46,30 @@ export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
     'Back to the default model',
   );
 
-  root.append(h('h2', {}, 'Model'), summary, error, input, drop, busy, reset); // input first: its focus ring shows on the label
+  const activation = h(
+    'select',
+    { 'data-testid': 'activation', id: 'model-activation' },
+    h('option', { value: '', disabled: true }, 'per layer'),
+    ...ACTIVATION_CHOICES.map((name) => h('option', { value: name }, name)),
+  );
+  const normalize = h(
+    'select',
+    { 'data-testid': 'normalize', id: 'model-normalize' },
+    h('option', { value: 'none' }, 'none (x/255)'),
+    h('option', { value: 'mnist' }, `MNIST ${normalizeText(NORMALIZE_CHOICES.mnist)}`),
+    h('option', { value: '', disabled: true }, 'other'),
+  );
+  const choices = h(
+    'div',
+    { class: 'settings' },
+    h('label', { for: 'model-activation' }, 'Activation (all hidden layers) '),
+    activation,
+    ' ',
+    h('label', { for: 'model-normalize' }, 'Input normalization '),
+    normalize,
+  );
+
+  root.append(h('h2', {}, 'Model'), summary, choices, error, input, drop, busy, reset); // input first: its focus ring shows on the label
 
   const showError = (err: unknown, file: string) => {
     fill(
@@ -101,16 +133,34 @@ export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
     if (file) void loadFile(file);
   });
 
+  // Either select rebuilds the worker's network with the same weights; every prediction after it uses the choice.
+  activation.addEventListener('change', () => {
+    const name = activation.value as (typeof ACTIVATION_CHOICES)[number];
+    if (name) void run(app.model?.summary.file ?? '', () => app.engine.call({ op: 'configure', activation: name }));
+  });
+  normalize.addEventListener('change', () => {
+    const choice = normalize.value as keyof typeof NORMALIZE_CHOICES;
+    if (choice in NORMALIZE_CHOICES)
+      void run(app.model?.summary.file ?? '', () =>
+        app.engine.call({ op: 'configure', normalize: NORMALIZE_CHOICES[choice] }),
+      );
+  });
+
   app.onModel(({ summary: s }) => {
     fill(summary, ...summaryNodes(s));
     reset.hidden = s.source === 'default';
+    const names = new Set(s.settings.activations.map((a) => a.name));
+    activation.value = names.size === 1 ? [...names][0]! : '';
+    activation.disabled = s.settings.activations.length === 0;
+    normalize.value = normalizeChoice(s.settings.normalize);
   });
 
   return loadDefault;
 }
 
-/** The loaded model as the panel shows it: file and source, architecture, facts, the loader's warnings. */
+/** The loaded model as the panel shows it: file and source, architecture, settings, facts, the loader's warnings. */
 function summaryNodes(s: ModelSummary): HTMLElement[] {
+  const settings = settingsReport(s.settings);
   const nodes = [
     h(
       'div',
@@ -133,9 +183,25 @@ function summaryNodes(s: ModelSummary): HTMLElement[] {
             {},
             h('code', {}, escapeControl(l.name)),
             ` ${l.in}×${l.out}`,
-            i < s.layers.length - 1 ? ', ReLU' : '',
+            i < s.layers.length - 1 ? `, ${activationText(s.settings.activations[i]!)}` : '',
           ),
         ),
+      ),
+      h('dt', {}, 'Activation'),
+      h(
+        'dd',
+        { 'data-testid': 'model-activation', 'data-source': s.settings.source.activation },
+        settings.activation,
+        ' ',
+        h('span', { class: `badge ${s.settings.source.activation}` }, s.settings.source.activation),
+      ),
+      h('dt', {}, 'Input'),
+      h(
+        'dd',
+        { 'data-testid': 'model-normalize', 'data-source': s.settings.source.normalize },
+        settings.normalize,
+        ' ',
+        h('span', { class: `badge ${s.settings.source.normalize}` }, s.settings.source.normalize),
       ),
       h('dt', {}, 'Parameters'),
       h('dd', {}, fmtInt(s.parameters)),
@@ -149,6 +215,8 @@ function summaryNodes(s: ModelSummary): HTMLElement[] {
       s.loadMs ? h('dd', {}, fmtMs(s.loadMs)) : null,
     ),
   ];
+  nodes.push(h('p', { class: 'settings-line' }, settings.line));
+  if (settings.assumed) nodes.push(h('p', { class: 'assumed-line', 'data-testid': 'assumed' }, settings.assumed));
   if (s.warnings.length)
     nodes.push(h('ul', { class: 'warnings' }, ...s.warnings.map((w) => h('li', {}, escapeControl(w)))));
   return nodes;
