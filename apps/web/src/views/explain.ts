@@ -1,6 +1,7 @@
-// Explain view: the forward pass of the current input as the math says (x, z1 = W1 x + b1, a1 = ReLU(z1), ...,
+// Explain view: the forward pass of the current input as the math says (x, z1 = W1 x + b1, a1 = act(z1), ...,
 // softmax), the most active first-layer units with their weight tiles, and how much each last-hidden-layer unit
 // contributes to the winning class's score. The numbers are computed first (plain reports), then drawn.
+import type { ActivationSpec } from '@mnist/core-wasm';
 import { MNIST_SIDE } from '@mnist/loader/data';
 import { digitImage, heatmap, logitBars, probabilityBars, signedBars, weightTiles } from '@mnist/viz';
 import type { App } from '../app.js';
@@ -111,7 +112,30 @@ function stage(title: string, formula: string, content: Element, note?: string):
   );
 }
 
-function forwardPass(t: TraceResult, layers: LayerData[], label?: number): HTMLElement {
+/** The title and formula of hidden layer n's activation as the math writes it (the one the engine runs). */
+function activationStage(a: ActivationSpec, n: number): { title: string; formula: string } {
+  const z = `z${n}`;
+  const formulas: Record<ActivationSpec['name'], [string, string]> = {
+    relu: ['ReLU', `max(0, ${z})`],
+    leaky_relu: ['LeakyReLU', `${z} if ${z} > 0, else ${'slope' in a ? a.slope : 0.01}·${z}`],
+    sigmoid: ['Sigmoid', `1 / (1 + e^−${z})`],
+    tanh: ['Tanh', `tanh(${z})`],
+    gelu: ['GELU', `${z}·Φ(${z})`],
+    gelu_tanh: ['GELU (tanh)', `${z}·Φ(${z}), tanh approximation`],
+    silu: ['SiLU', `${z}·sigmoid(${z})`],
+    elu: ['ELU', `${z} if ${z} > 0, else ${'alpha' in a ? a.alpha : 1}·(e^${z} − 1)`],
+    identity: ['Identity', z],
+  };
+  const [title, rhs] = formulas[a.name];
+  return { title, formula: `a${n} = ${rhs}` };
+}
+
+function forwardPass(
+  t: TraceResult,
+  layers: LayerData[],
+  activations: readonly ActivationSpec[],
+  label?: number,
+): HTMLElement {
   const stages: HTMLElement[] = [
     stage(
       'Input',
@@ -143,14 +167,8 @@ function forwardPass(t: TraceResult, layers: LayerData[], label?: number): HTMLE
           `${t.z[i]!.length} pre-activations`,
         ),
       );
-      stages.push(
-        stage(
-          'ReLU',
-          `a${n} = max(0, z${n})`,
-          vectorMap(t.a[i]!, `a${n}`),
-          `${active} of ${t.a[i]!.length} units active`,
-        ),
-      );
+      const { title, formula } = activationStage(activations[i] ?? { name: 'relu' }, n);
+      stages.push(stage(title, formula, vectorMap(t.a[i]!, `a${n}`), `${active} of ${t.a[i]!.length} units above 0`));
     }
   });
   stages.push(
@@ -348,7 +366,7 @@ export function mountExplain(root: HTMLElement, app: App): void {
         `Input: ${app.traceSource}. The network says ${t.prediction} with ${(100 * t.probabilities[t.prediction]!).toFixed(1)}% probability.${verdict}`,
       ),
     );
-    fill(body, forwardPass(t, model.layers, label), ...unitCards(t, model.layers));
+    fill(body, forwardPass(t, model.layers, model.summary.settings.activations, label), ...unitCards(t, model.layers));
   };
   app.onTrace(render);
   // A new model re-runs the current input (the Draw view asks the worker), and that new trace redraws this view.
