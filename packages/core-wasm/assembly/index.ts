@@ -6,6 +6,7 @@ export * from './activations';
 export { exp_f32, expm1_neg_f32, erf_f32 } from './approx';
 export * from './softmax_xent';
 export * from './sgd';
+export * from './optim';
 export * from './jobs';
 export * from './peak';
 

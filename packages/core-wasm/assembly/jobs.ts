@@ -4,10 +4,12 @@
 import { dense_forward_f32, dense_forward_sparse_f32, dense_backward_input_f32, dense_backward_weight_f32, dense_pack_panels_f32 } from './dense';
 import { activation_forward_f32, activation_backward_f32 } from './activations';
 import { softmax_forward_f32, softmax_xent_forward_f32, softmax_xent_backward_rows_f32 } from './softmax_xent';
-import { sgd_update_f32, sgd_momentum_update_f32 } from './sgd';
+import { sgd_step_f32, adam_step_f32 } from './optim';
 import {
   C_ARG, C_NET, C_OP, OP_FORWARD, OP_TRAIN_FORWARD, OP_BACKWARD, BACKWARD_UPDATE, BACKWARD_LAYER_MASK,
-  N_LAYERS, N_BATCH, N_X, N_PROBS, N_TARGETS, N_LOSSES, N_DELTA0, N_LR, N_MU, N_MOMENTUM, N_SPARSE, N_NONZERO,
+  N_LAYERS, N_BATCH, N_X, N_PROBS, N_TARGETS, N_LOSSES, N_DELTA0, N_LR, N_MU, N_SPARSE, N_NONZERO,
+  N_OPT, N_OPT_FLAGS, N_WD, N_DAMP, N_BETA1, N_OMB1, N_BETA2, N_OMB2, N_STEP_SIZE, N_BC2_SQRT, N_EPS, N_DECAY, OPT_SGD,
+  L_SW, L_SB, L_MW, L_MB, L_FLAGS, LAYER_FLAG_NO_BIAS,
   NET_LAYER0, NET_LAYER_WORDS, L_IN, L_OUT, L_W, L_B, L_PACKED, L_DW, L_DB, L_VW, L_VB, L_ACT, L_ACT_FN, L_ACT_PARAM, L_Z,
 } from '../src/layout';
 
@@ -80,20 +82,31 @@ function forward_rows(net: usize, r0: i32, r1: i32, mode: i32, tid: i32): void {
   }
 }
 
-/** SGD on output rows o0..o1-1 of layer ly (W, b and momentum buffers), then repacks their forward panels. */
+/**
+ * The optimizer step (N_OPT: SGD, Adam or AdamW with the scalars in the net header) on n floats of a parameter block
+ * and its gradient and state buffers, all at element offset e.
+ */
+function step_block(net: usize, p: usize, g: usize, v: usize, s: usize, m: usize, e: i32, n: i32): void {
+  const off = <usize>e << 2;
+  const flags = word(net, N_OPT_FLAGS);
+  if (word(net, N_OPT) == OPT_SGD) {
+    sgd_step_f32(p + off, g + off, v ? v + off : 0, n, fword(net, N_LR), fword(net, N_MU), fword(net, N_DAMP),
+                 fword(net, N_WD), flags);
+  } else {
+    adam_step_f32(p + off, g + off, v + off, s + off, m ? m + off : 0, n, fword(net, N_BETA1), fword(net, N_OMB1),
+                  fword(net, N_BETA2), fword(net, N_OMB2), fword(net, N_STEP_SIZE), fword(net, N_BC2_SQRT),
+                  fword(net, N_EPS), fword(net, N_WD), fword(net, N_DECAY), flags);
+  }
+}
+
+/** The optimizer step on output rows o0..o1-1 of layer ly (W, b and their state), then repacks their forward panels. */
 function update_rows(net: usize, ly: usize, o0: i32, o1: i32): void {
   if (o1 <= o0) return;
   const C = word(ly, L_IN), OC = word(ly, L_OUT);
-  const lr = load<f32>(net + (<usize>N_LR << 2)), mu = load<f32>(net + (<usize>N_MU << 2));
-  const W = ptr(ly, L_W) + ((<usize>o0 * C) << 2), dW = ptr(ly, L_DW) + ((<usize>o0 * C) << 2);
-  const b = ptr(ly, L_B) + (<usize>o0 << 2), db = ptr(ly, L_DB) + (<usize>o0 << 2);
-  const n = (o1 - o0) * C;
-  if (word(net, N_MOMENTUM)) {
-    sgd_momentum_update_f32(W, dW, ptr(ly, L_VW) + ((<usize>o0 * C) << 2), n, lr, mu);
-    sgd_momentum_update_f32(b, db, ptr(ly, L_VB) + (<usize>o0 << 2), o1 - o0, lr, mu);
-  } else {
-    sgd_update_f32(W, dW, n, lr);
-    sgd_update_f32(b, db, o1 - o0, lr);
+  step_block(net, ptr(ly, L_W), ptr(ly, L_DW), ptr(ly, L_VW), ptr(ly, L_SW), ptr(ly, L_MW), o0 * C, (o1 - o0) * C);
+  // a layer without bias (bias=False) keeps b = 0 and no optimizer state for it, as in PyTorch
+  if (!(word(ly, L_FLAGS) & LAYER_FLAG_NO_BIAS)) {
+    step_block(net, ptr(ly, L_B), ptr(ly, L_DB), ptr(ly, L_VB), ptr(ly, L_SB), ptr(ly, L_MB), o0, o1 - o0);
   }
   dense_pack_panels_f32(ptr(ly, L_PACKED), ptr(ly, L_W), ptr(ly, L_B), OC, C, o0 >> 3, (o1 + 7) >> 3);
 }

@@ -124,6 +124,66 @@ export interface KernelExports {
   sgd_update_f32(params: Ptr, grads: Ptr, N: number, lr: number): void;
   sgd_momentum_update_f32_scalar(params: Ptr, grads: Ptr, velocity: Ptr, N: number, lr: number, mu: number): void;
   sgd_momentum_update_f32(params: Ptr, grads: Ptr, velocity: Ptr, N: number, lr: number, mu: number): void;
+  /** torch.optim.SGD's step (assembly/optim.ts): weight decay, momentum with dampening, Nesterov per OPT_FLAG_*. */
+  sgd_step_f32_scalar(
+    p: Ptr,
+    g: Ptr,
+    buf: Ptr,
+    N: number,
+    lr: number,
+    mu: number,
+    damp: number,
+    wd: number,
+    flags: number,
+  ): void;
+  sgd_step_f32(
+    p: Ptr,
+    g: Ptr,
+    buf: Ptr,
+    N: number,
+    lr: number,
+    mu: number,
+    damp: number,
+    wd: number,
+    flags: number,
+  ): void;
+  /** torch.optim.Adam / AdamW's step (assembly/optim.ts); vmax is read with OPT_FLAG_AMSGRAD only. */
+  adam_step_f32_scalar(
+    p: Ptr,
+    g: Ptr,
+    m: Ptr,
+    v: Ptr,
+    vmax: Ptr,
+    N: number,
+    beta1: number,
+    omb1: number,
+    beta2: number,
+    omb2: number,
+    stepSize: number,
+    bc2sqrt: number,
+    eps: number,
+    wd: number,
+    decay: number,
+    flags: number,
+  ): void;
+  adam_step_f32(
+    p: Ptr,
+    g: Ptr,
+    m: Ptr,
+    v: Ptr,
+    vmax: Ptr,
+    N: number,
+    beta1: number,
+    omb1: number,
+    beta2: number,
+    omb2: number,
+    stepSize: number,
+    bc2sqrt: number,
+    eps: number,
+    wd: number,
+    decay: number,
+    flags: number,
+  ): void;
   dense_pack_panels_f32(packed: Ptr, weight: Ptr, bias: Ptr, OC: number, C: number, p0: number, p1: number): void;
   dense_backward_input_f32(dinp: Ptr, dout: Ptr, weight: Ptr, B: number, C: number, OC: number): void;
   dense_backward_weight_f32(

@@ -52,18 +52,36 @@ export const N_DELTA0 = 6;
 export const N_DELTA1 = 7;
 /** Learning rate (f32). */
 export const N_LR = 8;
-/** Momentum mu (f32). */
+/** SGD's momentum mu (f32). */
 export const N_MU = 9;
-/** 1: the update uses the momentum buffers. */
-export const N_MOMENTUM = 10;
+/** OPT_FLAG_* bits of the current update (momentum buffers in use, first step, Nesterov, AMSGrad, no bias). */
+export const N_OPT_FLAGS = 10;
 /** Layer 0 skips zero inputs in rows with at most this many - 1 nonzero (0: dense only). */
 export const N_SPARSE = 11;
 /** Nonzero lists of the sparse path: sizes[0] x 8 bytes per thread. */
 export const N_NONZERO = 12;
+/** The optimizer of the update: OPT_SGD, OPT_ADAM or OPT_ADAMW. */
+export const N_OPT = 13;
+/** Weight decay (f32): SGD and Adam add wd * p to the gradient. */
+export const N_WD = 14;
+/** SGD's dampening (f32): the momentum buffer adds (1 - dampening) * g after its first step. */
+export const N_DAMP = 15;
+/** Adam's beta1, 1 - beta1, beta2, 1 - beta2 (f32 each, the last two computed in f64 as PyTorch's Python floats). */
+export const N_BETA1 = 16;
+export const N_OMB1 = 17;
+export const N_BETA2 = 18;
+export const N_OMB2 = 19;
+/** Adam's step size lr / (1 - beta1^t) and sqrt(1 - beta2^t), computed in f64 then rounded, as PyTorch does. */
+export const N_STEP_SIZE = 20;
+export const N_BC2_SQRT = 21;
+/** Adam's eps (f32). */
+export const N_EPS = 22;
+/** AdamW's decoupled decay factor 1 - lr * wd (f32). */
+export const N_DECAY = 23;
 /** First word of layer 0's record. */
-export const NET_LAYER0 = 16;
+export const NET_LAYER0 = 32;
 /** Words per layer record. */
-export const NET_LAYER_WORDS = 13;
+export const NET_LAYER_WORDS = 18;
 
 // ---- a layer record (in -> out), at word NET_LAYER0 + NET_LAYER_WORDS * l
 export const L_IN = 0;
@@ -75,7 +93,7 @@ export const L_B = 3;
 export const L_PACKED = 4;
 export const L_DW = 5;
 export const L_DB = 6;
-/** Momentum buffers (0 until the first step with momentum). */
+/** SGD's momentum buffers or Adam's exp_avg (0 until the first step that needs them). */
 export const L_VW = 7;
 export const L_VB = 8;
 /** Activations (rows x out): a = f(z) for hidden layers (f = L_ACT_FN), the logits for the last. */
@@ -89,6 +107,29 @@ export const L_ACT_PARAM = 11;
  * slope), else 0: then the forward computes a = f(z) in place in L_ACT and the backward reads a.
  */
 export const L_Z = 12;
+/** Adam's exp_avg_sq for W and b (0 until the first Adam step). */
+export const L_SW = 13;
+export const L_SB = 14;
+/** AMSGrad's max_exp_avg_sq for W and b (0 until the first AMSGrad step). */
+export const L_MW = 15;
+export const L_MB = 16;
+/** LAYER_FLAG_* bits of this layer. */
+export const L_FLAGS = 17;
+/** The layer has no bias (PyTorch bias=False): b stays 0 and is never updated. */
+export const LAYER_FLAG_NO_BIAS = 1;
+
+// ---- optimizers (N_OPT) and their flags (N_OPT_FLAGS): assembly/optim.ts
+export const OPT_SGD = 0;
+export const OPT_ADAM = 1;
+export const OPT_ADAMW = 2;
+/** SGD: the momentum buffers L_VW/L_VB are in use. */
+export const OPT_FLAG_MOMENTUM = 1;
+/** SGD: the first step with momentum: the buffer starts as the gradient itself (PyTorch's clone), no dampening. */
+export const OPT_FLAG_FIRST = 2;
+/** SGD: Nesterov momentum (g + mu * buf). */
+export const OPT_FLAG_NESTEROV = 4;
+/** Adam/AdamW: AMSGrad (the denominator uses the running max of exp_avg_sq). */
+export const OPT_FLAG_AMSGRAD = 8;
 
 // ---- activation codes (L_ACT_FN): src/activations.ts maps the API's names to these, assembly/activations.ts
 // dispatches on them (activation_forward_f32 / activation_backward_f32)

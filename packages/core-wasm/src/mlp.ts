@@ -1,6 +1,6 @@
 // The typed MLP API over the WASM kernels: Linear layers (PyTorch out x in layout) with an activation between them
-// (ReLU by default; src/activations.ts), softmax cross-entropy, SGD with optional momentum. All tensors live in the
-// instance's linear memory.
+// (ReLU by default; src/activations.ts), softmax cross-entropy, and torch.optim's SGD, Adam and AdamW updates
+// (src/optim.ts, assembly/optim.ts). All tensors live in the instance's linear memory.
 
 import {
   activationCode,
@@ -33,6 +33,12 @@ import {
   L_ACT_FN,
   L_ACT_PARAM,
   L_B,
+  L_FLAGS,
+  L_MB,
+  L_MW,
+  L_SB,
+  L_SW,
+  LAYER_FLAG_NO_BIAS,
   L_DB,
   L_DW,
   L_IN,
@@ -47,9 +53,24 @@ import {
   N_DELTA1,
   N_LAYERS,
   N_LOSSES,
+  N_BC2_SQRT,
+  N_BETA1,
+  N_BETA2,
+  N_DAMP,
+  N_DECAY,
+  N_EPS,
   N_LR,
-  N_MOMENTUM,
   N_MU,
+  N_OMB1,
+  N_OMB2,
+  N_OPT,
+  N_OPT_FLAGS,
+  N_STEP_SIZE,
+  N_WD,
+  OPT_FLAG_AMSGRAD,
+  OPT_FLAG_FIRST,
+  OPT_FLAG_MOMENTUM,
+  OPT_FLAG_NESTEROV,
   N_NONZERO,
   N_PROBS,
   N_SPARSE,
@@ -62,6 +83,14 @@ import {
   OP_TRAIN_FORWARD,
 } from './layout.js';
 import { seededRandom } from './random.js';
+import {
+  adamScalars,
+  optimizerCode,
+  optimizerConfig,
+  type OptimizerConfig,
+  type OptimizerName,
+  type TrainOptions,
+} from './optim.js';
 import { argmaxRows } from './argmax.js';
 
 export interface MlpOptions {
@@ -97,11 +126,20 @@ export interface LayerParams {
   out: number;
 }
 
-export interface TrainOptions {
-  /** Learning rate, finite and >= 0. */
-  lr: number;
-  /** Momentum in PyTorch's convention (v = mu * v + g; p -= lr * v), 0 (default) for plain SGD. */
-  momentum?: number;
+/** A layer to load: as LayerParams, where bias null is a layer without bias (PyTorch's bias=False). */
+export interface LayerInput extends Omit<LayerParams, 'bias'> {
+  bias: Float32Array | null;
+}
+
+/**
+ * The optimizer's state in torch.optim's names, per layer and parameter (weight, bias): SGD's momentum_buffer, Adam's
+ * exp_avg and exp_avg_sq (and max_exp_avg_sq with AMSGrad). `step` counts the steps taken (Adam's bias correction
+ * uses it). A parameter's entry is empty before its first step, and a layer without bias has no bias entry.
+ */
+export interface OptimizerState {
+  optimizer: OptimizerName;
+  step: number;
+  layers: { weight: Record<string, Float32Array>; bias: Record<string, Float32Array> | null }[];
 }
 
 export interface Trace {
@@ -138,8 +176,13 @@ interface Layer {
   packedWb: number; // W^T and b in 8-column panels (dense_pack_f32), what the forward reads; refreshed lazily after W or b change
   dW: number; // (out, in)
   db: number; // (out)
-  vW: number; // momentum buffers, 0 until the first step with momentum
+  vW: number; // SGD's momentum buffers or Adam's exp_avg, 0 until the first step that needs them
   vb: number;
+  sW: number; // Adam's exp_avg_sq, 0 until the first Adam step
+  sb: number;
+  mW: number; // AMSGrad's max_exp_avg_sq, 0 until the first AMSGrad step
+  mb: number;
+  hasBias: boolean; // false: PyTorch's bias=False, b stays 0 and is never updated
   packed: boolean;
   finite: boolean | null; // every weight finite (null: not checked since the last change)
 }
@@ -233,6 +276,8 @@ export class Mlp {
   #layers: Layer[];
   #ws: Workspace | null = null;
   #limit: number; // MEMORY_LIMIT_BYTES for this instance's memory
+  // the optimizer of the last step and its step count; its state lives in the layers' buffers
+  #opt: { config: OptimizerConfig; step: number; momentumStarted: boolean } | null = null;
 
   // Memory, in allocation order (the stub runtime's bump allocator lays it out as one contiguous block):
   //   per layer l (in -> out):  W       out*in floats     PyTorch layout, the master copy
@@ -241,7 +286,7 @@ export class Mlp {
   //                             dW      out*in,  db  out        gradients (accumulated by the kernels)
   //   workspace (rows):         x rows*sizes[0]; act_l rows*out_l; probs rows*classes; 2 x rows*max(sizes); losses rows;
   //                             z_l rows*out_l for the hidden layers whose activation backward reads z; targets rows bytes
-  //   momentum vW, vb per layer, allocated at the first step with momentum
+  //   optimizer state per layer (momentum / exp_avg, exp_avg_sq, max_exp_avg_sq), allocated at the first step that needs it
   //   (first of all: the job control block and the net descriptor, a few hundred bytes, and the nonzero lists of
   //   the first layer's sparse path: threads x sizes[0] x 8 bytes)
   private constructor(
@@ -283,7 +328,24 @@ export class Mlp {
         packedWb = k.alloc(k.dense_packed_size(inp, out) * 4);
       const dW = k.alloc(out * inp * 4),
         db = k.alloc(out * 4);
-      this.#layers.push({ in: inp, out, W, b, packedWb, dW, db, vW: 0, vb: 0, packed: false, finite: null });
+      this.#layers.push({
+        in: inp,
+        out,
+        W,
+        b,
+        packedWb,
+        dW,
+        db,
+        vW: 0,
+        vb: 0,
+        sW: 0,
+        sb: 0,
+        mW: 0,
+        mb: 0,
+        hasBias: true,
+        packed: false,
+        finite: null,
+      });
       this.#flopsPerRow += 2 * inp * out;
     }
     const d = this.#desc();
@@ -376,8 +438,11 @@ export class Mlp {
     return net;
   }
 
-  /** A network holding the given layers (PyTorch layout, e.g. from @mnist/loader); sizes are taken from them. */
-  static async fromLayers(layers: readonly LayerParams[], options: MlpOptions = {}): Promise<Mlp> {
+  /**
+   * A network holding the given layers (PyTorch layout, e.g. from @mnist/loader); sizes are taken from them. A layer
+   * whose bias is null has none (PyTorch's bias=False): it stays 0 and training never updates it.
+   */
+  static async fromLayers(layers: readonly (LayerParams | LayerInput)[], options: MlpOptions = {}): Promise<Mlp> {
     if (!Array.isArray(layers) || layers.length < 1) {
       throw new CoreError('CORE_BAD_SHAPE', 'fromLayers: need at least one layer { weight, bias, in, out }');
     }
@@ -408,24 +473,37 @@ export class Mlp {
 
   // ---------------------------------------------------------------------------------------------- parameters
 
-  /** Replaces layer i's parameters: weight is out x in (PyTorch layout), bias is out. Values are copied. */
-  setLayer(i: number, weight: Float32Array, bias: Float32Array): void {
+  /**
+   * Replaces layer i's parameters: weight is out x in (PyTorch layout), bias is out, or null for a layer without
+   * bias (PyTorch's bias=False: b is 0 and training leaves it so). Values are copied.
+   */
+  setLayer(i: number, weight: Float32Array, bias: Float32Array | null): void {
     const L = this.#layer(i, 'setLayer');
     checkFloat32(weight, `setLayer(${i}): weight`);
-    checkFloat32(bias, `setLayer(${i}): bias`);
+    if (bias !== null) checkFloat32(bias, `setLayer(${i}): bias`);
     if (weight.length !== L.out * L.in) {
       throw new CoreError(
         'CORE_BAD_SHAPE',
         `setLayer(${i}): weight has ${weight.length} values, expected out x in = ${L.out} x ${L.in} = ${L.out * L.in} (PyTorch layout)`,
       );
     }
-    if (bias.length !== L.out) {
+    if (bias !== null && bias.length !== L.out) {
       throw new CoreError('CORE_BAD_SHAPE', `setLayer(${i}): bias has ${bias.length} values, expected ${L.out}`);
     }
     this.#write(L.W, weight);
-    this.#write(L.b, bias);
+    if (bias) this.#write(L.b, bias);
+    else this.#k!.zero_f32(L.b, L.out);
+    L.hasBias = bias !== null;
+    const d = this.#desc();
+    const w = N_LAYER0 + LAYER_WORDS * i + L_FLAGS;
+    d[w] = L.hasBias ? d[w] & ~LAYER_FLAG_NO_BIAS : d[w] | LAYER_FLAG_NO_BIAS;
     L.packed = false;
     L.finite = null;
+  }
+
+  /** Whether layer i has a bias (false after setLayer(i, w, null): PyTorch's bias=False). */
+  hasBias(i: number): boolean {
+    return this.#layer(i, 'hasBias').hasBias;
   }
 
   /** Copies of layer i's parameters in PyTorch layout. */
@@ -528,43 +606,179 @@ export class Mlp {
     return { loss, layers };
   }
 
-  /** One SGD step on a batch; returns the batch's mean loss before the update. */
+  /**
+   * One optimizer step on a batch (torch.optim's SGD by default; { optimizer: 'adam' | 'adamw', ... } for Adam), with
+   * PyTorch's update rules and defaults; returns the batch's mean loss before the update. The optimizer's state
+   * (momentum, Adam's moments and step count) carries over between calls while the optimizer stays the same; a
+   * different optimizer starts from fresh state, as a new torch.optim object would.
+   */
   trainBatch(x: Float32Array, labels: Uint8Array, batch: number, options: TrainOptions): number {
-    const lr = options?.lr,
-      momentum = options?.momentum ?? 0;
-    if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
-      throw new CoreError('CORE_BAD_ARGUMENT', `trainBatch: lr must be a finite number >= 0, got ${lr}`);
-    }
-    if (typeof momentum !== 'number' || !Number.isFinite(momentum) || momentum < 0) {
-      throw new CoreError('CORE_BAD_ARGUMENT', `trainBatch: momentum must be a finite number >= 0, got ${momentum}`);
-    }
-    this.#kernels('trainBatch');
-    // momentum buffers (zero) from the first step with momentum on; once they exist every step uses them
-    if (momentum !== 0 && this.#layers[0].vW === 0) {
-      const k = this.#k!;
-      const bytes = this.#layers.reduce((sum, L) => sum + 4 * (L.out * L.in + L.out) + 64, 0);
-      checkMemory(
-        k.memory.buffer.byteLength,
-        bytes,
-        this.#limit,
-        this.sizes,
-        'its momentum buffers',
-        'train it with momentum 0 or use smaller hidden layers',
-      );
-      for (const L of this.#layers) {
-        L.vW = k.alloc(L.out * L.in * 4);
-        L.vb = k.alloc(L.out * 4);
-        k.zero_f32(L.vW, L.out * L.in);
-        k.zero_f32(L.vb, L.out);
+    const c = optimizerConfig(options);
+    const k = this.#kernels('trainBatch');
+    const prev = this.#opt;
+    if (!prev || prev.config.optimizer !== c.optimizer || prev.config.amsgrad !== c.amsgrad) this.resetOptimizer();
+    if (!this.#opt) this.#opt = { config: c, step: 0, momentumStarted: false };
+    const opt = this.#opt;
+    opt.config = c;
+    let flags = 0;
+    if (c.optimizer === 'sgd') {
+      if (c.momentum !== 0) {
+        this.#allocState('vW', 'vb', L_VW, L_VB, 'its momentum buffers', 'train it with momentum 0');
+        flags |= OPT_FLAG_MOMENTUM | (opt.momentumStarted ? 0 : OPT_FLAG_FIRST) | (c.nesterov ? OPT_FLAG_NESTEROV : 0);
       }
-      const d = this.#desc(); // only now: alloc may grow the memory, which detaches earlier views
-      this.#layers.forEach((L, i) => {
-        d[N_LAYER0 + LAYER_WORDS * i + L_VW] = L.vW;
-        d[N_LAYER0 + LAYER_WORDS * i + L_VB] = L.vb;
-      });
+    } else {
+      const hint = 'use SGD, or smaller hidden layers';
+      this.#allocState('vW', 'vb', L_VW, L_VB, "Adam's exp_avg", hint);
+      this.#allocState('sW', 'sb', L_SW, L_SB, "Adam's exp_avg_sq", hint);
+      if (c.amsgrad) {
+        this.#allocState('mW', 'mb', L_MW, L_MB, "AMSGrad's max_exp_avg_sq", hint);
+        flags |= OPT_FLAG_AMSGRAD;
+      }
+    }
+    const d = new Int32Array(k.memory.buffer, this.#net, N_LAYER0);
+    const f = new Float32Array(k.memory.buffer, this.#net, N_LAYER0);
+    d[N_OPT] = optimizerCode(c.optimizer);
+    d[N_OPT_FLAGS] = flags;
+    f[N_LR] = c.lr;
+    f[N_MU] = c.momentum;
+    f[N_DAMP] = c.dampening;
+    f[N_WD] = c.weightDecay;
+    if (c.optimizer !== 'sgd') {
+      const a = adamScalars(c, opt.step + 1);
+      f[N_BETA1] = a.beta1;
+      f[N_OMB1] = a.omb1;
+      f[N_BETA2] = a.beta2;
+      f[N_OMB2] = a.omb2;
+      f[N_STEP_SIZE] = a.stepSize;
+      f[N_BC2_SQRT] = a.bc2sqrt;
+      f[N_EPS] = a.eps;
+      f[N_WD] = a.wd;
+      f[N_DECAY] = a.decay;
     }
     // the backward jobs update each layer (and repack its forward panels) as soon as its gradient is complete
-    return this.#backprop(x, labels, batch, 'trainBatch', { lr, momentum });
+    const loss = this.#backprop(x, labels, batch, 'trainBatch', true);
+    opt.step++;
+    if (flags & OPT_FLAG_MOMENTUM) opt.momentumStarted = true;
+    return loss;
+  }
+
+  /** The optimizer's state (torch.optim's names), or null before the first step; copies. */
+  optimizerState(): OptimizerState | null {
+    this.#kernels('optimizerState');
+    const opt = this.#opt;
+    if (!opt) return null;
+    const sgd = opt.config.optimizer === 'sgd';
+    const pick = (L: Layer, bias: boolean): Record<string, Float32Array> => {
+      const n = bias ? L.out : L.out * L.in;
+      const r: Record<string, Float32Array> = {};
+      const v = bias ? L.vb : L.vW,
+        sq = bias ? L.sb : L.sW,
+        mx = bias ? L.mb : L.mW;
+      if (sgd) {
+        if (opt.momentumStarted && v) r.momentum_buffer = this.#read(v, n);
+      } else if (opt.step > 0) {
+        r.exp_avg = this.#read(v, n);
+        r.exp_avg_sq = this.#read(sq, n);
+        if (opt.config.amsgrad) r.max_exp_avg_sq = this.#read(mx, n);
+      }
+      return r;
+    };
+    return {
+      optimizer: opt.config.optimizer,
+      step: opt.step,
+      layers: this.#layers.map((L) => ({ weight: pick(L, false), bias: L.hasBias ? pick(L, true) : null })),
+    };
+  }
+
+  /**
+   * Restores an optimizer's state (e.g. from a checkpoint) so the next trainBatch with the same optimizer continues
+   * it exactly; the buffers must have the layers' shapes. `amsgrad` says whether max_exp_avg_sq is expected.
+   */
+  setOptimizerState(state: OptimizerState, options: { amsgrad?: boolean } = {}): void {
+    const k = this.#kernels('setOptimizerState');
+    const what = 'setOptimizerState';
+    const name = state?.optimizer;
+    if (name !== 'sgd' && name !== 'adam' && name !== 'adamw') {
+      throw new CoreError(
+        'CORE_BAD_ARGUMENT',
+        `${what}: unknown optimizer ${JSON.stringify(name)}`,
+        'use sgd, adam or adamw',
+      );
+    }
+    if (!Number.isInteger(state.step) || state.step < 0) {
+      throw new CoreError('CORE_BAD_ARGUMENT', `${what}: step must be an integer >= 0, got ${state.step}`);
+    }
+    if (!Array.isArray(state.layers) || state.layers.length !== this.#layers.length) {
+      throw new CoreError(
+        'CORE_BAD_SHAPE',
+        `${what}: state for ${state.layers?.length} layers, the network has ${this.#layers.length}`,
+      );
+    }
+    const amsgrad = options.amsgrad ?? false;
+    const keys =
+      name === 'sgd' ? ['momentum_buffer'] : ['exp_avg', 'exp_avg_sq', ...(amsgrad ? ['max_exp_avg_sq'] : [])];
+    // check everything before changing anything
+    let momentum = false;
+    state.layers.forEach((entry, i) => {
+      const L = this.#layers[i];
+      for (const [part, n, rec] of [
+        ['weight', L.out * L.in, entry.weight],
+        ['bias', L.out, entry.bias],
+      ] as const) {
+        if (part === 'bias' && !L.hasBias) continue;
+        for (const key of keys) {
+          const v = rec?.[key];
+          if (v === undefined && (name === 'sgd' || state.step === 0)) continue;
+          if (!(v instanceof Float32Array) || v.length !== n) {
+            throw new CoreError(
+              'CORE_BAD_SHAPE',
+              `${what}: layer ${i} ${part} ${key} has ${v instanceof Float32Array ? `${v.length} values` : 'no Float32Array'}, expected ${n}`,
+            );
+          }
+          if (key === 'momentum_buffer') momentum = true;
+        }
+      }
+    });
+    this.resetOptimizer();
+    const base: TrainOptions = name === 'sgd' ? { optimizer: 'sgd', lr: 0 } : { optimizer: name, lr: 0, amsgrad };
+    this.#opt = { config: optimizerConfig(base, what), step: state.step, momentumStarted: momentum };
+    const hint = 'use smaller hidden layers';
+    if (momentum || name !== 'sgd') this.#allocState('vW', 'vb', L_VW, L_VB, 'its optimizer state', hint);
+    if (name !== 'sgd') this.#allocState('sW', 'sb', L_SW, L_SB, 'its optimizer state', hint);
+    if (amsgrad) this.#allocState('mW', 'mb', L_MW, L_MB, 'its optimizer state', hint);
+    state.layers.forEach((entry, i) => {
+      const L = this.#layers[i];
+      const put = (ptr: number, v: Float32Array | undefined) => {
+        if (ptr && v) this.#write(ptr, v);
+      };
+      const w = entry.weight ?? {},
+        b = (L.hasBias ? entry.bias : null) ?? {};
+      put(L.vW, w.momentum_buffer ?? w.exp_avg);
+      put(L.vb, b.momentum_buffer ?? b.exp_avg);
+      put(L.sW, w.exp_avg_sq);
+      put(L.sb, b.exp_avg_sq);
+      put(L.mW, w.max_exp_avg_sq);
+      put(L.mb, b.max_exp_avg_sq);
+    });
+    void k;
+  }
+
+  /** Forgets the optimizer's state (zero buffers, step 0), as a new torch.optim object starts. */
+  resetOptimizer(): void {
+    const k = this.#kernels('resetOptimizer');
+    this.#opt = null;
+    for (const L of this.#layers) {
+      for (const [ptr, n] of [
+        [L.vW, L.out * L.in],
+        [L.vb, L.out],
+        [L.sW, L.out * L.in],
+        [L.sb, L.out],
+        [L.mW, L.out * L.in],
+        [L.mb, L.out],
+      ]) {
+        if (ptr) k.zero_f32(ptr, n);
+      }
+    }
   }
 
   /** Frees the WASM instance; any later call throws CORE_DISPOSED. Safe to call twice. */
@@ -577,6 +791,32 @@ export class Mlp {
   }
 
   // ---------------------------------------------------------------------------------------------- internals
+
+  /** Allocates (zeroed) one pair of optimizer-state buffers per layer where missing and records them in the descriptor. */
+  #allocState(
+    wKey: 'vW' | 'sW' | 'mW',
+    bKey: 'vb' | 'sb' | 'mb',
+    wWord: number,
+    bWord: number,
+    what: string,
+    hint: string,
+  ): void {
+    if (this.#layers[0][wKey] !== 0) return;
+    const k = this.#k!;
+    const bytes = this.#layers.reduce((sum, L) => sum + 4 * (L.out * L.in + L.out) + 64, 0);
+    checkMemory(k.memory.buffer.byteLength, bytes, this.#limit, this.sizes, what, hint);
+    for (const L of this.#layers) {
+      L[wKey] = k.alloc(L.out * L.in * 4);
+      L[bKey] = k.alloc(L.out * 4);
+      k.zero_f32(L[wKey], L.out * L.in);
+      k.zero_f32(L[bKey], L.out);
+    }
+    const d = this.#desc(); // only now: alloc may grow the memory, which detaches earlier views
+    this.#layers.forEach((L, i) => {
+      d[N_LAYER0 + LAYER_WORDS * i + wWord] = L[wKey];
+      d[N_LAYER0 + LAYER_WORDS * i + bWord] = L[bKey];
+    });
+  }
 
   #kernels(what: string): KernelExports {
     if (!this.#k) throw new CoreError('CORE_DISPOSED', `${what}: this network was disposed; create a new one`);
@@ -745,16 +985,11 @@ export class Mlp {
   }
 
   /**
-   * Forward and backward over one batch (gradients overwrite dW, db); with `update`, the SGD step too.
+   * Forward and backward over one batch (gradients overwrite dW, db); with `update`, the optimizer step too (its
+   * scalars already in the net header: trainBatch).
    * Returns the mean loss before any update.
    */
-  #backprop(
-    x: Float32Array,
-    labels: Uint8Array,
-    batch: number,
-    what: string,
-    update?: { lr: number; momentum: number },
-  ): number {
+  #backprop(x: Float32Array, labels: Uint8Array, batch: number, what: string, update = false): number {
     const k = this.#kernels(what);
     checkFloat32(x, `${what}: x`);
     checkBatch(batch, what);
@@ -770,12 +1005,6 @@ export class Mlp {
     this.#write(ws.x, x);
     new Uint8Array(k.memory.buffer, ws.targets, batch).set(labels);
     this.#pack();
-    if (update) {
-      const f = new Float32Array(k.memory.buffer, this.#net, N_LAYER0);
-      f[N_LR] = update.lr;
-      f[N_MU] = update.momentum;
-      this.#desc()[N_MOMENTUM] = this.#layers[0].vW !== 0 ? 1 : 0;
-    }
     this.#job(OP_TRAIN_FORWARD, 0, batch);
     if (update) this.#layers[0].finite = null; // the backward jobs below change the weights
     // the mean in f64 over the rows in order, as softmax_xent_forward_f32 sums it

