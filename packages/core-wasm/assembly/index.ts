@@ -7,8 +7,10 @@ export { exp_f32, expm1_neg_f32, erf_f32 } from './approx';
 export * from './softmax_xent';
 export * from './sgd';
 export * from './optim';
+export * from './dropout';
 export * from './jobs';
 export * from './peak';
+export * from './augment';
 
 /** Allocates `size` bytes, 16-byte aligned, growing memory as needed (stub runtime: a bump allocator). */
 export function alloc(size: usize): usize {

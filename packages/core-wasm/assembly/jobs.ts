@@ -3,13 +3,18 @@
 
 import { dense_forward_f32, dense_forward_sparse_f32, dense_backward_input_f32, dense_backward_weight_f32, dense_pack_panels_f32 } from './dense';
 import { activation_forward_f32, activation_backward_f32 } from './activations';
-import { softmax_forward_f32, softmax_xent_forward_f32, softmax_xent_backward_rows_f32 } from './softmax_xent';
+import {
+  softmax_forward_f32, softmax_xent_forward_f32, softmax_xent_backward_rows_f32,
+  softmax_xent_smooth_forward_f32, softmax_xent_smooth_backward_rows_f32,
+} from './softmax_xent';
+import { dropout_mask_f32, dropout_apply_f32 } from './dropout';
 import { sgd_step_f32, adam_step_f32 } from './optim';
 import {
   C_ARG, C_NET, C_OP, OP_FORWARD, OP_TRAIN_FORWARD, OP_BACKWARD, BACKWARD_UPDATE, BACKWARD_LAYER_MASK,
   N_LAYERS, N_BATCH, N_X, N_PROBS, N_TARGETS, N_LOSSES, N_DELTA0, N_LR, N_MU, N_SPARSE, N_NONZERO,
   N_OPT, N_OPT_FLAGS, N_WD, N_DAMP, N_BETA1, N_OMB1, N_BETA2, N_OMB2, N_STEP_SIZE, N_BC2_SQRT, N_EPS, N_DECAY, OPT_SGD,
   L_SW, L_SB, L_MW, L_MB, L_FLAGS, LAYER_FLAG_NO_BIAS,
+  N_SMOOTH, N_TRAINING, N_DROP_SEED, L_DROP_P, L_DROP_SCALE, L_DROP_MASK, L_DROPPED,
   NET_LAYER0, NET_LAYER_WORDS, L_IN, L_OUT, L_W, L_B, L_PACKED, L_DW, L_DB, L_VW, L_VB, L_ACT, L_ACT_FN, L_ACT_PARAM, L_Z,
 } from '../src/layout';
 
@@ -47,6 +52,12 @@ import {
   return min(<i32>(<i64>units * tid / threads) * align, n);
 }
 
+/** Whether layer ly drops out in this job: training forward (mode 2) of a training step, with p > 0. */
+// @ts-ignore: decorator
+@inline function dropping(net: usize, ly: usize, mode: i32): bool {
+  return mode == 2 && word(net, N_TRAINING) != 0 && fword(ly, L_DROP_P) != 0;
+}
+
 /** Forward over rows r0..r1-1 of the batch; mode 0 logits, 1 softmax too, 2 training (losses and dlogits). */
 function forward_rows(net: usize, r0: i32, r1: i32, mode: i32, tid: i32): void {
   const n = r1 - r0;
@@ -71,14 +82,29 @@ function forward_rows(net: usize, r0: i32, r1: i32, mode: i32, tid: i32): void {
     // gives the same bits: see load4 in assembly/simd.ts)
     if (l + 1 < L) activation_forward_f32(out, z, n * OC, word(ly, L_ACT_FN), fword(ly, L_ACT_PARAM));
     inp = out;
+    if (l + 1 < L && dropping(net, ly, mode)) {
+      // training with dropout: the next layer reads a * mask; a itself stays for the activation's backward
+      const mask = ptr(ly, L_DROP_MASK) + ((<usize>r0 * OC) << 2);
+      const dropped = ptr(ly, L_DROPPED) + ((<usize>r0 * OC) << 2);
+      dropout_mask_f32(mask, r0, n, OC, fword(ly, L_DROP_P), fword(ly, L_DROP_SCALE), <u32>word(net, N_DROP_SEED), l);
+      dropout_apply_f32(dropped, out, mask, n * OC);
+      inp = dropped;
+    }
   }
   const V = word(layer(net, L - 1), L_OUT);
   const probs = ptr(net, N_PROBS) + ((<usize>r0 * V) << 2);
   if (mode == 1) softmax_forward_f32(probs, inp, n, V);
   if (mode == 2) {
     const targets = ptr(net, N_TARGETS) + <usize>r0;
-    softmax_xent_forward_f32(ptr(net, N_LOSSES) + (<usize>r0 << 2), probs, inp, targets, n, V);
-    softmax_xent_backward_rows_f32(ptr(net, N_DELTA0) + ((<usize>r0 * V) << 2), probs, targets, n, V, word(net, N_BATCH));
+    const losses = ptr(net, N_LOSSES) + (<usize>r0 << 2), dlogits = ptr(net, N_DELTA0) + ((<usize>r0 * V) << 2);
+    const eps = fword(net, N_SMOOTH);
+    if (eps != 0) {
+      softmax_xent_smooth_forward_f32(losses, probs, inp, targets, n, V, eps);
+      softmax_xent_smooth_backward_rows_f32(dlogits, probs, targets, n, V, word(net, N_BATCH), eps);
+    } else {
+      softmax_xent_forward_f32(losses, probs, inp, targets, n, V);
+      softmax_xent_backward_rows_f32(dlogits, probs, targets, n, V, word(net, N_BATCH));
+    }
   }
 }
 
@@ -117,7 +143,9 @@ function backward_layer(net: usize, l: i32, update: bool, tid: i32, threads: i32
   const ly = layer(net, l);
   const C = word(ly, L_IN), OC = word(ly, L_OUT);
   const dout = ptr(net, N_DELTA0 + ((L - 1 - l) & 1));
-  const inp = l > 0 ? ptr(layer(net, l - 1), L_ACT) : ptr(net, N_X);
+  // the input the forward used: a of layer l-1, or a * mask where it dropped out
+  const prevDrops = l > 0 && dropping(net, layer(net, l - 1), 2);
+  const inp = l > 0 ? ptr(layer(net, l - 1), prevDrops ? L_DROPPED : L_ACT) : ptr(net, N_X);
   // dW, db: this thread's output rows, zeroed first (the kernels accumulate)
   const o0 = split(OC, 8, tid, threads), o1 = split(OC, 8, tid + 1, threads);
   if (o1 > o0) {
@@ -143,8 +171,11 @@ function backward_layer(net: usize, l: i32, update: bool, tid: i32, threads: i32
       const row = (<usize>r0 * C) << 2;
       const dinp = ptr(net, N_DELTA0 + ((L - l) & 1)) + row;
       dense_backward_input_f32(dinp, dout + ((<usize>r0 * OC) << 2), ptr(ly, L_W), r1 - r0, C, OC);
+      // through the dropout (the same mask), then the activation, which reads the undropped a (or z)
+      if (prevDrops) dropout_apply_f32(dinp, dinp, ptr(prev, L_DROP_MASK) + row, (r1 - r0) * C);
       const zs = ptr(prev, L_Z);
-      activation_backward_f32(dinp, dinp, zs ? zs + row : 0, inp + row, (r1 - r0) * C, word(prev, L_ACT_FN), fword(prev, L_ACT_PARAM));
+      const a = ptr(prev, L_ACT) + row;
+      activation_backward_f32(dinp, dinp, zs ? zs + row : 0, a, (r1 - r0) * C, word(prev, L_ACT_FN), fword(prev, L_ACT_PARAM));
     }
   }
 }

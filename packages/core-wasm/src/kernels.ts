@@ -198,8 +198,63 @@ export interface KernelExports {
     o1: number,
   ): void;
   softmax_xent_backward_rows_f32(dlogits: Ptr, probs: Ptr, targets: Ptr, n: number, V: number, batch: number): void;
+  /** Cross-entropy with label smoothing eps (nn.CrossEntropyLoss(label_smoothing=eps)); returns the mean loss. */
+  softmax_xent_smooth_forward_f32(
+    losses: Ptr,
+    probs: Ptr,
+    logits: Ptr,
+    targets: Ptr,
+    B: number,
+    V: number,
+    eps: number,
+  ): number;
+  softmax_xent_smooth_backward_rows_f32(
+    dlogits: Ptr,
+    probs: Ptr,
+    targets: Ptr,
+    n: number,
+    V: number,
+    batch: number,
+    eps: number,
+  ): void;
+  /** Dropout (assembly/dropout.ts): row masks of 0 or scale from (seed, layer, row); out = inp * mask. */
+  dropout_mask_f32(
+    mask: Ptr,
+    r0: number,
+    n: number,
+    C: number,
+    p: number,
+    scale: number,
+    seed: number,
+    layer: number,
+  ): void;
+  dropout_apply_f32_scalar(out: Ptr, inp: Ptr, mask: Ptr, N: number): void;
+  dropout_apply_f32(out: Ptr, inp: Ptr, mask: Ptr, N: number): void;
   /** iters x 12 register-only f32x4 multiply-adds (assembly/peak.ts): the benchmark's ceiling. */
   simd_madd_peak_f32(iters: number, s: number): number;
+  /** assembly/augment.ts: out (count, side, side) = inp resampled by the maps of params (count, AUG_WORDS records). */
+  augment_f32_scalar(
+    out: Ptr,
+    inp: Ptr,
+    params: Ptr,
+    pad: Ptr,
+    bank: Ptr,
+    count: number,
+    side: number,
+    bankStride: number,
+    bankMask: number,
+  ): void;
+  augment_f32(
+    out: Ptr,
+    inp: Ptr,
+    params: Ptr,
+    pad: Ptr,
+    bank: Ptr,
+    count: number,
+    side: number,
+    bankStride: number,
+    bankMask: number,
+  ): void;
   /** One thread's share of the job at ctrl (assembly/jobs.ts; src/mlp.ts writes the descriptors). */
   run_job(ctrl: Ptr, tid: number, threads: number): void;
 }

@@ -78,10 +78,16 @@ export const N_BC2_SQRT = 21;
 export const N_EPS = 22;
 /** AdamW's decoupled decay factor 1 - lr * wd (f32). */
 export const N_DECAY = 23;
+/** Label smoothing eps of the training forward (f32; 0: plain cross-entropy). */
+export const N_SMOOTH = 24;
+/** 1 during a training step: hidden layers with a dropout probability apply it (inference and evaluate never do). */
+export const N_TRAINING = 25;
+/** The dropout seed of the current training step (each row's mask is drawn from this seed, the layer and the row). */
+export const N_DROP_SEED = 26;
 /** First word of layer 0's record. */
 export const NET_LAYER0 = 32;
 /** Words per layer record. */
-export const NET_LAYER_WORDS = 18;
+export const NET_LAYER_WORDS = 22;
 
 // ---- a layer record (in -> out), at word NET_LAYER0 + NET_LAYER_WORDS * l
 export const L_IN = 0;
@@ -117,6 +123,12 @@ export const L_MB = 16;
 export const L_FLAGS = 17;
 /** The layer has no bias (PyTorch bias=False): b stays 0 and is never updated. */
 export const LAYER_FLAG_NO_BIAS = 1;
+/** Dropout after this hidden layer's activation while training: its probability p (f32, 0: none) and 1 / (1 - p). */
+export const L_DROP_P = 18;
+export const L_DROP_SCALE = 19;
+/** The dropout mask of the current step (rows x out: 0 or 1 / (1 - p)) and the dropped activations a * mask. */
+export const L_DROP_MASK = 20;
+export const L_DROPPED = 21;
 
 // ---- optimizers (N_OPT) and their flags (N_OPT_FLAGS): assembly/optim.ts
 export const OPT_SGD = 0;

@@ -33,6 +33,10 @@ import {
   L_ACT_FN,
   L_ACT_PARAM,
   L_B,
+  L_DROP_MASK,
+  L_DROP_P,
+  L_DROP_SCALE,
+  L_DROPPED,
   L_FLAGS,
   L_MB,
   L_MW,
@@ -58,6 +62,7 @@ import {
   N_BETA2,
   N_DAMP,
   N_DECAY,
+  N_DROP_SEED,
   N_EPS,
   N_LR,
   N_MU,
@@ -73,8 +78,10 @@ import {
   OPT_FLAG_NESTEROV,
   N_NONZERO,
   N_PROBS,
+  N_SMOOTH,
   N_SPARSE,
   N_TARGETS,
+  N_TRAINING,
   N_X,
   NET_LAYER0 as N_LAYER0,
   NET_LAYER_WORDS as LAYER_WORDS,
@@ -85,6 +92,7 @@ import {
 import { seededRandom } from './random.js';
 import {
   adamScalars,
+  labelSmoothing,
   optimizerCode,
   optimizerConfig,
   type OptimizerConfig,
@@ -116,6 +124,12 @@ export interface MlpOptions {
    * { name: 'elu', alpha: 1 }. Default 'relu'. `net.activations` reports what runs.
    */
   activation?: Activation | readonly Activation[];
+  /**
+   * Dropout after each hidden layer's activation while training (torch.nn.Dropout(p) in train mode: kept with
+   * probability 1 - p and scaled by 1 / (1 - p)); inference, evaluate and gradients never drop. One probability for
+   * every hidden layer or one per hidden layer, in [0, 1); default 0. `net.dropout` reports it; setDropout changes it.
+   */
+  dropout?: number | readonly number[];
 }
 
 /** One Linear layer's parameters in PyTorch layout: weight is out x in, row-major. */
@@ -266,6 +280,8 @@ export class Mlp {
   readonly variant: Variant;
   /** Threads that share large batches (1: everything runs on the calling thread). */
   readonly threads: number;
+  #dropout: number[];
+  #dropoutSteps = 0; // the default dropout seed: training steps so far
   /** Whether the first layer may skip zero inputs (the `inputSparsity` option); same bits either way. */
   inputSparsity = true;
   #k: KernelExports | null;
@@ -298,6 +314,7 @@ export class Mlp {
   ) {
     this.sizes = Object.freeze(sizes.slice());
     this.activations = activations;
+    this.#dropout = activations.map(() => 0);
     this.variant = variant;
     this.threads = threads;
     this.#k = k;
@@ -425,6 +442,14 @@ export class Mlp {
       }
       net.inputSparsity = options.inputSparsity;
     }
+    if (options.dropout !== undefined) {
+      try {
+        net.setDropout(options.dropout);
+      } catch (e) {
+        net.dispose();
+        throw e;
+      }
+    }
     const rand = seededRandom(seed);
     for (const L of net.#layers) {
       const bound = 1 / Math.sqrt(L.in);
@@ -499,6 +524,35 @@ export class Mlp {
     d[w] = L.hasBias ? d[w] & ~LAYER_FLAG_NO_BIAS : d[w] | LAYER_FLAG_NO_BIAS;
     L.packed = false;
     L.finite = null;
+  }
+
+  /** The dropout probability after each hidden layer while training (0: none). */
+  get dropout(): readonly number[] {
+    return Object.freeze(this.#dropout.slice());
+  }
+
+  /** Sets the dropout probability after every hidden layer (one number) or each (an array), in [0, 1). */
+  setDropout(p: number | readonly number[]): void {
+    this.#kernels('setDropout');
+    const H = this.sizes.length - 2;
+    const list = typeof p === 'number' ? Array.from({ length: H }, () => p) : p;
+    if (!Array.isArray(list) || list.length !== H || !list.every((v) => typeof v === 'number' && v >= 0 && v < 1)) {
+      throw new CoreError(
+        'CORE_BAD_ARGUMENT',
+        `invalid dropout: ${JSON.stringify(p)} (need one probability in [0, 1) or ${H} of them, one per hidden layer)`,
+        'e.g. dropout: 0.2',
+      );
+    }
+    const before = this.#dropout.map((v) => v > 0).join();
+    this.#dropout = list.slice();
+    const d = this.#desc();
+    const f = new Float32Array(d.buffer, d.byteOffset, d.length);
+    list.forEach((v, i) => {
+      f[N_LAYER0 + LAYER_WORDS * i + L_DROP_P] = v;
+      f[N_LAYER0 + LAYER_WORDS * i + L_DROP_SCALE] = v > 0 ? 1 / Math.fround(1 - v) : 1;
+    });
+    // the workspace holds mask and dropped buffers for the layers that drop out
+    if (this.#ws && before !== list.map((v) => v > 0).join()) this.#dropWorkspace();
   }
 
   /** Whether layer i has a bias (false after setLayer(i, w, null): PyTorch's bias=False). */
@@ -599,9 +653,14 @@ export class Mlp {
 
   // ---------------------------------------------------------------------------------------------- training
 
-  /** Gradients of the mean cross-entropy at the current parameters (PyTorch layout); nothing is updated. */
-  gradients(x: Float32Array, labels: Uint8Array, batch: number): Gradients {
-    const loss = this.#backprop(x, labels, batch, 'gradients');
+  /**
+   * Gradients of the mean cross-entropy (with label smoothing if given) at the current parameters (PyTorch layout);
+   * nothing is updated and nothing drops out.
+   */
+  gradients(x: Float32Array, labels: Uint8Array, batch: number, options: { labelSmoothing?: number } = {}): Gradients {
+    const eps = labelSmoothing(options?.labelSmoothing, 'gradients');
+    this.#kernels('gradients');
+    const loss = this.#backprop(x, labels, batch, 'gradients', false, eps);
     const layers = this.#layers.map((L) => ({ weight: this.#read(L.dW, L.out * L.in), bias: this.#read(L.db, L.out) }));
     return { loss, layers };
   }
@@ -614,6 +673,11 @@ export class Mlp {
    */
   trainBatch(x: Float32Array, labels: Uint8Array, batch: number, options: TrainOptions): number {
     const c = optimizerConfig(options);
+    const eps = labelSmoothing(options.labelSmoothing, 'trainBatch');
+    const seed = options.dropoutSeed ?? this.#dropoutSteps;
+    if (!Number.isInteger(seed)) {
+      throw new CoreError('CORE_BAD_ARGUMENT', `trainBatch: dropoutSeed must be an integer, got ${seed}`);
+    }
     const k = this.#kernels('trainBatch');
     const prev = this.#opt;
     if (!prev || prev.config.optimizer !== c.optimizer || prev.config.amsgrad !== c.amsgrad) this.resetOptimizer();
@@ -655,8 +719,10 @@ export class Mlp {
       f[N_WD] = a.wd;
       f[N_DECAY] = a.decay;
     }
+    d[N_DROP_SEED] = seed | 0;
+    this.#dropoutSteps++;
     // the backward jobs update each layer (and repack its forward panels) as soon as its gradient is complete
-    const loss = this.#backprop(x, labels, batch, 'trainBatch', true);
+    const loss = this.#backprop(x, labels, batch, 'trainBatch', true, eps);
     opt.step++;
     if (flags & OPT_FLAG_MOMENTUM) opt.momentumStarted = true;
     return loss;
@@ -861,6 +927,13 @@ export class Mlp {
     }
   }
 
+  /** Forgets the workspace (the next job allocates one with the current buffers). */
+  #dropWorkspace(): void {
+    if (!this.#ws) return;
+    this.#k!.free(this.#ws.base);
+    this.#ws = null;
+  }
+
   /** A workspace with room for `rows` batch rows; reallocated (at the end of memory) when too small. */
   #workspace(rows: number): Workspace {
     const k = this.#k!;
@@ -869,7 +942,18 @@ export class Mlp {
     const sizes = this.sizes;
     const maxWidth = Math.max(...sizes);
     const zWidths = this.activations.map((act, i) => (needsZ(act) ? sizes[i + 1] : 0));
-    const widths = [sizes[0], ...sizes.slice(1), this.classes, maxWidth, maxWidth, 1, ...zWidths];
+    const dropWidths = this.#dropout.map((p, i) => (p > 0 ? sizes[i + 1] : 0));
+    const widths = [
+      sizes[0],
+      ...sizes.slice(1),
+      this.classes,
+      maxWidth,
+      maxWidth,
+      1,
+      ...zWidths,
+      ...dropWidths,
+      ...dropWidths,
+    ];
     const floats = widths.reduce((s, w) => s + Math.ceil((rows * w) / 4) * 4, 0);
     // the old block is freed only if it is the last one (bump allocator): count the whole memory as used
     checkMemory(
@@ -893,6 +977,8 @@ export class Mlp {
     const delta: [number, number] = [take(maxWidth), take(maxWidth)];
     const losses = take(1);
     const z = act.map((_, i) => (zWidths[i] ? take(zWidths[i]) : 0));
+    const masks = dropWidths.map((w) => (w ? take(w) : 0));
+    const dropped = dropWidths.map((w) => (w ? take(w) : 0));
     this.#ws = { rows, base, x, act, z, probs, delta, losses, targets: p };
     const d = this.#desc();
     d[N_X] = x;
@@ -904,6 +990,8 @@ export class Mlp {
     act.forEach((a, i) => {
       d[N_LAYER0 + LAYER_WORDS * i + L_ACT] = a;
       d[N_LAYER0 + LAYER_WORDS * i + L_Z] = z[i];
+      d[N_LAYER0 + LAYER_WORDS * i + L_DROP_MASK] = masks[i] ?? 0;
+      d[N_LAYER0 + LAYER_WORDS * i + L_DROPPED] = dropped[i] ?? 0;
     });
     return this.#ws;
   }
@@ -989,7 +1077,7 @@ export class Mlp {
    * scalars already in the net header: trainBatch).
    * Returns the mean loss before any update.
    */
-  #backprop(x: Float32Array, labels: Uint8Array, batch: number, what: string, update = false): number {
+  #backprop(x: Float32Array, labels: Uint8Array, batch: number, what: string, update = false, smoothing = 0): number {
     const k = this.#kernels(what);
     checkFloat32(x, `${what}: x`);
     checkBatch(batch, what);
@@ -1005,14 +1093,25 @@ export class Mlp {
     this.#write(ws.x, x);
     new Uint8Array(k.memory.buffer, ws.targets, batch).set(labels);
     this.#pack();
-    this.#job(OP_TRAIN_FORWARD, 0, batch);
-    if (update) this.#layers[0].finite = null; // the backward jobs below change the weights
-    // the mean in f64 over the rows in order, as softmax_xent_forward_f32 sums it
-    const losses = new Float32Array(k.memory.buffer, ws.losses, batch);
+    const header = () => new Float32Array(k.memory.buffer, this.#net, N_LAYER0);
+    const h = header();
+    h[N_SMOOTH] = smoothing;
+    new Int32Array(h.buffer, h.byteOffset, h.length)[N_TRAINING] = update ? 1 : 0;
     let total = 0;
-    for (let i = 0; i < batch; i++) total += losses[i];
-    for (let i = this.#layers.length - 1; i >= 0; i--)
-      this.#job(OP_BACKWARD, i | (update ? BACKWARD_UPDATE : 0), batch);
+    try {
+      this.#job(OP_TRAIN_FORWARD, 0, batch);
+      if (update) this.#layers[0].finite = null; // the backward jobs below change the weights
+      // the mean in f64 over the rows in order, as softmax_xent_forward_f32 sums it
+      const losses = new Float32Array(k.memory.buffer, ws.losses, batch);
+      for (let i = 0; i < batch; i++) total += losses[i];
+      for (let i = this.#layers.length - 1; i >= 0; i--)
+        this.#job(OP_BACKWARD, i | (update ? BACKWARD_UPDATE : 0), batch);
+    } finally {
+      // evaluate() runs the training forward too: without smoothing or dropout
+      const e = header();
+      e[N_SMOOTH] = 0;
+      new Int32Array(e.buffer, e.byteOffset, e.length)[N_TRAINING] = 0;
+    }
     return total / batch;
   }
 }

@@ -8,8 +8,16 @@ import { OPT_ADAM, OPT_ADAMW, OPT_SGD } from './layout.js';
 export type OptimizerName = 'sgd' | 'adam' | 'adamw';
 export const OPTIMIZER_NAMES: readonly OptimizerName[] = Object.freeze(['sgd', 'adam', 'adamw']);
 
+/** What one training step does besides the optimizer: the loss's label smoothing and the dropout masks' seed. */
+export interface StepOptions {
+  /** nn.CrossEntropyLoss(label_smoothing=...): targets (1 - eps) onehot + eps / classes; in [0, 1), default 0. */
+  labelSmoothing?: number;
+  /** Seed of this step's dropout masks (any 32-bit integer; default: a counter of the network's steps). */
+  dropoutSeed?: number;
+}
+
 /** torch.optim.SGD: momentum, dampening, nesterov, weight_decay (PyTorch's defaults: all 0 / false). */
-export interface SgdOptions {
+export interface SgdOptions extends StepOptions {
   optimizer?: 'sgd';
   /** Learning rate, finite and >= 0. */
   lr: number;
@@ -23,7 +31,7 @@ export interface SgdOptions {
 }
 
 /** torch.optim.Adam / AdamW: betas (0.9, 0.999), eps 1e-8, weight_decay 0 (Adam) or 0.01 (AdamW), amsgrad false. */
-export interface AdamOptions {
+export interface AdamOptions extends StepOptions {
   optimizer: 'adam' | 'adamw';
   lr: number;
   betas?: readonly [number, number];
@@ -127,6 +135,11 @@ export function optimizerConfig(options: TrainOptions, what = 'trainBatch'): Opt
     eps,
     amsgrad,
   };
+}
+
+/** Validates a label smoothing eps: a number in [0, 1). */
+export function labelSmoothing(v: unknown, what: string): number {
+  return number(what, 'labelSmoothing', v ?? 0, 0, 1, true);
 }
 
 export function optimizerCode(name: OptimizerName): number {

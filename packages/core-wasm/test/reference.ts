@@ -204,21 +204,39 @@ export function loss(
   return crossEntropy(a[a.length - 1], targets, B, layers[layers.length - 1].out);
 }
 
-/** Mean loss and its gradient w.r.t. every weight and bias. */
+/**
+ * Mean loss and its gradient w.r.t. every weight and bias. Optional: dropout masks per hidden layer (multipliers of
+ * its activations, B x out, null for none) and label smoothing eps (targets (1 - eps) onehot + eps / V).
+ */
 export function lossAndGradients(
   layers: RefLayer[],
   x: ArrayLike<number>,
   targets: ArrayLike<number>,
   B: number,
   acts: readonly ActivationSpec[] = [],
+  options: { masks?: readonly (ArrayLike<number> | null)[]; smoothing?: number } = {},
 ) {
-  const { z, a } = forward(layers, x, B, acts);
+  const masks = options.masks ?? [];
+  const eps = options.smoothing ?? 0;
+  const z: Float64Array[] = [],
+    a: Float64Array[] = [];
+  let inp: ArrayLike<number> = x;
+  layers.forEach((L, i) => {
+    const zi = denseForward(inp, L.weight, L.bias, B, L.in, L.out);
+    const act = acts[i] ?? RELU;
+    const hidden = i + 1 < layers.length;
+    const ai = hidden ? zi.map((v) => activate(act, v)) : zi;
+    const m = hidden ? masks[i] : null;
+    z.push(zi);
+    a.push(m ? ai.map((v, j) => v * m[j]) : ai); // what the next layer reads
+    inp = a[i];
+  });
   const V = layers[layers.length - 1].out;
   const logits = a[a.length - 1];
   const probs = softmax(logits, B, V);
   let dout = new Float64Array(B * V);
   for (let b = 0; b < B; b++)
-    for (let v = 0; v < V; v++) dout[b * V + v] = (probs[b * V + v] - (v === targets[b] ? 1 : 0)) / B;
+    for (let v = 0; v < V; v++) dout[b * V + v] = (probs[b * V + v] - ((v === targets[b] ? 1 - eps : 0) + eps / V)) / B;
   const grads: { weight: Float64Array; bias: Float64Array }[] = new Array(layers.length);
   for (let i = layers.length - 1; i >= 0; i--) {
     const L = layers[i];
@@ -227,11 +245,23 @@ export function lossAndGradients(
     grads[i] = { weight: dweight, bias: dbias };
     if (i > 0) {
       const zp = z[i - 1],
-        act = acts[i - 1] ?? RELU;
-      dout = dinp.map((g, j) => g * activateGrad(act, zp[j]));
+        act = acts[i - 1] ?? RELU,
+        m = masks[i - 1];
+      dout = dinp.map((g, j) => g * (m ? m[j] : 1) * activateGrad(act, zp[j]));
     }
   }
-  return { loss: crossEntropy(logits, targets, B, V), grads };
+  let total = 0;
+  for (let b = 0; b < B; b++) {
+    let lse = -Infinity;
+    for (let v = 0; v < V; v++) lse = Math.max(lse, logits[b * V + v]);
+    let s = 0;
+    for (let v = 0; v < V; v++) s += Math.exp(logits[b * V + v] - lse);
+    lse += Math.log(s);
+    let smooth = 0;
+    for (let v = 0; v < V; v++) smooth += lse - logits[b * V + v];
+    total += (1 - eps) * (lse - logits[b * V + targets[b]]) + (eps / V) * smooth;
+  }
+  return { loss: total / B, grads };
 }
 
 /** One SGD step in PyTorch's convention; velocity (same shapes as the layers) is updated in place when given. */
