@@ -15,6 +15,10 @@ import {
   signedBars,
   lossCurve,
   digitImage,
+  attributionMap,
+  attributionOverlay,
+  weightDelta,
+  explanation,
 } from '../dist/index.js';
 import { createDocument, toSvgString, svgToPng } from '../dist/node.js';
 import { mulberry32 } from './random.mjs';
@@ -62,6 +66,53 @@ const max = Math.max(...logits);
 const exps = logits.map((z) => Math.exp(z - max));
 const probabilities = exps.map((e) => e / exps.reduce((a, b) => a + b));
 
+// An explanation of test digit 0 by the seeded 784-512-10 net above: the gradient of its top logit t w.r.t. the input,
+// sum_j W2[t, j] relu'(z_j) W1[j, :]; the units' contributions a_j W2[t, j]; one SGD step's ΔW1 = -lr delta_j x; and
+// one FGSM-like step (x + 0.1 sign(gradient of another class), clamped).
+const x = Float32Array.from(images.subarray(0, 784), (v) => v / 255);
+const z1 = Float32Array.from({ length: 512 }, (_, j) => {
+  let s = b1[j];
+  for (let i = 0; i < 784; i++) s += W1[j * 784 + i] * x[i];
+  return s;
+});
+const a1 = z1.map((v) => Math.max(v, 0));
+const netLogits = Array.from({ length: 10 }, (_, c) => a1.reduce((s, a, j) => s + a * W2[c * 512 + j], b2[c]));
+const softmax = (zs) => {
+  const m = Math.max(...zs);
+  const e = zs.map((v) => Math.exp(v - m));
+  return e.map((v) => v / e.reduce((p, q) => p + q));
+};
+const top = netLogits.indexOf(Math.max(...netLogits));
+const inputGradient = (t) => {
+  const g = new Float32Array(784);
+  for (let j = 0; j < 512; j++) if (z1[j] > 0) for (let i = 0; i < 784; i++) g[i] += W2[t * 512 + j] * W1[j * 784 + i];
+  return g;
+};
+const saliency = inputGradient(top);
+const contributions = Array.from(a1, (a, j) => ({ unit: j, contribution: a * W2[top * 512 + j] }))
+  .sort((p, q) => Math.abs(q.contribution) - Math.abs(p.contribution))
+  .slice(0, 8);
+const other = (top + 1) % 10;
+const flippedPixels = x.map((v, i) =>
+  Math.min(1, Math.max(0, v + 0.1 * Math.sign(inputGradient(other)[i] - saliency[i]))),
+);
+const dLogits = softmax(netLogits).map((p, c) => p - (c === labels[0] ? 1 : 0));
+const deltaW1 = new Float32Array(512 * 784);
+for (let j = 0; j < 512; j++) {
+  if (z1[j] <= 0) continue;
+  const delta = dLogits.reduce((s, d, c) => s + d * W2[c * 512 + j], 0);
+  for (let i = 0; i < 784; i++) deltaW1[j * 784 + i] = -0.1 * delta * x[i];
+}
+const flippedLogits = Array.from({ length: 10 }, (_, c) => {
+  let s = b2[c];
+  for (let j = 0; j < 512; j++) {
+    let h = b1[j];
+    for (let i = 0; i < 784; i++) h += W1[j * 784 + i] * flippedPixels[i];
+    s += Math.max(h, 0) * W2[c * 512 + j];
+  }
+  return s;
+});
+
 const history = [];
 let step = 0;
 for (let epoch = 1; epoch <= 5; epoch++)
@@ -99,6 +150,26 @@ const figures = {
     ),
   'loss-curve': () => lossCurve(history, { document, title: 'Training' }),
   'digit-image': () => digitImage(images.subarray(0, 784), { document }),
+  'attribution-map': () => attributionMap(saliency, { document, title: `Gradient of the logit of ${top}` }),
+  'attribution-overlay': () =>
+    attributionOverlay(
+      x,
+      saliency.map((g, i) => g * x[i]),
+      { document, title: 'Gradient × input', label: 'g × x' },
+    ),
+  'weight-delta': () => weightDelta(deltaW1, { out: 512, document, title: 'ΔW1 after one SGD step (lr 0.1)' }),
+  explanation: () =>
+    explanation(
+      {
+        pixels: x,
+        attribution: saliency.map((g, i) => g * x[i]),
+        target: top,
+        probabilities: softmax(netLogits),
+        units: contributions,
+        counterfactual: { pixels: flippedPixels, probabilities: softmax(flippedLogits) },
+      },
+      { document, method: 'gradient × input', title: `Why ${top}? Test digit #0` },
+    ),
 };
 console.log('figure                 build ms  svg bytes   png size');
 for (const [name, build] of Object.entries(figures)) {

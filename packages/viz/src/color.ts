@@ -55,6 +55,20 @@ export function divergingPalette(): { palette: Uint8Array; alpha: Uint8Array; cs
   return diverging;
 }
 
+/**
+ * The diverging palette for an overlay: the same LEVELS colours, each translucent in proportion to its distance from 0
+ * (alpha = opacity * |level value|, so 0 is fully transparent and ±maxAbs has `opacity`); gaps transparent, non-finite
+ * black and opaque.
+ */
+export function overlayPalette(opacity: number): { palette: Uint8Array; alpha: Uint8Array } {
+  const { palette } = divergingPalette();
+  const alpha = new Uint8Array(255);
+  for (let k = 0; k < LEVELS; k++) alpha[k] = Math.round(255 * opacity * Math.abs((2 * k) / (LEVELS - 1) - 1));
+  alpha[GAP_INDEX] = 0;
+  alpha[NON_FINITE_INDEX] = 255;
+  return { palette, alpha };
+}
+
 /** Palette index of `value` on the symmetric domain [-maxAbs, maxAbs] (clamped). */
 export function divergingIndex(value: number, maxAbs: number): number {
   if (!Number.isFinite(value)) return NON_FINITE_INDEX;
@@ -143,16 +157,20 @@ export function select(values: Float32Array, k: number): number {
 
 /** Grey digit palette: index 0..254 = intensity (0 paper white, 254 ink black), 255 = transparent gap. */
 export const DIGIT_GAP_INDEX = 255;
-let greys: { palette: Uint8Array; alpha: Uint8Array } | undefined;
-export function greyPalette(): { palette: Uint8Array; alpha: Uint8Array } {
-  if (greys) return greys;
+/** The grey of full ink under an attribution overlay: light enough for the overlay's colours to show over it. */
+export const OVERLAY_INK = 150;
+const greys = new Map<number, { palette: Uint8Array; alpha: Uint8Array }>();
+/** The digit palette from white paper to `ink` (0 black, the default; OVERLAY_INK under an overlay). */
+export function greyPalette(ink = 0): { palette: Uint8Array; alpha: Uint8Array } {
+  const cached = greys.get(ink);
+  if (cached) return cached;
   const palette = new Uint8Array(256 * 3);
-  for (let k = 0; k < 255; k++) palette.fill(255 - Math.round((k * 255) / 254), k * 3, k * 3 + 3);
+  for (let k = 0; k < 255; k++) palette.fill(255 - Math.round((k * (255 - ink)) / 254), k * 3, k * 3 + 3);
   palette.fill(255, 255 * 3);
   const alpha = new Uint8Array(256).fill(255);
   alpha[DIGIT_GAP_INDEX] = 0;
-  greys = { palette, alpha };
-  return greys;
+  greys.set(ink, { palette, alpha });
+  return greys.get(ink)!;
 }
 
 /** A horizontal colour ramp for the diverging scale, drawn with the same palette as the tiles. */
@@ -196,7 +214,7 @@ export function divergingLegend(
       marginRight,
       marginTop: 18,
       marginBottom: 20,
-      x: { domain: [-maxAbs, maxAbs], ticks: Math.max(2, Math.floor(rampWidth / 55)), tickSize: 4, label: null },
+      x: { domain: [-maxAbs, maxAbs], ticks: legendTicks(maxAbs, rampWidth), tickSize: 4, label: null },
       y: { domain: [0, 1], axis: null },
       marks: [
         Plot.image([0], {
@@ -226,6 +244,18 @@ export function divergingLegend(
       ],
     }),
   );
+}
+
+/**
+ * A tick every ~55 px; a narrow ramp (under 165 px, e.g. beside a 28x28 map) gets -t, 0, t with t = maxAbs rounded
+ * down to one significant digit, so both signs stay labelled and the labels do not collide.
+ */
+function legendTicks(maxAbs: number, rampWidth: number): number | number[] {
+  const count = Math.floor(rampWidth / 55);
+  if (count >= 3) return count;
+  const unit = 10 ** Math.floor(Math.log10(maxAbs));
+  const t = +(Math.floor(maxAbs / unit) * unit).toPrecision(1);
+  return [-t, 0, t];
 }
 
 function formatLimit(value: number): string {

@@ -17,7 +17,8 @@ export interface PixelOptions {
   range?: [number, number];
 }
 
-function pixelRange(pixels: ArrayLike<number>, options: PixelOptions): [number, number] {
+/** The pixel values drawn as paper and as ink (see PixelOptions.range). */
+export function pixelRange(pixels: ArrayLike<number>, options: PixelOptions): [number, number] {
   if (options.range) {
     const [lo, hi] = options.range;
     if (!(Number.isFinite(lo) && Number.isFinite(hi) && hi > lo))
@@ -35,7 +36,8 @@ function pixelRange(pixels: ArrayLike<number>, options: PixelOptions): [number, 
   return [lo, hi];
 }
 
-function greyIndex(pixels: ArrayLike<number>, [lo, hi]: [number, number]): (i: number) => number {
+/** Grey palette index of pixel i: 0 (paper) at lo, 254 (ink) at hi, clamped; NaN is paper. */
+export function greyIndex(pixels: ArrayLike<number>, [lo, hi]: [number, number]): (i: number) => number {
   const k = 254 / (hi - lo);
   return (i) => {
     const v = pixels[i];
@@ -170,21 +172,29 @@ export interface DigitImageOptions extends FigureOptions, PixelOptions {
   side?: number;
 }
 
-/** One square image (28x28 by default), e.g. the network's input; `width` is the drawn size (default 140). */
-export function digitImage(pixels: ArrayLike<number>, options: DigitImageOptions = {}): FigureSvg {
-  checkArray('pixels', pixels);
-  const side = checkPositiveInteger('side', options.side ?? Math.round(Math.sqrt(pixels.length)));
-  if (pixels.length !== side * side)
-    throw invalidInput(`invalid pixels: expected ${side}x${side} = ${side * side} values, got ${pixels.length}`);
-  const document = resolveDocument(options);
-  const size = resolveWidth(options, 140);
-  const index = greyIndex(pixels, pixelRange(pixels, options));
+/** The side of a square image of `values` (option `side`, default sqrt(length)), or VIZ_INVALID_INPUT naming `name`. */
+export function squareSide(name: string, values: ArrayLike<number>, side: number | undefined): number {
+  const n = checkPositiveInteger('side', side ?? Math.round(Math.sqrt(values.length)));
+  if (values.length !== n * n)
+    throw invalidInput(`invalid ${name}: expected ${n}x${n} = ${n * n} values, got ${values.length}`);
+  return n;
+}
+
+/** One image as a PNG data URL of side x side pixels, pixel i drawn with palette entry index(i). */
+export function squarePng(
+  side: number,
+  index: (i: number) => number,
+  { palette, alpha }: { palette: Uint8Array; alpha: Uint8Array },
+): string {
   const indices = new Uint8Array(side * side);
   for (let i = 0; i < indices.length; i++) indices[i] = index(i);
-  const { palette, alpha } = greyPalette();
-  const src = pngDataUrl({ width: side, height: side, indices, palette, alpha });
+  return pngDataUrl({ width: side, height: side, indices, palette, alpha });
+}
+
+/** A size x size px plot of square images (data URLs of side x side pixels, drawn in order, one over the other) in a grey frame. */
+export function squarePlot(document: Document, size: number, side: number, sources: string[]): SVGSVGElement {
   const margin = 1;
-  const plot = asSvg(
+  return asSvg(
     Plot.plot({
       document,
       width: size,
@@ -193,18 +203,32 @@ export function digitImage(pixels: ArrayLike<number>, options: DigitImageOptions
       x: { domain: [0, side], axis: null },
       y: { domain: [0, side], reverse: true, axis: null },
       marks: [
-        Plot.image([0], {
-          x: side / 2,
-          y: side / 2,
-          width: size - 2 * margin,
-          height: size - 2 * margin,
-          src,
-          preserveAspectRatio: 'none',
-          imageRendering: rendering((size - 2 * margin) / side),
-        }),
+        ...sources.map((src) =>
+          Plot.image([0], {
+            x: side / 2,
+            y: side / 2,
+            width: size - 2 * margin,
+            height: size - 2 * margin,
+            src,
+            preserveAspectRatio: 'none',
+            imageRendering: rendering((size - 2 * margin) / side),
+          }),
+        ),
         Plot.frame({ stroke: '#999' }),
       ],
     }),
   );
-  return stack(document, [{ svg: plot }], { title: options.title, subtitle: options.subtitle });
+}
+
+/** One square image (28x28 by default), e.g. the network's input; `width` is the drawn size (default 140). */
+export function digitImage(pixels: ArrayLike<number>, options: DigitImageOptions = {}): FigureSvg {
+  checkArray('pixels', pixels);
+  const side = squareSide('pixels', pixels, options.side);
+  const document = resolveDocument(options);
+  const size = resolveWidth(options, 140);
+  const src = squarePng(side, greyIndex(pixels, pixelRange(pixels, options)), greyPalette());
+  return stack(document, [{ svg: squarePlot(document, size, side, [src]) }], {
+    title: options.title,
+    subtitle: options.subtitle,
+  });
 }

@@ -128,21 +128,9 @@ export function stack(document: Document, panels: Panel[], options: FigureOption
   for (const { svg, x = 0 } of panels) {
     const panelWidth = Number(svg.getAttribute('width'));
     const panelHeight = Number(svg.getAttribute('height'));
-    const g = svgElement(document, 'g', { transform: `translate(${x},${y})` });
-    for (const name of COPIED_ATTRIBUTES) {
-      const value = svg.getAttribute(name);
-      if (value != null && value !== outer.getAttribute(name)) g.setAttribute(name, value);
-    }
-    while (svg.firstChild) {
-      const child = svg.firstChild;
-      if ((child as Element).tagName?.toLowerCase() === 'style') {
-        svg.removeChild(child);
-        style ??= child as Element;
-        continue;
-      }
-      g.appendChild(child);
-    }
-    groups.push(g);
+    const adopted = adopt(document, outer, svg, x, y);
+    style ??= adopted.style;
+    groups.push(adopted.g);
     y += panelHeight;
     width = Math.max(width, x + panelWidth);
   }
@@ -152,6 +140,81 @@ export function stack(document: Document, panels: Panel[], options: FigureOption
   if (style) outer.appendChild(style);
   for (const element of [...header, ...groups]) outer.appendChild(element);
   return outer;
+}
+
+/**
+ * Moves a panel's children into a <g> translated to (x, y), carrying the text attributes that differ from `outer`'s;
+ * Plot's scoped <style> is taken out and returned (the caller keeps one).
+ */
+function adopt(
+  document: Document,
+  outer: SVGSVGElement,
+  svg: SVGSVGElement,
+  x: number,
+  y: number,
+): { g: SVGElement; style: Element | null } {
+  const g = svgElement(document, 'g', { transform: `translate(${x},${y})` });
+  for (const name of COPIED_ATTRIBUTES) {
+    const value = svg.getAttribute(name);
+    if (value != null && value !== outer.getAttribute(name)) g.setAttribute(name, value);
+  }
+  let style: Element | null = null;
+  while (svg.firstChild) {
+    const child = svg.firstChild;
+    if ((child as Element).tagName?.toLowerCase() === 'style') {
+      svg.removeChild(child);
+      style ??= child as Element;
+      continue;
+    }
+    g.appendChild(child);
+  }
+  return { g, style };
+}
+
+/**
+ * Places panels side by side in one <svg>, top-aligned and `gap` px apart, for composite figures (stack() the rows
+ * after). The first panel's Plot class and text attributes go on the outer <svg>, Plot's <style> is kept once.
+ */
+export function beside(document: Document, panels: SVGSVGElement[], gap = 16): SVGSVGElement {
+  const outer = svgElement(document, 'svg') as SVGSVGElement;
+  for (const name of [...COPIED_ATTRIBUTES, 'class']) {
+    const value = panels.find((svg) => svg.getAttribute(name) != null)?.getAttribute(name);
+    if (value != null) outer.setAttribute(name, value);
+  }
+  let x = 0;
+  let height = 0;
+  let style: Element | null = null;
+  const groups: SVGElement[] = [];
+  for (const svg of panels) {
+    const width = Number(svg.getAttribute('width'));
+    height = Math.max(height, Number(svg.getAttribute('height')));
+    const adopted = adopt(document, outer, svg, x, 0);
+    style ??= adopted.style;
+    groups.push(adopted.g);
+    x += width + gap;
+  }
+  const width = Math.max(0, x - gap);
+  outer.setAttribute('width', String(width));
+  outer.setAttribute('height', String(height));
+  outer.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  if (style) outer.appendChild(style);
+  for (const g of groups) outer.appendChild(g);
+  return outer;
+}
+
+/**
+ * The figure's text alternative: role="img" with a <title> (its name) and a <desc> (what it shows, in words) as the
+ * first children, SVG's own accessible name and description. Elements, not aria-* attributes, so that any text is
+ * escaped when serialised (linkedom's HTML serialiser leaves "<" raw in attribute values, which is not XML).
+ */
+export function describeFigure(document: Document, svg: SVGSVGElement, label: string, description: string): void {
+  svg.setAttribute('role', 'img');
+  const title = svgElement(document, 'title');
+  title.textContent = label;
+  const desc = svgElement(document, 'desc');
+  desc.textContent = description;
+  svg.insertBefore(desc, svg.firstChild);
+  svg.insertBefore(title, desc);
 }
 
 /**

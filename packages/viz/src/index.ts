@@ -9,6 +9,24 @@ export { confusionMatrix, confusionCounts, probabilityBars, lossCurve } from './
 export type { ConfusionMatrixOptions, ProbabilityBarsOptions, LossCurveOptions, HistoryPoint } from './metrics.js';
 export { logitBars, signedBars } from './bars.js';
 export type { LogitBarsOptions, SignedBarsOptions } from './bars.js';
+export {
+  attributionMap,
+  attributionOverlay,
+  attributionSummary,
+  changedUnits,
+  explanation,
+  weightDelta,
+} from './explain.js';
+export type {
+  AttributionMapOptions,
+  AttributionOverlayOptions,
+  AttributionSummary,
+  ExplanationOptions,
+  ExplanationReport,
+  PixelValue,
+  UnitChange,
+  WeightDeltaOptions,
+} from './explain.js';
 export type { FigureOptions, FigureDocument, FigureElement, FigureSvg, DocumentLike, ElementLike } from './dom.js';
 export { VizError } from './errors.js';
 export type { VizErrorCode } from './errors.js';

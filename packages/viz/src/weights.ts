@@ -42,12 +42,12 @@ function checkMatrix(matrix: ArrayLike<number>, rows: number, cols: number): voi
     throw invalidInput(`invalid matrix: expected rows*cols = ${rows * cols} values, got ${matrix.length}`);
 }
 
-function checkMaxAbs(maxAbs: number | undefined): void {
+export function checkMaxAbs(maxAbs: number | undefined): void {
   if (maxAbs !== undefined && !(Number.isFinite(maxAbs) && maxAbs > 0))
     throw invalidOption(`invalid maxAbs: ${maxAbs} (expected a positive number)`);
 }
 
-function warnNonFinite(figure: string, count: number): void {
+export function warnNonFinite(figure: string, count: number): void {
   if (count > 0) warn(`${figure}: ${count} non-finite value${count === 1 ? '' : 's'} (NaN or ±Infinity) drawn black`);
 }
 

@@ -66,12 +66,23 @@ describe.skipIf(!haveChromium)(
             { step: 1, loss: 1, accuracy: 0.5 },
           ]),
           v.digitImage(new Uint8Array(784)),
+          v.attributionMap(W.subarray(0, 784), { title: 'map' }),
+          v.attributionOverlay(new Uint8Array(784).fill(128), W.subarray(0, 784)),
+          v.weightDelta(W, { out: 4 }),
+          v.explanation({
+            pixels: new Uint8Array(784),
+            attribution: W.subarray(0, 784),
+            target: 1,
+            probabilities: [0.1, 0.9],
+            units: [{ unit: 3, contribution: -0.2 }],
+            counterfactual: { pixels: new Uint8Array(784), probabilities: [0.6, 0.4] },
+          }),
         ];
         for (const figure of figures) document.body.append(figure);
         return figures.map((figure: Element) => `${figure.tagName}:${figure.namespaceURI}`);
       });
       expect(errors).toEqual([]);
-      expect(tags).toEqual(Array(10).fill('svg:http://www.w3.org/2000/svg'));
+      expect(tags).toEqual(Array(14).fill('svg:http://www.w3.org/2000/svg'));
       await page.close();
     }, 30_000);
 

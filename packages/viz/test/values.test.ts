@@ -1,9 +1,14 @@
 // Real values behind the figures: decoded tile pixels and rendered colours at known weights, cell colours, hand-made
-// confusion counts, mistake frames, bar heights, PNG output size, standalone SVG, and the error messages.
+// confusion counts, mistake frames, bar heights, attribution maps and overlays (colours, opacity, symmetric domain,
+// text alternatives), PNG output size, standalone SVG, and the error messages.
 
 import * as Plot from '@observablehq/plot';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  attributionMap,
+  attributionOverlay,
+  attributionSummary,
+  changedUnits,
   confusionCounts,
   confusionMatrix,
   digitImage,
@@ -14,10 +19,12 @@ import {
   probabilityBars,
   signedBars,
   VizError,
+  weightDelta,
   weightTiles,
+  explanation,
 } from '../src/index.js';
 import { warnings } from '../src/errors.js';
-import { select, symmetricExtent } from '../src/color.js';
+import { divergingIndex, divergingPalette, LEVELS, OVERLAY_INK, select, symmetricExtent } from '../src/color.js';
 import { createDocument, svgToPng, toSvgString } from '../src/node.js';
 import { decodePng, indexedRgb, pngFromDataUrl, type DecodedPng } from './png-decode.js';
 import { mulberry32, seededDigits, seededPredictions, seededWeights, softmax } from './seeded.js';
@@ -494,5 +501,252 @@ describe('node output', () => {
     expect(svg.querySelectorAll('svg')).toHaveLength(0);
     const png = decodePng(svgToPng(toSvgString(svg)));
     expect([png.width, png.height]).toEqual([+svg.getAttribute('width')!, +svg.getAttribute('height')!]);
+  });
+});
+
+/** The palette colour of `value` on [-maxAbs, maxAbs], as the figures quantise it. */
+function levelRgb(value: number, maxAbs: number): [number, number, number] {
+  const { palette } = divergingPalette();
+  const k = divergingIndex(value, maxAbs);
+  return [palette[3 * k], palette[3 * k + 1], palette[3 * k + 2]];
+}
+
+function tickLabels(svg: Element): string[] {
+  return [...svg.querySelectorAll('[aria-label="x-axis tick label"] text')].map((t) => t.textContent!);
+}
+
+describe('attributionMap', () => {
+  // 28x28, all 0 except the most positive pixel (row 3, column 5) and the most negative one (row 10, column 20)
+  const A = new Float32Array(784);
+  A[3 * 28 + 5] = 0.5;
+  A[10 * 28 + 20] = -0.1;
+
+  it('draws the most positive pixel dark red, the negative one on the symmetric domain [-0.5, 0.5], 0 in the middle', () => {
+    const svg = attributionMap(A, { document });
+    const [ramp, map] = images(svg).map((image) => pngFromDataUrl(image.getAttribute('href')!));
+    expect([map.width, map.height]).toEqual([28, 28]);
+    expect(ramp.width).toBe(LEVELS);
+    expect(indexedRgb(map, 5, 3)).toEqual(DARK_RED);
+    // -0.1 on [-0.5, 0.5] is a light blue (a [min, max] domain would make it the darkest blue)
+    const negative = indexedRgb(map, 20, 10);
+    expect(negative).toEqual(levelRgb(-0.1, 0.5));
+    expect(negative[2]).toBeGreaterThan(negative[0]);
+    expect(negative).not.toEqual(DARK_BLUE);
+    // zero is the middle level exactly, and every other pixel has it
+    expect(map.data[0]).toBe((LEVELS - 1) / 2);
+    expect([...map.data].filter((k) => k === (LEVELS - 1) / 2)).toHaveLength(784 - 2);
+    // the legend is symmetric: ticks at -0.5 and 0.5 although the smallest value is -0.1
+    expect(tickLabels(svg)).toEqual(expect.arrayContaining(['−0.5', '0.0', '0.5']));
+  });
+
+  it('clamps to a fixed maxAbs', () => {
+    const map = pngFromDataUrl(images(attributionMap(A, { document, maxAbs: 0.25 }))[1].getAttribute('href')!);
+    expect(indexedRgb(map, 5, 3)).toEqual(DARK_RED);
+    expect(indexedRgb(map, 20, 10)).toEqual(levelRgb(-0.1, 0.25));
+  });
+
+  it('renders (resvg) those colours where the pixels are', () => {
+    const svg = attributionMap(A, { document, width: 280 });
+    const image = images(svg)[1];
+    const png = pngFromDataUrl(image.getAttribute('href')!);
+    const rendered = decodePng(svgToPng(toSvgString(svg)));
+    expectClose(rgbaAt(rendered, ...screenOf(image, png, 5, 3)), [...DARK_RED, 255], 6, 'most positive pixel');
+    expectClose(rgbaAt(rendered, ...screenOf(image, png, 20, 10)), [...levelRgb(-0.1, 0.5), 255], 6, 'negative pixel');
+  });
+
+  it('has a text alternative with the extremes and their positions', () => {
+    const svg = attributionMap(A, { document, title: 'Saliency of 7' });
+    expect(svg.getAttribute('role')).toBe('img');
+    expect(svg.querySelector('title')?.textContent).toBe('Saliency of 7');
+    const desc = svg.querySelector('desc')!.textContent!;
+    expect(desc).toContain('28x28 attribution map on a diverging scale centred on 0');
+    expect(desc).toContain('Most positive +0.5 at row 3, column 5; most negative -0.1 at row 10, column 20.');
+    expect(attributionSummary(A)).toMatchObject({
+      side: 28,
+      max: { value: 0.5, index: 89, row: 3, column: 5 },
+      min: { value: Math.fround(-0.1), index: 300, row: 10, column: 20 },
+      positive: 0.5,
+      negative: Math.fround(-0.1),
+      nonFinite: 0,
+    });
+  });
+
+  it('escapes its title and text alternative in the SVG text (valid XML: resvg parses it)', () => {
+    const title = 'Why <b>7</b> & not "1"?';
+    const text = toSvgString(attributionMap(A, { document, title }));
+    expect(text).not.toContain('<b>');
+    expect(text).toContain('<title>Why &lt;b&gt;7&lt;/b&gt; &amp; not "1"?</title>');
+    expect(text).toContain('>Why &lt;b&gt;7&lt;/b&gt; &amp; not "1"?</text>');
+    expect(decodePng(svgToPng(text)).width).toBe(240);
+  });
+
+  it('rejects a non-square attribution and a bad maxAbs', () => {
+    expectVizError(
+      () => attributionMap(new Float32Array(783), { document }),
+      'VIZ_INVALID_INPUT',
+      'invalid attribution: expected 28x28 = 784 values, got 783',
+    );
+    expectVizError(
+      () => attributionMap(A, { document, maxAbs: 0 }),
+      'VIZ_INVALID_OPTION',
+      'invalid maxAbs: 0 (expected a positive number)',
+    );
+  });
+});
+
+describe('attributionOverlay', () => {
+  const digit = seededDigits(81, 1);
+  const A = new Float32Array(784);
+  const ink = digit.indexOf(255);
+  A[ink] = 0.4; // the most positive, on ink
+  A[0] = -0.2; // on paper, half the colour limit
+
+  it('draws the digit in grey and the attribution translucent in proportion to |value| (0 transparent)', () => {
+    const svg = attributionOverlay(digit, A, { document, opacity: 0.8 });
+    const [, under, over] = images(svg).map((image) => pngFromDataUrl(image.getAttribute('href')!));
+    // the digit decodes back: ink in the overlay grey, paper white
+    for (let i = 0; i < 784; i++)
+      expect(indexedRgb(under, i % 28, Math.floor(i / 28))).toEqual(
+        digit[i] ? Array(3).fill(OVERLAY_INK) : [255, 255, 255],
+      );
+    const alphaAt = (i: number) => over.alpha![over.data[i]];
+    expect(indexedRgb(over, ink % 28, Math.floor(ink / 28))).toEqual(DARK_RED);
+    expect(alphaAt(ink)).toBe(Math.round(0.8 * 255));
+    const half = Math.abs((2 * divergingIndex(-0.2, 0.4)) / (LEVELS - 1) - 1); // 0.5, quantised
+    expect(alphaAt(0)).toBe(Math.round(0.8 * 255 * half));
+    expect(half).toBeCloseTo(0.5, 2);
+    expect(alphaAt(1)).toBe(0);
+  });
+
+  it('renders (resvg) the colour over the ink as the blend, and the bare digit where the attribution is 0', () => {
+    const svg = attributionOverlay(digit, A, { document, width: 280, opacity: 0.8 });
+    const image = images(svg)[2];
+    const png = pngFromDataUrl(image.getAttribute('href')!);
+    const rendered = decodePng(svgToPng(toSvgString(svg)));
+    const blend = DARK_RED.map((c) => 0.8 * c + 0.2 * OVERLAY_INK);
+    expectClose(
+      rgbaAt(rendered, ...screenOf(image, png, ink % 28, Math.floor(ink / 28))),
+      [...blend, 255],
+      6,
+      'overlay on ink',
+    );
+    const bare = digit.findIndex((v, i) => v === 255 && A[i] === 0);
+    expectClose(
+      rgbaAt(rendered, ...screenOf(image, png, bare % 28, Math.floor(bare / 28))),
+      [OVERLAY_INK, OVERLAY_INK, OVERLAY_INK, 255],
+      3,
+      'bare ink',
+    );
+  });
+
+  it('rejects an attribution of another size than the image, and a bad opacity', () => {
+    expectVizError(
+      () => attributionOverlay(digit, new Float32Array(144), { document }),
+      'VIZ_INVALID_INPUT',
+      'invalid attribution: expected 784 values (one per pixel), got 144',
+    );
+    expectVizError(
+      () => attributionOverlay(digit, A, { document, opacity: 0 }),
+      'VIZ_INVALID_OPTION',
+      'invalid opacity: 0 (expected a number in (0, 1])',
+    );
+  });
+});
+
+describe('weightDelta', () => {
+  // 5 units of 784: unit 3 changed most, then unit 0, then unit 4; units 1 and 2 unchanged
+  const delta = new Float32Array(5 * 784);
+  delta[3 * 784 + 100] = 0.03; // the largest change: dark red in unit 3's tile
+  delta[3 * 784 + 101] = -0.02;
+  delta[0 * 784 + 5] = -0.02;
+  delta[4 * 784 + 7] = 0.01;
+
+  it('changedUnits lists the changed rows, largest L2 norm first', () => {
+    const changes = changedUnits(delta, { out: 5 });
+    expect(changes.map((c) => c.unit)).toEqual([3, 0, 4]);
+    expect(changes[0].norm).toBeCloseTo(Math.hypot(0.03, 0.02), 7);
+    expect(changedUnits(delta, { out: 5, top: 2 }).map((c) => c.unit)).toEqual([3, 0]);
+  });
+
+  it('draws the changed units as tiles in that order, red where a weight grew and blue where it shrank', () => {
+    const svg = weightDelta(delta, { out: 5, document, title: 'ΔW1' });
+    expect([...svg.querySelectorAll('[data-unit]')].map((e) => e.getAttribute('data-unit'))).toEqual(['3', '0', '4']);
+    const grid = pngFromDataUrl(images(svg)[1].getAttribute('href')!);
+    expect(indexedRgb(grid, 100 % 28, Math.floor(100 / 28))).toEqual(DARK_RED); // the first tile: unit 3
+    expect(indexedRgb(grid, 101 % 28, Math.floor(101 / 28))).toEqual(levelRgb(-0.02, 0.03));
+    expect(indexedRgb(grid, 29 + 5, 0)).toEqual(levelRgb(-0.02, 0.03)); // the second tile: unit 0
+    expect(svg.textContent).toContain('3 of 5 units changed');
+    expect(svg.querySelector('desc')!.textContent).toContain('#3 (0.0361), #0 (0.02), #4 (0.01)');
+  });
+
+  it('says so when no weight changed', () => {
+    const svg = weightDelta(new Float32Array(2 * 784), { out: 2, document });
+    expect(svg.textContent).toContain('no weight changed');
+    expect([...svg.querySelectorAll('[data-unit]')].map((e) => e.getAttribute('data-unit'))).toEqual(['0']);
+  });
+
+  it('rejects a delta of the wrong size', () => {
+    expectVizError(
+      () => weightDelta(new Float32Array(100), { out: 2, document }),
+      'VIZ_INVALID_INPUT',
+      'invalid delta: expected out*in = 1568 values, got 100',
+    );
+  });
+});
+
+describe('explanation', () => {
+  const digit = Float32Array.from(seededDigits(82, 1), (v) => v / 255);
+  const A = Float32Array.from(digit, (v, i) => v * Math.sin(i));
+  const probabilities = softmax([0, 0, 0, 0, 4, 0, 0, 0, 0, 2]);
+  const flipped = softmax([0, 0, 0, 0, 2, 0, 0, 0, 0, 4]);
+  const report = {
+    pixels: digit,
+    attribution: A,
+    target: 4,
+    probabilities,
+    units: [
+      { unit: 12, contribution: 1.5 },
+      { unit: 3, contribution: -0.5 },
+    ],
+    counterfactual: { pixels: digit, probabilities: flipped },
+  };
+
+  it('holds the digit, the overlay, both probability charts and the units, with a text alternative', () => {
+    const svg = explanation(report, { document, method: 'saliency' });
+    expect(svg.querySelectorAll('svg')).toHaveLength(0);
+    // legend ramp, input digit, digit under the overlay, overlay, counterfactual digit
+    expect(images(svg)).toHaveLength(5);
+    const bars = [...svg.querySelectorAll('[aria-label="bar"]')].map((g) => [...g.querySelectorAll('rect')]);
+    expect(bars.map((group) => group.length)).toEqual([10, 2, 10]);
+    expect(bars[1].map((bar) => bar.getAttribute('fill'))).toEqual(['#b2182b', '#2166ac']);
+    const longest = bars[1].map((bar) => +bar.getAttribute('width')!);
+    expect(longest[0] / longest[1]).toBeCloseTo(3, 2);
+    const text = svg.textContent!;
+    expect(probabilities[4]).toBeCloseTo(0.78, 2); // e^4 / (8 + e^4 + e^2)
+    expect(text).toContain('predicted 4 (78%) · saliency for class 4');
+    expect(text).toContain('counterfactual: predicted 9 (78%)');
+    expect(svg.querySelector('title')!.textContent).toBe('explanation of class 4');
+    const desc = svg.querySelector('desc')!.textContent!;
+    expect(desc).toContain('The network predicts 4 (78%). Saliency for class 4 over the input digit (grey).');
+    expect(desc).toContain('Hidden units and their contributions to 4: #12 +1.5, #3 -0.5.');
+    expect(desc).toContain('The changed image is predicted 9 (78%).');
+    // the overlay's attribution decodes to the report's values on the symmetric scale
+    const over = pngFromDataUrl(images(svg)[3].getAttribute('href')!);
+    const summary = attributionSummary(A);
+    const { max } = summary;
+    expect(indexedRgb(over, max.column, max.row)).toEqual(DARK_RED);
+  });
+
+  it('rejects a target outside the classes and a counterfactual of another size', () => {
+    expectVizError(
+      () => explanation({ ...report, target: 10 }, { document }),
+      'VIZ_INVALID_INPUT',
+      'invalid target: 10 (expected an integer in [0, 10))',
+    );
+    expectVizError(
+      () => explanation({ ...report, counterfactual: { pixels: new Float32Array(10), probabilities } }, { document }),
+      'VIZ_INVALID_INPUT',
+      'invalid counterfactual: expected 784 pixels (as the input), got 10',
+    );
   });
 });

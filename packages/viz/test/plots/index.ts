@@ -2,14 +2,18 @@
 // with test/output/<name>.svg. Inputs are tiny (8x8 tiles, few digits) to keep the committed snapshots small.
 
 import {
+  attributionMap,
+  attributionOverlay,
   confusionMatrix,
   digitImage,
+  explanation,
   heatmap,
   logitBars,
   lossCurve,
   predictionGrid,
   probabilityBars,
   signedBars,
+  weightDelta,
   weightTiles,
   type HistoryPoint,
 } from '../../src/index.js';
@@ -127,5 +131,51 @@ export function digitImageFloat(document: Document) {
   return digitImage(
     Float32Array.from(seededDigits(13, 1, 12), (v) => v / 255),
     { document, width: 96 },
+  );
+}
+
+/** A seeded 12x12 attribution: signed noise, larger on the digit's ink (as a gradient x input map is). */
+function seededAttribution(seed: number, digit: ArrayLike<number>): Float32Array {
+  const noise = seededWeights(seed, digit.length, 0.05);
+  return noise.map((v, i) => v + (digit[i] > 0 ? 8 * v : 0));
+}
+
+export function attributionMapSigned(document: Document) {
+  return attributionMap(seededWeights(17, 12 * 12, 0.4), { document, width: 160, title: 'Attribution' });
+}
+
+export function attributionOverlayDigit(document: Document) {
+  const digit = Float32Array.from(seededDigits(18, 1, 12), (v) => v / 255);
+  return attributionOverlay(digit, seededAttribution(18, digit), { document, width: 160, label: 'gradient × input' });
+}
+
+export function weightDeltaTop(document: Document) {
+  // 6 units of 8x8 inputs; units 1 and 4 unchanged (a ReLU unit that was off), the others by decreasing amounts
+  const delta = seededWeights(19, 6 * 64, 0.01).map((v, i) => {
+    const unit = Math.floor(i / 64);
+    return unit === 1 || unit === 4 ? 0 : v * (6 - unit);
+  });
+  return weightDelta(delta, { out: 6, in: 64, top: 3, document, title: 'ΔW1 after one step' });
+}
+
+export function explanationFull(document: Document) {
+  const digit = Float32Array.from(seededDigits(20, 1, 12), (v) => v / 255);
+  const random = mulberry32(20);
+  const probabilities = softmax(Array.from({ length: 10 }, (_, i) => (i === 4 ? 3 : i === 9 ? 2.2 : random() - 0.5)));
+  const flipped = softmax(Array.from({ length: 10 }, (_, i) => (i === 9 ? 3.1 : i === 4 ? 2 : random() - 0.5)));
+  return explanation(
+    {
+      pixels: digit,
+      attribution: seededAttribution(20, digit),
+      target: 4,
+      probabilities,
+      units: [
+        { unit: 12, contribution: 1.3 },
+        { unit: 40, contribution: -0.8 },
+        { unit: 7, contribution: 0.45 },
+      ],
+      counterfactual: { pixels: digit.map((v, i) => Math.min(1, v + (i % 5 === 0 ? 0.1 : 0))), probabilities: flipped },
+    },
+    { document, method: 'saliency', title: 'Why 4?' },
   );
 }
