@@ -434,6 +434,50 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     expect(consoleErrors).toEqual([]);
   });
 
+  it("a chosen input normalization rebuilds the net: PyTorch's counts with and without it", async () => {
+    // normalized_trained.pth was trained on Normalize((0.1307,), (0.3081,)) inputs; the manifest holds PyTorch's
+    // correct counts of the 10,000 test images with that normalization and without it.
+    const file = 'normalized_trained.pth';
+    const manifest = JSON.parse(readFileSync(join(FIXTURES, 'architectures.json'), 'utf8')) as {
+      files: { file: string; accuracy?: { correct: number; wrong_reading: { without_normalize?: number } } }[];
+    };
+    const pytorch = manifest.files.find((f) => f.file === file)!.accuracy!;
+    expect([pytorch.correct, pytorch.wrong_reading.without_normalize]).toEqual([9523, 9339]);
+    const summary = page.getByTestId('model-summary');
+    await page.getByTestId('model-file').setInputFiles({
+      name: file,
+      mimeType: 'application/octet-stream',
+      buffer: readFileSync(join(FIXTURES, 'architectures', file)),
+    });
+    await expect.poll(() => summary.textContent()).toContain(file);
+    expect(await page.getByTestId('model-normalize').textContent()).toBe('none assumed');
+    expect(await page.getByTestId('normalize').inputValue()).toBe('none');
+    expect(await page.getByTestId('assumed').textContent()).toMatch(
+      /^assumed: ReLU between layers and no input normalization/,
+    );
+    // As assumed (x/255), the test set gives PyTorch's count for the same weights without normalization.
+    await view(page, 'test');
+    const accuracy = page.getByTestId('test-accuracy');
+    await expect
+      .poll(() => accuracy.getAttribute('data-correct'), { timeout: 60_000 })
+      .toBe(String(pytorch.wrong_reading.without_normalize));
+    // Choosing MNIST normalization rebuilds the worker's net with the same weights: PyTorch's count as trained.
+    await page.getByTestId('normalize').selectOption('mnist');
+    await expect.poll(() => page.getByTestId('model-normalize').textContent()).toBe('(x/255 - 0.1307)/0.3081 chosen');
+    expect(await summary.textContent()).toContain(
+      'activation relu (assumed), normalization (x/255 - 0.1307)/0.3081 (chosen)',
+    );
+    expect(await page.getByTestId('assumed').textContent()).toMatch(/^assumed: ReLU between layers \(/);
+    await view(page, 'test');
+    await expect.poll(() => accuracy.getAttribute('data-correct'), { timeout: 60_000 }).toBe(String(pytorch.correct));
+    expect(await accuracy.textContent()).toBe(`${(pytorch.correct / 100).toFixed(2)}%`);
+    await screenshot(page, '4-test-set-normalize-chosen');
+    await page.getByRole('button', { name: 'Back to the default model' }).click();
+    await expect.poll(() => summary.textContent()).toContain('mnist_model.pth');
+    expect(await page.getByTestId('normalize').inputValue()).toBe('none');
+    expect(consoleErrors).toEqual([]);
+  });
+
   it('shows the weights', async () => {
     await view(page, 'weights');
     await page.locator('#view-weights svg').first().waitFor();

@@ -24,7 +24,8 @@ export type PthErrorCode =
   | 'PTH_TORCHSCRIPT' // a TorchScript archive whose forward is not a straight chain of Linear and activation calls
   | 'PTH_UNSUPPORTED_LAYER' // a whole model holds a module outside the allowlist (LayerNorm, Conv2d, ...)
   | 'PTH_AMBIGUOUS_CHAIN' // the file does not say in which order the layers run
-  | 'PTH_BAD_ARGUMENT'; // savePth was given inconsistent layers
+  | 'PTH_BAD_CHECKPOINT' // a training checkpoint entry of the wrong type or inconsistent (readCheckpoint)
+  | 'PTH_BAD_ARGUMENT'; // savePth / saveCheckpoint was given inconsistent layers or values
 
 export class PthError extends Error {
   override name = 'PthError';

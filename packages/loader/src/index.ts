@@ -7,6 +7,31 @@ export { readPth, readPthSync, ALLOWED_GLOBALS, type PthFile, type PthTensor } f
 export { toMlp, loadMlp, loadMlpSync, type MlpActivation, type MlpLayer, type MlpModel } from './mlp.js';
 export { savePth, type SaveLayer, type SaveOptions } from './save.js';
 export {
+  readCheckpoint,
+  readCheckpointSync,
+  saveCheckpoint,
+  checkpointToPy,
+  DEFAULT_CHECKPOINT_KEYS,
+  type Checkpoint,
+  type CheckpointFile,
+  type CheckpointInput,
+  type CheckpointKeys,
+  type OptimizerState,
+  type ParamState,
+  type StepType,
+  type ReadCheckpointOptions,
+  type SaveCheckpointOptions,
+} from './checkpoint.js';
+export {
+  PyOrderedDict,
+  PyTuple,
+  isTensorValue,
+  type PyDict,
+  type PyKey,
+  type PyValue,
+  type TensorValue,
+} from './py-value.js';
+export {
   readSafetensors,
   saveSafetensors,
   looksLikeSafetensors,
@@ -16,3 +41,13 @@ export {
   type SaveSafetensorsOptions,
 } from './safetensors.js';
 export { readTorchScript, isTorchScript, type Activation, type TorchScriptArchitecture } from './torchscript.js';
+export {
+  saveRunCheckpoint,
+  readRunCheckpoint,
+  type EngineOptimizerState,
+  type EngineOptimizerConfig,
+  type EngineScheduleState,
+  type ParamLayout,
+  type RunCheckpointInput,
+  type RunCheckpoint,
+} from './training.js';

@@ -392,6 +392,7 @@ export function toMlp(file: PthFile): MlpModel {
   if (file.architecture && file.architecture.activations.length === layers.length - 1) {
     model.activations = file.architecture.activations as MlpActivation[];
     model.architectureSource = 'file';
+    if (file.architecture.dropout) model.dropout = file.architecture.dropout;
   }
   if (fromFile) {
     if (fromFile.activations) model.activations = fromFile.activations;

@@ -35,6 +35,13 @@ export class PyGlobal {
     return `${this.module}.${this.name}`;
   }
 }
+/**
+ * A Python float, when the unpickle asked for floats apart (`floats: 'boxed'`): a JS number cannot tell 1.0 from 1,
+ * and a checkpoint's values must round-trip with their Python types. By default floats are plain numbers.
+ */
+export class PyFloat {
+  constructor(readonly value: number) {}
+}
 /** Anything a handler returns that is not a plain Python value (tensors, storages). */
 export abstract class PyOpaque {}
 /**
@@ -51,6 +58,7 @@ export type PyValue =
   | boolean
   | number
   | bigint
+  | PyFloat
   | string
   | Uint8Array
   | PyTuple
@@ -85,6 +93,8 @@ export interface UnpickleOptions {
   label?: string;
   /** the read's one budget, shared by every pickle of a file; absent = a fresh one with LIMITS for this pickle */
   budget?: Budget;
+  /** 'boxed': floats are pushed as PyFloat (charged as objects), so that ints and floats stay apart */
+  floats?: 'boxed';
 }
 
 function badPickle(what: string, label: string): PthError {
@@ -275,6 +285,11 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
     budget.object(b.length);
     return v;
   };
+  const float = (v: number): PyValue => {
+    if (options.floats !== 'boxed') return v;
+    budget.object(8);
+    return new PyFloat(v);
+  };
   const lineString = (s: string): string => {
     budget.string(s.length);
     return s;
@@ -368,11 +383,11 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
         const v = Number(s);
         if (s === '' || (Number.isNaN(v) && !/^[+-]?nan$/i.test(s)))
           throw badPickle(`bad float literal "${quote(s, 20)}"`, label);
-        push(v);
+        push(float(v));
         break;
       }
       case OP.BINFLOAT:
-        push(frame.value);
+        push(float(frame.value));
         break;
       // --- strings and bytes: a length-prefixed one is charged before it is decoded or copied out of the pickle
       case OP.STRING:

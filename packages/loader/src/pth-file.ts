@@ -8,6 +8,8 @@ import type { ActivationSpec, Architecture } from './modules.js';
 export interface TorchScriptArchitecture {
   /** per hidden layer, in forward order */
   activations: ActivationSpec[];
+  /** per hidden layer, the Dropout p after it (0: none); only when forward has a Dropout between Linear layers */
+  dropout?: number[];
 }
 
 export interface PthTensor {
@@ -22,7 +24,8 @@ export interface PthFile {
   format: 'zip' | 'legacy' | 'safetensors' | 'torchscript';
   /** the zip archive's top folder (`archive`, the file stem, ...); null for the legacy format */
   root: string | null;
-  /** where the state_dict was found in a checkpoint dict (`model_state_dict`, ...); null for a plain state_dict */
+  /** where the state_dict or whole model was found in a checkpoint dict (`model_state_dict`, `model`, ...); null when
+   * the file holds it at the top */
   key: string | null;
   /** top-level checkpoint entries that were skipped (optimizer state, epoch, ...) */
   ignored: string[];

@@ -59,7 +59,7 @@ const CHECKPOINT_KEYS = [
 // ---------------------------------------------------------------------------------------------------------------------
 // Objects the allowlisted globals build
 
-class StorageRef extends PyOpaque {
+export class StorageRef extends PyOpaque {
   constructor(
     readonly dtype: PthDtype,
     readonly itemsize: number,
@@ -72,7 +72,7 @@ class StorageRef extends PyOpaque {
   }
 }
 
-class TensorRef extends PyOpaque {
+export class TensorRef extends PyOpaque {
   constructor(
     readonly storage: StorageRef,
     readonly offset: number,
@@ -458,7 +458,8 @@ function legacyPersistentLoad(table: StorageTable, budget: Budget) {
 // ---------------------------------------------------------------------------------------------------------------------
 // Finding the state_dict
 
-interface Selected {
+/** The tensors a read materializes (named for messages and output), and what the file says around them. */
+export interface Selected {
   entries: [string, TensorRef][];
   moduleChain?: Architecture;
   key: string | null;
@@ -496,23 +497,37 @@ function firstKeys(d: PyDict, count: number): string[] {
   return out;
 }
 
+/** A whole model (torch.save(model)): its parameters and buffers, named as its state_dict would name them. */
+function wholeModel(root: ModuleRecord, limits: Limits): Selected {
+  const entries: [string, TensorRef][] = [];
+  const names = new Set<string>();
+  const moduleChain = walkModule(
+    root,
+    (name, v) => {
+      if (!(v instanceof TensorRef)) throw pickleError(`${quote(name, 60)} is not a tensor`);
+      if (names.has(name)) throw pickleError(`${quote(name, 60)} is pickled twice`);
+      names.add(name);
+      entries.push([name, v]);
+    },
+    limits.maxTensors,
+  );
+  return { entries, moduleChain, key: null, ignored: [], skipped: [] };
+}
+
+/**
+ * How a read turns the unpickled root into the tensors to materialize. readPth picks the state_dict (STATE_DICT);
+ * readCheckpoint (checkpoint.ts) walks the whole checkpoint, charging what it builds to the read's budget, and asks
+ * for floats apart from ints. Internal.
+ */
+export interface Selector {
+  select(root: PyValue, limits: Limits, budget: Budget): Selected;
+  floats?: 'boxed';
+}
+
+const STATE_DICT: Selector = { select: (root, limits) => selectStateDict(root, limits) };
+
 function selectStateDict(root: PyValue, limits: Limits): Selected {
-  if (root instanceof ModuleRecord) {
-    // a whole model: its parameters and buffers, named as its state_dict would name them
-    const entries: [string, TensorRef][] = [];
-    const names = new Set<string>();
-    const moduleChain = walkModule(
-      root,
-      (name, v) => {
-        if (!(v instanceof TensorRef)) throw pickleError(`${quote(name, 60)} is not a tensor`);
-        if (names.has(name)) throw pickleError(`${quote(name, 60)} is pickled twice`);
-        names.add(name);
-        entries.push([name, v]);
-      },
-      limits.maxTensors,
-    );
-    return { entries, moduleChain, key: null, ignored: [], skipped: [] };
-  }
+  if (root instanceof ModuleRecord) return wholeModel(root, limits);
   if (root instanceof InertValue)
     throw new PthError(
       'PTH_NO_STATE_DICT',
@@ -544,10 +559,15 @@ function selectStateDict(root: PyValue, limits: Limits): Selected {
     }
     return e;
   };
-  // a checkpoint: {'model_state_dict': {...}, 'optimizer_state_dict': {...}, 'epoch': 3, 'best_acc': tensor(0.9)}
-  const candidates: [string, PyDict][] = [];
+  // a checkpoint: {'model_state_dict': {...}, 'optimizer_state_dict': {...}, 'epoch': 3, 'best_acc': tensor(0.9)}, or
+  // one holding the whole model: {'model': model, 'optimizer': optimizer.state_dict(), 'epoch': 3}
+  const candidates: [string, PyDict | ModuleRecord][] = [];
   for (const [k, v] of root.map)
-    if (typeof k === 'string' && v instanceof PyDict && entriesOf(v).tensors.length > 0) candidates.push([k, v]);
+    if (
+      typeof k === 'string' &&
+      ((v instanceof PyDict && entriesOf(v).tensors.length > 0) || v instanceof ModuleRecord)
+    )
+      candidates.push([k, v]);
   let chosen = CHECKPOINT_KEYS.map((k) => candidates.find(([name]) => name === k)).find((c) => c !== undefined);
   const top = entriesOf(root);
   if (!chosen && top.tensors.length > 0) return { entries: top.tensors, key: null, ignored: [], skipped: top.others };
@@ -566,13 +586,11 @@ function selectStateDict(root: PyValue, limits: Limits): Selected {
       'save the model with torch.save(model.state_dict(), "model.pth"), or put it under the key "model_state_dict"',
     );
   }
-  const inner = entriesOf(chosen[1]);
-  return {
-    entries: inner.tensors,
-    key: chosen[0],
-    ignored: [...root.map.keys()].map(keyName).filter((k) => k !== chosen![0]),
-    skipped: inner.others,
-  };
+  const [key, value] = chosen;
+  const ignored = [...root.map.keys()].map(keyName).filter((k) => k !== key);
+  if (value instanceof ModuleRecord) return { ...wholeModel(value, limits), key, ignored };
+  const inner = entriesOf(value);
+  return { entries: inner.tensors, key, ignored, skipped: inner.others };
 }
 
 function describe(v: PyValue): string {
@@ -753,7 +771,7 @@ interface Parsed {
   storageBytes: (ref: StorageRef) => Uint8Array;
 }
 
-function readZipFormat(bytes: Uint8Array, limits: Limits, stats: ReadStats): Parsed {
+function readZipFormat(bytes: Uint8Array, limits: Limits, stats: ReadStats, selector: Selector): Parsed {
   const zip: ZipArchive = readZip(bytes, limits);
   const record = (entry: ZipEntry) => {
     if (entry.method !== 0) stats.inflatedBytes += entry.size;
@@ -813,8 +831,9 @@ function readZipFormat(bytes: Uint8Array, limits: Limits, stats: ReadStats): Par
       refuseGlobal,
       label: 'data.pkl',
       budget,
+      floats: selector.floats,
     });
-    selected = selectStateDict(value, limits);
+    selected = selector.select(value, limits, budget);
   } finally {
     Object.assign(stats, { builtBytes: budget.bytes, builtBytesBudget: budget.maxBytes, objects: budget.objects });
   }
@@ -857,17 +876,17 @@ function readZipFormat(bytes: Uint8Array, limits: Limits, stats: ReadStats): Par
   };
 }
 
-function readLegacyFormat(bytes: Uint8Array, limits: Limits, stats: ReadStats): Parsed {
+function readLegacyFormat(bytes: Uint8Array, limits: Limits, stats: ReadStats, selector: Selector): Parsed {
   // the pickles are the head of the file itself: the budget scales with the file
   const budget = new Budget(limits, bytes.length);
   try {
-    return readLegacyPickles(bytes, budget);
+    return readLegacyPickles(bytes, budget, selector);
   } finally {
     Object.assign(stats, { builtBytes: budget.bytes, builtBytesBudget: budget.maxBytes, objects: budget.objects });
   }
 }
 
-function readLegacyPickles(bytes: Uint8Array, budget: Budget): Parsed {
+function readLegacyPickles(bytes: Uint8Array, budget: Budget, selector: Selector): Parsed {
   const none = new Map<string, GlobalHandler>();
   const notPth = () =>
     new PthError(
@@ -902,10 +921,11 @@ function readLegacyPickles(bytes: Uint8Array, budget: Budget): Parsed {
       refuseGlobal,
       label: 'the pickled object',
       budget,
+      floats: selector.floats,
     },
     r.end,
   );
-  const selected = selectStateDict(r.value, budget.limits);
+  const selected = selector.select(r.value, budget.limits, budget);
   r = unpickle(bytes, { globals: none, label: 'legacy storage key list', budget }, r.end);
   if (!(r.value instanceof PyList) || !r.value.items.every((k) => typeof k === 'string'))
     throw pickleError('legacy storage key list is not a list of strings');
@@ -968,7 +988,12 @@ export function readPthSync(bytes: Uint8Array): PthFile {
  * readPthSync with other bounds, and a record of what the read spent. Internal and for tests only (not exported from
  * the package): tests use small limits to check each bound at its edge, the fuzz run reads the stats.
  */
-export function readWithLimits(bytes: Uint8Array, limits: Limits, stats?: ReadStats): PthFile {
+export function readWithLimits(
+  bytes: Uint8Array,
+  limits: Limits,
+  stats?: ReadStats,
+  selector: Selector = STATE_DICT,
+): PthFile {
   if (!(bytes instanceof Uint8Array))
     throw new PthError(
       'PTH_BAD_ARGUMENT',
@@ -983,7 +1008,7 @@ export function readWithLimits(bytes: Uint8Array, limits: Limits, stats?: ReadSt
     inflatedBytes: 0,
   };
   try {
-    return readChecked(bytes, limits, spent);
+    return readChecked(bytes, limits, spent, selector);
   } catch (e) {
     if (e instanceof PthError) throw e;
     // Anything else is a bug in this loader or an engine limit; never let it escape as another type.
@@ -1001,19 +1026,19 @@ export function readWithLimits(bytes: Uint8Array, limits: Limits, stats?: ReadSt
   }
 }
 
-function readChecked(bytes: Uint8Array, limits: Limits, stats: ReadStats): PthFile {
+function readChecked(bytes: Uint8Array, limits: Limits, stats: ReadStats, selector: Selector): PthFile {
   if (bytes.length === 0)
     throw new PthError('PTH_NOT_PTH', 'the file is empty', 'pick the .pth file that torch.save wrote');
   if (looksLikeSafetensors(bytes)) return readSafetensors(bytes, limits);
   if (looksLikeZip(bytes) && isTorchScript(bytes, limits)) return readTorchScript(bytes, limits);
   let parsed: Parsed;
-  if (looksLikeZip(bytes)) parsed = readZipFormat(bytes, limits, stats);
+  if (looksLikeZip(bytes)) parsed = readZipFormat(bytes, limits, stats, selector);
   // legacy files start with the pickled magic number: PROTO n + LONG1 (protocol >= 2) or a text LONG (protocols 0-1)
   else if (
     (bytes[0] === OP.PROTO && bytes.length > 1 && bytes[1] >= 2 && bytes[1] <= 5) ||
     (bytes[0] === OP.LONG && bytes[1] >= 0x30 && bytes[1] <= 0x39)
   )
-    parsed = readLegacyFormat(bytes, limits, stats);
+    parsed = readLegacyFormat(bytes, limits, stats, selector);
   else if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b)
     throw new PthError('PTH_TRUNCATED', 'the file starts like a zip archive but is damaged', HINT_TRUNCATED);
   else {

@@ -1,6 +1,7 @@
 // TorchScript archives (torch.jit.save): the weights from data.pkl, whose `__torch__.*` module classes are kept as inert
-// records (never called, only their BUILD state is stored), and the activations from the TorchScript source text of
-// code/__torch__/**.py, accepted only where forward() is a straight chain of Linear and activation calls.
+// records (never called, only their BUILD state is stored), and the activations (with their constants: LeakyReLU's
+// slope, ELU's alpha) and Dropouts from the TorchScript source text of code/__torch__/**.py, accepted only where
+// forward() is a straight chain of Linear, activation and Dropout calls.
 import { PthError, HINT_CORRUPT, type PthErrorCode } from './errors.js';
 import { Budget, COST } from './budget.js';
 import { FLOAT_DTYPES, STORAGE_TYPES, type PthDtype } from './dtypes.js';
@@ -22,6 +23,8 @@ const HINT_STATE_DICT =
 /** Bounds of the code reading: a chain MLP's code files are a few hundred bytes, nested a level or two. */
 const MAX_CODE_BYTES = 1 << 20;
 const MAX_DEPTH = 32;
+/** Characters of forward() code read in all (a module's forward is read once per instance: bounds a file of many). */
+const MAX_CODE_READ = 16 << 20;
 
 function refuse(problem: string): PthError {
   return new PthError(
@@ -178,12 +181,20 @@ export function readTorchScript(bytes: Uint8Array, limits: Limits = LIMITS): Pth
     },
   });
   if (!(value instanceof ScriptObject)) throw refuse('data.pkl does not hold a module');
-  const steps = chainOf(zip, root, value, '', 0);
-  // steps -> Linear layers with one activation (or none: identity) between each pair
+  const warnings: string[] = [];
+  const steps = chainOf({ zip, root, warnings, forwards: new Map(), read: 0 }, value, '', 0);
+  // steps -> Linear layers with one activation (or none: identity) between each pair; a Dropout is the identity at
+  // inference, its p kept per hidden layer (before the first Linear or after the last it changes nothing)
   const tensors: PthTensor[] = [];
   const activations: Activation[] = [];
+  const dropout: number[] = [];
   let pending: Activation[] | null = null;
+  let pendingP = 0;
   for (const step of steps) {
+    if (step.kind === 'dropout') {
+      if (pending !== null) pendingP = step.p;
+      continue;
+    }
     if (step.kind === 'activation') {
       if (pending === null) throw refuse(`forward applies ${activationName(step.activation)} before any Linear layer`);
       pending.push(step.activation);
@@ -192,14 +203,15 @@ export function readTorchScript(bytes: Uint8Array, limits: Limits = LIMITS): Pth
     if (pending !== null) {
       if (pending.length > 1) throw refuse(`forward applies ${pending.length} activations in a row`);
       activations.push(pending[0] ?? 'identity');
+      dropout.push(pendingP);
     }
     pending = [];
+    pendingP = 0;
     tensors.push(...linearTensors(zip, root, step.path, step.module, limits));
   }
   if (pending === null) throw refuse('forward holds no Linear layer');
   if (pending.length > 0)
     throw refuse(`forward ends in ${activationName(pending[0])} after the last Linear layer (the logits are read)`);
-  const warnings: string[] = [];
   return {
     format: 'torchscript',
     root,
@@ -208,7 +220,7 @@ export function readTorchScript(bytes: Uint8Array, limits: Limits = LIMITS): Pth
     byteorder: 'little',
     tensors,
     warnings,
-    architecture: { activations },
+    architecture: { activations, ...(dropout.some((p) => p > 0) ? { dropout } : {}) },
   };
 }
 
@@ -264,7 +276,11 @@ function materialize(zip: ZipArchive, root: string, name: string, t: Tensor, lim
 // ---------------------------------------------------------------------------------------------------------------------
 // forward(): a straight chain, read from the code text
 
-type Step = { kind: 'linear'; path: string; module: ScriptObject } | { kind: 'activation'; activation: Activation };
+type Step =
+  | { kind: 'linear'; path: string; module: ScriptObject }
+  | { kind: 'activation'; activation: Activation }
+  /** `on`: the flag is a literal True (a trace made in training mode); identity at inference either way */
+  | { kind: 'dropout'; p: number; on: boolean };
 
 /** `class <Name>(Module):` of `className` in its code file, and its forward's parameter name and body lines. */
 function forwardOf(zip: ZipArchive, root: string, className: string): { param: string; body: string[] } {
@@ -290,36 +306,141 @@ function forwardOf(zip: ZipArchive, root: string, className: string): { param: s
   return { param: params[1], body };
 }
 
-const TORCH_ACTIVATIONS: ReadonlyMap<string, Activation> = new Map<string, Activation>([
-  ['torch.tanh', 'tanh'],
-  ['torch.sigmoid', 'sigmoid'],
-  ['torch.relu', 'relu'],
-  ['torch.silu', 'silu'],
-  ['torch.gelu', 'gelu'],
-]);
+/** `f(a, b)` or `f(a, b, )` (TorchScript prints calls of compiled functions with a trailing comma): f and the
+ * top-level arguments, or null when `expr` is not one call. */
+function splitCall(expr: string): { fn: string; args: string[] } | null {
+  const head = /^([\w.]+)\(/.exec(expr);
+  if (!head || !expr.endsWith(')')) return null;
+  const args: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = head[0].length;
+  for (let i = start; i < expr.length - 1; i++) {
+    const c = expr[i];
+    if (quoted) quoted = c !== '"';
+    else if (c === '"') quoted = true;
+    else if (c === '(') depth++;
+    else if (c === ')' && --depth < 0)
+      return null; // `f(a)(b)`: the call closes before the end
+    else if (c === ',' && depth === 0) {
+      args.push(expr.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  if (depth !== 0 || quoted) return null;
+  const last = expr.slice(start, -1).trim();
+  if (last !== '') args.push(last);
+  return { fn: head[1], args };
+}
+
+/** A float constant as TorchScript prints it (Python's repr: `0.10000000000000001`, `1.`, `1e-05`), else NaN. */
+function constant(text: string): number {
+  return /^-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/.test(text) ? Number(text) : Number.NaN;
+}
+
+const FUNCTIONAL = '__torch__.torch.nn.functional.';
 
 /**
- * The steps `module.forward(<input>)` takes. Accepted statements: aliases of children and parameters
- * (`_0 = getattr(self, "0")`, `fc1 = self.fc1`), `v = <expr>` and `return <expr>`, where an expression is a variable,
- * `(child).forward(<expr>, )`, `torch.<activation>(<expr>)` or `torch.linear(<expr>, weight, bias)`. Every value must
- * come from the previous one: anything else (an add, a second use, a branch) is not a chain.
+ * The step a call computes, from the name TorchScript prints and the constants after the input: undefined for a
+ * function that is not read, null when the arguments are not the constants it takes. `torch.*` are builtins (traced
+ * modules, F.* calls); `__torch__.torch.nn.functional.*` are torch's own functions that torch.jit.script compiled into
+ * the archive (their code is there too; only the name is read). A trailing `_` is the in-place form, the same in a
+ * chain. `training(arg)` says whether a dropout's flag is True (on at every call), False / self.training (off at
+ * inference), or something else (null).
  */
-function chainOf(zip: ZipArchive, root: string, module: ScriptObject, path: string, depth: number): Step[] {
+function callStep(fn: string, args: string[], training: (arg: string) => boolean | null): Step | null | undefined {
+  const n = args.length;
+  const flag = (i: number) => args[i] === 'True' || args[i] === 'False';
+  const act = (activation: Activation): Step => ({ kind: 'activation', activation });
+  const leaky = (slope: number) => (Number.isFinite(slope) ? act({ name: 'leaky_relu', slope }) : null);
+  const elu = (alpha: number) => (Number.isFinite(alpha) ? act({ name: 'elu', alpha }) : null);
+  const dropout = (p: number, on: boolean | null): Step | null =>
+    p >= 0 && p <= 1 && on !== null ? { kind: 'dropout', p, on } : null;
+  switch (fn.replace(/_$/, '')) {
+    case 'torch.relu':
+      return n === 0 ? act('relu') : null;
+    case 'torch.tanh':
+      return n === 0 ? act('tanh') : null;
+    case 'torch.sigmoid':
+      return n === 0 ? act('sigmoid') : null;
+    case 'torch.silu':
+      return n === 0 ? act('silu') : null;
+    case 'torch.gelu':
+      if (n === 0 || (n === 1 && args[0] === 'approximate="none"')) return act('gelu');
+      return n === 1 && args[0] === 'approximate="tanh"' ? act('gelu_tanh') : null;
+    case 'torch.leaky_relu':
+      return n === 1 ? leaky(constant(args[0])) : null;
+    case 'torch.elu':
+      return n === 1 ? elu(constant(args[0])) : null;
+    case 'torch.dropout':
+      return n === 2 ? dropout(constant(args[0]), training(args[1])) : null;
+    case `${FUNCTIONAL}relu`:
+      return n === 1 && flag(0) ? act('relu') : null;
+    case `${FUNCTIONAL}silu`:
+      return n === 1 && flag(0) ? act('silu') : null;
+    case `${FUNCTIONAL}leaky_relu`:
+      return n === 2 && flag(1) ? leaky(constant(args[0])) : null;
+    case `${FUNCTIONAL}elu`:
+      return n === 2 && flag(1) ? elu(constant(args[0])) : null;
+    case `${FUNCTIONAL}dropout`:
+      return n === 3 && flag(2) ? dropout(constant(args[0]), training(args[1])) : null;
+  }
+  return undefined;
+}
+
+/** A TorchScript class or function as messages name it: `__torch__.` and `___torch_mangle_N.` dropped. */
+function shortName(name: string): string {
+  return name.replace(/^__torch__\./, '').replace(/(^|\.)___torch_mangle_\d+\./g, '$1');
+}
+
+/** One archive's code reading: forward()s parsed once per class, the characters read, the warnings. */
+interface CodeReader {
+  zip: ZipArchive;
+  root: string;
+  warnings: string[];
+  forwards: Map<string, { param: string; body: string[] }>;
+  read: number;
+}
+
+/**
+ * The steps `module.forward(<input>)` takes. Accepted statements: aliases of children, parameters and the training
+ * flag (`_0 = getattr(self, "0")`, `fc1 = self.fc1`, `training = self.training`), of torch.nn.functional functions
+ * (`_0 = __torch__.torch.nn.functional.leaky_relu`), `v = <expr>` and `return <expr>`, where an expression is a
+ * variable, `(child).forward(<expr>, )`, `torch.linear(<expr>, weight, bias)` or a call callStep reads with `<expr>`
+ * first. Every value must come from the previous one: anything else (an add, a second use, a branch) is not a chain.
+ */
+function chainOf(code: CodeReader, module: ScriptObject, path: string, depth: number): Step[] {
   if (depth > MAX_DEPTH) throw refuse(`modules nest more than ${MAX_DEPTH} deep`);
-  const { param, body } = forwardOf(zip, root, module.className);
+  let forward = code.forwards.get(module.className);
+  if (!forward) {
+    forward = forwardOf(code.zip, code.root, module.className);
+    code.forwards.set(module.className, forward);
+  }
+  const { param, body } = forward;
+  for (const line of body) code.read += line.length;
+  if (code.read > MAX_CODE_READ)
+    throw new PthError(
+      'PTH_LIMIT',
+      `TorchScript forward() code reads more than ${MAX_CODE_READ} characters`,
+      HINT_STATE_DICT,
+    );
+  const cls = quote(shortName(module.className), 80);
   const children = new Map<string, string>(); // variable -> attribute name
+  const functions = new Map<string, string>(); // variable -> __torch__.torch.nn.functional.<name>
   const values = new Map<string, Step[]>([[param, []]]);
   const used = new Set<string>();
   const here = (attr: string) => (path ? `${path}.${attr}` : attr);
-  const parse = (expr: string): Step[] => {
+  const training = (arg: string) =>
+    arg === 'True' ? true : arg === 'False' || children.get(arg) === 'training' ? false : null;
+  // `nesting`: calls inside calls of one statement, bounded like modules (a straight chain nests a few)
+  const parse = (expr: string, nesting = 0): Step[] => {
+    if (nesting > MAX_DEPTH) throw refuse(`${cls}.forward nests calls more than ${MAX_DEPTH} deep`);
     expr = expr.trim();
     let m = /^(\w+)$/.exec(expr);
     if (m) {
       const steps = values.get(m[1]);
-      if (!steps)
-        throw refuse(`${quote(module.className)}.forward uses ${quote(m[1])}, which is not the running value`);
-      if (used.has(m[1]))
-        throw refuse(`${quote(module.className)}.forward uses ${quote(m[1])} twice: not a straight chain`);
+      if (!steps) throw refuse(`${cls}.forward uses ${quote(m[1])}, which is not the running value`);
+      if (used.has(m[1])) throw refuse(`${cls}.forward uses ${quote(m[1])} twice: not a straight chain`);
       used.add(m[1]);
       return steps;
     }
@@ -328,29 +449,40 @@ function chainOf(zip: ZipArchive, root: string, module: ScriptObject, path: stri
       const attr = children.get(m[1]);
       const child = attr === undefined ? undefined : module.get(attr);
       if (attr === undefined || !(child instanceof ScriptObject))
-        throw refuse(`${quote(module.className)}.forward calls ${quote(m[1])}, which is not a child module`);
-      return [...parse(m[2]), ...chainOf(zip, root, child, here(attr), depth + 1)];
+        throw refuse(`${cls}.forward calls ${quote(m[1])}, which is not a child module`);
+      return [...parse(m[2], nesting + 1), ...chainOf(code, child, here(attr), depth + 1)];
     }
     m = /^torch\.linear\((.*), (\w+), (\w+)\)$/.exec(expr);
     if (m) {
       if (children.get(m[2]) !== 'weight' || children.get(m[3]) !== 'bias')
-        throw refuse(`${quote(module.className)}.forward calls torch.linear on other tensors than its weight and bias`);
-      return [...parse(m[1]), { kind: 'linear', path, module }];
+        throw refuse(`${cls}.forward calls torch.linear on other tensors than its weight and bias`);
+      return [...parse(m[1], nesting + 1), { kind: 'linear', path, module }];
     }
-    m = /^(torch\.\w+)\((.*?)(?:, approximate="(none|tanh)")?\)$/.exec(expr);
-    const act = m ? TORCH_ACTIVATIONS.get(m[1]) : undefined;
-    if (m && act !== undefined) {
-      const activation = m[3] === 'tanh' ? 'gelu_tanh' : act;
-      return [...parse(m[2]), { kind: 'activation', activation }];
-    }
-    throw refuse(
-      `${quote(module.className)}.forward computes ${quote(expr)}: not a straight chain of Linear and activation calls`,
-    );
+    const call = splitCall(expr);
+    if (!call)
+      throw refuse(`${cls}.forward computes ${quote(expr)}: not a straight chain of Linear and activation calls`);
+    const fn = functions.get(call.fn) ?? call.fn;
+    const [input, ...constants] = call.args;
+    const step = input === undefined ? undefined : callStep(fn, constants, training);
+    const called = quote(shortName(fn), 60);
+    if (step === undefined)
+      throw refuse(`${cls}.forward calls ${called}: not Linear, Dropout or an activation the engine runs`);
+    if (step === null) throw refuse(`${cls}.forward calls ${called} with ${quote(constants.join(', '), 40)}: not read`);
+    if (step.kind === 'dropout' && step.on)
+      code.warnings.push(
+        `the Dropout at ${quote(path || shortName(module.className), 60)} was traced in training mode (${fn}(x, ${step.p}, True)): read as the identity, as at inference (the TorchScript module itself drops units at every call)`,
+      );
+    return [...parse(input, nesting + 1), step];
   };
   for (const line of body) {
     let m = /^(\w+) = getattr\(self, "(\w+)"\)$/.exec(line) ?? /^(\w+) = self\.(\w+)$/.exec(line);
     if (m) {
       children.set(m[1], m[2]);
+      continue;
+    }
+    m = /^(\w+) = (__torch__\.torch\.nn\.functional\.\w+)$/.exec(line);
+    if (m) {
+      functions.set(m[1], m[2]);
       continue;
     }
     m = /^return (.+)$/.exec(line);
@@ -362,7 +494,7 @@ function chainOf(zip: ZipArchive, root: string, module: ScriptObject, path: stri
       values.set(m[1], parse(m[2]));
       continue;
     }
-    throw refuse(`${quote(module.className)}.forward holds ${quote(line)}: not a straight chain`);
+    throw refuse(`${cls}.forward holds ${quote(line)}: not a straight chain`);
   }
-  throw refuse(`${quote(module.className)}.forward returns nothing`);
+  throw refuse(`${cls}.forward returns nothing`);
 }

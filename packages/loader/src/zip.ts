@@ -317,6 +317,13 @@ export function crc32(data: Uint8Array): number {
 // Writer: stored entries, data aligned to `align` bytes with padding in the local extra field (as torch's writer does).
 
 export function writeZip(files: { name: string; data: Uint8Array }[], align = 64): Uint8Array {
+  // the end record counts entries in 16 bits (no zip64 here)
+  if (files.length > 0xffff)
+    throw new PthError(
+      'PTH_LIMIT',
+      `${files.length} records do not fit a zip without zip64`,
+      'at most 65535 are written',
+    );
   const encoder = new TextEncoder();
   const parts: { name: Uint8Array; data: Uint8Array; crc: number; offset: number; pad: number }[] = [];
   let offset = 0;

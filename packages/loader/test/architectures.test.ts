@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { loadMlpSync, PthError, type MlpActivation, type MlpLayer } from '../src/index.js';
+import { loadMlpSync, PthError, type MlpActivation } from '../src/index.js';
+import { activationSpecs, forwardWith as forward, type Entry } from './architectures.js';
 import { FIXTURES, bytesOf, hostile, mnistTestImages } from './helpers.js';
 
 interface ArchFixture {
@@ -15,6 +16,7 @@ interface ArchFixture {
     code?: string;
     activations: string[] | null;
     negative_slope?: number;
+    alpha?: number;
     normalize: [number, number] | null;
     dropout?: number[];
     batchnorm?: { name: string; after_layer: string; eps: number }[];
@@ -38,80 +40,12 @@ function float32s(base64: string): Float32Array {
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
 
-/** erf to ~1e-15 (series near 0, continued fraction in the tails): for the exact GELU. */
-function erf(x: number): number {
-  const ax = Math.abs(x);
-  if (ax < 3) {
-    let term = ax,
-      sum = ax;
-    for (let n = 1; n < 200; n++) {
-      term *= (-ax * ax) / n;
-      const add = term / (2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17) break;
-    }
-    return Math.sign(x) * ((2 / Math.sqrt(Math.PI)) * sum);
-  }
-  // erfc(x) = exp(-x^2) / sqrt(pi) * 1 / (x + 1/2 / (x + 1 / (x + 3/2 / (x + ...))))
-  let f = ax;
-  for (let k = 60; k >= 1; k--) f = ax + k / 2 / f;
-  return Math.sign(x) * (1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f);
-}
-
-function activate(a: MlpActivation, x: number): number {
-  const name = typeof a === 'string' ? a : a.name;
-  switch (name) {
-    case 'relu':
-      return Math.max(0, x);
-    case 'leaky_relu':
-      return x >= 0 ? x : x * (typeof a === 'string' ? 0.01 : (a.slope ?? 0.01));
-    case 'tanh':
-      return Math.tanh(x);
-    case 'sigmoid':
-      return 1 / (1 + Math.exp(-x));
-    case 'gelu':
-      return 0.5 * x * (1 + erf(x / Math.SQRT2));
-    case 'gelu_tanh':
-      return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
-    case 'silu':
-      return x / (1 + Math.exp(-x));
-    case 'elu':
-      return x > 0 ? x : (typeof a === 'string' ? 1 : (a.alpha ?? 1)) * Math.expm1(x);
-    case 'identity':
-      return x;
-  }
-  throw new Error(`unknown activation ${name}`);
-}
-
-/** Float64 forward of the chain with the given activations between layers (none after the last). */
-function forward(layers: MlpLayer[], activations: MlpActivation[], x: Float32Array, batch: number): Float64Array {
-  let h: Float64Array = Float64Array.from(x);
-  layers.forEach((L, li) => {
-    const out = new Float64Array(batch * L.out);
-    for (let b = 0; b < batch; b++)
-      for (let o = 0; o < L.out; o++) {
-        let s = L.bias[o];
-        for (let i = 0; i < L.in; i++) s += L.weight[o * L.in + i] * h[b * L.in + i];
-        out[b * L.out + o] = li < layers.length - 1 ? activate(activations[li], s) : s;
-      }
-    h = out;
-  });
-  return h;
-}
-
 /** The largest |got - want| / (|want| + 1): relative for large logits, absolute near zero. */
 function maxRelDiff(got: ArrayLike<number>, want: ArrayLike<number>): number {
   expect(got.length).toBe(want.length);
   let m = 0;
   for (let i = 0; i < want.length; i++) m = Math.max(m, Math.abs(got[i] - want[i]) / (Math.abs(want[i]) + 1));
   return m;
-}
-
-/** The manifest's activation names in the loader's form (negative_slope -> slope). */
-function expected(f: ArchFixture): MlpActivation[] {
-  return (f.expect.activations ?? []).map((a) =>
-    a === 'leaky_relu' ? { name: a, slope: f.expect.negative_slope ?? f.expect.options?.negative_slope ?? 0.01 } : a,
-  );
 }
 
 const SKIP_KINDS = new Set(['torchscript', 'safetensors']);
@@ -133,7 +67,7 @@ describe('architectures.json: files that load', () => {
       let activations: MlpActivation[];
       if (f.expect.source === 'file') {
         expect(model.architectureSource).toBe('file');
-        expect(model.activations).toEqual(expected(f));
+        expect(model.activations).toEqual(activationSpecs(f as Entry));
         activations = model.activations!;
       } else {
         expect(model.architectureSource).toBe('none');
@@ -175,6 +109,22 @@ describe('architectures.json: files that load', () => {
   test('whole_net_tanh.pth warns that forward() was not read', () => {
     const m = loadMlpSync(bytesOf(join(FIXTURES, 'architectures', 'whole_net_tanh.pth')));
     expect(m.warnings.join('\n')).toMatch(/forward\(\) of __main__\.Net is code and was not read/);
+  });
+  test('a whole model inside a checkpoint dict is found under its key, its modules read', () => {
+    const load = (file: string) => loadMlpSync(bytesOf(join(FIXTURES, 'architectures', file)));
+    const seq = load('ckpt_whole_model.pth');
+    expect([seq.file.key, seq.file.ignored, seq.architectureSource]).toEqual(['model', ['epoch'], 'file']);
+    expect(seq.activations).toEqual([{ name: 'elu', alpha: 0.5 }]);
+    // the pickled alpha matters: ELU's default alpha (1) gives other logits
+    const f = manifest.files.find((x) => x.file === 'ckpt_whole_model.pth')!;
+    const want = float32s(f.reference.logits.base64);
+    expect(maxRelDiff(forward(seq.layers, seq.activations!, images, N), want)).toBeLessThan(1e-4);
+    expect(maxRelDiff(forward(seq.layers, [{ name: 'elu', alpha: 1 }], images, N), want)).toBeGreaterThan(1e-3);
+    const net = load('ckpt_whole_net_optimizer.pth');
+    expect([net.file.key, net.file.ignored, net.activations]).toEqual(['model', ['optimizer', 'epoch'], ['tanh']]);
+    // the optimizer's momentum buffers are tensors too: only the model's are read
+    expect(net.file.tensors.map((t) => t.name)).toEqual(['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']);
+    expect(net.warnings.join('\n')).toMatch(/forward\(\) of __main__\.Net is code and was not read/);
   });
   test('whole_batchnorm.pth and sd_batchnorm.pth fold to the same weights', () => {
     const a = loadMlpSync(bytesOf(join(FIXTURES, 'architectures', 'whole_batchnorm.pth')));
