@@ -2,9 +2,10 @@
 // this one run: plain JS, TensorFlow.js (wasm), onnxruntime-web (1 and 2 threads), NumPy on OpenBLAS, PyTorch. Prints
 // the tables BENCHMARKS.md records: dense forward GFLOP/s, the sparse first layer against the dense one by input
 // density, training s/epoch with test accuracy, inference images/s at batch 1, 64 and 256 with ratios (ours with the
-// first layer skipping zero pixels, the default, and 'dense only'), the performance targets; then the loader's
-// benchmark.
-// Flags: --epochs N (training epochs, default 1), --quick (fewer runs, for trying changes), --no-loader.
+// first layer skipping zero pixels, the default, and 'dense only'), the performance targets, what each activation
+// costs against ReLU (activations.ts); then the loader's benchmark.
+// Flags: --epochs N (training epochs, default 1), --quick (fewer runs, for trying changes), --no-loader,
+// --activations (only the activation table).
 import { execFileSync, execSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -14,6 +15,8 @@ import { Mlp, relaxedSimdSupported, seededRandom, shuffledOrder, type LayerParam
 import { inputSparsity, instantiateKernels, type KernelExports } from '@mnist/core-wasm/kernels';
 import { loadMlpSync } from '@mnist/loader';
 import { MNIST_CLASSES, MNIST_PIXELS } from '@mnist/loader/data';
+import { activationBench, printActivationTable, type ActivationOptions } from './activations.js';
+import { augmentBench } from './augment.js';
 import { coreWasm, plainJs, tfjsWasm, type Engine } from './engines.js';
 import { measureInference, BATCHES, type Rate } from './inference.js';
 import { loadMnist, type Dataset } from './mnist.js';
@@ -34,6 +37,7 @@ const option = (name: string, fallback: number) => {
 const EPOCHS = option('epochs', 1);
 const QUICK = flag('quick');
 const LOADER = !flag('no-loader');
+const ONLY_ACTIVATIONS = flag('activations');
 const ALL = Math.min(availableParallelism(), 8);
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SIZES = [MNIST_PIXELS, 512, MNIST_CLASSES];
@@ -543,10 +547,16 @@ async function inferenceBench(test: Dataset, layers: LayerParams[]): Promise<Rec
 
 // ------------------------------------------------------------------------------------------ main
 
+async function activations(train: Dataset, test: Dataset): Promise<void> {
+  const opt: ActivationOptions = { simd: variants[variants.length - 1], rounds: QUICK ? 1 : 5, passes: QUICK ? 1 : 2 };
+  printActivationTable(await activationBench(train, test, opt), opt);
+}
+
 async function main(): Promise<void> {
   header();
   const train = loadMnist('train');
   const test = loadMnist('t10k');
+  if (ONLY_ACTIVATIONS) return activations(train, test);
   await denseBench(test);
   await sparseBench(test);
 
@@ -554,6 +564,7 @@ async function main(): Promise<void> {
   const initLayers = Array.from({ length: init.layerCount }, (_, i) => init.getLayer(i));
   init.dispose();
   const t = await trainingBench(train, test, initLayers);
+  await augmentBench(train, QUICK);
 
   const model = loadMlpSync(readFileSync(join(repo, 'models', 'mnist_model.pth')));
   const inf = await inferenceBench(test, model.layers);
@@ -592,6 +603,7 @@ async function main(): Promise<void> {
       ],
     ],
   );
+  await activations(train, test);
 
   if (LOADER) {
     // the loader's own benchmark script

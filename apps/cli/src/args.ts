@@ -182,6 +182,25 @@ export function unitInterval(raw: string, flag: string): number {
   return n;
 }
 
+/** A number >= 0: weight decay. */
+export function nonNegativeNumber(raw: string, flag: string): number {
+  const n = Number(raw);
+  if (!NUMBER.test(raw.trim()) || !Number.isFinite(n) || n < 0) invalidValue(flag, raw, 'a number >= 0');
+  return n;
+}
+
+/** Probabilities in [0, 1), one or a comma list: dropout per hidden layer. */
+export function probabilityList(raw: string, flag: string): number[] {
+  return raw.split(',').map((part) => unitInterval(part, flag));
+}
+
+/** Two numbers in [0, 1) separated by a comma: Adam's betas. */
+export function betaPair(raw: string, flag: string): [number, number] {
+  const parts = raw.split(',');
+  if (parts.length !== 2) invalidValue(flag, raw, 'two numbers like 0.9,0.999');
+  return [unitInterval(parts[0]!, flag), unitInterval(parts[1]!, flag)];
+}
+
 export function nonEmpty(raw: string, flag: string): string {
   if (raw === '') invalidValue(flag, raw, 'a path');
   return raw;

@@ -7,6 +7,7 @@ import * as predict from './commands/predict.js';
 import * as train from './commands/train.js';
 import * as visualize from './commands/visualize.js';
 import * as inspect from './commands/inspect.js';
+import * as explain from './commands/explain.js';
 import { commandLine } from './invocation.js';
 import { setMaxFileSize } from './files.js';
 import { clipMiddle, safeText } from './term.js';
@@ -28,6 +29,10 @@ const COMMANDS: Record<string, { module: Command; summary: string }> = {
   visualize: {
     module: visualize,
     summary: 'write SVG/PNG figures: weight tiles, heatmaps, predictions, confusion matrix',
+  },
+  explain: {
+    module: explain,
+    summary: 'why a digit gets its answer: saliency maps, top hidden units, a change that flips it (figures)',
   },
   inspect: { module: inspect, summary: 'show what a .pth holds: format, tensors with statistics, the inferred MLP' },
 };

@@ -47,7 +47,7 @@ const cases: Case[] = [
     'unknown command',
     ['predcit'],
     2,
-    /^mnist: unknown command "predcit" \(commands: predict, train, visualize, inspect; see node dist\/mnist\.js --help\)$/,
+    /^mnist: unknown command "predcit" \(commands: predict, train, visualize, explain, inspect; see node dist\/mnist\.js --help\)$/,
   ],
   ['--lr -1', ['train', '--lr', '-1'], 2, /^mnist train: invalid --lr: "-1" \(expected a number > 0\)$/],
   ['--lr abc', ['train', '--lr', 'abc'], 2, /invalid --lr: "abc"/],

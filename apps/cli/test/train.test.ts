@@ -27,7 +27,7 @@ const trainRun = mnist([
 describe('train', () => {
   it('trains, reports per-epoch test accuracy, and writes the model atomically', () => {
     expect(trainRun.code, trainRun.stderr).toBe(0);
-    expect(trainRun.stdout).toMatch(/^epoch 1\/1 {2}train loss [\d.]+ {2}test accuracy \d+\.\d\d%/m);
+    expect(trainRun.stdout).toMatch(/^epoch 1\/1 {2}train loss [\d.]+ accuracy [\d.]+% {2}test accuracy \d+\.\d\d%/m);
     expect(trainRun.stdout).toContain(`wrote ${small}`);
     expect(existsSync(small)).toBe(true);
     expect(statSync(small).size).toBeGreaterThan(4 * (784 * 64 + 64 + 64 * 10 + 10));

@@ -10,7 +10,8 @@ import {
 import { dropout_mask_f32, dropout_apply_f32 } from './dropout';
 import { sgd_step_f32, adam_step_f32 } from './optim';
 import {
-  C_ARG, C_NET, C_OP, OP_FORWARD, OP_TRAIN_FORWARD, OP_BACKWARD, BACKWARD_UPDATE, BACKWARD_LAYER_MASK,
+  C_ARG, C_NET, C_OP, OP_FORWARD, OP_TRAIN_FORWARD, OP_BACKWARD, BACKWARD_UPDATE, BACKWARD_LAYER_MASK, BACKWARD_INPUT,
+  BACKWARD_NO_PARAMS,
   N_LAYERS, N_BATCH, N_X, N_PROBS, N_TARGETS, N_LOSSES, N_DELTA0, N_LR, N_MU, N_SPARSE, N_NONZERO,
   N_OPT, N_OPT_FLAGS, N_WD, N_DAMP, N_BETA1, N_OMB1, N_BETA2, N_OMB2, N_STEP_SIZE, N_BC2_SQRT, N_EPS, N_DECAY, OPT_SGD,
   L_SW, L_SB, L_MW, L_MB, L_FLAGS, LAYER_FLAG_NO_BIAS,
@@ -137,8 +138,12 @@ function update_rows(net: usize, ly: usize, o0: i32, o1: i32): void {
   dense_pack_panels_f32(ptr(ly, L_PACKED), ptr(ly, L_W), ptr(ly, L_B), OC, C, o0 >> 3, (o1 + 7) >> 3);
 }
 
-/** Backward of layer l for this thread's outputs (dW, db) and rows (dX, through the activation of layer l-1). */
-function backward_layer(net: usize, l: i32, update: bool, tid: i32, threads: i32): void {
+/**
+ * Backward of layer l for this thread's outputs (dW, db; skipped with BACKWARD_NO_PARAMS) and rows (dX, through the
+ * activation of layer l-1; for layer 0 only with BACKWARD_INPUT: the gradient w.r.t. the network input).
+ */
+function backward_layer(net: usize, l: i32, flags: i32, tid: i32, threads: i32): void {
+  const update = (flags & BACKWARD_UPDATE) != 0;
   const L = word(net, N_LAYERS), B = word(net, N_BATCH);
   const ly = layer(net, l);
   const C = word(ly, L_IN), OC = word(ly, L_OUT);
@@ -148,14 +153,14 @@ function backward_layer(net: usize, l: i32, update: bool, tid: i32, threads: i32
   const inp = l > 0 ? ptr(layer(net, l - 1), prevDrops ? L_DROPPED : L_ACT) : ptr(net, N_X);
   // dW, db: this thread's output rows, zeroed first (the kernels accumulate)
   const o0 = split(OC, 8, tid, threads), o1 = split(OC, 8, tid + 1, threads);
-  if (o1 > o0) {
+  if (o1 > o0 && !(flags & BACKWARD_NO_PARAMS)) {
     memory.fill(ptr(ly, L_DW) + ((<usize>o0 * C) << 2), 0, (<usize>(o1 - o0) * C) << 2);
     memory.fill(ptr(ly, L_DB) + (<usize>o0 << 2), 0, <usize>(o1 - o0) << 2);
     dense_backward_weight_f32(ptr(ly, L_DW), ptr(ly, L_DB), dout, inp, B, C, OC, o0, o1);
   }
   if (update) {
     // layer l+1's gradients were finished by the previous job and its W is no longer read; layer 0's own W is
-    // not read by this job (it has no dX), so it updates at once
+    // not read by this job (no dX: BACKWARD_INPUT never comes with an update), so it updates at once
     if (l + 1 < L) {
       const next = layer(net, l + 1);
       const NOC = word(next, L_OUT);
@@ -163,14 +168,16 @@ function backward_layer(net: usize, l: i32, update: bool, tid: i32, threads: i32
     }
     if (l == 0) update_rows(net, ly, o0, o1);
   }
-  if (l > 0) {
-    // dX = dY W for this thread's rows, then through the activation of layer l-1 (its f' reads a_{l-1} or z_{l-1})
+  if (l > 0 || (flags & BACKWARD_INPUT)) {
+    // dX = dY W for this thread's rows, then through the activation of layer l-1 (its f' reads a_{l-1} or z_{l-1});
+    // layer 0's dX is the input gradient itself
     const r0 = split(B, 4, tid, threads), r1 = split(B, 4, tid + 1, threads);
     if (r1 > r0) {
-      const prev = layer(net, l - 1);
       const row = (<usize>r0 * C) << 2;
       const dinp = ptr(net, N_DELTA0 + ((L - l) & 1)) + row;
       dense_backward_input_f32(dinp, dout + ((<usize>r0 * OC) << 2), ptr(ly, L_W), r1 - r0, C, OC);
+      if (l == 0) return;
+      const prev = layer(net, l - 1);
       // through the dropout (the same mask), then the activation, which reads the undropped a (or z)
       if (prevDrops) dropout_apply_f32(dinp, dinp, ptr(prev, L_DROP_MASK) + row, (r1 - r0) * C);
       const zs = ptr(prev, L_Z);
@@ -188,6 +195,6 @@ export function run_job(ctrl: usize, tid: i32, threads: i32): void {
   if (op == OP_FORWARD || op == OP_TRAIN_FORWARD) {
     forward_rows(net, split(B, 4, tid, threads), split(B, 4, tid + 1, threads), op == OP_TRAIN_FORWARD ? 2 : arg, tid);
   } else if (op == OP_BACKWARD) {
-    backward_layer(net, arg & BACKWARD_LAYER_MASK, (arg & BACKWARD_UPDATE) != 0, tid, threads);
+    backward_layer(net, arg & BACKWARD_LAYER_MASK, arg, tid, threads);
   }
 }

@@ -13,3 +13,52 @@ export { relaxedSimdSupported } from './kernels.js';
 export type { ThreadsOption } from './threads.js';
 export { MAX_AUTO_THREADS, MAX_THREADS } from './threads.js';
 export type { Variant, SimdChoice } from './kernels.js';
+export { Augmenter, AUGMENT_PRESETS, ELASTIC_DEFAULTS } from './augment.js';
+export type {
+  AugmentOptions,
+  ResolvedAugmentOptions,
+  AugmentParams,
+  ElasticWindow,
+  AugmenterCreateOptions,
+} from './augment.js';
+export { train, trainConfig, mixSeed, TRAIN_DEFAULTS, DEFAULT_HIDDEN } from './train.js';
+export type {
+  TrainConfig,
+  TrainData,
+  EvalData,
+  StepInfo,
+  EpochInfo,
+  Measured,
+  TrainCheckpoint,
+  TrainCallbacks,
+  TrainResult,
+  StopReason,
+  OptimizerOptions,
+  TrainSchedule,
+} from './train.js';
+export { Schedule } from './schedule.js';
+export type { ScheduleSpec, ScheduleState, ScheduleKind } from './schedule.js';
+// Explanations with gradients (issue 14): saliency maps, counterfactuals, hidden-unit contributions.
+export {
+  saliency,
+  fgsm,
+  pgd,
+  towardsClass,
+  pgdStepSize,
+  hiddenContributions,
+  gaussianNoise,
+  SALIENCY_METHODS,
+  EXPLAIN_DEFAULTS,
+} from './explain.js';
+export type {
+  SaliencyMethod,
+  SaliencyOptions,
+  Saliency,
+  AttackOptions,
+  PgdOptions,
+  TowardsClassOptions,
+  Counterfactual,
+  UnitContribution,
+  InputNormalization,
+} from './explain.js';
+export type { ClassScore, ClassTarget, InputGradientOptions } from './mlp.js';

@@ -233,6 +233,7 @@ export interface KernelExports {
   /** iters x 12 register-only f32x4 multiply-adds (assembly/peak.ts): the benchmark's ceiling. */
   simd_madd_peak_f32(iters: number, s: number): number;
   /** assembly/augment.ts: out (count, side, side) = inp resampled by the maps of params (count, AUG_WORDS records). */
+  augment_pad_bytes(side: number): number;
   augment_f32_scalar(
     out: Ptr,
     inp: Ptr,

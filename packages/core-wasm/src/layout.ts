@@ -11,7 +11,7 @@ export const C_SEQ = 0;
 export const C_DONE = 1;
 /** OP_* of the current job (OP_STOP ends the helpers). */
 export const C_OP = 2;
-/** The job's argument (OP_FORWARD: 1 = also softmax; OP_BACKWARD: layer | BACKWARD_UPDATE). */
+/** The job's argument (OP_FORWARD: 1 = also softmax; OP_BACKWARD: layer | BACKWARD_* flags). */
 export const C_ARG = 3;
 /** Threads that share the job. */
 export const C_THREADS = 4;
@@ -33,6 +33,13 @@ export const OP_BACKWARD = 3;
 /** Flag in OP_BACKWARD's arg: update the parameters; the layer index is arg & BACKWARD_LAYER_MASK. */
 export const BACKWARD_UPDATE = 256;
 export const BACKWARD_LAYER_MASK = 255;
+/**
+ * Flag in OP_BACKWARD's arg: layer 0 also computes its input gradient dX = dY W0 (the gradient w.r.t. the network
+ * input, Mlp.inputGradients) into delta[L & 1]. Never with BACKWARD_UPDATE: that updates W0 in the same job.
+ */
+export const BACKWARD_INPUT = 512;
+/** Flag in OP_BACKWARD's arg: skip dW and db (only the input gradient is wanted); dW and db keep their values. */
+export const BACKWARD_NO_PARAMS = 1024;
 
 // ---- net: the net descriptor, header words then NET_LAYER_WORDS words per layer from word NET_LAYER0
 /** Number of Linear layers L. */

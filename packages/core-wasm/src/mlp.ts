@@ -23,6 +23,8 @@ import {
 import { resolveThreads, threadHost, ThreadPool, tuning, type ThreadsOption } from './threads.js';
 import {
   ACT_IDENTITY,
+  BACKWARD_INPUT,
+  BACKWARD_NO_PARAMS,
   BACKWARD_UPDATE,
   C_ARG,
   C_NET,
@@ -179,6 +181,19 @@ export interface Gradients {
   layers: { weight: Float32Array; bias: Float32Array }[];
 }
 
+/** What the class score of an input gradient is: 'logit' z[t], or 'logprob' log_softmax(z)[t] = z[t] - logsumexp(z). */
+export type ClassScore = 'logit' | 'logprob';
+
+/** The class whose score is differentiated: one for every input, one per input, or each input's own prediction. */
+export type ClassTarget = number | ArrayLike<number> | 'predicted';
+
+export interface InputGradientOptions {
+  /** 'logit' (default) or 'logprob'. */
+  score?: ClassScore;
+  /** Filled with the logits (batch x classes) of the forward pass the gradient was taken at, when given. */
+  logits?: Float32Array;
+}
+
 /** Rows per internal chunk for inference: large enough to amortise calls, small enough to stay in cache. */
 const INFERENCE_CHUNK = 256;
 
@@ -271,6 +286,37 @@ function checkFloat32(x: unknown, what: string): asserts x is Float32Array {
   }
 }
 
+/**
+ * The class of each of `batch` inputs for a ClassTarget, checked against `classes` (CORE_BAD_ARGUMENT, CORE_BAD_SHAPE),
+ * or null for 'predicted' (each input's argmax, known after its forward pass). Shared with src/explain.ts.
+ */
+export function classTargets(target: ClassTarget, batch: number, classes: number, what: string): Int32Array | null {
+  if (target === 'predicted') return null;
+  const V = classes;
+  const check = (c: number, where: string) => {
+    if (!Number.isInteger(c) || c < 0 || c >= V) {
+      throw new CoreError(
+        'CORE_BAD_ARGUMENT',
+        `${what}: target ${String(c)}${where} is not a class of this network (0..${V - 1})`,
+        "pass a class number, one per input, or 'predicted'",
+      );
+    }
+    return c;
+  };
+  if (typeof target === 'number') return new Int32Array(batch).fill(check(target, ''));
+  if (target === null || typeof target !== 'object' || typeof target.length !== 'number') {
+    throw new CoreError(
+      'CORE_BAD_ARGUMENT',
+      `${what}: invalid target ${JSON.stringify(target)}`,
+      "pass a class number, one per input, or 'predicted'",
+    );
+  }
+  if (target.length !== batch) {
+    throw new CoreError('CORE_BAD_SHAPE', `${what}: ${target.length} targets for a batch of ${batch}`);
+  }
+  return Int32Array.from({ length: batch }, (_, i) => check(target[i], ` at index ${i}`));
+}
+
 export class Mlp {
   /** Layer widths, input first: [784, 512, 10] is 784 -> 512 -> activation (ReLU by default) -> 10. */
   readonly sizes: readonly number[];
@@ -282,6 +328,7 @@ export class Mlp {
   readonly threads: number;
   #dropout: number[];
   #dropoutSteps = 0; // the default dropout seed: training steps so far
+  #lastCorrect = 0;
   /** Whether the first layer may skip zero inputs (the `inputSparsity` option); same bits either way. */
   inputSparsity = true;
   #k: KernelExports | null;
@@ -666,6 +713,93 @@ export class Mlp {
   }
 
   /**
+   * The loss gradient of every weight and bias for these inputs and labels, the weights unchanged: the same as
+   * gradients() (mean cross-entropy, nothing drops out), under the name the explanation API uses.
+   */
+  layerGradients(x: Float32Array, labels: Uint8Array, batch: number): Gradients {
+    return this.gradients(x, labels, batch);
+  }
+
+  /**
+   * d s_t / d x for each input (batch x sizes[0]), s_t the score of class t (options.score: the logit z[t] by default,
+   * or the log-probability log_softmax(z)[t]); `target` is one class for every input, one class per input, or
+   * 'predicted' (each input's argmax logit, the first on ties). The gradient is w.r.t. the network input as given:
+   * with normalized inputs x' = (x - mean) / std, d s / d x = (d s / d x') / std is the caller's step. The engine's
+   * forward and backward jobs (layer 0 computing its input gradient too); the weights and their gradients are not
+   * changed, nothing drops out, and the bits are the same for any thread count and batch split.
+   */
+  inputGradients(
+    x: Float32Array,
+    batch: number,
+    target: ClassTarget,
+    options: InputGradientOptions = {},
+  ): Float32Array {
+    const what = 'inputGradients';
+    const k = this.#kernels(what);
+    checkFloat32(x, `${what}: x`);
+    checkBatch(batch, what);
+    const C = this.sizes[0],
+      V = this.classes;
+    if (x.length !== batch * C) {
+      throw new CoreError('CORE_BAD_SHAPE', `${what}: x has ${x.length} values, expected batch x ${C} = ${batch * C}`);
+    }
+    const score = options?.score ?? 'logit';
+    if (score !== 'logit' && score !== 'logprob') {
+      throw new CoreError(
+        'CORE_BAD_ARGUMENT',
+        `${what}: unknown score ${JSON.stringify(score)}`,
+        "use 'logit' or 'logprob'",
+      );
+    }
+    const targets = classTargets(target, batch, V, what);
+    const logitsOut = options?.logits;
+    if (logitsOut !== undefined) {
+      checkFloat32(logitsOut, `${what}: options.logits`);
+      if (logitsOut.length !== batch * V) {
+        throw new CoreError(
+          'CORE_BAD_SHAPE',
+          `${what}: options.logits has ${logitsOut.length} values, expected batch x classes = ${batch * V}`,
+        );
+      }
+    }
+    const result = new Float32Array(batch * C);
+    const L = this.#layers.length;
+    const rows = Math.min(batch, INFERENCE_CHUNK * this.threads);
+    const ws = this.#workspace(rows);
+    this.#pack();
+    for (let start = 0; start < batch; start += rows) {
+      const n = Math.min(rows, batch - start);
+      this.#write(ws.x, x.subarray(start * C, (start + n) * C));
+      this.#job(OP_FORWARD, 1, n);
+      const mem = k.memory.buffer;
+      const logits = new Float32Array(mem, this.#logits(ws), n * V);
+      logitsOut?.set(logits, start * V);
+      const t = targets ?? argmaxRows(logits, n, V);
+      const probs = new Float32Array(mem, ws.probs, n * V);
+      // d s_t / d z into delta0, where the last layer's backward reads its output gradient: one-hot(t) for the logit;
+      // one-hot(t) - softmax(z) for the log-probability, whose t entry 1 - p_t is summed from the other
+      // probabilities (in float64): 1 - p_t in float32 keeps no digits when p_t is close to 1
+      const dz = new Float32Array(mem, ws.delta[0], n * V);
+      for (let r = 0; r < n; r++) {
+        const c = t[targets ? start + r : r];
+        const row = r * V;
+        let rest = 0;
+        for (let v = 0; v < V; v++) {
+          const p = score === 'logprob' && v !== c ? probs[row + v] : 0;
+          dz[row + v] = p === 0 ? 0 : -p;
+          rest += p;
+        }
+        dz[row + c] = score === 'logprob' ? rest : 1;
+      }
+      for (let i = L - 1; i >= 0; i--)
+        this.#job(OP_BACKWARD, i | BACKWARD_NO_PARAMS | (i === 0 ? BACKWARD_INPUT : 0), n);
+      // layer 0's input gradient: in delta[L & 1] (src/layout.ts)
+      result.set(new Float32Array(k.memory.buffer, ws.delta[L & 1], n * C), start * C);
+    }
+    return result;
+  }
+
+  /**
    * One optimizer step on a batch (torch.optim's SGD by default; { optimizer: 'adam' | 'adamw', ... } for Adam), with
    * PyTorch's update rules and defaults; returns the batch's mean loss before the update. The optimizer's state
    * (momentum, Adam's moments and step count) carries over between calls while the optimizer stays the same; a
@@ -726,6 +860,11 @@ export class Mlp {
     opt.step++;
     if (flags & OPT_FLAG_MOMENTUM) opt.momentumStarted = true;
     return loss;
+  }
+
+  /** Rows of the last trainBatch / gradients batch that the forward classified correctly (before the update). */
+  get lastBatchCorrect(): number {
+    return this.#lastCorrect;
   }
 
   /** The optimizer's state (torch.optim's names), or null before the first step; copies. */
@@ -1104,6 +1243,15 @@ export class Mlp {
       // the mean in f64 over the rows in order, as softmax_xent_forward_f32 sums it
       const losses = new Float32Array(k.memory.buffer, ws.losses, batch);
       for (let i = 0; i < batch; i++) total += losses[i];
+      // how many rows the forward got right (before any update): the training accuracy the driver reports
+      const p = argmaxRows(
+        new Float32Array(k.memory.buffer, this.#logits(ws), batch * this.classes),
+        batch,
+        this.classes,
+      );
+      let correct = 0;
+      for (let i = 0; i < batch; i++) if (p[i] === labels[i]) correct++;
+      this.#lastCorrect = correct;
       for (let i = this.#layers.length - 1; i >= 0; i--)
         this.#job(OP_BACKWARD, i | (update ? BACKWARD_UPDATE : 0), batch);
     } finally {

@@ -39,6 +39,8 @@ export interface ScheduleState {
   /** scheduler.step() calls so far. */
   steps: number;
   lr: number;
+  /** onecycle's momentum / beta1 for the next step (null: the optimizer's own). */
+  momentum?: number | null;
 }
 
 function bad(problem: string, hint: string): CoreError {
@@ -155,7 +157,7 @@ export class Schedule {
   }
 
   state(): ScheduleState {
-    return { spec: { ...this.spec }, baseLr: this.baseLr, steps: this.#steps, lr: this.lr };
+    return { spec: { ...this.spec }, baseLr: this.baseLr, steps: this.#steps, lr: this.lr, momentum: this.momentum };
   }
 
   /** A schedule continued from a saved state: the same lrs from here on as the uninterrupted one. */

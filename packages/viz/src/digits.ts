@@ -5,7 +5,16 @@ import * as Plot from '@observablehq/plot';
 import { DIGIT_GAP_INDEX, greyPalette, MISTAKE_COLOR } from './color.js';
 import { invalidInput, invalidOption } from './errors.js';
 import type { FigureOptions, FigureSvg } from './dom.js';
-import { asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, tagMarks } from './figure.js';
+import {
+  asSvg,
+  checkArray,
+  checkPositiveInteger,
+  resolveDocument,
+  resolveWidth,
+  squarePlot,
+  stack,
+  tagMarks,
+} from './figure.js';
 import { fillTile, gridImage, gridLayout, gridPixels, rendering, tileOrigin } from './grid.js';
 import { pngDataUrl } from './png.js';
 
@@ -191,34 +200,6 @@ export function squarePng(
   return pngDataUrl({ width: side, height: side, indices, palette, alpha });
 }
 
-/** A size x size px plot of square images (data URLs of side x side pixels, drawn in order, one over the other) in a grey frame. */
-export function squarePlot(document: Document, size: number, side: number, sources: string[]): SVGSVGElement {
-  const margin = 1;
-  return asSvg(
-    Plot.plot({
-      document,
-      width: size,
-      height: size,
-      margin,
-      x: { domain: [0, side], axis: null },
-      y: { domain: [0, side], reverse: true, axis: null },
-      marks: [
-        ...sources.map((src) =>
-          Plot.image([0], {
-            x: side / 2,
-            y: side / 2,
-            width: size - 2 * margin,
-            height: size - 2 * margin,
-            src,
-            preserveAspectRatio: 'none',
-            imageRendering: rendering((size - 2 * margin) / side),
-          }),
-        ),
-        Plot.frame({ stroke: '#999' }),
-      ],
-    }),
-  );
-}
 
 /** One square image (28x28 by default), e.g. the network's input; `width` is the drawn size (default 140). */
 export function digitImage(pixels: ArrayLike<number>, options: DigitImageOptions = {}): FigureSvg {

@@ -14,7 +14,7 @@ import {
   overlayPalette,
   symmetricExtent,
 } from './color.js';
-import { digitImage, greyIndex, type PixelOptions, pixelRange, squarePlot, squarePng, squareSide } from './digits.js';
+import { digitImage, greyIndex, type PixelOptions, pixelRange, squarePng, squareSide } from './digits.js';
 import type { FigureOptions, FigureSvg } from './dom.js';
 import { invalidInput, invalidOption } from './errors.js';
 import {
@@ -27,6 +27,7 @@ import {
   largest,
   resolveDocument,
   resolveWidth,
+  squarePlot,
   stack,
 } from './figure.js';
 import { probabilityBars } from './metrics.js';

@@ -1,7 +1,9 @@
 // Shared figure plumbing: find the DOM document, stack Plot SVGs (legend, panels) into one standalone <svg> with an
 // optional title, and validate the common options. Every public figure function returns one <svg>.
 
+import * as Plot from '@observablehq/plot';
 import type { FigureOptions } from './dom.js';
+import { rendering } from './grid.js';
 import { invalidInput, invalidOption, VizError } from './errors.js';
 
 export const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -265,4 +267,33 @@ export function tagMarks(svg: Element, className: string, attribute: string, val
   if (elements.length !== values.length)
     throw new Error(`internal: ${elements.length} .${className} elements for ${values.length} values`);
   elements.forEach((element, i) => element.setAttribute(attribute, String(values[i])));
+}
+
+/** A size x size px plot of square images (data URLs of side x side pixels, drawn in order, one over the other) in a grey frame. */
+export function squarePlot(document: Document, size: number, side: number, sources: string[]): SVGSVGElement {
+  const margin = 1;
+  return asSvg(
+    Plot.plot({
+      document,
+      width: size,
+      height: size,
+      margin,
+      x: { domain: [0, side], axis: null },
+      y: { domain: [0, side], reverse: true, axis: null },
+      marks: [
+        ...sources.map((src) =>
+          Plot.image([0], {
+            x: side / 2,
+            y: side / 2,
+            width: size - 2 * margin,
+            height: size - 2 * margin,
+            src,
+            preserveAspectRatio: 'none',
+            imageRendering: rendering((size - 2 * margin) / side),
+          }),
+        ),
+        Plot.frame({ stroke: '#999' }),
+      ],
+    }),
+  );
 }
