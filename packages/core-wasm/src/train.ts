@@ -434,7 +434,8 @@ export async function train(
             : null;
           // finite weights so large that the logits overflow are as useless as NaN weights
           if (val && !Number.isFinite(val.loss)) diverged = { epoch, step: steps, what: `validation loss ${val.loss}` };
-          else if (test && !Number.isFinite(test.loss)) diverged = { epoch, step: steps, what: `test loss ${test.loss}` };
+          else if (test && !Number.isFinite(test.loss))
+            diverged = { epoch, step: steps, what: `test loss ${test.loss}` };
           else {
             if (schedule && interval === 'epoch') schedule.step();
             let isBest = true;

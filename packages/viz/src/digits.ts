@@ -200,7 +200,6 @@ export function squarePng(
   return pngDataUrl({ width: side, height: side, indices, palette, alpha });
 }
 
-
 /** One square image (28x28 by default), e.g. the network's input; `width` is the drawn size (default 140). */
 export function digitImage(pixels: ArrayLike<number>, options: DigitImageOptions = {}): FigureSvg {
   checkArray('pixels', pixels);
