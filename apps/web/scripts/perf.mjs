@@ -5,6 +5,8 @@
 //   2. whole-test-set evaluation: 10,000 MNIST test digits through the network in WASM (time measured in the worker),
 //      first the cold path (fetch + gunzip + parse the IDX data, then evaluate), then warm re-evaluations.
 //   3. responsiveness: the longest main-thread task while a model loads and while training runs (PerformanceObserver).
+//   4. one-step explanation of a drawn digit: worker round trip (input gradient) + saliency overlay render, per method
+//      (scripts/perf-explain.mjs).
 // Usage: node scripts/perf.mjs [--runs N]   (builds dist/ first unless --no-build; needs /usr/bin/chromium)
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import { chromium } from 'playwright-core';
 import { serve } from './serve.mjs';
+import { explanationLines, measureExplanation } from './perf-explain.mjs';
 import { CHROMIUM, CHROMIUM_ARGS } from '../../../chromium.shared.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -123,6 +126,9 @@ const trainStatus = await page.getByTestId('train-status').textContent();
 const trainTasks = await page.evaluate(() => Math.max(0, ...window.__longTasks));
 if (await page.getByTestId('train-stop').isEnabled()) await page.getByTestId('train-stop').click();
 await context.close();
+
+// 4. one-step explanation of a drawn digit (saliency overlay), in its own context
+const explanation = await measureExplanation(browser, url, { repeats: 200 });
 await browser.close();
 server.close();
 
@@ -143,3 +149,5 @@ console.log(
 console.log(`    warm: model upload -> accuracy shown ${fmt(warmTotal)}`);
 console.log(`  training: ${trainStatus}`);
 console.log(`    longest main-thread task while training ${trainTasks.toFixed(0)} ms (0 = none over 50 ms)`);
+console.log('  one-step explanation of a drawn digit (median, p10, p90)   target: gradient < 20 ms');
+for (const line of explanationLines(explanation)) console.log(line);

@@ -13,6 +13,7 @@ export type WebErrorCode =
   | 'WEB_BUSY' // a training run is already going
   | 'WEB_BAD_OPTION' // a training setting out of range
   | 'WEB_NOT_AN_IMAGE' // an uploaded photo the browser cannot decode
+  | 'WEB_NO_UNDO' // Undo with no teaching step of the current model to take back
   | 'WEB_WORKER'; // the engine worker itself failed
 
 export class WebError extends Error {

@@ -1,7 +1,7 @@
 // The engine worker: owns the WASM network, parses .pth files, runs inference for the Draw/Explain views,
 // evaluates the test set and trains, so the page never blocks. Every network is made in createNet(), which also
 // decides how many threads it runs on, and runs with the model's settings (activations, input normalization).
-import { type ActivationName, type ActivationSpec, argmax, Mlp, seededRandom, shuffle } from '@mnist/core-wasm';
+import { type ActivationName, type ActivationSpec, argmax, Mlp } from '@mnist/core-wasm';
 import { loadMlp, savePth } from '@mnist/loader';
 import {
   gunzipIfNeeded,
@@ -15,6 +15,7 @@ import {
   toInput,
 } from '@mnist/loader/data';
 import { errorInfo, WebError } from './errors.js';
+import { explainSaliency, stepTowards, teach, undoTeach } from './explaining.js';
 import type {
   Envelope,
   EvalResult,
@@ -26,10 +27,10 @@ import type {
   TestSet,
   TraceResult,
   TrainOptions,
-  TrainPoint,
   TrainResult,
 } from './protocol.js';
-import { fileSettings, type ModelSettings } from './settings.js';
+import { fileSettings } from './settings.js';
+import { checkpointBytes, runTraining, trainControl } from './training.js';
 
 const EVAL_BATCH = 256;
 
@@ -234,144 +235,19 @@ async function evaluate(net: Mlp, normalize: Normalization | null): Promise<Eval
 
 // ---- training ------------------------------------------------------------------------------------------------
 
-let control: { paused: boolean; stop: boolean; resume?: () => void } | undefined;
-
-const yieldToMessages = () => new Promise<void>((r) => setTimeout(r, 0));
-
+/** A run of the training driver (src/training.ts); the trained network becomes `trained`. */
 async function train(id: number, o: TrainOptions): Promise<TrainResult> {
-  if (control) throw new WebError('WEB_BUSY', 'a training run is already going', 'stop it first');
-  control = { paused: false, stop: false };
-  try {
-    post({ id, progress: { step: 0, totalSteps: 0, imagesPerSecond: 0, state: 'loading' } });
-    const data = await split('train');
-    const base = o.start === 'current' ? requireModel() : undefined;
-    const sizes = base ? base.summary.sizes : [MNIST_PIXELS, ...o.hidden, MNIST_CLASSES];
-    // fine-tuning keeps the model's settings; a fresh network runs ReLU on x/255
-    const settings: ModelSettings = base
-      ? structuredClone(base.summary.settings)
-      : fileSettings(sizes.length - 2, 'default');
-    const normalize = settings.normalize;
-    await testInputs(normalize);
-    const net = await createNet(sizes, o.seed, settings.activations);
-    if (base)
-      for (let i = 0; i < sizes.length - 1; i++) {
-        const l = base.net.getLayer(i);
-        net.setLayer(i, l.weight, l.bias);
-      }
-    const names = base ? base.summary.layers.map((l) => l.name) : sizes.slice(1).map((_, i) => `fc${i + 1}`);
-
-    const images = Math.min(o.images, data.count);
-    const batch = Math.max(1, Math.min(o.batchSize, images));
-    const perEpoch = Math.floor(images / batch);
-    const totalSteps = perEpoch * o.epochs;
-    const evalEvery = Math.max(1, Math.round(perEpoch / 4)); // test accuracy four times per epoch
-    const lossEvery = Math.max(1, Math.round(totalSteps / 300)); // a loss point per ~1/300 of the run
-    const pixels = new Uint8Array(batch * MNIST_PIXELS),
-      y = new Uint8Array(batch);
-    const order = new Uint32Array(images).map((_, i) => i);
-    const random = seededRandom(o.seed);
-    const history: TrainPoint[] = [];
-    const t0 = performance.now();
-    let step = 0,
-      lossSum = 0,
-      lossCount = 0,
-      epoch = 0,
-      sliceStart = performance.now(),
-      sliceImages = 0,
-      sliceTrainMs = 0,
-      ips = 0;
-
-    const report = (accuracy?: number) => {
-      const point: TrainPoint = {
-        step,
-        epoch: Math.max(1, Math.ceil(step / perEpoch)),
-        loss: lossCount ? lossSum / lossCount : NaN,
-        accuracy,
-      };
-      if (lossCount || accuracy !== undefined) history.push(point);
-      lossSum = 0;
-      lossCount = 0;
-      post({ id, progress: { point, step, totalSteps, imagesPerSecond: ips, state: 'running' } });
-    };
-
-    outer: for (epoch = 0; epoch < o.epochs; epoch++) {
-      shuffle(order, random);
-      for (let b = 0; b < perEpoch; b++) {
-        for (let k = 0; k < batch; k++) {
-          const idx = order[b * batch + k]!;
-          y[k] = data.labels[idx]!;
-          pixels.set(data.pixels.subarray(idx * MNIST_PIXELS, (idx + 1) * MNIST_PIXELS), k * MNIST_PIXELS);
-        }
-        const x = toInput(pixels, 0, pixels.length, normalize);
-        const tb = performance.now();
-        lossSum += net.trainBatch(x, y, batch, { lr: o.lr, momentum: o.momentum });
-        sliceTrainMs += performance.now() - tb;
-        lossCount++;
-        step++;
-        sliceImages += batch;
-        const measure = step % evalEvery === 0 || step === totalSteps;
-        if (measure || step % lossEvery === 0) report(measure ? (await evaluate(net, normalize)).accuracy : undefined);
-        const now = performance.now();
-        if (measure || now - sliceStart > 50) {
-          ips = sliceTrainMs > 0 ? (sliceImages / sliceTrainMs) * 1000 : ips; // training speed, evaluations excluded
-          sliceStart = performance.now();
-          sliceImages = 0;
-          sliceTrainMs = 0;
-          await yieldToMessages(); // lets pause/stop and inference requests in
-          while (control.paused && !control.stop) {
-            post({ id, progress: { step, totalSteps, imagesPerSecond: 0, state: 'paused' } });
-            await new Promise<void>((r) => {
-              control!.resume = r;
-            });
-            sliceStart = performance.now();
-          }
-          if (control.stop) break outer;
-        }
-      }
-    }
-    const final = await evaluate(net, normalize);
-    if (history.at(-1)?.accuracy === undefined) report(final.accuracy);
-    trained?.net.dispose();
-    const parameters = sizes.slice(1).reduce((n, out, i) => n + out * sizes[i]! + out, 0);
-    trained = {
-      net,
-      summary: {
-        file: 'mnist_trained.pth',
-        source: 'trained',
-        sizes,
-        parameters,
-        dtype: 'float32',
-        format: 'trained in the browser',
-        layers: names.map((name, i) => ({ name, in: sizes[i]!, out: sizes[i + 1]! })),
-        warnings: [],
-        variant: net.variant,
-        threads: net.threads,
-        loadMs: 0,
-        settings,
-      },
-    };
-    return {
-      stopped: control.stop,
-      steps: step,
-      seconds: (performance.now() - t0) / 1000,
-      accuracy: final.accuracy,
-      history,
-    };
-  } finally {
-    control = undefined;
-  }
-}
-
-function trainControl(action: 'pause' | 'resume' | 'stop'): null {
-  if (!control) return null;
-  if (action === 'pause') control.paused = true;
-  else {
-    if (action === 'stop') control.stop = true;
-    control.paused = false;
-    control.resume?.();
-    control.resume = undefined;
-  }
-  return null;
+  const { result, model } = await runTraining(id, o, {
+    post,
+    trainSet: () => split('train'),
+    testSet: testInputs,
+    evaluate,
+    createNet,
+    model: requireModel,
+  });
+  trained?.net.dispose();
+  trained = model;
+  return result;
 }
 
 /** The current model with one activation for every hidden layer and/or another normalization: same weights. */
@@ -448,9 +324,20 @@ async function handle(id: number, req: Request): Promise<[unknown, Transferable[
       return [info(current), []];
     }
     case 'save': {
-      const bytes = save(req.which);
+      const bytes = req.which === 'checkpoint' ? checkpointBytes() : save(req.which);
       return [bytes, [bytes.buffer]];
     }
+    // explanations with gradients (issue 14): src/explaining.ts
+    case 'saliency': {
+      const r = explainSaliency(requireModel(), req.input, req.target, req.method);
+      return [r, [r.attribution.buffer]];
+    }
+    case 'towards':
+      return [stepTowards(requireModel(), req.original, req.current, req.target, req.steps, req.stepSize), []];
+    case 'teach':
+      return [{ ...teach(requireModel(), req.input, req.label, req.lr), model: info(requireModel()) }, []];
+    case 'undo-teach':
+      return [{ undo: undoTeach(requireModel()), model: info(requireModel()) }, []];
   }
 }
 

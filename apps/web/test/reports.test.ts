@@ -7,7 +7,15 @@ import { errorInfo, WebError } from '../src/errors.js';
 import type { TraceResult } from '../src/protocol.js';
 import { fileSettings, normalizeChoice, settingsReport } from '../src/settings.js';
 import { predictionReport } from '../src/views/draw.js';
-import { progressText, resultText, trainOptions } from '../src/views/train.js';
+import { AUGMENT_PRESETS, DEFAULT_HIDDEN, TRAIN_DEFAULTS } from '@mnist/core-wasm';
+import {
+  DEFAULT_FIELDS,
+  planText,
+  progressText,
+  resultText,
+  trainOptions,
+  type TrainFields,
+} from '../src/views/train.js';
 
 describe('errors', () => {
   it('WebError follows the contract: code, message = "problem: hint", hint', () => {
@@ -87,68 +95,154 @@ describe('predictionReport', () => {
 });
 
 describe('train settings and status', () => {
-  const fields = {
-    start: 'fresh',
+  const fields: TrainFields = {
+    ...DEFAULT_FIELDS,
     hidden: '256, 128',
     epochs: '2',
-    lr: '0.05',
-    momentum: '0.9',
-    batch: '64',
     images: '6400',
     seed: '3',
   };
+  const refused = (f: Partial<TrainFields>) => {
+    try {
+      trainOptions({ ...fields, ...f });
+    } catch (err) {
+      return [(err as WebError).code, (err as WebError).message];
+    }
+    return undefined;
+  };
 
-  it('reads the form', () => {
+  it("reads the form; its defaults are the driver's (TRAIN_DEFAULTS, 784-512-10), as mnist train has them", () => {
+    const defaults = trainOptions(DEFAULT_FIELDS);
+    expect(defaults.hidden).toEqual([...DEFAULT_HIDDEN]);
+    expect(defaults.config).toEqual({
+      ...TRAIN_DEFAULTS,
+      optimizer: { ...TRAIN_DEFAULTS.optimizer, nesterov: false, weightDecay: 0 },
+    });
     expect(trainOptions(fields)).toEqual({
       start: 'fresh',
       hidden: [256, 128],
-      epochs: 2,
-      lr: 0.05,
-      momentum: 0.9,
-      batchSize: 64,
       images: 6400,
-      seed: 3,
+      dropout: 0,
+      config: {
+        ...TRAIN_DEFAULTS,
+        epochs: 2,
+        seed: 3,
+        optimizer: { optimizer: 'sgd', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 0 },
+      },
+    });
+    const adam = trainOptions({
+      ...fields,
+      optimizer: 'adamw',
+      lr: '0.003',
+      weightDecay: '0.01',
+      schedule: 'cosine',
+      warmup: '1',
+      augment: 'elastic',
+      validation: '1000',
+      labelSmoothing: '0.1',
+      dropout: '0.2',
+    });
+    expect(adam.config).toMatchObject({
+      optimizer: { optimizer: 'adamw', lr: 0.003, weightDecay: 0.01 },
+      schedule: { kind: 'cosine', minLr: 0, warmup: 1 },
+      augment: { ...AUGMENT_PRESETS.elastic },
+      validation: 1000,
+      labelSmoothing: 0.1,
+    });
+    expect(adam.dropout).toBe(0.2);
+    expect(trainOptions({ ...fields, schedule: 'onecycle' }).config.schedule).toEqual({
+      kind: 'onecycle',
+      maxLr: 0.05,
+    });
+    expect(trainOptions({ ...fields, schedule: 'step', gamma: '0.5' }).config.schedule).toEqual({
+      kind: 'step',
+      stepSize: 1,
+      gamma: 0.5,
+      warmup: 0,
     });
   });
 
-  it('refuses out-of-range settings with WEB_BAD_OPTION', () => {
-    const refused = (f: Partial<typeof fields>) => {
-      try {
-        trainOptions({ ...fields, ...f });
-      } catch (err) {
-        return [(err as WebError).code, (err as WebError).message];
-      }
-      return undefined;
-    };
+  it('refuses out-of-range settings and impossible combinations with WEB_BAD_OPTION, in one line', () => {
     expect(refused({ hidden: '0' })).toEqual([
       'WEB_BAD_OPTION',
       'hidden layers "0": give widths between 1 and 4096 separated by commas, e.g. 512 or 256,128',
     ]);
     expect(refused({ lr: '20' })).toEqual(['WEB_BAD_OPTION', 'learning rate 20 is out of range']);
     expect(refused({ momentum: '1' })).toEqual(['WEB_BAD_OPTION', 'momentum 1 is out of range']);
+    expect(refused({ dropout: '1' })).toEqual(['WEB_BAD_OPTION', 'dropout 1 is out of range']);
+    expect(refused({ nesterov: 'on', momentum: '0' })).toEqual([
+      'WEB_BAD_OPTION',
+      'Nesterov needs a momentum above 0: set a momentum, e.g. 0.9',
+    ]);
+    expect(refused({ validation: '10000' })).toEqual([
+      'WEB_BAD_OPTION',
+      'a validation split of 10,000 leaves no training images of 6,400: hold out fewer or train on more images',
+    ]);
+    expect(refused({ schedule: 'cosine', warmup: '2' })).toEqual([
+      'WEB_BAD_OPTION',
+      'a warm-up of 2 epochs leaves no epoch of the cosine schedule in 2: train for more epochs or warm up for fewer',
+    ]);
+    // momentum does not apply to Adam: its field is not read
+    expect(refused({ optimizer: 'adam', momentum: '5' })).toBeUndefined();
     expect(refused({ start: 'current', hidden: '' })).toBeUndefined(); // fine-tuning keeps the model's own layers
   });
 
-  it('words the progress and the result', () => {
-    const history = [
-      { step: 10, epoch: 1, loss: 0.5, accuracy: 0.9 },
-      { step: 20, epoch: 1, loss: 0.4 },
+  it('words the progress, the plan and the result', () => {
+    const points = [
+      { step: 10, epoch: 1, loss: 0.5, accuracy: 0.8, lr: 0.001 },
+      { step: 20, epoch: 1, loss: 0.4, accuracy: 0.85, lr: 0.00125 },
     ];
+    const epoch = {
+      step: 20,
+      epoch: 1,
+      epochs: 2,
+      train: { loss: 0.45, accuracy: 0.82 },
+      validation: { loss: 0.3, accuracy: 0.9 },
+      test: { loss: 0.31, accuracy: 0.905 },
+      lr: 0.00125,
+      best: true,
+      seconds: 1,
+    };
     expect(
-      progressText(
-        { step: 1234, totalSteps: 5000, imagesPerSecond: 40500.4, state: 'running', point: history[1] },
-        history,
-      ),
-    ).toBe('Step 1,234 of 5,000 · loss 0.4000 · test accuracy 90.00% · 40,500 images/s');
-    expect(progressText({ step: 7, totalSteps: 10, imagesPerSecond: 0, state: 'paused' }, history)).toBe(
+      progressText({ step: 1234, totalSteps: 5000, imagesPerSecond: 40500.4, state: 'running' }, points, [epoch]),
+    ).toBe(
+      'Step 1,234 of 5,000 · epoch 1 · loss 0.4000 · lr 0.00125 · validation accuracy 90.00% · test accuracy 90.50% · 40,500 images/s',
+    );
+    expect(progressText({ step: 7, totalSteps: 10, imagesPerSecond: 0, state: 'paused' }, points, [])).toBe(
       'Paused at step 7 of 10.',
     );
-    expect(resultText({ stopped: true, steps: 100, seconds: 2.345, accuracy: 0.9784, history })).toBe(
-      'Stopped after 100 steps in 2.3 s · test accuracy 97.84%.',
+    const result = {
+      stopped: 'aborted' as const,
+      epochs: 1,
+      steps: 100,
+      seconds: 2.345,
+      accuracy: 0.9784,
+      bestEpoch: null,
+      diverged: null,
+      points,
+      history: [epoch],
+      checkpointEpoch: 1,
+    };
+    expect(resultText(result)).toBe('Stopped after 100 steps in 2.3 s · test accuracy 97.84%.');
+    expect(resultText({ ...result, stopped: 'done', bestEpoch: 1 })).toBe(
+      'Done after 100 steps in 2.3 s · best epoch 1 by validation accuracy (90.00%) kept · test accuracy 97.84%.',
+    );
+    expect(
+      planText({
+        sizes: [784, 32, 10],
+        trainImages: 2000,
+        validation: 1000,
+        epochs: 3,
+        resumedAt: 1,
+        description: 'adam lr 0.001, batch 64',
+        variant: 'relaxed-simd',
+        threads: 2,
+      }),
+    ).toBe(
+      'continuing after epoch 1 of 3 · 784-32-10 · 2,000 training images + 1,000 for validation · adam lr 0.001, batch 64 · relaxed-simd, 2 threads',
     );
   });
 });
-
 describe('settingsReport', () => {
   it('says what a file said, what was assumed (in one line), and what was chosen', () => {
     const whole = fileSettings(1, 'assumed', ['tanh']);

@@ -8,9 +8,11 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { loadMlp, savePth } from '@mnist/loader';
-import { Mlp } from '@mnist/core-wasm';
+import { loadMlp, readTrainingRun, savePth } from '@mnist/loader';
+import { AUGMENT_PRESETS, Mlp, saliency, towardsClass, train } from '@mnist/core-wasm';
+import { MNIST_NORMALIZATION } from '@mnist/loader/data';
 import { buildSite, launch, missingBrowser, REPO_ROOT, startServer, WEB_ROOT } from './browser.js';
+import { MIND_STEP, TEACH_LR } from '../src/views/gradients.js';
 // the loader's own generators of hostile inputs (a pickle assembler and a zip writer) and its opcode table, shared
 // rather than copied
 import { OP } from '../../../packages/loader/src/opcodes.js';
@@ -37,6 +39,13 @@ function testSet(): { x: Float32Array; labels: Uint8Array; count: number } {
   const x = new Float32Array(images.length);
   for (let i = 0; i < images.length; i++) x[i] = images[i]! / 255;
   return { x, labels, count: labels.length };
+}
+
+/** The first n MNIST training images (bytes) and labels, read straight from the npm package. */
+function trainSet(n: number): { images: Uint8Array; labels: Uint8Array; count: number } {
+  const images = new Uint8Array(readFileSync(join(MNIST, 'train-images-idx3-ubyte')).subarray(16, 16 + n * 784));
+  const labels = new Uint8Array(readFileSync(join(MNIST, 'train-labels-idx1-ubyte')).subarray(8, 8 + n));
+  return { images, labels, count: n };
 }
 
 /** Correct predictions of a .pth over the whole test set, computed in Node by core-wasm + loader (the CLI's path). */
@@ -217,6 +226,182 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     expect(await page.locator('#view-explain svg').count()).toBeGreaterThan(4);
     await screenshot(page, '2-explain');
     await view(page, 'draw');
+  });
+
+  // ---- gradients (issue 14): where it looks, what would change its mind, teach it ----------------------------
+
+  /** The bar and diagonal of a 7, as the test above draws it. */
+  const SEVEN: Array<[number, number]> = [
+    [70, 50],
+    [210, 50],
+    [180, 110],
+    [150, 170],
+    [125, 240],
+  ];
+  /** A data attribute of exact float32 values (comma-separated) as a Float32Array. */
+  const floats = (text: string | null) => Float32Array.from(text!.split(','), Number);
+  const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+  const maxAbs = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  /** The model in Node on the same relaxed-SIMD binary as the page. */
+  const nodeNet = async (bytes: Uint8Array) => Mlp.fromLayers((await loadMlp(bytes)).layers);
+  /** The Draw view's saliency overlay once it shows `method` for class `target`: its input and attribution. */
+  async function drawnSaliency(where: string, method: string, target: number) {
+    const overlay = page.locator(`${where} [data-testid=saliency]`);
+    await expect
+      .poll(async () => [await overlay.getAttribute('data-method'), await overlay.getAttribute('data-target')])
+      .toEqual([method, String(target)]);
+    await overlay.locator('svg').first().waitFor();
+    return {
+      input: floats(await overlay.getAttribute('data-input')),
+      attribution: floats(await overlay.getAttribute('data-attribution')),
+    };
+  }
+  /** The current model as the page's Download button saves it. */
+  async function downloadCurrent(): Promise<Buffer> {
+    const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId('model-download').click()]);
+    return readFileSync((await file.path())!);
+  }
+  async function testAccuracy(): Promise<number> {
+    await view(page, 'test');
+    const accuracy = page.getByTestId('test-accuracy');
+    // a model change marks the test set stale; wait for the evaluation of this one (data-ms is rewritten each time)
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid=test-accuracy]')?.hasAttribute('data-correct'),
+      null,
+      { timeout: 60_000 },
+    );
+    return Number(await accuracy.getAttribute('data-correct'));
+  }
+
+  it("shows where the network looks while drawing: the overlay is the core's saliency of the same input", async () => {
+    expect(await drawAndPredict(page, [SEVEN])).toBe(7);
+    const net = await nodeNet(readFileSync(MODEL));
+    // the predicted class's plain gradient, as the page computed it after the last stroke
+    const page7 = await drawnSaliency('#view-draw', 'gradient', 7);
+    const node7 = saliency(net, page7.input, 'predicted', { method: 'gradient' });
+    expect(node7.targets[0]).toBe(7);
+    console.log(`saliency (gradient, 7): maxdiff page vs Node ${maxDiff(page7.attribution, node7.attribution)}`);
+    expect(maxDiff(page7.attribution, node7.attribution)).toBeLessThanOrEqual(1e-6 * maxAbs(node7.attribution));
+    expect(maxAbs(node7.attribution)).toBeGreaterThan(0.01);
+    await screenshot(page, '7-saliency');
+    // a chosen method and class: integrated gradients of 3
+    await page.locator('#view-draw [data-testid=saliency-method]').selectOption('integrated');
+    await page.locator('#view-draw [data-testid=saliency-class]').selectOption('3');
+    const page3 = await drawnSaliency('#view-draw', 'integrated', 3);
+    expect(page3.input).toEqual(page7.input);
+    const node3 = saliency(net, page3.input, 3, { method: 'integrated' });
+    console.log(`saliency (integrated, 3): maxdiff page vs Node ${maxDiff(page3.attribution, node3.attribution)}`);
+    expect(maxDiff(page3.attribution, node3.attribution)).toBeLessThanOrEqual(1e-6 * maxAbs(node3.attribution));
+    await page.locator('#view-draw [data-testid=saliency-method]').selectOption('gradient');
+    await page.locator('#view-draw [data-testid=saliency-class]').selectOption('predicted');
+    // Explain shows the same input's overlay too
+    await view(page, 'explain');
+    const explained = await drawnSaliency('#view-explain', 'gradient', 7);
+    expect(explained.attribution).toEqual(page7.attribution);
+    await view(page, 'draw');
+    net.dispose();
+  });
+
+  it('computes the saliency with the input normalization the model runs with', async () => {
+    const file = 'normalized_trained.pth';
+    const bytes = readFileSync(join(FIXTURES, 'architectures', file));
+    await page
+      .getByTestId('model-file')
+      .setInputFiles({ name: file, mimeType: 'application/octet-stream', buffer: bytes });
+    await expect.poll(() => page.getByTestId('model-summary').textContent()).toContain(file);
+    await page.getByTestId('normalize').selectOption('mnist');
+    await expect.poll(() => page.getByTestId('model-normalize').textContent()).toBe('(x/255 - 0.1307)/0.3081 chosen');
+    const digit = await drawAndPredict(page, [SEVEN]);
+    const net = await nodeNet(bytes);
+    const drawn = await drawnSaliency('#view-draw', 'gradient', digit);
+    const normalized = saliency(net, drawn.input, 'predicted', { normalize: MNIST_NORMALIZATION });
+    expect(normalized.targets[0]).toBe(digit);
+    // the page's map is the normalized model's, w.r.t. the pixels; without the normalization it would differ
+    const plain = saliency(net, drawn.input, digit);
+    expect(maxDiff(plain.attribution, normalized.attribution)).toBeGreaterThan(0.1 * maxAbs(normalized.attribution));
+    await expect
+      .poll(async () =>
+        maxDiff(
+          floats(await page.locator('#view-draw [data-testid=saliency]').getAttribute('data-attribution')),
+          normalized.attribution,
+        ),
+      )
+      .toBeLessThanOrEqual(1e-6 * maxAbs(normalized.attribution));
+    net.dispose();
+    await page.getByRole('button', { name: 'Back to the default model' }).click();
+    await expect.poll(() => page.getByTestId('model-summary').textContent()).toContain('mnist_model.pth');
+  });
+
+  it('changes its mind: edits the drawing step by step until the network says the chosen class', async () => {
+    expect(await drawAndPredict(page, [SEVEN])).toBe(7);
+    const { input } = await drawnSaliency('#view-draw', 'gradient', 7);
+    await page.getByTestId('mind-class').selectOption('3');
+    await page.getByTestId('mind-go').click();
+    const status = page.getByTestId('mind-status');
+    await expect.poll(() => status.getAttribute('data-reached'), { timeout: 60_000 }).toBe('true');
+    expect(await status.getAttribute('data-predicted')).toBe('3');
+    expect(await status.textContent()).toMatch(/the network says 3/);
+    await screenshot(page, '7-change-its-mind');
+    const steps = Number(await status.getAttribute('data-steps'));
+    const image = floats(await status.getAttribute('data-image'));
+    // The same search in Node: k steps of towardsClass give the page's picture bit for bit, the network calls it a
+    // 3, and one step fewer was not enough (the page stopped at the first step that flipped it).
+    const net = await nodeNet(readFileSync(MODEL));
+    const [node] = towardsClass(net, input, 3, { steps, stepSize: MIND_STEP });
+    expect(node!.predicted).toBe(3);
+    expect(maxDiff(node!.image, image)).toBe(0);
+    expect(net.predict(image, 1)[0]).toBe(3);
+    expect(Number(await status.getAttribute('data-linf'))).toBeCloseTo(node!.linf, 6);
+    expect(node!.linf).toBeLessThanOrEqual(steps * MIND_STEP + 1e-6);
+    if (steps > 1)
+      expect(towardsClass(net, input, 3, { steps: steps - 1, stepSize: MIND_STEP })[0]!.predicted).not.toBe(3);
+    net.dispose();
+  });
+
+  it('teaches it one digit (one SGD step, as the core takes it in Node) and Undo restores every weight bit for bit', async () => {
+    expect(await drawAndPredict(page, [SEVEN])).toBe(7);
+    const { input } = await drawnSaliency('#view-draw', 'gradient', 7);
+    const before = await downloadCurrent();
+    const bars = await page.getByTestId('probabilities').getAttribute('data-values');
+    const correctBefore = await testAccuracy();
+    await view(page, 'draw');
+    // "this is a 1", one step at the default learning rate
+    expect(await page.getByTestId('teach-lr').inputValue()).toBe(String(TEACH_LR));
+    await page.getByTestId('teach-label').selectOption('1');
+    await page.getByTestId('teach').click();
+    const status = page.getByTestId('teach-status');
+    await expect.poll(() => status.getAttribute('data-prediction')).toBe('1');
+    await expect.poll(() => page.getByTestId('prediction').getAttribute('data-digit')).toBe('1');
+    expect(await page.getByTestId('teach-undo').getAttribute('data-undo')).toBe('1');
+    expect(await page.locator('[data-testid=teach-status] + .gradient-figures svg').count()).toBeGreaterThan(1);
+    await screenshot(page, '7-teach-it');
+    // the same step in Node: the downloaded weights are the core's, bit for bit, and so is the test-set count
+    const taught = await downloadCurrent();
+    const net = await nodeNet(readFileSync(MODEL));
+    net.trainBatch(input, Uint8Array.of(1), 1, { lr: TEACH_LR, momentum: 0 });
+    const pageLayers = (await loadMlp(taught)).layers;
+    pageLayers.forEach((l, i) => {
+      const mine = net.getLayer(i);
+      expect(Buffer.compare(Buffer.from(l.weight.buffer), Buffer.from(mine.weight.buffer))).toBe(0);
+      expect(Buffer.compare(Buffer.from(l.bias!.buffer), Buffer.from(mine.bias.buffer))).toBe(0);
+    });
+    const { x, labels, count } = testSet();
+    const nodeCorrect = Math.round(net.evaluate(x, labels, count, 256).accuracy * count);
+    net.dispose();
+    console.log(`teach it: test set ${correctBefore} correct before the step, ${nodeCorrect} after (Node)`);
+    expect(nodeCorrect).toBeLessThan(correctBefore); // one mislabelled picture at lr 0.05 costs accuracy
+    await expect.poll(testAccuracy, { timeout: 60_000 }).toBe(nodeCorrect);
+    // Undo: the same bytes as before, the same prediction and probabilities, the same test-set count
+    await view(page, 'draw');
+    await page.getByTestId('teach-undo').click();
+    await expect.poll(() => status.textContent()).toMatch(/^Undone/);
+    expect(await page.getByTestId('teach-undo').getAttribute('data-undo')).toBe('0');
+    await expect.poll(() => page.getByTestId('prediction').getAttribute('data-digit')).toBe('7');
+    expect(await page.getByTestId('probabilities').getAttribute('data-values')).toBe(bars);
+    expect((await downloadCurrent()).equals(before)).toBe(true);
+    await expect.poll(testAccuracy, { timeout: 60_000 }).toBe(correctBefore);
+    await view(page, 'draw');
+    expect(consoleErrors).toEqual([]);
   });
 
   it("refuses a hostile .pth with the loader's message and keeps predicting with the previous model", async () => {
@@ -489,17 +674,65 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     await screenshot(page, '5-weights');
   });
 
-  it('trains briefly with a live loss curve, and the downloaded .pth reads back with the same accuracy', async () => {
+  it("trains through the shared driver with Adam, augmentation and validation: curves with validation points, and the downloads are Node's run bit for bit", async () => {
+    // 3,000 images, the last 1,000 held out: 32 steps of Adam with affine augmentation, label smoothing and dropout
+    const N = 3000,
+      VAL = 1000,
+      SEED = 7;
     await view(page, 'train');
-    await page.getByTestId('train-hidden').fill('32');
-    await page.getByTestId('train-images').fill('6400');
-    await page.getByTestId('train-epochs').fill('1');
+    const set = async (entries: Record<string, string>) => {
+      for (const [name, value] of Object.entries(entries)) {
+        const input = page.getByTestId(`train-${name}`);
+        if ((await input.evaluate((e) => e.tagName)) === 'SELECT') await input.selectOption(value);
+        else await input.fill(value);
+      }
+    };
+    await set({ hidden: '32', images: String(N), epochs: '1', seed: String(SEED), optimizer: 'adam' });
+    expect(await page.getByTestId('train-lr').inputValue()).toBe('0.001'); // Adam brings its own default lr
+    await set({ augment: 'affine', 'label-smoothing': '0.1', dropout: '0.1', validation: '5000' });
+    // an impossible combination is refused in one visible line, before any work
     await page.getByTestId('train').click();
-    await page.locator('[data-testid=loss-curve] svg').first().waitFor({ timeout: 60_000 });
+    await expect
+      .poll(() => page.getByTestId('train-status').textContent())
+      .toBe(
+        'WEB_BAD_OPTION a validation split of 5,000 leaves no training images of 3,000: hold out fewer or train on more images',
+      );
+    await set({ validation: String(VAL) });
+    await page.getByTestId('train').click();
     const download = page.getByTestId('download');
     await download.waitFor({ state: 'visible', timeout: 90_000 });
     await screenshot(page, '6-train');
-    const pageAccuracy = Number(await page.getByTestId('train-status').getAttribute('data-accuracy'));
+    expect(await page.getByTestId('train-plan').textContent()).toMatch(
+      /^784-32-10 · 2,000 training images \+ 1,000 for validation · adam lr 0\.001, batch 64, affine augmentation, label smoothing 0\.1, dropout 0\.1 · /,
+    );
+    const variant = (await page.getByTestId('train-plan').getAttribute('data-variant'))!;
+    const curve = page.locator('[data-testid=loss-curve] svg').first();
+    for (const series of ['validation-accuracy', 'validation-loss', 'train-accuracy', 'test-accuracy'])
+      expect(await curve.locator(`g.${series} circle`).count(), series).toBe(1);
+    expect(await curve.locator('g.lr path').count()).toBe(1);
+    expect(await curve.locator('g.train-loss-steps path').count()).toBe(1);
+
+    // The same run in Node through @mnist/core-wasm's train(), the binary the page ran (relaxed SIMD, see the top).
+    const data = trainSet(N);
+    const net = await Mlp.create([784, 32, 10], { seed: SEED, dropout: 0.1 });
+    expect(net.variant).toBe(variant);
+    const config = {
+      epochs: 1,
+      seed: SEED,
+      optimizer: { optimizer: 'adam', lr: 0.001 } as const,
+      augment: AUGMENT_PRESETS.affine,
+      validation: VAL,
+      labelSmoothing: 0.1,
+    };
+    const node = await train(net, data, config);
+    expect(node.stopped).toBe('done');
+    const v = node.history[0]!.validation!;
+    expect(await curve.locator('desc').textContent()).toContain(
+      `validation loss ${v.loss.toFixed(4)} accuracy ${(100 * v.accuracy).toFixed(2)}%`,
+    );
+    const sameBits = (a: Float32Array, b: Float32Array) =>
+      a.length === b.length &&
+      Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
     const [file] = await Promise.all([page.waitForEvent('download'), download.click()]);
     const bytes = readFileSync((await file.path())!);
     const model = await loadMlp(bytes);
@@ -507,9 +740,60 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
       [784, 32],
       [32, 10],
     ]);
-    const node = await correctInNode(bytes);
-    expect(node.correct / 10000).toBeCloseTo(pageAccuracy, 6);
-    expect(pageAccuracy).toBeGreaterThan(0.8); // 100 SGD steps with momentum already beat 80% on MNIST
+    model.layers.forEach((L, i) => {
+      expect(sameBits(L.weight, net.getLayer(i).weight), `layer ${i} weight`).toBe(true);
+      expect(sameBits(L.bias!, net.getLayer(i).bias), `layer ${i} bias`).toBe(true);
+    });
+    const pageAccuracy = Number(await page.getByTestId('train-status').getAttribute('data-accuracy'));
+    expect((await correctInNode(bytes)).correct / 10000).toBeCloseTo(pageAccuracy, 6);
+    expect(pageAccuracy).toBeGreaterThan(0.5); // 32 Adam steps at lr 0.001 on 2,000 augmented digits: ~60%
+
+    // The checkpoint: PyTorch's dict with Adam's state after 32 steps, the same bits as Node's optimizer
+    const ckLink = page.getByTestId('download-checkpoint');
+    expect(await ckLink.textContent()).toBe('Download checkpoint (epoch 1)');
+    const [ckFile] = await Promise.all([page.waitForEvent('download'), ckLink.click()]);
+    const ckBytes = new Uint8Array(readFileSync((await ckFile.path())!));
+    const ck = await readTrainingRun(ckBytes);
+    expect(ck.epoch).toBe(1);
+    expect(ck.model.map((t) => t.name)).toEqual(['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']);
+    expect(ck.optimizer!.optimizer).toBe('adam');
+    expect(ck.optimizer!.step).toBe(Math.ceil((N - VAL) / 64));
+    expect(ck.optimizerConfig).toMatchObject({ optimizer: 'adam', lr: 0.001, weightDecay: 0 });
+    expect(ck.record).toMatchObject({ images: N, dropout: [0.1], config: { validation: VAL, seed: SEED } });
+    const state = net.optimizerState()!;
+    ck.optimizer!.layers.forEach((L, i) => {
+      for (const key of ['exp_avg', 'exp_avg_sq'])
+        expect(sameBits(L.weight[key]!, state.layers[i]!.weight[key]!), `layer ${i} ${key}`).toBe(true);
+    });
+    net.dispose();
+
+    // Resumed in the page for a second epoch: the bits of Node's uninterrupted two-epoch run
+    await set({ epochs: '2' });
+    await page.getByTestId('train-resume').setInputFiles({
+      name: 'mnist_checkpoint.pth',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from(ckBytes),
+    });
+    await expect
+      .poll(() => page.getByTestId('train-plan').textContent())
+      .toMatch(/^continuing after epoch 1 of 2 · 784-32-10 · /);
+    await expect
+      .poll(() => page.getByTestId('train-status').getAttribute('data-stopped'), { timeout: 90_000 })
+      .toBe('done');
+    expect(await curve.locator('g.validation-accuracy circle').count()).toBe(2);
+    const straight = await Mlp.create([784, 32, 10], { seed: SEED, dropout: 0.1 });
+    await train(straight, data, { ...config, epochs: 2 });
+    const [again] = await Promise.all([page.waitForEvent('download'), download.click()]);
+    const resumed = await loadMlp(readFileSync((await again.path())!));
+    resumed.layers.forEach((L, i) => {
+      expect(sameBits(L.weight, straight.getLayer(i).weight), `resumed layer ${i} weight`).toBe(true);
+      expect(sameBits(L.bias!, straight.getLayer(i).bias), `resumed layer ${i} bias`).toBe(true);
+    });
+    straight.dispose();
+    // back to the defaults for the runs below
+    await set({ optimizer: 'sgd', augment: 'none', validation: '0', 'label-smoothing': '0', dropout: '0' });
+    expect(await page.getByTestId('train-lr').inputValue()).toBe('0.05');
+    expect(consoleErrors).toEqual([]);
   });
 
   it('keeps drawing responsive while training, and pauses, resumes and stops a run', async () => {

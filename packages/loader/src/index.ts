@@ -5,7 +5,7 @@ export { LIMITS, type Limits } from './limits.js';
 export type { PthDtype } from './dtypes.js';
 export { readPth, readPthSync, ALLOWED_GLOBALS, type PthFile, type PthTensor } from './read.js';
 export { toMlp, loadMlp, loadMlpSync, type MlpActivation, type MlpLayer, type MlpModel } from './mlp.js';
-export { savePth, type SaveLayer, type SaveOptions } from './save.js';
+export { savePth, type SaveLayer, type SaveOptions, type SavePthTensor } from './save.js';
 export {
   readCheckpoint,
   readCheckpointSync,
@@ -44,6 +44,15 @@ export { readTorchScript, isTorchScript, type Activation, type TorchScriptArchit
 export {
   saveRunCheckpoint,
   readRunCheckpoint,
+  saveTrainingRun,
+  readTrainingRun,
+  parseRunRecord,
+  stateDictLayout,
+  runStateOf,
+  type EngineLayer,
+  type EngineRunState,
+  type RunRecord,
+  type TrainingRun,
   type EngineOptimizerState,
   type EngineOptimizerConfig,
   type EngineScheduleState,

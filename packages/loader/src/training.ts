@@ -53,6 +53,8 @@ export interface EngineScheduleState {
   baseLr: number;
   steps: number;
   lr: number;
+  /** OneCycleLR's momentum / beta1 for the next step, when it cycles it */
+  momentum?: number | null;
 }
 
 /** Each layer's shape and whether it has a bias: how parameters are numbered. */
@@ -431,5 +433,195 @@ export async function readRunCheckpoint(
     run,
     best,
     warnings: ck.warnings,
+  };
+}
+
+// ---- a training run's file, for the callers of the engine's driver (the CLI, the web app) ---------------------
+
+/** One layer's parameters as the engine gives them (LayerParams): weight out x in, bias out. */
+export interface EngineLayer {
+  weight: Float32Array;
+  bias: Float32Array;
+  in: number;
+  out: number;
+}
+
+/**
+ * What the engine's training driver hands out after an epoch (@mnist/core-wasm's TrainCheckpoint, structurally):
+ * everything needed to continue the run exactly.
+ */
+export interface EngineRunState {
+  /** epochs completed */
+  epoch: number;
+  layers: readonly EngineLayer[];
+  optimizer: EngineOptimizerState | null;
+  /** the schedule's full state, or only its position (a run resumed from PyTorch's file) */
+  schedule: EngineScheduleState | { steps: number } | null;
+  /** the driver's configuration (stored as JSON); its optimizer fills in the param group */
+  config: { optimizer: EngineOptimizerConfig };
+  history: readonly unknown[];
+  best: { epoch: number; accuracy: number; layers: readonly EngineLayer[] } | null;
+  sinceBest: number;
+}
+
+/**
+ * The run description our checkpoints keep in 'mnist_wasm'['run'] besides the optimizer and scheduler state: the
+ * driver's configuration and history, and what the network was (settings, dropout) and trained on (the first
+ * `images` training images, the validation split included). The same in the CLI's and the web app's files, so
+ * either resumes the other's.
+ */
+export interface RunRecord {
+  /** the driver's TrainConfig */
+  config: { optimizer: EngineOptimizerConfig } & Record<string, unknown>;
+  /** the driver's EpochInfo per completed epoch */
+  history: unknown[];
+  best: { epoch: number; accuracy: number } | null;
+  sinceBest: number;
+  settings: { activations: unknown[]; normalize: { mean: number; std: number } | null };
+  dropout: number[];
+  images: number;
+}
+
+/** What a run's checkpoint gives back for resuming: the file as read, our run record, the best epoch's weights. */
+export interface TrainingRun extends RunCheckpoint {
+  /** the validated run description of our own files; null for a checkpoint made by PyTorch */
+  record: RunRecord | null;
+  /** model_state_dict per layer (a layer without bias gets zeros, as the engine keeps it) */
+  layers: EngineLayer[];
+  /** the best epoch's weights (ours, with a validation split), per layer */
+  bestLayers: EngineLayer[] | null;
+}
+
+/** Each layer's shape and bias, from a state_dict's tensors in order (a weight, then its bias if any). */
+export function stateDictLayout(model: readonly PthTensor[]): ParamLayout[] {
+  const out: ParamLayout[] = [];
+  for (let i = 0; i < model.length; i++) {
+    const t = model[i]!;
+    if (t.shape.length !== 2) continue;
+    const next = model[i + 1];
+    const hasBias = next !== undefined && next.shape.length === 1 && next.shape[0] === t.shape[0];
+    out.push({ out: t.shape[0]!, in: t.shape[1]!, hasBias });
+    if (hasBias) i++;
+  }
+  return out;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Our run description, checked field by field: it comes from a file and is never trusted. */
+export function parseRunRecord(v: unknown): RunRecord {
+  const bad = (what: string) =>
+    new PthError(
+      'PTH_BAD_CHECKPOINT',
+      `its '${ENGINE_KEY}' run description has no valid ${what}`,
+      'resume it with the options it was trained with, or start a new run',
+    );
+  if (!isObject(v)) throw bad('record');
+  if (!isObject(v.config) || !isObject(v.config.optimizer) || typeof v.config.optimizer.lr !== 'number')
+    throw bad('config');
+  if (!Array.isArray(v.history)) throw bad('history');
+  if (!isObject(v.settings) || !Array.isArray(v.settings.activations)) throw bad('settings');
+  const n = v.settings.normalize;
+  if (n !== null && n !== undefined && !(isObject(n) && typeof n.mean === 'number' && typeof n.std === 'number'))
+    throw bad('normalization');
+  if (typeof v.sinceBest !== 'number') throw bad('sinceBest');
+  if (v.best !== null && !(isObject(v.best) && typeof v.best.epoch === 'number' && typeof v.best.accuracy === 'number'))
+    throw bad('best epoch');
+  if (!Array.isArray(v.dropout) || !v.dropout.every((p) => typeof p === 'number')) throw bad('dropout');
+  if (typeof v.images !== 'number' || !Number.isInteger(v.images) || v.images < 1) throw bad('image count');
+  return v as unknown as RunRecord;
+}
+
+/**
+ * The checkpoint file of an epoch of the engine's driver: PyTorch's dict (model, optimizer and scheduler state,
+ * epoch) plus our run record. `tensors` names the layers' weights as the model file does (fc1.weight, ...).
+ */
+export function saveTrainingRun(
+  run: EngineRunState,
+  tensors: (layers: readonly EngineLayer[]) => SavePthTensor[],
+  info: {
+    /** layers without a bias (bias=False): no bias tensor and no optimizer state for it */
+    biasFree: readonly number[];
+    settings: { activations: readonly unknown[]; normalize: { mean: number; std: number } | null };
+    dropout: readonly number[];
+    images: number;
+  },
+): Uint8Array {
+  const plain = (list: SavePthTensor[]) => list.map((t) => ({ name: t.name, shape: t.shape, data: t.data }));
+  const record: RunRecord = {
+    config: run.config as RunRecord['config'],
+    history: [...run.history],
+    best: run.best ? { epoch: run.best.epoch, accuracy: run.best.accuracy } : null,
+    sinceBest: run.sinceBest,
+    settings: { activations: [...info.settings.activations], normalize: info.settings.normalize ?? null },
+    dropout: [...info.dropout],
+    images: info.images,
+  };
+  const full = run.schedule && 'spec' in run.schedule ? run.schedule : null;
+  return saveRunCheckpoint({
+    epoch: run.epoch,
+    model: plain(tensors(run.layers)),
+    layout: run.layers.map((L, i) => ({ out: L.out, in: L.in, hasBias: !info.biasFree.includes(i) })),
+    optimizer: run.optimizer,
+    optimizerConfig: run.config.optimizer,
+    // the lr (and OneCycle's momentum) of the next step: what PyTorch's param group holds between steps
+    lr: full ? full.lr : run.config.optimizer.lr,
+    momentum: full ? (full.momentum ?? null) : null,
+    schedule: full,
+    run: record,
+    best: run.best ? plain(tensors(run.best.layers)) : null,
+  });
+}
+
+/**
+ * Reads a run's checkpoint (ours or PyTorch's) for resuming: readRunCheckpoint with the state_dict's own layout, our
+ * run record validated, and the best epoch's weights per layer. `optimizer` as for readRunCheckpoint.
+ */
+export async function readTrainingRun(bytes: Uint8Array, optimizer?: 'sgd' | 'adam' | 'adamw'): Promise<TrainingRun> {
+  const read = await readRunCheckpoint(bytes, stateDictLayout, optimizer);
+  const record = read.run === null ? null : parseRunRecord(read.run);
+  return {
+    ...read,
+    record,
+    layers: layersOf(read.model),
+    bestLayers: read.best ? layersOf(read.best) : null,
+  };
+}
+
+/** A state_dict's tensors as the engine's layers (stateDictLayout's order). */
+function layersOf(tensors: readonly PthTensor[]): EngineLayer[] {
+  let at = 0;
+  return stateDictLayout(tensors).map((L) => {
+    const weight = tensors[at++]!.data;
+    const bias = L.hasBias ? tensors[at++]!.data : new Float32Array(L.out);
+    return { weight, bias, in: L.in, out: L.out };
+  });
+}
+
+/**
+ * The driver's checkpoint to continue (@mnist/core-wasm's TrainCheckpoint, structurally): our record's
+ * configuration, history and best epoch, or for PyTorch's file config null (the caller's options say it, with the
+ * file's optimizer from `optimizerConfig`) and the schedule's position only.
+ */
+export function runStateOf(run: TrainingRun): {
+  epoch: number;
+  layers: EngineLayer[];
+  optimizer: EngineOptimizerState | null;
+  schedule: { steps: number } | null;
+  config: RunRecord['config'] | null;
+  history: unknown[];
+  best: { epoch: number; accuracy: number; layers: EngineLayer[] } | null;
+  sinceBest: number;
+} {
+  const r = run.record;
+  return {
+    epoch: run.epoch ?? 0,
+    layers: run.layers,
+    optimizer: run.optimizer,
+    schedule: run.scheduleSteps === null ? null : { steps: run.scheduleSteps },
+    config: r?.config ?? null,
+    history: r?.history ?? [],
+    best: r?.best && run.bestLayers ? { ...r.best, layers: run.bestLayers } : null,
+    sinceBest: r?.sinceBest ?? 0,
   };
 }

@@ -7,6 +7,14 @@ export { predictionGrid, digitImage } from './digits.js';
 export type { PredictionGridOptions, DigitImageOptions, PixelOptions } from './digits.js';
 export { confusionMatrix, confusionCounts, probabilityBars, lossCurve } from './metrics.js';
 export type { ConfusionMatrixOptions, ProbabilityBarsOptions, LossCurveOptions, HistoryPoint } from './metrics.js';
+export { trainingCurves } from './training.js';
+export type {
+  TrainingCurvesOptions,
+  TrainingRun,
+  TrainingStepPoint,
+  TrainingEpochPoint,
+  TrainingMeasure,
+} from './training.js';
 export { logitBars, signedBars } from './bars.js';
 export type { LogitBarsOptions, SignedBarsOptions } from './bars.js';
 export {

@@ -1,5 +1,6 @@
-// Draw view: the pad, the live prediction with its probability bars, and the 28x28 input the network actually
-// sees; photo upload runs the same MNIST-style preprocessing on the picture's own pixels. The computation (pixels to
+// Draw view: the pad, the live prediction with its probability bars, the 28x28 input the network actually sees with
+// where it looks (a saliency overlay), and the gradient panels "what would change its mind" and "teach it"
+// (views/gradients.ts); photo upload runs the same MNIST-style preprocessing on the picture's own pixels. The computation (pixels to
 // the worker, which makes the 28x28 input and runs the network; a plain prediction report) is kept apart from
 // the rendering of that report.
 import { MNIST_CLASSES, MNIST_PIXELS } from '@mnist/loader/data';
@@ -10,6 +11,7 @@ import { fill, fmtMs, fmtPct, h } from '../dom.js';
 import { formatError, WebError } from '../errors.js';
 import { figure } from '../figure.js';
 import type { TraceResult } from '../protocol.js';
+import { changeMindPanel, type Panel, saliencyPanel, teachPanel } from './gradients.js';
 
 /** The pad's side in CSS pixels; its backing store has up to 2 device pixels per CSS pixel. */
 const PAD = 280;
@@ -108,15 +110,19 @@ function renderPrediction(slots: Slots, r: PredictionReport): void {
   fill(status, r.ms === undefined ? '' : `Forward pass in ${fmtMs(r.ms)} (WASM, in a worker).`);
 }
 
-/** The view's three cards: the pad with its buttons, the prediction, and what the network sees. */
+/**
+ * The view's cards: the pad with its buttons, the prediction, what the network sees and where it looks; below them
+ * what would change its mind and teach it.
+ */
 function drawLayout(
   canvas: HTMLCanvasElement,
   slots: Slots,
   clear: HTMLElement,
   photo: HTMLInputElement,
   photoError: HTMLElement,
-): HTMLElement {
-  return h(
+  gradients: { saliency: Panel; mind: Panel; teach: Panel },
+): HTMLElement[] {
+  const grid = h(
     'div',
     { class: 'draw-grid' },
     h(
@@ -148,8 +154,17 @@ function drawLayout(
       h('h2', {}, 'What the network sees'),
       h('p', { class: 'muted small' }, 'Cropped, scaled to 20×20 and centred by mass in 28×28, as MNIST was made.'),
       slots.seen,
+      h('h2', { class: 'spaced' }, 'Where it looks'),
+      gradients.saliency.element,
     ),
   );
+  const tools = h(
+    'div',
+    { class: 'draw-tools' },
+    h('div', { class: 'card' }, gradients.mind.element),
+    h('div', { class: 'card' }, gradients.teach.element),
+  );
+  return [grid, tools];
 }
 
 // ---- the view ------------------------------------------------------------------------------------------------
@@ -181,8 +196,19 @@ export function mountDraw(root: HTMLElement, app: App): void {
   let polarity: 'dark-on-light' | 'auto' = 'dark-on-light';
 
   const pad = createDrawPad(canvas, () => void predict());
+  const gradients = { saliency: saliencyPanel(app, 'draw', 196), mind: changeMindPanel(app), teach: teachPanel(app) };
+  const panels = Object.values(gradients);
 
-  root.append(drawLayout(canvas, slots, h('button', { type: 'button', onclick: clear }, 'Clear'), photo, photoError));
+  root.append(
+    ...drawLayout(
+      canvas,
+      slots,
+      h('button', { type: 'button', onclick: clear }, 'Clear'),
+      photo,
+      photoError,
+      gradients,
+    ),
+  );
 
   function showPhotoError(err: unknown): void {
     fill(photoError, formatError(err));
@@ -218,6 +244,7 @@ export function mountDraw(root: HTMLElement, app: App): void {
     polarity = 'dark-on-light';
     photoError.hidden = true;
     renderPrediction(slots, predictionReport(undefined));
+    for (const panel of panels) panel.update(undefined);
   }
 
   photo.addEventListener('change', async () => {
@@ -240,8 +267,10 @@ export function mountDraw(root: HTMLElement, app: App): void {
   });
 
   app.onTrace((t) => {
-    if ((app.traceSource === 'drawing' || app.traceSource.startsWith('photo')) && pad.dirty)
+    if ((app.traceSource === 'drawing' || app.traceSource.startsWith('photo')) && pad.dirty) {
       renderPrediction(slots, predictionReport(t));
+      for (const panel of panels) panel.update(t);
+    }
   });
   app.onModel(() => {
     // Same input, new model: redo the forward pass so the prediction never shows a stale model's answer.
@@ -254,4 +283,5 @@ export function mountDraw(root: HTMLElement, app: App): void {
     );
   });
   renderPrediction(slots, predictionReport(undefined));
+  for (const panel of panels) panel.update(undefined);
 }

@@ -1,6 +1,7 @@
-// Explain view: the forward pass of the current input as the math says (x, z1 = W1 x + b1, a1 = act(z1), ...,
-// softmax), the most active first-layer units with their weight tiles, and how much each last-hidden-layer unit
-// contributes to the winning class's score. The numbers are computed first (plain reports), then drawn.
+// Explain view: where the network looks (a saliency overlay of the predicted or a chosen class, views/gradients.ts),
+// the forward pass of the current input as the math says (x, z1 = W1 x + b1, a1 = act(z1), ..., softmax), the most
+// active first-layer units with their weight tiles, and how much each last-hidden-layer unit contributes to the
+// winning class's score. The numbers are computed first (plain reports), then drawn.
 import type { ActivationSpec } from '@mnist/core-wasm';
 import { MNIST_SIDE } from '@mnist/loader/data';
 import { digitImage, heatmap, logitBars, probabilityBars, signedBars, weightTiles } from '@mnist/viz';
@@ -8,6 +9,7 @@ import type { App } from '../app.js';
 import { fill, h } from '../dom.js';
 import { figure } from '../figure.js';
 import type { LayerData, TraceResult } from '../protocol.js';
+import { saliencyPanel } from './gradients.js';
 
 const TOP_UNITS = 12;
 
@@ -323,7 +325,18 @@ export function mountExplain(root: HTMLElement, app: App): void {
       'Explain',
     ),
   );
-  root.append(h('div', { class: 'card' }, header, pick), body);
+  const saliency = saliencyPanel(app, 'explain', 240);
+  const saliencyCard = h(
+    'section',
+    { class: 'card', hidden: true },
+    h('h3', {}, 'Where the network looks'),
+    saliency.element,
+  );
+  root.append(h('div', { class: 'card' }, header, pick), saliencyCard, body);
+  app.onTrace((t) => {
+    saliencyCard.hidden = false;
+    saliency.update(t);
+  });
 
   let dirty = true;
   const render = () => {

@@ -1,63 +1,217 @@
-// Train view: train a new network or fine-tune the loaded one in the worker, with live loss and test-accuracy
-// curves, pause/resume and stop, then download the result as a .pth (written by the loader's savePth) or use it.
-// The settings are read and the status lines worked out by plain functions; the view only draws them.
-import { lossCurve } from '@mnist/viz';
+// Train view: train a new network, fine-tune the loaded one, or continue a checkpoint, in the worker through the
+// engine's one training driver (the CLI's, with the same defaults): optimizer, schedule, augmentation, validation
+// split, label smoothing and dropout; live curves of train and validation loss and accuracy and the learning rate;
+// pause/resume and stop; download the model (.pth) and the run's checkpoint (PyTorch's dict, resumable here and by
+// `mnist train --resume`). The form is read and the status lines worked out by plain functions; the view draws them.
+import { AUGMENT_PRESETS, DEFAULT_HIDDEN, TRAIN_DEFAULTS, type TrainConfig } from '@mnist/core-wasm';
+import { trainingCurves } from '@mnist/viz';
 import type { App } from '../app.js';
 import { fill, fmtInt, fmtPct, h } from '../dom.js';
 import { formatError, WebError } from '../errors.js';
 import { figure } from '../figure.js';
-import type { TrainOptions, TrainPoint, TrainProgress, TrainResult } from '../protocol.js';
+import type {
+  TrainEpochPoint,
+  TrainOptions,
+  TrainPlan,
+  TrainProgress,
+  TrainResult,
+  TrainStepPoint,
+} from '../protocol.js';
 
 // ---- computation ---------------------------------------------------------------------------------------------
 
-/** The form's fields as typed (strings), by name. */
-type TrainFields = Record<'start' | 'hidden' | 'epochs' | 'lr' | 'momentum' | 'batch' | 'images' | 'seed', string>;
+const FIELDS = [
+  'start',
+  'hidden',
+  'epochs',
+  'images',
+  'batch',
+  'seed',
+  'optimizer',
+  'lr',
+  'momentum',
+  'nesterov',
+  'weightDecay',
+  'schedule',
+  'warmup',
+  'stepSize',
+  'gamma',
+  'maxLr',
+  'augment',
+  'validation',
+  'labelSmoothing',
+  'dropout',
+] as const;
 
-/** The training options from the form's text, or a WEB_BAD_OPTION error naming the field out of range. */
+/** The form's fields as typed (strings; a checkbox is 'on' or ''), by name. */
+export type TrainFields = Record<(typeof FIELDS)[number], string>;
+
+type OptimizerName = 'sgd' | 'adam' | 'adamw';
+const SGD = TRAIN_DEFAULTS.optimizer as { lr: number; momentum: number };
+
+/** torch.optim's defaults where the shared TRAIN_DEFAULTS (SGD) do not say: Adam's lr, AdamW's weight decay. */
+export const OPTIMIZER_DEFAULTS: Record<OptimizerName, { lr: number; weightDecay: number }> = {
+  sgd: { lr: SGD.lr, weightDecay: 0 },
+  adam: { lr: 1e-3, weightDecay: 0 },
+  adamw: { lr: 1e-3, weightDecay: 0.01 },
+};
+
+/** The form's initial values: TRAIN_DEFAULTS and DEFAULT_HIDDEN, as `mnist train` has them. */
+export const DEFAULT_FIELDS: TrainFields = {
+  start: 'fresh',
+  hidden: DEFAULT_HIDDEN.join(','),
+  epochs: String(TRAIN_DEFAULTS.epochs),
+  images: '60000',
+  batch: String(TRAIN_DEFAULTS.batchSize),
+  seed: String(TRAIN_DEFAULTS.seed),
+  optimizer: 'sgd',
+  lr: String(SGD.lr),
+  momentum: String(SGD.momentum),
+  nesterov: '',
+  weightDecay: '0',
+  schedule: 'none',
+  warmup: '0',
+  stepSize: '1',
+  gamma: '0.1',
+  maxLr: '',
+  augment: 'none',
+  validation: String(TRAIN_DEFAULTS.validation),
+  labelSmoothing: String(TRAIN_DEFAULTS.labelSmoothing),
+  dropout: '0',
+};
+
+const bad = (problem: string, hint?: string) => new WebError('WEB_BAD_OPTION', problem, hint);
+
+/** The training options from the form's text, or a WEB_BAD_OPTION error naming the setting (or the combination). */
 export function trainOptions(f: TrainFields): TrainOptions {
   const widths = f.hidden
     .split(/[\s,]+/)
     .filter(Boolean)
     .map(Number);
   if (f.start === 'fresh' && (!widths.length || !widths.every((w) => Number.isInteger(w) && w >= 1 && w <= 4096))) {
-    throw new WebError(
-      'WEB_BAD_OPTION',
-      `hidden layers "${f.hidden}"`,
-      'give widths between 1 and 4096 separated by commas, e.g. 512 or 256,128',
-    );
+    throw bad(`hidden layers "${f.hidden}"`, 'give widths between 1 and 4096 separated by commas, e.g. 512 or 256,128');
   }
   const value = (text: string, what: string, ok: (v: number) => boolean) => {
-    const v = Number(text);
-    if (!Number.isFinite(v) || !ok(v)) throw new WebError('WEB_BAD_OPTION', `${what} ${text} is out of range`);
+    const v = text.trim() === '' ? NaN : Number(text);
+    if (!Number.isFinite(v) || !ok(v)) throw bad(`${what} ${text} is out of range`);
     return v;
   };
+  const int =
+    (min: number, max = Infinity) =>
+    (v: number) =>
+      Number.isInteger(v) && v >= min && v <= max;
+  const unit = (v: number) => v >= 0 && v < 1;
+  const epochs = value(f.epochs, 'epochs', int(1, 1000));
+  const images = value(f.images, 'training images', int(1, 60000));
+  const batchSize = value(f.batch, 'batch size', int(1, 60000));
+  const seed = value(f.seed, 'seed', int(0, 2 ** 31 - 1));
+  const name = f.optimizer as OptimizerName;
+  if (!(name in OPTIMIZER_DEFAULTS)) throw bad(`optimizer "${f.optimizer}"`, 'choose SGD, Adam or AdamW');
+  const lr = value(f.lr, 'learning rate', (v) => v > 0 && v <= 10);
+  const weightDecay = value(f.weightDecay, 'weight decay', (v) => v >= 0 && v <= 1);
+  let optimizer: TrainConfig['optimizer'];
+  if (name === 'sgd') {
+    const momentum = value(f.momentum, 'momentum', unit);
+    const nesterov = f.nesterov === 'on';
+    if (nesterov && momentum === 0) throw bad('Nesterov needs a momentum above 0', 'set a momentum, e.g. 0.9');
+    optimizer = { optimizer: 'sgd', lr, momentum, nesterov, weightDecay };
+  } else optimizer = { optimizer: name, lr, weightDecay };
+  let schedule: TrainConfig['schedule'] = null;
+  if (f.schedule === 'step' || f.schedule === 'cosine') {
+    const warmup = value(f.warmup, 'warm-up', int(0));
+    if (warmup >= epochs)
+      throw bad(
+        `a warm-up of ${warmup} epoch${warmup === 1 ? '' : 's'} leaves no epoch of the ${f.schedule} schedule in ${epochs}`,
+        'train for more epochs or warm up for fewer',
+      );
+    schedule =
+      f.schedule === 'step'
+        ? {
+            kind: 'step',
+            stepSize: value(f.stepSize, 'step size', int(1)),
+            gamma: value(f.gamma, 'gamma', (v) => v > 0 && v <= 1),
+            warmup,
+          }
+        : { kind: 'cosine', minLr: 0, warmup };
+  } else if (f.schedule === 'onecycle') {
+    schedule = {
+      kind: 'onecycle',
+      maxLr: f.maxLr.trim() === '' ? lr : value(f.maxLr, 'max lr', (v) => v > 0 && v <= 10),
+    };
+  } else if (f.schedule !== 'none') throw bad(`schedule "${f.schedule}"`, 'choose none, step, cosine or one-cycle');
+  const augment = f.augment === 'affine' || f.augment === 'elastic' ? { ...AUGMENT_PRESETS[f.augment] } : null;
+  const validation = value(f.validation, 'validation split', int(0, 59999));
+  if (validation >= images)
+    throw bad(
+      `a validation split of ${fmtInt(validation)} leaves no training images of ${fmtInt(images)}`,
+      'hold out fewer or train on more images',
+    );
   return {
-    start: f.start as TrainOptions['start'],
+    start: f.start === 'current' ? 'current' : 'fresh',
     hidden: widths,
-    epochs: value(f.epochs, 'epochs', (v) => Number.isInteger(v) && v >= 1),
-    lr: value(f.lr, 'learning rate', (v) => v > 0 && v <= 10),
-    momentum: value(f.momentum, 'momentum', (v) => v >= 0 && v < 1),
-    batchSize: value(f.batch, 'batch size', (v) => Number.isInteger(v) && v >= 1),
-    images: value(f.images, 'images per epoch', (v) => Number.isInteger(v) && v >= 1),
-    seed: value(f.seed, 'seed', Number.isFinite),
+    images,
+    dropout: value(f.dropout, 'dropout', unit),
+    config: {
+      ...TRAIN_DEFAULTS,
+      epochs,
+      batchSize,
+      seed,
+      optimizer,
+      schedule,
+      labelSmoothing: value(f.labelSmoothing, 'label smoothing', unit),
+      validation,
+      augment,
+    },
   };
 }
 
+/** The last epoch's measurement of one split, if any. */
+function lastMeasured(history: TrainEpochPoint[], split: 'validation' | 'test'): number | undefined {
+  return [...history].reverse().find((e) => e[split])?.[split]?.accuracy;
+}
+
 /** The status line while a run loads, runs or is paused. */
-export function progressText(p: TrainProgress, history: TrainPoint[]): string {
+export function progressText(p: TrainProgress, points: TrainStepPoint[], history: TrainEpochPoint[]): string {
   if (p.state === 'loading') return 'Loading the training set…';
   if (p.state === 'paused') return `Paused at step ${fmtInt(p.step)} of ${fmtInt(p.totalSteps)}.`;
-  const accuracy = [...history].reverse().find((q) => q.accuracy !== undefined)?.accuracy;
-  const loss = p.point && Number.isFinite(p.point.loss) ? p.point.loss.toFixed(4) : '–';
+  const last = points.at(-1);
+  const validation = lastMeasured(history, 'validation');
+  const test = lastMeasured(history, 'test');
   return (
-    `Step ${fmtInt(p.step)} of ${fmtInt(p.totalSteps)} · loss ${loss}` +
-    (accuracy !== undefined ? ` · test accuracy ${fmtPct(accuracy)}` : '') +
+    `Step ${fmtInt(p.step)} of ${fmtInt(p.totalSteps)}` +
+    (last ? ` · epoch ${last.epoch} · loss ${last.loss.toFixed(4)} · lr ${+last.lr.toPrecision(3)}` : '') +
+    (validation !== undefined ? ` · validation accuracy ${fmtPct(validation)}` : '') +
+    (test !== undefined ? ` · test accuracy ${fmtPct(test)}` : '') +
     ` · ${fmtInt(Math.round(p.imagesPerSecond))} images/s`
   );
 }
 
+const ENDED: Record<TrainResult['stopped'], string> = {
+  done: 'Done',
+  aborted: 'Stopped',
+  'early-stop': 'Stopped early (validation accuracy stopped improving)',
+  diverged: 'Diverged',
+};
+
 export function resultText(r: TrainResult): string {
-  return `${r.stopped ? 'Stopped' : 'Done'} after ${fmtInt(r.steps)} steps in ${r.seconds.toFixed(1)} s · test accuracy ${fmtPct(r.accuracy)}.`;
+  const best = r.bestEpoch !== null ? r.history.find((e) => e.epoch === r.bestEpoch) : undefined;
+  return (
+    `${ENDED[r.stopped]} after ${fmtInt(r.steps)} steps in ${r.seconds.toFixed(1)} s` +
+    (r.diverged ? ` (${r.diverged}; kept the last finite epoch)` : '') +
+    (best?.validation
+      ? ` · best epoch ${best.epoch} by validation accuracy (${fmtPct(best.validation.accuracy)}) kept`
+      : '') +
+    ` · test accuracy ${fmtPct(r.accuracy)}.`
+  );
+}
+
+/** "784-512-10 · 55,000 training images + 5,000 for validation · sgd lr 0.05 …": what the run trains. */
+export function planText(p: TrainPlan): string {
+  return (
+    `${p.resumedAt ? `continuing after epoch ${p.resumedAt} of ${p.epochs} · ` : ''}${p.sizes.join('-')} · ` +
+    `${fmtInt(p.trainImages)} training images${p.validation ? ` + ${fmtInt(p.validation)} for validation` : ''} · ` +
+    `${p.description} · ${p.variant}, ${p.threads} thread${p.threads === 1 ? '' : 's'}`
+  );
 }
 
 // ---- the view ------------------------------------------------------------------------------------------------
@@ -72,24 +226,69 @@ function field(label: string, input: HTMLElement, note?: string): HTMLElement {
   );
 }
 
+type Input = HTMLInputElement | HTMLSelectElement;
+
 /** The settings form: one input per TrainFields entry (data-testid train-<name>), and the Train/Pause/Stop buttons. */
 function settingsForm() {
-  const num = (name: string, value: number, step: string, min: number, max?: number) =>
-    h('input', { type: 'number', name, value, step, min, max, 'data-testid': `train-${name}` });
-  const inputs = {
-    start: h(
+  const d = DEFAULT_FIELDS;
+  const testid = (name: string) => `train-${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const num = (name: keyof TrainFields, step: string, min: number, max?: number) =>
+    h('input', { type: 'number', name, value: d[name], step, min, max, 'data-testid': testid(name) });
+  const select = (name: keyof TrainFields, options: Array<[string, string]>) =>
+    h(
       'select',
-      { name: 'start', 'data-testid': 'train-start' },
-      h('option', { value: 'fresh' }, 'a new network'),
-      h('option', { value: 'current' }, 'the loaded model (fine-tune)'),
-    ),
-    hidden: h('input', { type: 'text', name: 'hidden', value: '128', 'data-testid': 'train-hidden' }),
-    epochs: num('epochs', 1, '1', 1, 50),
-    lr: num('lr', 0.05, '0.01', 0),
-    momentum: num('momentum', 0.9, '0.1', 0, 0.99),
-    batch: num('batch', 64, '1', 1, 4096),
-    images: num('images', 60000, '1000', 64, 60000),
-    seed: num('seed', 1, '1', 0),
+      { name, 'data-testid': testid(name) },
+      ...options.map(([value, text]) => h('option', { value, selected: value === d[name] }, text)),
+    );
+  const inputs: Record<keyof TrainFields, Input> = {
+    start: select('start', [
+      ['fresh', 'a new network'],
+      ['current', 'the loaded model (fine-tune)'],
+    ]),
+    hidden: h('input', { type: 'text', name: 'hidden', value: d.hidden, 'data-testid': 'train-hidden' }),
+    epochs: num('epochs', '1', 1, 1000),
+    images: num('images', '1000', 1, 60000),
+    batch: num('batch', '1', 1, 60000),
+    seed: num('seed', '1', 0),
+    optimizer: select('optimizer', [
+      ['sgd', 'SGD'],
+      ['adam', 'Adam'],
+      ['adamw', 'AdamW'],
+    ]),
+    lr: num('lr', 'any', 0),
+    momentum: num('momentum', '0.05', 0, 0.999),
+    nesterov: h('input', { type: 'checkbox', name: 'nesterov', 'data-testid': 'train-nesterov' }),
+    weightDecay: num('weightDecay', 'any', 0, 1),
+    schedule: select('schedule', [
+      ['none', 'none (constant)'],
+      ['step', 'step (×gamma every N epochs)'],
+      ['cosine', 'cosine (per epoch)'],
+      ['onecycle', 'one-cycle (per step)'],
+    ]),
+    warmup: num('warmup', '1', 0),
+    stepSize: num('stepSize', '1', 1),
+    gamma: num('gamma', '0.05', 0, 1),
+    maxLr: h('input', {
+      type: 'number',
+      name: 'maxLr',
+      step: 'any',
+      min: 0,
+      placeholder: 'the lr',
+      'data-testid': 'train-max-lr',
+    }),
+    augment: select('augment', [
+      ['none', 'none'],
+      ['affine', 'affine (shift, rotate, scale)'],
+      ['elastic', 'affine + elastic'],
+    ]),
+    validation: select('validation', [
+      ['0', 'none'],
+      ['1000', '1,000'],
+      ['5000', '5,000'],
+      ['10000', '10,000'],
+    ]),
+    labelSmoothing: num('labelSmoothing', '0.05', 0, 0.99),
+    dropout: num('dropout', '0.05', 0, 0.95),
   };
   const train = h('button', { type: 'button', 'data-testid': 'train' }, 'Train');
   const pause = h(
@@ -98,44 +297,105 @@ function settingsForm() {
     'Pause',
   );
   const stop = h('button', { type: 'button', class: 'secondary', disabled: true, 'data-testid': 'train-stop' }, 'Stop');
-  const hiddenField = field('Hidden layers', inputs.hidden, 'widths, e.g. 512 or 256,128');
-  inputs.start.addEventListener('change', () => {
-    hiddenField.hidden = inputs.start.value === 'current';
+  const resumeFile = h('input', {
+    type: 'file',
+    accept: '.pth,.pt,.tar',
+    hidden: true,
+    'data-testid': 'train-resume',
   });
+  const resume = h(
+    'label',
+    { class: 'button secondary', title: 'continue a checkpoint made here or by mnist train --checkpoint' },
+    'Resume from checkpoint…',
+    resumeFile,
+  );
+  const hiddenField = field('Hidden layers', inputs.hidden, 'widths, e.g. 512 or 256,128');
+  const momentumRow = h(
+    'div',
+    { class: 'pair' },
+    field('Momentum', inputs.momentum),
+    field('Nesterov', h('span', { class: 'row' }, inputs.nesterov)),
+  );
+  const warmupField = field('Warm-up epochs', inputs.warmup, 'linear, from lr/3');
+  const stepRow = h(
+    'div',
+    { class: 'pair' },
+    field('Step size (epochs)', inputs.stepSize),
+    field('Gamma', inputs.gamma),
+  );
+  const maxLrField = field('Max lr', inputs.maxLr, 'the peak; default: the lr');
+  /** Shows only the fields that apply to the chosen start, optimizer and schedule. */
+  const applies = () => {
+    hiddenField.hidden = inputs.start.value === 'current';
+    momentumRow.hidden = inputs.optimizer.value !== 'sgd';
+    const kind = inputs.schedule.value;
+    warmupField.hidden = kind !== 'step' && kind !== 'cosine';
+    stepRow.hidden = kind !== 'step';
+    maxLrField.hidden = kind !== 'onecycle';
+  };
+  // A new optimizer brings its own defaults for the fields still at the old one's.
+  let optimizer = inputs.optimizer.value as OptimizerName;
+  inputs.optimizer.addEventListener('change', () => {
+    const next = inputs.optimizer.value as OptimizerName;
+    for (const key of ['lr', 'weightDecay'] as const)
+      if (Number(inputs[key].value) === OPTIMIZER_DEFAULTS[optimizer][key])
+        inputs[key].value = String(OPTIMIZER_DEFAULTS[next][key]);
+    optimizer = next;
+    applies();
+  });
+  inputs.start.addEventListener('change', applies);
+  inputs.schedule.addEventListener('change', applies);
+  applies();
   const form = h(
     'form',
     { class: 'card settings', onsubmit: (e: Event) => e.preventDefault() },
     h('h2', {}, 'Train'),
     field('Start from', inputs.start),
     hiddenField,
+    h('div', { class: 'pair' }, field('Epochs', inputs.epochs), field('Training images', inputs.images, 'the first N')),
+    h('div', { class: 'pair' }, field('Batch size', inputs.batch), field('Seed', inputs.seed)),
+    h('div', { class: 'pair' }, field('Optimizer', inputs.optimizer), field('Learning rate', inputs.lr)),
+    momentumRow,
+    field('Weight decay', inputs.weightDecay, 'L2 (SGD, Adam) or decoupled (AdamW)'),
+    field('Schedule', inputs.schedule),
+    warmupField,
+    stepRow,
+    maxLrField,
+    field('Augmentation', inputs.augment, 'seeded, per batch'),
     h(
       'div',
       { class: 'pair' },
-      field('Epochs', inputs.epochs),
-      field('Images per epoch', inputs.images, 'of the 60,000'),
+      field('Validation', inputs.validation, 'the last N images, held out'),
+      field('Label smoothing', inputs.labelSmoothing),
     ),
-    h('div', { class: 'pair' }, field('Learning rate', inputs.lr), field('Momentum', inputs.momentum)),
-    h('div', { class: 'pair' }, field('Batch size', inputs.batch), field('Seed', inputs.seed)),
+    field('Dropout', inputs.dropout, 'after every hidden layer, while training'),
     h('div', { class: 'row' }, train, pause, stop),
+    h('div', { class: 'row' }, resume),
     h(
       'p',
       { class: 'muted small' },
-      'SGD on softmax cross-entropy in the WASM core. The 60,000 training digits (~10 MB gzipped) load on first use.',
+      "The engine's training driver, as mnist train runs it: one seed gives the same weights here and in the CLI. " +
+        'The 60,000 training digits (~10 MB gzipped) load on first use.',
     ),
   );
   /** What the fields hold now. */
   const values = (): TrainFields => {
     const out = {} as TrainFields;
-    for (const [name, input] of Object.entries(inputs)) out[name as keyof TrainFields] = input.value;
+    for (const name of FIELDS) {
+      const input = inputs[name];
+      out[name] =
+        input instanceof HTMLInputElement && input.type === 'checkbox' ? (input.checked ? 'on' : '') : input.value;
+    }
     return out;
   };
-  return { form, values, buttons: { train, pause, stop } };
+  return { form, values, resumeFile, buttons: { train, pause, stop } };
 }
 
 export function mountTrain(root: HTMLElement, app: App): void {
   const {
     form,
     values,
+    resumeFile,
     buttons: { train: trainButton, pause: pauseButton, stop: stopButton },
   } = settingsForm();
   const status = h(
@@ -143,16 +403,22 @@ export function mountTrain(root: HTMLElement, app: App): void {
     { class: 'status', 'data-testid': 'train-status' },
     'Ready. Training runs in a worker: the page stays usable.',
   );
+  const planLine = h('p', { class: 'muted small', 'data-testid': 'train-plan' });
   const bar = h('progress', { max: 1, value: 0 });
   const curve = h(
     'div',
     { class: 'curve', 'data-testid': 'loss-curve' },
-    h('p', { class: 'muted' }, 'The loss and test-accuracy curves appear here while training.'),
+    h('p', { class: 'muted' }, 'Loss, accuracy (train, validation, test) and learning-rate curves appear here.'),
   );
   const download = h(
     'a',
     { class: 'button', 'data-testid': 'download', hidden: true, download: 'mnist_trained.pth' },
-    'Download .pth',
+    'Download model (.pth)',
+  );
+  const downloadCheckpoint = h(
+    'a',
+    { class: 'button secondary', 'data-testid': 'download-checkpoint', hidden: true, download: 'mnist_checkpoint.pth' },
+    'Download checkpoint',
   );
   const use = h(
     'button',
@@ -175,41 +441,60 @@ export function mountTrain(root: HTMLElement, app: App): void {
         { class: 'card' },
         h('h2', {}, 'Progress'),
         status,
+        planLine,
         bar,
         curve,
-        h('div', { class: 'row' }, download, use),
+        h('div', { class: 'row' }, download, downloadCheckpoint, use),
       ),
     ),
   );
-  trainButton.addEventListener('click', () => void run());
+  trainButton.addEventListener('click', () => void start());
   pauseButton.addEventListener('click', togglePause);
   stopButton.addEventListener('click', () => void control('stop'));
+  resumeFile.addEventListener('change', () => {
+    const file = resumeFile.files?.[0];
+    resumeFile.value = '';
+    if (file) void start(file);
+  });
 
-  let history: TrainPoint[] = [],
+  let points: TrainStepPoint[] = [],
+    history: TrainEpochPoint[] = [],
     paused = false,
-    lastDraw = 0,
-    url: string | undefined;
+    lastDraw = 0;
+  const urls: string[] = [];
 
   const showError = (err: unknown) => fill(status, h('span', { class: 'error' }, formatError(err)));
 
   function drawCurve(force = false): void {
     const now = performance.now();
-    if (!history.length || (!force && now - lastDraw < 250)) return; // redraw at most 4 times a second
+    if (!(points.length || history.length) || (!force && now - lastDraw < 250)) return; // at most 4 times a second
     lastDraw = now;
     fill(
       curve,
-      figure(() => lossCurve(history, { width: 620, panelHeight: 170 })),
+      figure(() => trainingCurves({ steps: points, epochs: history }, { width: 640, panelHeight: 140 })),
     );
   }
 
   function progress(p: TrainProgress): void {
-    if (p.point) history.push(p.point);
-    fill(status, progressText(p, history));
+    if (p.points) points.push(...p.points);
+    if (p.epoch) history.push(p.epoch);
+    if (p.plan) {
+      fill(planLine, planText(p.plan));
+      planLine.dataset.variant = p.plan.variant;
+    }
+    fill(status, progressText(p, points, history));
     if (p.state === 'running') bar.value = p.totalSteps ? p.step / p.totalSteps : 0;
-    drawCurve();
+    drawCurve(p.epoch !== undefined);
   }
 
-  async function run(): Promise<void> {
+  /** Blob URL for bytes from the worker (the previous ones are revoked). */
+  function blobUrl(bytes: Uint8Array): string {
+    const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }));
+    urls.push(url);
+    return url;
+  }
+
+  async function start(resume?: File): Promise<void> {
     let o: TrainOptions;
     try {
       o = trainOptions(values());
@@ -217,27 +502,42 @@ export function mountTrain(root: HTMLElement, app: App): void {
       showError(err);
       return;
     }
+    const transfer: Transferable[] = [];
+    if (resume) {
+      const bytes = await resume.arrayBuffer();
+      o.resume = { bytes, file: resume.name };
+      transfer.push(bytes);
+    }
+    points = [];
     history = [];
     paused = false;
     delete status.dataset.accuracy;
+    delete status.dataset.stopped;
+    fill(planLine);
     trainButton.disabled = true;
     pauseButton.disabled = false;
     stopButton.disabled = false;
     download.hidden = true;
+    downloadCheckpoint.hidden = true;
     use.hidden = true;
     pauseButton.textContent = 'Pause';
     fill(curve, h('p', { class: 'muted' }, 'Starting…'));
     try {
-      const r = await app.engine.call({ op: 'train', options: o }, [], progress);
+      const r = await app.engine.call({ op: 'train', options: o }, transfer, progress);
+      points = r.points;
       history = r.history;
       drawCurve(true);
       bar.value = 1;
       status.dataset.accuracy = String(r.accuracy);
+      status.dataset.stopped = r.stopped;
       fill(status, resultText(r));
-      const bytes = await app.engine.call({ op: 'save', which: 'trained' });
-      if (url) URL.revokeObjectURL(url);
-      url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }));
-      download.href = url;
+      for (const url of urls.splice(0)) URL.revokeObjectURL(url);
+      download.href = blobUrl(await app.engine.call({ op: 'save', which: 'trained' }));
+      if (r.checkpointEpoch !== null) {
+        downloadCheckpoint.href = blobUrl(await app.engine.call({ op: 'save', which: 'checkpoint' }));
+        downloadCheckpoint.textContent = `Download checkpoint (epoch ${r.checkpointEpoch})`;
+        downloadCheckpoint.hidden = false;
+      }
       download.hidden = false;
       use.hidden = false;
     } catch (err) {

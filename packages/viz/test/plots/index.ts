@@ -13,6 +13,7 @@ import {
   predictionGrid,
   probabilityBars,
   signedBars,
+  trainingCurves,
   weightDelta,
   weightTiles,
   type HistoryPoint,
@@ -178,4 +179,24 @@ export function explanationFull(document: Document) {
     },
     { document, method: 'saliency', title: 'Why 4?' },
   );
+}
+
+export function trainingCurvesRun(document: Document) {
+  // 3 epochs of 20 steps: train loss and accuracy per step, one-cycle-like lr, per-epoch train/validation/test
+  const random = mulberry32(21);
+  const steps = Array.from({ length: 60 }, (_, i) => ({
+    step: i + 1,
+    epoch: 1 + Math.floor(i / 20),
+    loss: 2.3 * Math.exp(-i / 10) + 0.15 + 0.05 * random(),
+    accuracy: Math.min(1, 0.3 + 0.6 * (1 - Math.exp(-i / 8)) + 0.05 * random()),
+    lr: 0.01 * (i < 18 ? i / 18 : (60 - i) / 42),
+  }));
+  const epochs = [1, 2, 3].map((epoch) => ({
+    step: 20 * epoch,
+    epoch,
+    train: { loss: 1 / (epoch + 1), accuracy: 0.8 + 0.05 * epoch },
+    validation: { loss: 0.9 / (epoch + 1.5), accuracy: 0.82 + 0.04 * epoch },
+    test: { loss: 0.9 / (epoch + 1.4), accuracy: 0.81 + 0.04 * epoch },
+  }));
+  return trainingCurves({ steps, epochs }, { document, title: 'Training', width: 480, panelHeight: 120 });
 }
