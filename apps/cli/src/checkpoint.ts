@@ -26,6 +26,8 @@ export interface ResumedRun {
   dropout: number[] | null;
   /** the number of training images the run used (ours), null for PyTorch's files */
   images: number | null;
+  /** the file's scheduler_state_dict (for messages), null without one */
+  scheduler: Map<unknown, unknown> | null;
 }
 
 /**
@@ -82,6 +84,7 @@ export async function readRunFile(
     ours: record !== null,
     dropout: record?.dropout ?? null,
     images: record?.images ?? null,
+    scheduler: read.scheduler,
     ...(read.optimizerConfig ? { fileOptimizer: read.optimizerConfig } : {}),
   } as ResumedRun & { fileOptimizer?: EngineOptimizerConfig };
 }

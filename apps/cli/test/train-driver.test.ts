@@ -139,6 +139,71 @@ print(json.dumps({'keys': sorted(ck.keys()), 'epoch': ck['epoch'], 'step': float
     expect(got.last_epoch).toBe(1);
   });
 
+  it("resumes a checkpoint PyTorch wrote: its Adam state, its param group's base lr and its StepLR position", (ctx) => {
+    const { python, reason } = torchPython();
+    if (!python) {
+      console.log(`skipped PyTorch checkpoint resume: ${reason}`);
+      ctx.skip();
+      return;
+    }
+    const ck = path.join(dir, 'torch-ck.pth');
+    const script = `
+import sys, torch, warnings
+warnings.simplefilter('ignore')
+class Net(torch.nn.Module):
+    def __init__(s):
+        super().__init__(); s.fc1 = torch.nn.Linear(784, 32); s.fc2 = torch.nn.Linear(32, 10)
+    def forward(s, x): return s.fc2(torch.relu(s.fc1(x)))
+torch.manual_seed(0)
+m = Net(); opt = torch.optim.Adam(m.parameters(), lr=1e-3); sch = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+x = torch.rand(32, 784); y = torch.randint(0, 10, (32,))
+for i in range(3):
+    opt.zero_grad(); torch.nn.functional.cross_entropy(m(x), y).backward(); opt.step()
+sch.step()
+torch.save({'epoch': 1, 'model_state_dict': m.state_dict(), 'optimizer_state_dict': opt.state_dict(), 'scheduler_state_dict': sch.state_dict(), 'loss': 0.5}, sys.argv[1])
+`;
+    const made = spawnSync(python, ['-c', script, ck], { encoding: 'utf8', timeout: 120_000 });
+    expect(made.status, made.stderr).toBe(0);
+    const noSchedule = mnist([
+      'train',
+      '--resume',
+      ck,
+      '--epochs',
+      '2',
+      '--train-limit',
+      '1000',
+      '--out',
+      path.join(dir, 'never.pth'),
+    ]);
+    expect(noSchedule.code).toBe(2);
+    expect(oneLineError(noSchedule)).toMatch(
+      /holds a learning-rate scheduler's state \(StepLR: --schedule step --step-size 1 --gamma 0.5\)/,
+    );
+    const out = path.join(dir, 'from-torch.pth');
+    const r = mnist([
+      'train',
+      '--resume',
+      ck,
+      '--epochs',
+      '3',
+      '--train-limit',
+      '1000',
+      '--schedule',
+      'step',
+      '--step-size',
+      '1',
+      '--gamma',
+      '0.5',
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^resuming .* after epoch 1 of 3$/m);
+    expect(r.stdout).toMatch(/adam lr 0\.001 /); // initial_lr, not the decayed lr
+    expect(r.stdout).toMatch(/^epoch 2\/3 .* lr 0\.0005 /m);
+    expect(r.stdout).toMatch(/^epoch 3\/3 .* lr 0\.00025 /m);
+  });
+
   it('refuses option mistakes before any work, in one line', () => {
     const cases: [string[], RegExp][] = [
       [['--patience', '2'], /--patience needs a validation split/],

@@ -306,7 +306,8 @@ const asNumber = (v: PyValue | undefined): number | undefined =>
 
 /** The engine's optimizer config from a param group's hyper-parameters (PyTorch's names). */
 function configFromGroup(g: PyDict, name: 'sgd' | 'adam' | 'adamw'): EngineOptimizerConfig {
-  const lr = asNumber(g.get('lr'));
+  // the run's base lr: a scheduler keeps it as 'initial_lr' ('lr' is where the schedule has got to)
+  const lr = asNumber(g.get('initial_lr')) ?? asNumber(g.get('lr'));
   if (lr === undefined) throw badFile("the optimizer's param group has no numeric 'lr'");
   if (name === 'sgd') {
     return {

@@ -337,7 +337,16 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
     printWarnings(base);
     requireMnistShape(base, MNIST_CLASSES);
   }
-  if (resumed) config = resumedConfig(resumed, config, raw, options.resume!);
+  if (resumed) {
+    config = resumedConfig(resumed, config, raw, options.resume!);
+    const saved = resumed.run.schedule !== null;
+    if (saved !== (config.schedule !== null))
+      throw new UsageError(
+        saved
+          ? `${safeText(options.resume)} holds a learning-rate scheduler's state (${schedulerName(resumed.scheduler)}): resume with the --schedule it was trained with`
+          : `${safeText(options.resume)} has no scheduler state: resume it without --schedule`,
+      );
+  }
   const sizes = base ? layerSizes(base.mlp) : [MNIST_PIXELS, ...(options.hidden ?? DEFAULTS.hidden), MNIST_CLASSES];
   const settings: ModelSettings = base
     ? base.settings
@@ -474,7 +483,8 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
           if (e.epoch === options['stop-after']) controller.abort();
         },
       },
-      resumed?.run,
+      // the configuration continued: ours as recorded, a PyTorch checkpoint's from the options and its param group
+      resumed && { ...resumed.run, config },
     );
     progress?.clear();
     const where = safeText(path.resolve(out));
@@ -537,6 +547,17 @@ export async function run({ options: raw, positionals }: Parsed): Promise<number
     process.off('SIGINT', onSigint);
     net.dispose();
   }
+}
+
+/** The lr_scheduler class a scheduler_state_dict looks like it came from (its own keys), for messages. */
+function schedulerName(sd: Map<unknown, unknown> | null | undefined): string {
+  if (!sd) return 'a scheduler';
+  if (sd.has('_schedulers')) return 'SequentialLR, e.g. a warm-up: --schedule step|cosine --warmup N';
+  if (sd.has('step_size'))
+    return `StepLR: --schedule step --step-size ${String(sd.get('step_size'))} --gamma ${String(sd.get('gamma'))}`;
+  if (sd.has('T_max')) return `CosineAnnealingLR: --schedule cosine --min-lr ${String(sd.get('eta_min'))}`;
+  if (sd.has('total_steps')) return 'OneCycleLR: --schedule onecycle --max-lr R';
+  return 'a scheduler';
 }
 
 /** trainConfig with its CoreError shown as a usage error. */
