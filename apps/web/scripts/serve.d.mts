@@ -2,5 +2,5 @@
 import type { Server } from 'node:http';
 export function serve(
   dir: string,
-  options?: { port?: number; host?: string; fallback?: boolean },
+  options?: { port?: number; host?: string; fallback?: boolean; prefix?: string; isolation?: boolean },
 ): Promise<{ server: Server; url: string }>;

@@ -1,5 +1,6 @@
 // A tiny static server for dist/: correct MIME types (application/wasm included), no caching, and the
 // cross-origin-isolation headers (COOP same-origin + COEP require-corp) that SharedArrayBuffer/threads need.
+// The tests also run it as a plain static host would: under a sub-path, and without those headers.
 // Usage: node scripts/serve.mjs [dir]   (PORT env or 5173; falls back to a free port). Prints the address.
 import { createServer } from 'node:http';
 import { createReadStream } from 'node:fs';
@@ -13,6 +14,7 @@ const MIME = {
   '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.json': 'application/json; charset=utf-8',
+  '.webmanifest': 'application/manifest+json; charset=utf-8',
   '.map': 'application/json; charset=utf-8',
   '.wasm': 'application/wasm',
   '.svg': 'image/svg+xml',
@@ -29,12 +31,27 @@ const ISOLATION = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
-/** Starts serving `dir`; resolves with { server, url } once listening. port 0 picks a free port. */
-export function serve(dir, { port = 5173, host = '127.0.0.1', fallback = true } = {}) {
+/**
+ * Starts serving `dir`; resolves with { server, url } once listening. port 0 picks a free port. `prefix` serves the
+ * folder under that path ('/some/sub/path/'; anything else is a 404), `isolation: false` leaves out the COOP/COEP
+ * headers, as most static hosts do.
+ */
+export function serve(dir, { port = 5173, host = '127.0.0.1', fallback = true, prefix = '/', isolation = true } = {}) {
   const base = resolve(dir);
+  const headers = isolation ? ISOLATION : {};
+  const send = (res, status, text) => {
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
+    res.end(text);
+  };
   const server = createServer(async (req, res) => {
     try {
-      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      const full = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      if (!`${full}/`.startsWith(prefix)) return send(res, 404, 'not found');
+      if (full !== '/' && `${full}/` === prefix) {
+        res.writeHead(301, { Location: prefix, ...headers }); // as static hosts do: relative URLs need the slash
+        return res.end();
+      }
+      const path = full.slice(prefix.length - 1);
       let file = normalize(join(base, path));
       if (file !== base && !file.startsWith(base + sep)) return send(res, 403, 'forbidden');
       let info = await stat(file).catch(() => null);
@@ -47,7 +64,7 @@ export function serve(dir, { port = 5173, host = '127.0.0.1', fallback = true } 
         'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
         'Content-Length': info.size,
         'Cache-Control': 'no-cache',
-        ...ISOLATION,
+        ...headers,
       });
       if (req.method === 'HEAD') return res.end();
       createReadStream(file).pipe(res);
@@ -63,16 +80,11 @@ export function serve(dir, { port = 5173, host = '127.0.0.1', fallback = true } 
     });
     const done = () => {
       const { port: actual } = server.address();
-      resolvePromise({ server, url: `http://${host}:${actual}/` });
+      resolvePromise({ server, url: `http://${host}:${actual}${prefix}` });
     };
     server.once('listening', done);
     server.listen(port, host);
   });
-}
-
-function send(res, status, text) {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...ISOLATION });
-  res.end(text);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -1,4 +1,5 @@
-// Small DOM helpers for the views: an element builder, replacing a slot's content, and number formatting.
+// Small DOM helpers for the views: an element builder, replacing a slot's content, number formatting, and the
+// person's motion preference.
 
 type Attrs = Record<string, string | number | boolean | undefined | ((e: Event) => void)>;
 type Child = Node | string | number | null | undefined | false;
@@ -35,3 +36,6 @@ export const fmtInt = (n: number) => n.toLocaleString('en-US');
 export const fmtPct = (p: number, digits = 2) => `${(100 * p).toFixed(digits)}%`;
 export const fmtMs = (ms: number) =>
   ms < 10 ? `${ms.toFixed(1)} ms` : ms < 2000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+
+/** True when the person asked for less motion (prefers-reduced-motion: reduce): draw results, not their steps. */
+export const reducedMotion = () => matchMedia('(prefers-reduced-motion: reduce)').matches;

@@ -1,5 +1,6 @@
 // The static server: MIME types (application/wasm for WASM), the cross-origin-isolation headers on every
-// response, 404 for missing files, and no way out of the served folder.
+// response, 404 for missing files, and no way out of the served folder; and as a plain static host (the deploy
+// tests): under a sub-path, without the isolation headers.
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -66,6 +67,31 @@ describe('scripts/serve.mjs', () => {
       expect(r.body, path).not.toContain('outside');
     }
     expect((await get(server.url, '/sub/..%2f..%2fsecret.txt')).status).toBe(403);
+  });
+
+  it('serves the folder under a sub-path without the isolation headers, as a plain static host', async () => {
+    writeFileSync(join(dir, 'site', 'manifest.webmanifest'), '{}');
+    const plain = await serve(join(dir, 'site'), { port: 0, prefix: '/some/sub/path/', isolation: false });
+    try {
+      expect(plain.url).toMatch(/\/some\/sub\/path\/$/);
+      const page = await get(plain.url, '/some/sub/path/');
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('<p>hi');
+      expect(page.headers['cross-origin-opener-policy']).toBeUndefined();
+      expect(page.headers['cross-origin-embedder-policy']).toBeUndefined();
+      expect((await get(plain.url, '/some/sub/path/core.wasm')).headers['content-type']).toBe('application/wasm');
+      expect((await get(plain.url, '/some/sub/path/manifest.webmanifest')).headers['content-type']).toBe(
+        'application/manifest+json; charset=utf-8',
+      );
+      // Outside the prefix nothing is served; the prefix without its slash redirects to it, as static hosts do.
+      expect((await get(plain.url, '/main.js')).status).toBe(404);
+      expect((await get(plain.url, '/some/sub/main.js')).status).toBe(404);
+      const bare = await get(plain.url, '/some/sub/path');
+      expect([bare.status, bare.headers.location]).toEqual([301, '/some/sub/path/']);
+      expect((await get(plain.url, '/some/sub/path/../../../secret.txt')).body).not.toContain('outside');
+    } finally {
+      await new Promise<void>((r) => plain.server.close(() => r()));
+    }
   });
 
   it('falls back to a free port when the asked one is taken', async () => {

@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { loadMlp, readTrainingRun, savePth } from '@mnist/loader';
 import { AUGMENT_PRESETS, Mlp, saliency, towardsClass, train } from '@mnist/core-wasm';
 import { MNIST_NORMALIZATION } from '@mnist/loader/data';
-import { buildSite, launch, missingBrowser, REPO_ROOT, startServer, WEB_ROOT } from './browser.js';
+import { buildSiteOnce, drawAndPredict, launch, missingBrowser, REPO_ROOT, startServer, WEB_ROOT } from './browser.js';
 import { MIND_STEP, TEACH_LR } from '../src/views/gradients.js';
 // the loader's own generators of hostile inputs (a pickle assembler and a zip writer) and its opcode table, shared
 // rather than copied
@@ -68,30 +68,11 @@ function craftedHostile(): Uint8Array {
   ]);
 }
 
-async function stroke(page: Page, points: Array<[number, number]>): Promise<void> {
-  const box = (await page.getByTestId('draw').boundingBox())!;
-  const at = ([x, y]: [number, number]) => [box.x + (x / 280) * box.width, box.y + (y / 280) * box.height] as const;
-  await page.mouse.move(...at(points[0]!));
-  await page.mouse.down();
-  for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 4 });
-  await page.mouse.up();
-}
-
 const ellipse = (cx: number, cy: number, rx: number, ry: number, n = 36): Array<[number, number]> =>
   Array.from({ length: n + 2 }, (_, i) => [
     cx + rx * Math.sin((2 * Math.PI * i) / n),
     cy - ry * Math.cos((2 * Math.PI * i) / n),
   ]);
-
-async function drawAndPredict(page: Page, strokes: Array<Array<[number, number]>>): Promise<number> {
-  await page.getByRole('button', { name: 'Clear' }).click();
-  await expect.poll(() => page.getByTestId('prediction').textContent()).toBe('–');
-  for (const s of strokes) await stroke(page, s);
-  // The prediction follows the strokes within a frame or two; wait until the drawn input is the one predicted.
-  await page.waitForFunction(() => document.querySelector('[data-testid=prediction]')?.hasAttribute('data-digit'));
-  await page.waitForTimeout(150);
-  return Number(await page.getByTestId('prediction').getAttribute('data-digit'));
-}
 
 async function view(page: Page, name: string): Promise<void> {
   await page.click(`.tabs button[data-view=${name}]`);
@@ -106,7 +87,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!process.env.MNIST_WEB_PREBUILT) buildSite();
+    buildSiteOnce();
     mkdirSync(RESULTS, { recursive: true });
     server = await startServer();
     browser = await launch();

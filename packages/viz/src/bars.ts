@@ -10,6 +10,8 @@ import {
   checkArray,
   checkClassNames,
   checkHeight,
+  describeFigure,
+  describeNumber,
   largest,
   resolveDocument,
   resolveWidth,
@@ -18,6 +20,9 @@ import {
 
 interface BarLayout {
   figure: string;
+  /** The figure's accessible name and what it shows, in words (describeFigure). */
+  name: string;
+  description: string;
   names: string[];
   fill: (i: number) => string;
   horizontal: boolean;
@@ -68,7 +73,20 @@ function valueBars(values: ArrayLike<number>, layout: BarLayout, options: Figure
           }),
     }),
   );
-  return stack(document, [{ svg: plot }], { title: options.title, subtitle: options.subtitle });
+  const svg = stack(document, [{ svg: plot }], { title: options.title, subtitle: options.subtitle });
+  describeFigure(document, svg, options.title ?? layout.name, layout.description);
+  return svg;
+}
+
+/** "name value" for each value (at most `limit`, the largest |value| first when there are more), for descriptions. */
+function listValues(values: ArrayLike<number>, names: string[], limit = 12): string {
+  const order = Array.from({ length: values.length }, (_, i) => i);
+  const shown =
+    values.length <= limit
+      ? order
+      : order.sort((a, b) => Math.abs(values[b]) - Math.abs(values[a]) || a - b).slice(0, limit);
+  const list = shown.map((i) => `${names[i]} ${describeNumber(values[i])}`).join(', ');
+  return values.length <= limit ? list : `${list} (the ${limit} largest in size of ${values.length})`;
 }
 
 function checkValues(name: string, values: ArrayLike<number>, expected: string): void {
@@ -87,11 +105,14 @@ export interface LogitBarsOptions extends FigureOptions {
 export function logitBars(logits: ArrayLike<number>, options: LogitBarsOptions = {}): FigureSvg {
   checkValues('logits', logits, 'one value per class');
   const best = largest(logits);
+  const names = checkClassNames(logits.length, options.classNames);
   return valueBars(
     logits,
     {
       figure: 'logitBars',
-      names: checkClassNames(logits.length, options.classNames),
+      name: 'logits',
+      description: `The score of each class before softmax; the highest is ${names[best]}: ${listValues(logits, names)}.`,
+      names,
       fill: (i) => (i === best ? ACCENT_COLOR : ACCENT_LIGHT_COLOR),
       horizontal: false,
       width: resolveWidth(options, 220),
@@ -129,6 +150,10 @@ export function signedBars(values: ArrayLike<number>, options: SignedBarsOptions
     values,
     {
       figure: 'signedBars',
+      name: options.label ?? 'signed values',
+      description:
+        `${options.label ?? 'Values'}${options.nameLabel ? ` by ${options.nameLabel}` : ''}, positive red, ` +
+        `negative blue: ${listValues(values, names)}.`,
       names,
       fill: (i) => (values[i] >= 0 ? POSITIVE_COLOR : NEGATIVE_COLOR),
       horizontal,

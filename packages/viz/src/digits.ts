@@ -9,13 +9,14 @@ import {
   asSvg,
   checkArray,
   checkPositiveInteger,
+  describeFigure,
   resolveDocument,
   resolveWidth,
   squarePlot,
   stack,
   tagMarks,
 } from './figure.js';
-import { fillTile, gridImage, gridLayout, gridPixels, rendering, tileOrigin } from './grid.js';
+import { fillTile, gridImage, gridLayout, gridPixels, tileOrigin } from './grid.js';
 import { pngDataUrl } from './png.js';
 
 export interface PixelOptions {
@@ -173,7 +174,19 @@ export function predictionGrid(
   tagMarks(plot, 'viz-digits', 'data-index', indices);
   const subtitle =
     options.subtitle ?? `${n - mistakes.length} of ${n} correct · label: prediction (true) · mistakes in red`;
-  return stack(document, [{ svg: plot }], { title: options.title, subtitle });
+  const svg = stack(document, [{ svg: plot }], { title: options.title, subtitle });
+  const listed = mistakes.slice(0, 10).map((k) => `#${indices[k]} predicted ${predictions[k]}, true ${labels[k]}`);
+  describeFigure(
+    document,
+    svg,
+    options.title ?? 'digits with their predictions',
+    `${n} digit${n === 1 ? '' : 's'}, ${shown} per row, each labelled with its prediction: ` +
+      `${n - mistakes.length} of ${n} correct.` +
+      (mistakes.length
+        ? ` Mistakes: ${listed.join('; ')}${mistakes.length > listed.length ? `; and ${mistakes.length - listed.length} more` : ''}.`
+        : ''),
+  );
+  return svg;
 }
 
 export interface DigitImageOptions extends FigureOptions, PixelOptions {
@@ -207,8 +220,10 @@ export function digitImage(pixels: ArrayLike<number>, options: DigitImageOptions
   const document = resolveDocument(options);
   const size = resolveWidth(options, 140);
   const src = squarePng(side, greyIndex(pixels, pixelRange(pixels, options)), greyPalette());
-  return stack(document, [{ svg: squarePlot(document, size, side, [src]) }], {
+  const svg = stack(document, [{ svg: squarePlot(document, size, side, [src]) }], {
     title: options.title,
     subtitle: options.subtitle,
   });
+  describeFigure(document, svg, options.title ?? 'digit image', `A ${side}x${side} image, dark ink on white paper.`);
+  return svg;
 }

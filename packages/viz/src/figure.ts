@@ -163,9 +163,15 @@ function adopt(
   let style: Element | null = null;
   while (svg.firstChild) {
     const child = svg.firstChild;
-    if ((child as Element).tagName?.toLowerCase() === 'style') {
+    const tag = (child as Element).tagName?.toLowerCase();
+    if (tag === 'style') {
       svg.removeChild(child);
       style ??= child as Element;
+      continue;
+    }
+    // The panel's own text alternative (describeFigure): the composite has one of its own.
+    if (tag === 'title' || tag === 'desc') {
+      svg.removeChild(child);
       continue;
     }
     g.appendChild(child);
@@ -208,8 +214,15 @@ export function beside(document: Document, panels: SVGSVGElement[], gap = 16): S
  * The figure's text alternative: role="img" with a <title> (its name) and a <desc> (what it shows, in words) as the
  * first children, SVG's own accessible name and description. Elements, not aria-* attributes, so that any text is
  * escaped when serialised (linkedom's HTML serialiser leaves "<" raw in attribute values, which is not XML).
+ * Every public figure ends with it. Plot names each mark's <g> with aria-label but gives it no role, which ARIA
+ * forbids (axe-core: aria-prohibited-attr, serious, even inside role="img"): those get role="group", which may be
+ * named. A figure described again (a figure built on another) keeps only the last text alternative.
  */
 export function describeFigure(document: Document, svg: SVGSVGElement, label: string, description: string): void {
+  for (const child of [...svg.children])
+    if (['title', 'desc'].includes(child.tagName.toLowerCase())) svg.removeChild(child);
+  for (const element of svg.querySelectorAll('[aria-label]'))
+    if (!element.hasAttribute('role')) element.setAttribute('role', 'group');
   svg.setAttribute('role', 'img');
   const title = svgElement(document, 'title');
   title.textContent = label;
@@ -217,6 +230,12 @@ export function describeFigure(document: Document, svg: SVGSVGElement, label: st
   desc.textContent = description;
   svg.insertBefore(desc, svg.firstChild);
   svg.insertBefore(title, desc);
+}
+
+/** A number in a figure's description: at most 3 significant digits, no exponent noise ("0.0123", "-1.5"). */
+export function describeNumber(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  return String(+value.toPrecision(3));
 }
 
 /**

@@ -10,6 +10,8 @@ import {
   checkClassNames,
   checkHeight,
   checkPositiveInteger,
+  describeFigure,
+  describeNumber,
   largest,
   resolveDocument,
   resolveWidth,
@@ -146,7 +148,21 @@ export function confusionMatrix(
   const subtitle =
     options.subtitle ??
     `accuracy ${accuracy.toFixed(2)}% (${correct} of ${labels.length}) · blue: correct · orange: mistakes`;
-  return stack(document, [{ svg: plot }], { title: options.title, subtitle });
+  const svg = stack(document, [{ svg: plot }], { title: options.title, subtitle });
+  const mistakes = cells
+    .filter((i) => Math.floor(i / classes) !== i % classes && counts[i] > 0)
+    .sort((a, b) => counts[b] - counts[a] || a - b)
+    .slice(0, 3)
+    .map((i) => `true ${Math.floor(i / classes)} predicted ${i % classes} (${counts[i]})`);
+  describeFigure(
+    document,
+    svg,
+    options.title ?? 'confusion matrix',
+    `Counts of ${labels.length} examples by true class (rows) and prediction (columns), ${classes} classes: ` +
+      `accuracy ${accuracy.toFixed(2)}% (${correct} of ${labels.length}).` +
+      (mistakes.length ? ` Most frequent mistakes: ${mistakes.join(', ')}.` : ' No mistakes.'),
+  );
+  return svg;
 }
 
 export interface ProbabilityBarsOptions extends FigureOptions {
@@ -230,7 +246,21 @@ export function probabilityBars(probabilities: ArrayLike<number>, options: Proba
       ],
     }),
   );
-  return stack(document, [{ svg: plot }], { title: options.title, subtitle: options.subtitle });
+  const svg = stack(document, [{ svg: plot }], { title: options.title, subtitle: options.subtitle });
+  const others = classes
+    .filter((i) => i !== best)
+    .sort((a, b) => probabilities[b] - probabilities[a] || a - b)
+    .slice(0, 2)
+    .map((i) => `${names[i]} ${(100 * probabilities[i]).toFixed(1)}%`);
+  describeFigure(
+    document,
+    svg,
+    options.title ?? 'class probabilities',
+    `Probability of each of ${n} classes: the most probable is ${names[best]} with ` +
+      `${(100 * probabilities[best]).toFixed(1)}%${others.length ? `, then ${others.join(', ')}` : ''}.` +
+      (trueLabel !== undefined ? ` The true class is ${names[trueLabel]}.` : ''),
+  );
+  return svg;
 }
 
 /**
@@ -395,5 +425,19 @@ export function lossCurve(history: HistoryPoint[], options: LossCurveOptions = {
       ]),
     );
   }
-  return stack(document, panels, { title: options.title, subtitle: options.subtitle });
+  const svg = stack(document, panels, { title: options.title, subtitle: options.subtitle });
+  const last = points[points.length - 1];
+  const lastLoss = lossPoints[lossPoints.length - 1];
+  const lastAccuracy = withAccuracy[withAccuracy.length - 1];
+  describeFigure(
+    document,
+    svg,
+    options.title ?? 'loss curve',
+    `Loss over steps ${points[0].step} to ${last.step}` +
+      (lossPoints.length
+        ? `: first ${describeNumber(lossPoints[0].loss)}, last ${describeNumber(lastLoss.loss)}.`
+        : ': no finite loss.') +
+      (lastAccuracy ? ` Accuracy at step ${lastAccuracy.step}: ${(100 * lastAccuracy.accuracy!).toFixed(2)}%.` : ''),
+  );
+  return svg;
 }

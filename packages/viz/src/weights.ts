@@ -12,7 +12,17 @@ import {
 } from './color.js';
 import { invalidInput, invalidOption, warn } from './errors.js';
 import type { FigureOptions, FigureSvg } from './dom.js';
-import { asSvg, checkArray, checkPositiveInteger, resolveDocument, resolveWidth, stack, tagMarks } from './figure.js';
+import {
+  asSvg,
+  checkArray,
+  checkPositiveInteger,
+  describeFigure,
+  describeNumber,
+  resolveDocument,
+  resolveWidth,
+  stack,
+  tagMarks,
+} from './figure.js';
 import { fillTile, gridImage, gridLayout, gridPixels, rendering, thinned, tileOrigin } from './grid.js';
 import { pngDataUrl } from './png.js';
 
@@ -170,7 +180,19 @@ export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions):
     width,
     max: extent.max,
   });
-  return stack(document, [{ svg: legend }, { svg: plot }], { title: options.title, subtitle: options.subtitle });
+  const svg = stack(document, [{ svg: legend }, { svg: plot }], { title: options.title, subtitle: options.subtitle });
+  const which = options.units
+    ? `unit${units.length === 1 ? '' : 's'} ${units.slice(0, 16).join(', ')}${units.length > 16 ? ', …' : ''}`
+    : `${units.length} unit${units.length === 1 ? '' : 's'} (0 to ${units.length - 1})`;
+  describeFigure(
+    document,
+    svg,
+    options.title ?? 'weight tiles',
+    `The ${inputs} input weights of ${which} as ${side}x${side} tiles, ${columnsShown} per row, on a diverging ` +
+      `scale centred on 0 (red positive, blue negative, colour limit ±${describeNumber(maxAbs)}; largest ` +
+      `|${options.label ?? 'weight'}| ${describeNumber(extent.max)}).`,
+  );
+  return svg;
 }
 
 export interface HeatmapOptions extends FigureOptions {
@@ -314,11 +336,34 @@ export function heatmap(matrix: ArrayLike<number>, options: HeatmapOptions): Fig
       }),
     );
   }
+  const label = options.label ?? 'value';
   const legend = divergingLegend(document, maxAbs, {
-    label: options.label ?? 'value',
+    label,
     marginLeft,
     width: Number(plot.getAttribute('width')),
     max: extent.max,
   });
-  return stack(document, [{ svg: legend }, { svg: plot }], { title: options.title, subtitle: options.subtitle });
+  const svg = stack(document, [{ svg: legend }, { svg: plot }], { title: options.title, subtitle: options.subtitle });
+  describeFigure(document, svg, options.title ?? `${label} heatmap`, describeMatrix(matrix, rows, cols, label, maxAbs));
+  return svg;
+}
+
+/** The heatmap's description: its shape, colour scale and where its largest and smallest values are. */
+function describeMatrix(matrix: ArrayLike<number>, rows: number, cols: number, label: string, maxAbs: number): string {
+  let hi = -1;
+  let lo = -1;
+  for (let i = 0; i < matrix.length; i++) {
+    if (!Number.isFinite(matrix[i])) continue;
+    if (hi < 0 || matrix[i] > matrix[hi]) hi = i;
+    if (lo < 0 || matrix[i] < matrix[lo]) lo = i;
+  }
+  const at = (i: number) =>
+    rows === 1
+      ? `${describeNumber(matrix[i])} at ${i}`
+      : `${describeNumber(matrix[i])} at (${Math.floor(i / cols)}, ${i % cols})`;
+  const shape = rows === 1 ? `${cols} values` : `a ${rows}x${cols} matrix`;
+  return (
+    `${label}: ${shape} on a diverging scale centred on 0 (red positive, blue negative, colour limit ` +
+    `±${describeNumber(maxAbs)}). ${hi < 0 ? 'No finite values.' : `Largest ${at(hi)}, smallest ${at(lo)}.`}`
+  );
 }

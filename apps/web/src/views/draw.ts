@@ -79,14 +79,32 @@ function photoPixels(bitmap: ImageBitmap, maxSide: number): Rgba {
 
 interface Slots {
   prediction: HTMLElement;
+  /** A polite live region: what a screen reader says once the prediction settles. */
+  announce: HTMLElement;
   confidence: HTMLElement;
   bars: HTMLElement;
   seen: HTMLElement;
   status: HTMLElement;
 }
 
+/** How long the prediction must stay the same before it is announced (drawing changes it every frame). */
+const ANNOUNCE_MS = 600;
+let announceTimer = 0;
+
+/** The sentence the live region says for a report ('' for none). */
+export function announcement(r: PredictionReport): string {
+  if (r.kind === 'digit') return `Prediction: ${r.digit}, ${fmtPct(r.confidence!, 0)} sure.`;
+  if (r.kind === 'nan') return 'Prediction: not a number; the model outputs NaN.';
+  return '';
+}
+
 function renderPrediction(slots: Slots, r: PredictionReport): void {
-  const { prediction, confidence, bars, seen, status } = slots;
+  const { prediction, confidence, bars, seen, status, announce } = slots;
+  clearTimeout(announceTimer);
+  const text = announcement(r);
+  announceTimer = window.setTimeout(() => {
+    if (announce.textContent !== text) announce.textContent = text;
+  }, ANNOUNCE_MS);
   if (r.kind !== 'empty' && !performance.getEntriesByName('first-prediction').length)
     performance.mark('first-prediction'); // for scripts/perf.mjs
   fill(prediction, r.kind === 'digit' ? String(r.digit) : r.kind === 'nan' ? '?' : '–');
@@ -145,6 +163,7 @@ function drawLayout(
       { class: 'card result-card' },
       h('h2', {}, 'Prediction'),
       h('div', { class: 'prediction-row' }, slots.prediction, slots.confidence),
+      slots.announce,
       slots.bars,
       slots.status,
     ),
@@ -179,7 +198,14 @@ export function mountDraw(root: HTMLElement, app: App): void {
     'aria-label': 'Drawing pad: draw a digit',
   });
   const slots: Slots = {
-    prediction: h('div', { class: 'prediction', 'data-testid': 'prediction', 'aria-live': 'polite' }, '–'),
+    prediction: h('div', { class: 'prediction', 'data-testid': 'prediction' }, '–'),
+    announce: h('p', {
+      class: 'visually-hidden',
+      role: 'status',
+      'aria-live': 'polite',
+      'aria-atomic': 'true',
+      'data-testid': 'announce',
+    }),
     confidence: h('div', { class: 'confidence muted' }),
     bars: h('div', { class: 'bars', 'data-testid': 'probabilities' }),
     seen: h('div', { class: 'seen' }),

@@ -310,20 +310,16 @@ export function mountExplain(root: HTMLElement, app: App): void {
     class: 'short',
     'aria-label': 'Test digit index',
   });
+  const explainIndex = () => void app.traceTestDigit(Math.max(0, Math.min(9999, Number(index.value) | 0)));
+  index.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') explainIndex();
+  });
   const pick = h(
     'div',
     { class: 'row' },
     'Or explain test digit #',
     index,
-    h(
-      'button',
-      {
-        type: 'button',
-        class: 'secondary',
-        onclick: () => void app.traceTestDigit(Math.max(0, Math.min(9999, Number(index.value) | 0))),
-      },
-      'Explain',
-    ),
+    h('button', { type: 'button', class: 'secondary', onclick: explainIndex }, 'Explain'),
   );
   const saliency = saliencyPanel(app, 'explain', 240);
   const saliencyCard = h(

@@ -7,7 +7,7 @@ import { SALIENCY_METHODS, type SaliencyMethod } from '@mnist/core-wasm';
 import { MNIST_CLASSES } from '@mnist/loader/data';
 import { attributionMap, attributionOverlay, digitImage, probabilityBars, weightDelta } from '@mnist/viz';
 import type { App } from '../app.js';
-import { fill, fmtMs, fmtPct, h } from '../dom.js';
+import { fill, fmtMs, fmtPct, h, reducedMotion } from '../dom.js';
 import { formatError, WebError } from '../errors.js';
 import { figure } from '../figure.js';
 import type { ModelInfo, SaliencyResult, TeachResult, TowardsResult, TraceResult } from '../protocol.js';
@@ -271,7 +271,9 @@ export function changeMindPanel(app: App): Panel {
         if (mine !== run) return; // the input or the model changed, or Stop
         current = r.image;
         const done = r.reached || steps === MIND_MAX_STEPS;
-        render(r, goal, steps, done);
+        // Each step drawn in turn is an animation: with reduced motion only the result is drawn.
+        if (done || !reducedMotion()) render(r, goal, steps, done);
+        else fill(status, `Step ${steps}…`);
         if (done) break;
         await nextFrame();
       }

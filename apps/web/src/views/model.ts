@@ -1,6 +1,8 @@
 // Model panel: the bundled default model or the user's own .pth (picked or dropped), parsed in the worker; the
 // summary of what was loaded, and the loader's message when a file is refused (the previous model keeps working);
 // the activation and input normalization it runs with, where each came from, and selects that change them.
+// On a narrow screen the panel folds into a one-line summary (a disclosure button) so the drawing pad stays on the
+// first screen; a tap opens it, and an error opens it too.
 import { escapeControl } from '@mnist/loader';
 import type { App } from '../app.js';
 import { fill, fmtInt, fmtMs, h } from '../dom.js';
@@ -69,7 +71,27 @@ export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
     normalize,
   );
 
-  root.append(h('h2', {}, 'Model'), summary, choices, error, input, drop, busy, reset); // input first: its focus ring shows on the label
+  const line = h('span', { class: 'model-line', 'data-testid': 'model-line' }, 'Loading the default model…');
+  const toggle = h(
+    'button',
+    {
+      type: 'button',
+      class: 'model-toggle',
+      'aria-expanded': 'false',
+      'aria-controls': 'model-body',
+      'data-testid': 'model-toggle',
+    },
+    h('span', { class: 'model-toggle-label' }, 'Model'),
+    line,
+  );
+  const open = (on: boolean) => {
+    root.classList.toggle('open', on);
+    toggle.setAttribute('aria-expanded', String(on));
+  };
+  toggle.addEventListener('click', () => open(!root.classList.contains('open')));
+  const body = h('div', { class: 'model-body', id: 'model-body' });
+  body.append(h('h2', {}, 'Model'), summary, choices, error, input, drop, busy, reset); // input first: its focus ring shows on the label
+  root.append(toggle, body);
 
   const showError = (err: unknown, file: string) => {
     fill(
@@ -78,6 +100,7 @@ export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
       h('div', { class: 'hint' }, app.model ? `Still using ${escapeControl(app.model.summary.file)}.` : ''),
     );
     error.hidden = false;
+    open(true);
   };
 
   async function run(file: string, job: () => Promise<ModelInfo>): Promise<void> {
@@ -148,6 +171,7 @@ export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
 
   app.onModel(({ summary: s }) => {
     fill(summary, ...summaryNodes(s));
+    fill(line, `${s.sizes.join(' → ')} · ${escapeControl(s.file)} · ${s.threads} thread${s.threads === 1 ? '' : 's'}`);
     reset.hidden = s.source === 'default';
     const names = new Set(s.settings.activations.map((a) => a.name));
     activation.value = names.size === 1 ? [...names][0]! : '';

@@ -3,6 +3,7 @@
 import { MNIST_PIXELS } from '@mnist/loader/data';
 import { confusionMatrix, predictionGrid } from '@mnist/viz';
 import type { App } from '../app.js';
+import { cellGrid } from '../cellgrid.js';
 import { fill, fmtInt, fmtMs, fmtPct, h } from '../dom.js';
 import { formatError } from '../errors.js';
 import { figure } from '../figure.js';
@@ -75,7 +76,11 @@ export function mountTestSet(root: HTMLElement, app: App): void {
           next,
           pageInfo,
         ),
-        h('p', { class: 'muted small' }, 'Click a digit to follow it through the network in Explain.'),
+        h(
+          'p',
+          { class: 'muted small' },
+          'Click a digit, or use the arrow keys and Enter, to follow it through the network in Explain.',
+        ),
         grid,
       ),
     ),
@@ -139,18 +144,34 @@ export function mountTestSet(root: HTMLElement, app: App): void {
       fill(grid, h('p', { class: 'muted' }, 'No digits to show.'));
       return;
     }
+    const columns = gridColumns(grid.clientWidth);
     const svg = figure(() =>
-      predictionGrid(p.images, p.labels, p.predictions, { indices: p.indices, columns: 12, width: 640 }),
+      predictionGrid(p.images, p.labels, p.predictions, {
+        indices: p.indices,
+        columns,
+        width: Math.min(640, columns * 53 + 8),
+      }),
     );
-    // Each digit's hit area carries its dataset index (data-index): a click on one explains that digit.
-    svg.addEventListener('click', (e) => {
-      const index = (e.target as Element).closest('[data-index]')?.getAttribute('data-index');
-      if (index)
-        void app.traceTestDigit(Number(index)).then(() => {
+    // One grid cell per digit (keyboard and pointer): activating one explains that digit.
+    const cells = cellGrid(svg, {
+      count: p.indices.length,
+      columns,
+      label: `Test digits, page ${p.page + 1} of ${p.pages}`,
+      cellLabel: (k) =>
+        `#${p.indices[k]}: predicted ${p.predictions[k]}, true ${p.labels[k]}` +
+        (p.predictions[k] === p.labels[k] ? '' : ', a mistake'),
+      onActivate: (k) =>
+        void app.traceTestDigit(p.indices[k]!).then(() => {
           location.hash = 'explain';
-        });
+        }),
     });
-    fill(grid, svg);
+    cells.element.classList.add('clickable');
+    fill(grid, cells.element);
+  }
+
+  /** Digits per row: 12 where there is room (640 px), down to 6 on a phone. */
+  function gridColumns(available: number): number {
+    return available > 0 ? Math.max(6, Math.min(12, Math.floor((available - 8) / 53))) : 12;
   }
 
   function turn(delta: number): void {

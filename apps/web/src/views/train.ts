@@ -297,17 +297,22 @@ function settingsForm() {
     'Pause',
   );
   const stop = h('button', { type: 'button', class: 'secondary', disabled: true, 'data-testid': 'train-stop' }, 'Stop');
+  // Visually hidden rather than hidden, so the keyboard reaches it (its focus ring shows on the label after it).
   const resumeFile = h('input', {
     type: 'file',
     accept: '.pth,.pt,.tar',
-    hidden: true,
+    class: 'visually-hidden',
+    id: 'train-resume-file',
     'data-testid': 'train-resume',
   });
   const resume = h(
     'label',
-    { class: 'button secondary', title: 'continue a checkpoint made here or by mnist train --checkpoint' },
+    {
+      class: 'button secondary',
+      for: 'train-resume-file',
+      title: 'continue a checkpoint made here or by mnist train --checkpoint',
+    },
     'Resume from checkpoint…',
-    resumeFile,
   );
   const hiddenField = field('Hidden layers', inputs.hidden, 'widths, e.g. 512 or 256,128');
   const momentumRow = h(
@@ -370,7 +375,7 @@ function settingsForm() {
     ),
     field('Dropout', inputs.dropout, 'after every hidden layer, while training'),
     h('div', { class: 'row' }, train, pause, stop),
-    h('div', { class: 'row' }, resume),
+    h('div', { class: 'row' }, resumeFile, resume),
     h(
       'p',
       { class: 'muted small' },

@@ -1,9 +1,11 @@
-// Weights view: every first-layer unit's weights as a 28x28 tile (click one to see it large, with the unit's bias
-// and its outgoing weights), and every weight matrix and bias vector of the network as a heatmap.
+// Weights view: every first-layer unit's weights as a 28x28 tile (click one, or reach it with the arrow keys and press
+// Enter, to see it large, with the unit's bias and its outgoing weights), and every weight matrix and bias vector of
+// the network as a heatmap.
 import { escapeControl } from '@mnist/loader';
 import { MNIST_SIDE } from '@mnist/loader/data';
 import { heatmap, signedBars, weightTiles } from '@mnist/viz';
 import type { App } from '../app.js';
+import { cellGrid } from '../cellgrid.js';
 import { fill, h } from '../dom.js';
 import { figure } from '../figure.js';
 import type { LayerData } from '../protocol.js';
@@ -30,7 +32,8 @@ export function mountWeights(root: HTMLElement, app: App): void {
         h(
           'p',
           { class: 'muted small' },
-          "Each tile is one hidden unit's 784 input weights as a 28×28 image (red positive, blue negative).",
+          "Each tile is one hidden unit's 784 input weights as a 28×28 image (red positive, blue negative). " +
+            'Click one, or use the arrow keys and Enter.',
         ),
         tiles,
       ),
@@ -58,12 +61,19 @@ export function mountWeights(root: HTMLElement, app: App): void {
         width: first.out > 64 ? 760 : Math.min(760, columnsFor(first.out) * 72 + 8),
       }),
     );
-    svg.classList.add('clickable');
-    svg.addEventListener('click', (e) => {
-      const unit = unitAt(svg, e as MouseEvent, first);
-      if (unit !== undefined) showUnit(unit, model.layers);
+    const grid = cellGrid(svg, {
+      count: first.out,
+      columns: columnsFor(first.out),
+      label: `First-layer units: ${first.out} weight tiles`,
+      cellLabel: (k) => `unit ${k}`,
+      onActivate: (k) => {
+        grid.select(k);
+        showUnit(k, model.layers);
+      },
     });
-    fill(tiles, svg);
+    grid.element.classList.add('clickable');
+    fill(tiles, grid.element);
+    grid.select(0);
     showUnit(0, model.layers);
     fill(
       maps,
@@ -136,27 +146,4 @@ export function mountWeights(root: HTMLElement, app: App): void {
   app.onView((v) => {
     if (v === 'weights' && dirty) render();
   });
-}
-
-/**
- * The unit under a click on the tiles figure: the tiles are one <image> laid out in `columns` columns of equal
- * cells (tile + gap), rows top to bottom, so the position inside the image gives the unit.
- */
-function unitAt(svg: Element, e: MouseEvent, first: LayerData): number | undefined {
-  const images = [...svg.querySelectorAll('image')];
-  const image = images.sort((a, b) => area(b) - area(a))[0];
-  if (!image) return undefined;
-  const r = image.getBoundingClientRect();
-  const columns = columnsFor(first.out),
-    rows = Math.ceil(first.out / columns);
-  const col = Math.floor(((e.clientX - r.left) / r.width) * columns);
-  const row = Math.floor(((e.clientY - r.top) / r.height) * rows);
-  if (col < 0 || col >= columns || row < 0 || row >= rows) return undefined;
-  const unit = row * columns + col;
-  return unit < first.out ? unit : undefined;
-}
-
-function area(el: Element): number {
-  const r = el.getBoundingClientRect();
-  return r.width * r.height;
 }
