@@ -1,7 +1,7 @@
 // Models: the embedded default (models/mnist_model.pth, trained by real PyTorch) or a user's .pth read by
 // @mnist/loader, checked against the data it will see, and loaded into a @mnist/core-wasm network.
 import { loadMlp, type MlpModel, type PthFile } from '@mnist/loader';
-import { Mlp, type Activation, type ActivationSpec } from '@mnist/core-wasm';
+import { Mlp, type Activation, type ActivationSpec, type Precision } from '@mnist/core-wasm';
 import { MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE, normalizeInput, type Normalization } from '@mnist/loader/data';
 import { invalidValue } from './args.js';
 import defaultModelBytes from '../../../models/mnist_model.pth';
@@ -136,18 +136,27 @@ export function setEngineThreads(threads: number | 'auto' | undefined): void {
 }
 
 /** A fresh WASM network of these sizes and activations with the command's SIMD and thread settings. */
-export function createEmptyNet(sizes: number[], seed = 0, activations?: readonly ActivationSpec[]): Promise<Mlp> {
+export function createEmptyNet(
+  sizes: number[],
+  seed = 0,
+  activations?: readonly ActivationSpec[],
+  precision?: Precision,
+): Promise<Mlp> {
   return Mlp.create(sizes, {
     seed,
     simd: simdChoice(),
     threads: engineThreads,
     ...(activations && { activation: activations as Activation[] }),
+    ...(precision && { precision }),
   });
 }
 
-/** A WASM network holding the model's weights (PyTorch layout, out x in), with the model's activations. */
-export async function createNet(model: LoadedModel, seed = 0): Promise<Mlp> {
-  const net = await createEmptyNet(layerSizes(model.mlp), seed, model.settings.activations);
+/**
+ * A WASM network holding the model's weights (PyTorch layout, out x in), with the model's activations; `precision`
+ * 'int8' runs its inference in int8 (predict --int8).
+ */
+export async function createNet(model: LoadedModel, seed = 0, precision?: Precision): Promise<Mlp> {
+  const net = await createEmptyNet(layerSizes(model.mlp), seed, model.settings.activations, precision);
   model.mlp.layers.forEach((layer, i) => net.setLayer(i, layer.weight, layer.bias));
   return net;
 }
@@ -167,9 +176,10 @@ export interface ModelSummary {
   classes: number;
   parameters: number;
   dtype: string;
-  /** The WASM build and thread count, when a network ran. */
+  /** The WASM build, thread count and inference arithmetic, when a network ran. */
   engine?: string;
   threads?: number;
+  precision?: Precision;
   /** Per hidden layer: a name, or { name, slope | alpha } for leaky_relu and elu. */
   activations: Activation[];
   /** null: inputs are x/255. */
@@ -189,7 +199,7 @@ export function modelSummary(model: LoadedModel, net?: Mlp): ModelSummary {
     classes: mlp.classes,
     parameters: mlp.parameters,
     dtype: mlp.dtype,
-    ...(net ? { engine: net.variant, threads: net.threads } : {}),
+    ...(net ? { engine: net.variant, threads: net.threads, precision: net.precision } : {}),
     ...settingsJson(model.settings),
     warnings: mlp.warnings,
   };

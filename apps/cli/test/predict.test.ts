@@ -223,3 +223,18 @@ describe('predict --threads', () => {
     expect(b.predictions.map((p: Prediction) => p.logits)).toEqual(a.predictions.map((p: Prediction) => p.logits));
   });
 });
+
+describe('predict --int8', () => {
+  it('runs the default model in int8 within 0.1 point of float32 on the 10,000 test images, and says so', () => {
+    const f32 = JSON.parse(mnist(['predict', '--json']).stdout);
+    const run = mnist(['predict', '--json', '--int8']);
+    expect(run.code).toBe(0);
+    const doc = JSON.parse(run.stdout);
+    expect(doc.model.precision).toBe('int8');
+    expect(f32.model.precision).toBe('float32');
+    expect(Math.abs(doc.accuracy - f32.accuracy)).toBeLessThanOrEqual(0.001);
+    const text = mnist(['predict', '--int8', '--limit', '100']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/@mnist\/core-wasm \([a-z-]+, int8, \d+ threads?\)/);
+  });
+});

@@ -6,11 +6,12 @@ export * from './activations';
 export { exp_f32, expm1_neg_f32, erf_f32 } from './approx';
 export * from './softmax_xent';
 export * from './sgd';
-export * from './optim';
+export { sgd_step_f32_scalar, sgd_step_f32, adam_step_f32_scalar, adam_step_f32 } from './optim';
 export * from './dropout';
 export * from './jobs';
 export * from './peak';
 export * from './augment';
+export * from './int8';
 
 /** Allocates `size` bytes, 16-byte aligned, growing memory as needed (stub runtime: a bump allocator). */
 export function alloc(size: usize): usize {

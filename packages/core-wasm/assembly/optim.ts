@@ -16,22 +16,54 @@ import { OPT_FLAG_MOMENTUM, OPT_FLAG_FIRST, OPT_FLAG_NESTEROV, OPT_FLAG_AMSGRAD 
 //   g = nesterov ? g + mu * buf : buf      (with momentum)
 //   p = p - lr * g
 
+/**
+ * One element of the SGD step: params at pp, momentum buffer at bp, gradient g; stores and returns the new parameter.
+ * Shared by the scalar reference and the fused kernel's tails (dense_backward_weight_sparse_sgd_f32).
+ */
+// @ts-ignore: decorator
+@inline
+export function sgd_step1(pp: usize, g: f32, bp: usize, lr: f32, mu: f32, omd: f32, wd: f32, flags: i32): f32 {
+  const p = load<f32>(pp);
+  if (wd != 0) g = g + wd * p;
+  if (flags & OPT_FLAG_MOMENTUM) {
+    let v = g;
+    if (!(flags & OPT_FLAG_FIRST)) v = load<f32>(bp) * mu + omd * g;
+    store<f32>(bp, v);
+    g = flags & OPT_FLAG_NESTEROV ? g + mu * v : v;
+  }
+  const q = p - lr * g;
+  store<f32>(pp, q);
+  return q;
+}
+
+/**
+ * Four elements of the SGD step (the same operations as sgd_step1, lane by lane): params at pp, momentum buffer at
+ * bp, gradient g; stores and returns the new parameters. Shared by sgd_step_f32 and the fused kernel.
+ */
+// @ts-ignore: decorator
+@inline
+export function sgd_step4(pp: usize, g: v128, bp: usize, vlr: v128, vmu: v128, vomd: v128, vwd: v128,
+                          decay: bool, momentum: bool, first: bool, nesterov: bool): v128 {
+  const p = v128.load(pp);
+  if (decay) g = f32x4.add(g, f32x4.mul(vwd, p));
+  if (momentum) {
+    let v = g;
+    if (!first) v = f32x4.add(f32x4.mul(v128.load(bp), vmu), f32x4.mul(vomd, g));
+    v128.store(bp, v);
+    g = nesterov ? f32x4.add(g, f32x4.mul(vmu, v)) : v;
+  }
+  const q = f32x4.sub(p, f32x4.mul(vlr, g));
+  v128.store(pp, q);
+  return q;
+}
+
 /** Scalar reference of sgd_step_f32. */
 export function sgd_step_f32_scalar(params: usize, grads: usize, buf: usize, N: i32,
                                     lr: f32, mu: f32, damp: f32, wd: f32, flags: i32): void {
   const omd: f32 = 1 - damp;
   for (let i = 0; i < N; i++) {
     const o = <usize>i << 2;
-    const p = load<f32>(params + o);
-    let g = load<f32>(grads + o);
-    if (wd != 0) g = g + wd * p;
-    if (flags & OPT_FLAG_MOMENTUM) {
-      let v = g;
-      if (!(flags & OPT_FLAG_FIRST)) v = load<f32>(buf + o) * mu + omd * g;
-      store<f32>(buf + o, v);
-      g = flags & OPT_FLAG_NESTEROV ? g + mu * v : v;
-    }
-    store<f32>(params + o, p - lr * g);
+    sgd_step1(params + o, load<f32>(grads + o), buf + o, lr, mu, omd, wd, flags);
   }
 }
 
@@ -44,16 +76,7 @@ export function sgd_step_f32(params: usize, grads: usize, buf: usize, N: i32,
   const nesterov = (flags & OPT_FLAG_NESTEROV) != 0;
   for (let i = 0; i < N4; i += 4) {
     const o = <usize>i << 2;
-    const p = v128.load(params + o);
-    let g = v128.load(grads + o);
-    if (decay) g = f32x4.add(g, f32x4.mul(vwd, p));
-    if (momentum) {
-      let v = g;
-      if (!first) v = f32x4.add(f32x4.mul(v128.load(buf + o), vmu), f32x4.mul(vomd, g));
-      v128.store(buf + o, v);
-      g = nesterov ? f32x4.add(g, f32x4.mul(vmu, v)) : v;
-    }
-    v128.store(params + o, f32x4.sub(p, f32x4.mul(vlr, g)));
+    sgd_step4(params + o, v128.load(grads + o), buf + o, vlr, vmu, vomd, vwd, decay, momentum, first, nesterov);
   }
   if (N4 < N) {
     const o = <usize>N4 << 2;

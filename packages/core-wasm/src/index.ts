@@ -1,6 +1,15 @@
 // Public API of @mnist/core-wasm: the MLP class, its option and result types, and the one error class.
 export { Mlp } from './mlp.js';
-export type { MlpOptions, LayerParams, LayerInput, OptimizerState, Trace, Evaluation, Gradients } from './mlp.js';
+export type {
+  MlpOptions,
+  LayerParams,
+  LayerInput,
+  OptimizerState,
+  Trace,
+  Evaluation,
+  Gradients,
+  Precision,
+} from './mlp.js';
 export { OPTIMIZER_NAMES } from './optim.js';
 export type { TrainOptions, SgdOptions, AdamOptions, OptimizerName, OptimizerConfig } from './optim.js';
 export { ACTIVATION_NAMES } from './activations.js';

@@ -42,7 +42,9 @@ export interface KernelExports {
   dense_forward_sparse_f32_scalar(out: Ptr, inp: Ptr, weight: Ptr, bias: Ptr, B: number, C: number, OC: number): void;
   /** Nonzero inputs of one row as (32 c, x[c]) pairs (8 bytes each) at list; returns their count. */
   dense_nonzero_list_f32(list: Ptr, x: Ptr, C: number): number;
-  /** dense_forward_f32 skipping zero inputs in rows with <= maxNonzero of them (< 0: none); list is C x 8 bytes of scratch. */
+  /** Bytes of dense_forward_sparse_f32's list scratch for C inputs. */
+  dense_sparse_list_bytes(C: number): number;
+  /** dense_forward_f32 skipping zero inputs in rows with <= maxNonzero of them (< 0: none); list: dense_sparse_list_bytes(C). */
   dense_forward_sparse_f32(
     out: Ptr,
     inp: Ptr,
@@ -197,6 +199,53 @@ export interface KernelExports {
     o0: number,
     o1: number,
   ): void;
+  dense_backward_bias_f32(dbias: Ptr, dout: Ptr, B: number, OC: number, o0: number, o1: number): void;
+  /** assembly/dense.ts, sparse weight gradient: the block list of inp (B,C) and its size in bytes. */
+  dense_block_list_bytes(B: number, C: number): number;
+  dense_block_list_f32(list: Ptr, inp: Ptr, B: number, C: number, OC: number): number;
+  /** 1 if `rows` rows of n floats, stride floats apart, are all finite. */
+  all_finite_rows_f32(ptr: Ptr, rows: number, n: number, stride: number): number;
+  dense_backward_weight_sparse_f32_scalar(
+    dweight: Ptr,
+    dbias: Ptr,
+    dout: Ptr,
+    inp: Ptr,
+    B: number,
+    C: number,
+    OC: number,
+  ): void;
+  dense_backward_weight_sparse_f32(
+    dweight: Ptr,
+    dbias: Ptr,
+    dout: Ptr,
+    inp: Ptr,
+    list: Ptr,
+    B: number,
+    C: number,
+    OC: number,
+    o0: number,
+    o1: number,
+  ): void;
+  /** Layer 0's dW fused with the SGD step (W, momentum buffer and packed panels updated); 1 if all new W finite. */
+  dense_backward_weight_sparse_sgd_f32(
+    weight: Ptr,
+    packed: Ptr,
+    buf: Ptr,
+    dout: Ptr,
+    inp: Ptr,
+    list: Ptr,
+    B: number,
+    C: number,
+    OC: number,
+    o0: number,
+    o1: number,
+    lr: number,
+    mu: number,
+    damp: number,
+    wd: number,
+    flags: number,
+  ): number;
+  dense_pack_bias_f32(packed: Ptr, bias: Ptr, OC: number, C: number, p0: number, p1: number): void;
   softmax_xent_backward_rows_f32(dlogits: Ptr, probs: Ptr, targets: Ptr, n: number, V: number, batch: number): void;
   /** Cross-entropy with label smoothing eps (nn.CrossEntropyLoss(label_smoothing=eps)); returns the mean loss. */
   softmax_xent_smooth_forward_f32(
@@ -256,6 +305,35 @@ export interface KernelExports {
     bankStride: number,
     bankMask: number,
   ): void;
+  /** assembly/int8.ts: int8 inference (per-output-channel int8 weights, 7-bit rows with a zero point). */
+  dense_i8_packed_bytes(C: number, OC: number): number;
+  dense_i8_row_bytes(C: number): number;
+  dense_quantize_weight_i8(packed: Ptr, scale: Ptr, rowsum: Ptr, weight: Ptr, OC: number, C: number): void;
+  dense_quantize_rows_u7(xq: Ptr, xscale: Ptr, xzp: Ptr, inp: Ptr, B: number, C: number): void;
+  dense_forward_i8(
+    out: Ptr,
+    xq: Ptr,
+    xscale: Ptr,
+    xzp: Ptr,
+    packed: Ptr,
+    wscale: Ptr,
+    rowsum: Ptr,
+    bias: Ptr,
+    B: number,
+    C: number,
+    OC: number,
+  ): void;
+  /** The whole quantized layer from f32 inputs and weights; scratch is OC x 12 bytes. */
+  dense_forward_i8_scalar(
+    out: Ptr,
+    inp: Ptr,
+    weight: Ptr,
+    bias: Ptr,
+    scratch: Ptr,
+    B: number,
+    C: number,
+    OC: number,
+  ): void;
   /** One thread's share of the job at ctrl (assembly/jobs.ts; src/mlp.ts writes the descriptors). */
   run_job(ctrl: Ptr, tid: number, threads: number): void;
 }
@@ -272,6 +350,8 @@ export const inputSparsity = {
   maxDensity: { 'relaxed-simd': 0.4, simd: 0.7 } as Record<Variant, number>,
   /** Counter for tests: forward jobs (inference or training) that ran with the sparse first layer on. */
   jobs: 0,
+  /** Counter for tests: backward passes whose first-layer weight gradient could skip zero inputs (block lists on). */
+  backwardJobs: 0,
 };
 
 /** Pages of the shared memory a threaded instance imports: initial, and the maximum the binary declares (1 GiB). */

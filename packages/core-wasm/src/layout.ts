@@ -26,7 +26,7 @@ export const CTRL_BYTES = 64;
 export const OP_STOP = 0;
 /** Logits into act[L-1]; arg 1: softmax into probs too. */
 export const OP_FORWARD = 1;
-/** Forward, per-row losses, and the logits' gradient (softmax - onehot) / batch into delta0. */
+/** Forward, per-row losses, and the logits' gradient (softmax - onehot) / batch into dlogits (N_DLOGITS). */
 export const OP_TRAIN_FORWARD = 2;
 /** Backward of one layer (dW, db, dX): arg = layer, plus BACKWARD_UPDATE to apply SGD to the layers now complete. */
 export const OP_BACKWARD = 3;
@@ -40,6 +40,13 @@ export const BACKWARD_LAYER_MASK = 255;
 export const BACKWARD_INPUT = 512;
 /** Flag in OP_BACKWARD's arg: skip dW and db (only the input gradient is wanted); dW and db keep their values. */
 export const BACKWARD_NO_PARAMS = 1024;
+/**
+ * Flag in OP_BACKWARD's arg: also layer+1's dW and db (and its update, with BACKWARD_UPDATE), whose dX the training
+ * forward already ran (TRAIN_FORWARD_DX): a step of 784-512-10 is 2 jobs instead of 3.
+ */
+export const BACKWARD_WITH_NEXT = 2048;
+/** Flag in OP_TRAIN_FORWARD's arg: each thread also runs the last layer's dX for its rows (networks of 2+ layers). */
+export const TRAIN_FORWARD_DX = 1;
 
 // ---- net: the net descriptor, header words then NET_LAYER_WORDS words per layer from word NET_LAYER0
 /** Number of Linear layers L. */
@@ -54,7 +61,7 @@ export const N_PROBS = 3;
 export const N_TARGETS = 4;
 /** Cross-entropy per row. */
 export const N_LOSSES = 5;
-/** Two (batch x max width) gradient buffers used ping-pong: layer l's output gradient is in delta[(L-1-l) & 1]. */
+/** Two (batch x max width) gradient buffers used ping-pong: layer l < L-1's output gradient is in delta[(L-1-l) & 1]. */
 export const N_DELTA0 = 6;
 export const N_DELTA1 = 7;
 /** Learning rate (f32). */
@@ -65,7 +72,7 @@ export const N_MU = 9;
 export const N_OPT_FLAGS = 10;
 /** Layer 0 skips zero inputs in rows with at most this many - 1 nonzero (0: dense only). */
 export const N_SPARSE = 11;
-/** Nonzero lists of the sparse path: sizes[0] x 8 bytes per thread. */
+/** Nonzero lists of the sparse path: dense_sparse_list_bytes(sizes[0]) per thread, at a 16-byte-aligned stride. */
 export const N_NONZERO = 12;
 /** The optimizer of the update: OPT_SGD, OPT_ADAM or OPT_ADAMW. */
 export const N_OPT = 13;
@@ -91,10 +98,30 @@ export const N_SMOOTH = 24;
 export const N_TRAINING = 25;
 /** The dropout seed of the current training step (each row's mask is drawn from this seed, the layer and the row). */
 export const N_DROP_SEED = 26;
+/**
+ * Per-thread scratch of the first layer's sparse weight gradient (dense_block_list_f32), N_BLOCK_ROWS batch rows each,
+ * consecutive at a 16-byte-aligned stride; 0: layer 0's weight gradient runs the dense kernel.
+ */
+export const N_BLOCKS = 27;
+export const N_BLOCK_ROWS = 28;
+/** Set to 1 by a backward job that updated layer 0 and found a NaN or Inf among its new weights (the caller zeroes it). */
+export const N_NONFINITE = 29;
+/** The last layer's output gradient (batch x classes): dlogits of the training forward, or inputGradients' seed. */
+export const N_DLOGITS = 30;
+/** 1: the forward (inference and evaluate) runs the int8 layers of assembly/int8.ts (precision 'int8'). */
+export const N_INT8 = 31;
+/**
+ * The int8 forward's quantized rows (batch rows of N_XQ_ROW = dense_i8_row_bytes(max width) bytes; a thread's rows
+ * start at r0 * N_XQ_ROW in every layer, so threads never share bytes), and each row's scale (f32) and zero point (i32).
+ */
+export const N_XQ = 32;
+export const N_XSCALE = 33;
+export const N_XZP = 34;
+export const N_XQ_ROW = 35;
 /** First word of layer 0's record. */
-export const NET_LAYER0 = 32;
+export const NET_LAYER0 = 40;
 /** Words per layer record. */
-export const NET_LAYER_WORDS = 22;
+export const NET_LAYER_WORDS = 25;
 
 // ---- a layer record (in -> out), at word NET_LAYER0 + NET_LAYER_WORDS * l
 export const L_IN = 0;
@@ -136,6 +163,10 @@ export const L_DROP_SCALE = 19;
 /** The dropout mask of the current step (rows x out: 0 or 1 / (1 - p)) and the dropped activations a * mask. */
 export const L_DROP_MASK = 20;
 export const L_DROPPED = 21;
+/** The int8 weights (dense_quantize_weight_i8: packed panels, each output's scale and weight sum), or 0. */
+export const L_QPACKED = 22;
+export const L_QSCALE = 23;
+export const L_QROWSUM = 24;
 
 // ---- optimizers (N_OPT) and their flags (N_OPT_FLAGS): assembly/optim.ts
 export const OPT_SGD = 0;

@@ -20,12 +20,13 @@ import {
   type SimdChoice,
   type Variant,
 } from './kernels.js';
-import { resolveThreads, threadHost, ThreadPool, tuning, type ThreadsOption } from './threads.js';
+import { profile, resolveThreads, rowSplit, threadHost, ThreadPool, tuning, type ThreadsOption } from './threads.js';
 import {
   ACT_IDENTITY,
   BACKWARD_INPUT,
   BACKWARD_NO_PARAMS,
   BACKWARD_UPDATE,
+  BACKWARD_WITH_NEXT,
   C_ARG,
   C_NET,
   C_OP,
@@ -57,10 +58,15 @@ import {
   N_BATCH,
   N_DELTA0,
   N_DELTA1,
+  N_DLOGITS,
+  N_INT8,
   N_LAYERS,
   N_LOSSES,
   N_BC2_SQRT,
   N_BETA1,
+  N_BLOCK_ROWS,
+  N_BLOCKS,
+  N_NONFINITE,
   N_BETA2,
   N_DAMP,
   N_DECAY,
@@ -85,11 +91,19 @@ import {
   N_TARGETS,
   N_TRAINING,
   N_X,
+  N_XQ,
+  N_XQ_ROW,
+  N_XSCALE,
+  N_XZP,
+  L_QPACKED,
+  L_QROWSUM,
+  L_QSCALE,
   NET_LAYER0 as N_LAYER0,
   NET_LAYER_WORDS as LAYER_WORDS,
   OP_BACKWARD,
   OP_FORWARD,
   OP_TRAIN_FORWARD,
+  TRAIN_FORWARD_DX,
 } from './layout.js';
 import { seededRandom } from './random.js';
 import {
@@ -115,10 +129,18 @@ export interface MlpOptions {
    */
   threads?: ThreadsOption;
   /**
-   * The first layer skips zero inputs (most MNIST pixels) while its weights are all finite: true (default). The
-   * result has the same bits either way; false keeps the dense kernel, e.g. to benchmark it. Also a property.
+   * The first layer skips zero inputs (most MNIST pixels) in its forward while its weights are all finite, and in its
+   * weight gradient while the output gradient is: true (default). The result has the same bits either way; false
+   * keeps the dense kernels, e.g. to benchmark them. Also a property.
    */
   inputSparsity?: boolean;
+  /**
+   * The arithmetic of inference (forward, probabilities, predict, evaluate): 'float32' (default) or 'int8'
+   * (per-output-channel symmetric int8 weights quantized from the float32 ones, inputs quantized per row to 7 bits,
+   * exact integer sums: assembly/int8.ts). Training, gradients, trace and the explanations stay float32; the
+   * weights stay float32 too and are re-quantized after they change. Also a property (`net.precision`).
+   */
+  precision?: Precision;
   /**
    * The activation after each hidden layer (the last layer's outputs are the logits): one for all of them, or an
    * array with one per hidden layer (sizes.length - 2 entries). A name ('relu', 'leaky_relu', 'sigmoid', 'tanh',
@@ -133,6 +155,9 @@ export interface MlpOptions {
    */
   dropout?: number | readonly number[];
 }
+
+/** The arithmetic of inference: see MlpOptions.precision. */
+export type Precision = 'float32' | 'int8';
 
 /** One Linear layer's parameters in PyTorch layout: weight is out x in, row-major. */
 export interface LayerParams {
@@ -213,6 +238,8 @@ interface Layer {
   mb: number;
   hasBias: boolean; // false: PyTorch's bias=False, b stays 0 and is never updated
   packed: boolean;
+  q: { packed: number; scale: number; rowsum: number } | null; // int8 weights, allocated at the first int8 job
+  quantized: boolean; // q holds the current W
   finite: boolean | null; // every weight finite (null: not checked since the last change)
 }
 
@@ -224,8 +251,10 @@ interface Workspace {
   z: number[]; // z[i]: (rows, sizes[i+1]) where layer i's activation backward reads z (needsZ), else 0
   probs: number; // (rows, classes)
   delta: [number, number]; // two (rows, maxWidth) gradient buffers used ping-pong in the backward pass
+  dlogits: number; // (rows, classes) the last layer's output gradient
   losses: number; // (rows) per-row cross-entropy
   targets: number; // (rows) bytes
+  int8: boolean; // holds the int8 forward's quantized rows (N_XQ, N_XSCALE, N_XZP)
 }
 
 /**
@@ -240,8 +269,8 @@ export const MEMORY_LIMIT_BYTES = {
 } as const;
 
 /** Bytes of engine memory a network of `sizes` takes before any batch: weights, biases, packed copies, gradients. */
-export function parameterBytes(sizes: readonly number[], threads = 1): number {
-  let bytes = CTRL_BYTES + 4 * (N_LAYER0 + LAYER_WORDS * (sizes.length - 1)) + threads * sizes[0] * 8;
+export function parameterBytes(sizes: readonly number[]): number {
+  let bytes = CTRL_BYTES + 4 * (N_LAYER0 + LAYER_WORDS * (sizes.length - 1));
   for (let i = 0; i + 1 < sizes.length; i++) {
     const inp = sizes[i],
       out = sizes[i + 1];
@@ -329,8 +358,9 @@ export class Mlp {
   #dropout: number[];
   #dropoutSteps = 0; // the default dropout seed: training steps so far
   #lastCorrect = 0;
-  /** Whether the first layer may skip zero inputs (the `inputSparsity` option); same bits either way. */
+  /** Whether the first layer may skip zero inputs, forward and weight gradient (the option); same bits either way. */
   inputSparsity = true;
+  #precision: Precision = 'float32';
   #k: KernelExports | null;
   #pool: ThreadPool | null = null;
   #ctrl: number; // CTRL_BYTES, the job control block (threads.ts)
@@ -338,6 +368,8 @@ export class Mlp {
   #flopsPerRow: number; // forward multiply-adds x 2 per input row
   #layers: Layer[];
   #ws: Workspace | null = null;
+  #blockLists = 0; // per-thread scratch of layer 0's sparse weight gradient, allocated at the first backward
+  #nonzeroLists = 0; // per-thread scratch of layer 0's sparse forward, allocated with the first workspace
   #limit: number; // MEMORY_LIMIT_BYTES for this instance's memory
   // the optimizer of the last step and its step count; its state lives in the layers' buffers
   #opt: { config: OptimizerConfig; step: number; momentumStarted: boolean } | null = null;
@@ -350,8 +382,10 @@ export class Mlp {
   //   workspace (rows):         x rows*sizes[0]; act_l rows*out_l; probs rows*classes; 2 x rows*max(sizes); losses rows;
   //                             z_l rows*out_l for the hidden layers whose activation backward reads z; targets rows bytes
   //   optimizer state per layer (momentum / exp_avg, exp_avg_sq, max_exp_avg_sq), allocated at the first step that needs it
-  //   (first of all: the job control block and the net descriptor, a few hundred bytes, and the nonzero lists of
-  //   the first layer's sparse path: threads x sizes[0] x 8 bytes)
+  //   (first of all: the job control block and the net descriptor, a few hundred bytes)
+  //   scratch per thread, allocated at the first job that needs it: the first layer's nonzero lists for its sparse
+  //   forward (dense_sparse_list_bytes: 64 rows x sizes[0] x 8 bytes) and block lists for its sparse weight gradient
+  //   (dense_block_list_bytes, up to 256 rows: ~0.9 MB for 784 inputs)
   private constructor(
     sizes: number[],
     activations: readonly ActivationSpec[],
@@ -369,7 +403,7 @@ export class Mlp {
     this.#limit = threads > 1 ? MEMORY_LIMIT_BYTES.shared : MEMORY_LIMIT_BYTES.single;
     checkMemory(
       k.memory.buffer.byteLength,
-      parameterBytes(sizes, threads),
+      parameterBytes(sizes),
       this.#limit,
       sizes,
       'its weights, gradients and packed copies',
@@ -382,7 +416,6 @@ export class Mlp {
     const L = sizes.length - 1;
     this.#net = k.alloc((N_LAYER0 + LAYER_WORDS * L) * 4);
     k.zero_f32(this.#net, N_LAYER0 + LAYER_WORDS * L);
-    const nonzeroLists = k.alloc(threads * sizes[0] * 8);
     this.#flopsPerRow = 0;
     for (let i = 0; i + 1 < sizes.length; i++) {
       const inp = sizes[i],
@@ -408,6 +441,8 @@ export class Mlp {
         mb: 0,
         hasBias: true,
         packed: false,
+        q: null,
+        quantized: false,
         finite: null,
       });
       this.#flopsPerRow += 2 * inp * out;
@@ -415,7 +450,6 @@ export class Mlp {
     const d = this.#desc();
     const f = new Float32Array(d.buffer, d.byteOffset, d.length);
     d[N_LAYERS] = L;
-    d[N_NONZERO] = nonzeroLists;
     this.#layers.forEach((ly, i) => {
       const w = N_LAYER0 + LAYER_WORDS * i;
       d[w + L_IN] = ly.in;
@@ -489,6 +523,14 @@ export class Mlp {
       }
       net.inputSparsity = options.inputSparsity;
     }
+    if (options.precision !== undefined) {
+      try {
+        net.precision = options.precision;
+      } catch (e) {
+        net.dispose();
+        throw e;
+      }
+    }
     if (options.dropout !== undefined) {
       try {
         net.setDropout(options.dropout);
@@ -543,6 +585,21 @@ export class Mlp {
     return this.sizes[this.sizes.length - 1];
   }
 
+  /** The arithmetic of inference: 'float32' or 'int8' (MlpOptions.precision). */
+  get precision(): Precision {
+    return this.#precision;
+  }
+
+  set precision(p: Precision) {
+    if (p !== 'float32' && p !== 'int8') {
+      throw new CoreError('CORE_BAD_ARGUMENT', `invalid precision: ${String(p)} (use 'float32' or 'int8')`);
+    }
+    this.#kernels('precision');
+    // the workspace gains (or keeps) the quantized rows at its next allocation
+    if (p === 'int8' && this.#ws && !this.#ws.int8) this.#dropWorkspace();
+    this.#precision = p;
+  }
+
   // ---------------------------------------------------------------------------------------------- parameters
 
   /**
@@ -570,6 +627,7 @@ export class Mlp {
     const w = N_LAYER0 + LAYER_WORDS * i + L_FLAGS;
     d[w] = L.hasBias ? d[w] & ~LAYER_FLAG_NO_BIAS : d[w] | LAYER_FLAG_NO_BIAS;
     L.packed = false;
+    L.quantized = false;
     L.finite = null;
   }
 
@@ -682,7 +740,7 @@ export class Mlp {
       correct = 0;
     const rows = Math.min(batchSize, count);
     const ws = this.#workspace(rows);
-    this.#pack();
+    this.#pack(this.#precision === 'int8');
     for (let start = 0; start < count; start += rows) {
       const n = Math.min(rows, count - start);
       this.#write(ws.x, x.subarray(start * C, (start + n) * C));
@@ -776,10 +834,10 @@ export class Mlp {
       logitsOut?.set(logits, start * V);
       const t = targets ?? argmaxRows(logits, n, V);
       const probs = new Float32Array(mem, ws.probs, n * V);
-      // d s_t / d z into delta0, where the last layer's backward reads its output gradient: one-hot(t) for the logit;
+      // d s_t / d z into dlogits, where the last layer's backward reads its output gradient: one-hot(t) for the logit;
       // one-hot(t) - softmax(z) for the log-probability, whose t entry 1 - p_t is summed from the other
       // probabilities (in float64): 1 - p_t in float32 keeps no digits when p_t is close to 1
-      const dz = new Float32Array(mem, ws.delta[0], n * V);
+      const dz = new Float32Array(mem, ws.dlogits, n * V);
       for (let r = 0; r < n; r++) {
         const c = t[targets ? start + r : r];
         const row = r * V;
@@ -1066,6 +1124,29 @@ export class Mlp {
     }
   }
 
+  /**
+   * The per-thread block lists of layer 0's sparse weight gradient (assembly/dense.ts, dense_block_list_f32): up to
+   * 256 batch rows each (~0.9 MB per thread for 784 inputs), allocated once; larger batches run in chunks of them.
+   */
+  #blockListScratch(): number {
+    if (this.#blockLists) return this.#blockLists;
+    const k = this.#k!;
+    const C = this.sizes[0];
+    const rows = Math.max(4, Math.min(256, Math.floor(2 ** 20 / (Math.ceil(C / 8) * 36)) & ~3));
+    const stride = Math.ceil(k.dense_block_list_bytes(rows, C) / 16) * 16;
+    checkMemory(
+      k.memory.buffer.byteLength,
+      this.threads * stride + 16,
+      this.#limit,
+      this.sizes,
+      'the scratch of its sparse weight gradient',
+      'use smaller layers, or inputSparsity: false',
+    );
+    this.#blockLists = k.alloc(this.threads * stride);
+    this.#desc()[N_BLOCK_ROWS] = rows;
+    return this.#blockLists;
+  }
+
   /** Forgets the workspace (the next job allocates one with the current buffers). */
   #dropWorkspace(): void {
     if (!this.#ws) return;
@@ -1078,6 +1159,20 @@ export class Mlp {
     const k = this.#k!;
     if (this.#ws && this.#ws.rows >= rows) return this.#ws;
     if (this.#ws) k.free(this.#ws.base);
+    if (!this.#nonzeroLists) {
+      // before the workspace, which stays the last block (the bump allocator frees only that one)
+      const stride = Math.ceil(k.dense_sparse_list_bytes(this.sizes[0]) / 16) * 16;
+      checkMemory(
+        k.memory.buffer.byteLength,
+        this.threads * stride + 16,
+        this.#limit,
+        this.sizes,
+        'the scratch of its sparse first layer',
+        'use a smaller first layer',
+      );
+      this.#nonzeroLists = k.alloc(this.threads * stride);
+      this.#desc()[N_NONZERO] = this.#nonzeroLists;
+    }
     const sizes = this.sizes;
     const maxWidth = Math.max(...sizes);
     const zWidths = this.activations.map((act, i) => (needsZ(act) ? sizes[i + 1] : 0));
@@ -1085,6 +1180,7 @@ export class Mlp {
     const widths = [
       sizes[0],
       ...sizes.slice(1),
+      this.classes,
       this.classes,
       maxWidth,
       maxWidth,
@@ -1094,16 +1190,21 @@ export class Mlp {
       ...dropWidths,
     ];
     const floats = widths.reduce((s, w) => s + Math.ceil((rows * w) / 4) * 4, 0);
+    // the int8 forward's quantized rows, their scales and zero points (16-byte multiples)
+    const int8 = this.#precision === 'int8';
+    const qBytes = int8
+      ? Math.ceil((rows * k.dense_i8_row_bytes(maxWidth)) / 16) * 16 + 2 * Math.ceil(rows / 4) * 16
+      : 0;
     // the old block is freed only if it is the last one (bump allocator): count the whole memory as used
     checkMemory(
       k.memory.buffer.byteLength,
-      floats * 4 + rows + 64,
+      floats * 4 + qBytes + rows + 64,
       this.#limit,
       sizes,
       `a batch of ${rows} rows`,
       'use a smaller batch',
     );
-    const base = k.alloc(floats * 4 + rows + 16);
+    const base = k.alloc(floats * 4 + qBytes + rows + 16);
     let p = base;
     const take = (w: number) => {
       const at = p;
@@ -1113,19 +1214,28 @@ export class Mlp {
     const x = take(sizes[0]);
     const act = sizes.slice(1).map((w) => take(w));
     const probs = take(this.classes);
+    const dlogits = take(this.classes);
     const delta: [number, number] = [take(maxWidth), take(maxWidth)];
     const losses = take(1);
     const z = act.map((_, i) => (zWidths[i] ? take(zWidths[i]) : 0));
     const masks = dropWidths.map((w) => (w ? take(w) : 0));
     const dropped = dropWidths.map((w) => (w ? take(w) : 0));
-    this.#ws = { rows, base, x, act, z, probs, delta, losses, targets: p };
     const d = this.#desc();
+    if (int8) {
+      d[N_XSCALE] = take(1);
+      d[N_XZP] = take(1);
+      d[N_XQ] = p;
+      d[N_XQ_ROW] = k.dense_i8_row_bytes(maxWidth);
+      p += Math.ceil((rows * k.dense_i8_row_bytes(maxWidth)) / 16) * 16;
+    }
+    this.#ws = { rows, base, x, act, z, probs, delta, dlogits, losses, targets: p, int8 };
     d[N_X] = x;
     d[N_PROBS] = probs;
     d[N_TARGETS] = p;
     d[N_LOSSES] = losses;
     d[N_DELTA0] = delta[0];
     d[N_DELTA1] = delta[1];
+    d[N_DLOGITS] = dlogits;
     act.forEach((a, i) => {
       d[N_LAYER0 + LAYER_WORDS * i + L_ACT] = a;
       d[N_LAYER0 + LAYER_WORDS * i + L_Z] = z[i];
@@ -1140,7 +1250,7 @@ export class Mlp {
    * inputs. It may only while every weight of layer 0 is finite: a skipped 0 * Inf would be NaN in the dense sum
    * (and in PyTorch), so a non-finite weight keeps the dense kernel. NaN and Inf inputs are nonzero and always kept.
    */
-  #pack(): void {
+  #pack(int8 = false): void {
     const k = this.#k!;
     for (const L of this.#layers) {
       if (!L.packed) {
@@ -1148,11 +1258,41 @@ export class Mlp {
         L.packed = true;
       }
     }
+    if (int8) this.#quantize();
+    this.#desc()[N_INT8] = int8 ? 1 : 0;
     const L0 = this.#layers[0];
     L0.finite ??= k.all_finite_f32(L0.W, L0.out * L0.in) === 1;
     const on = this.inputSparsity && L0.finite;
     this.#desc()[N_SPARSE] = on ? Math.floor(inputSparsity.maxDensity[this.variant] * L0.in) + 1 : 0;
     if (on) inputSparsity.jobs++;
+  }
+
+  /** Quantizes the layers whose weights changed since (assembly/int8.ts), allocating their int8 buffers once. */
+  #quantize(): void {
+    const k = this.#k!;
+    for (const [i, L] of this.#layers.entries()) {
+      if (!L.q) {
+        const bytes = k.dense_i8_packed_bytes(L.in, L.out);
+        checkMemory(
+          k.memory.buffer.byteLength,
+          bytes + 8 * L.out + 64,
+          this.#limit,
+          this.sizes,
+          'its int8 weights',
+          'use float32 precision',
+        );
+        L.q = { packed: k.alloc(Math.max(bytes, 16)), scale: k.alloc(4 * L.out), rowsum: k.alloc(4 * L.out) };
+        const d = this.#desc(); // after the allocations (memory.grow detaches views)
+        const w = N_LAYER0 + LAYER_WORDS * i;
+        d[w + L_QPACKED] = L.q.packed;
+        d[w + L_QSCALE] = L.q.scale;
+        d[w + L_QROWSUM] = L.q.rowsum;
+      }
+      if (!L.quantized) {
+        k.dense_quantize_weight_i8(L.q.packed, L.q.scale, L.q.rowsum, L.W, L.out, L.in);
+        L.quantized = true;
+      }
+    }
   }
 
   /** A view of the net descriptor (made per call: memory.grow detaches views of an unshared memory). */
@@ -1170,20 +1310,30 @@ export class Mlp {
    * Runs one job of assembly/jobs.ts over `rows` batch rows: on every thread of the pool when the batch is large
    * enough to pay for waking them (the same bits either way), else on this thread alone.
    */
-  #job(op: number, arg: number, rows: number): void {
+  #job(op: number, arg: number, rows: number, input?: (from: number, to: number) => void): void {
     const k = this.#k!;
     const c = new Int32Array(k.memory.buffer, this.#ctrl, CTRL_BYTES / 4);
     new Int32Array(k.memory.buffer, this.#net, 2)[N_BATCH] = rows;
     c[C_OP] = op;
     c[C_ARG] = arg;
     const pool = this.#pool;
+    const t0 = profile.onJob ? performance.now() : 0;
+    let threads = 1;
     if (pool && rows >= 4 * pool.threads && rows * this.#flopsPerRow >= tuning.minFlops) {
-      c[C_THREADS] = pool.threads;
-      pool.run(() => k.run_job(this.#ctrl, 0, pool.threads));
+      threads = c[C_THREADS] = pool.threads;
+      // a row job with its input still to copy: the helpers' rows first, then this thread's own while they run
+      const own = input ? rowSplit(rows, 1, pool.threads) : 0;
+      input?.(own, rows);
+      pool.run(() => {
+        input?.(0, own);
+        k.run_job(this.#ctrl, 0, pool.threads);
+      });
     } else {
       c[C_THREADS] = 1;
+      input?.(0, rows);
       k.run_job(this.#ctrl, 0, 1);
     }
+    profile.onJob?.(op, arg, rows, threads, performance.now() - t0);
   }
 
   #infer(x: Float32Array, batch: number, what: string, softmax: boolean): Float32Array {
@@ -1201,11 +1351,15 @@ export class Mlp {
     const result = new Float32Array(batch * V);
     const rows = Math.min(batch, INFERENCE_CHUNK * this.threads);
     const ws = this.#workspace(rows);
-    this.#pack();
+    this.#pack(this.#precision === 'int8');
     for (let start = 0; start < batch; start += rows) {
       const n = Math.min(rows, batch - start);
-      this.#write(ws.x, x.subarray(start * C, (start + n) * C));
-      this.#job(OP_FORWARD, softmax ? 1 : 0, n);
+      // rows [from, to) of this chunk into the engine, as the job asks for them (src/threads.ts: copy overlap)
+      const input = (from: number, to: number) =>
+        new Float32Array(k.memory.buffer, ws.x + 4 * from * C, (to - from) * C).set(
+          x.subarray((start + from) * C, (start + to) * C),
+        );
+      this.#job(OP_FORWARD, softmax ? 1 : 0, n, input);
       result.set(new Float32Array(k.memory.buffer, softmax ? ws.probs : this.#logits(ws), n * V), start * V);
     }
     return result;
@@ -1228,18 +1382,30 @@ export class Mlp {
     if (labels.length !== batch) {
       throw new CoreError('CORE_BAD_SHAPE', `${what}: ${labels.length} labels for a batch of ${batch}`);
     }
+    const lists = this.inputSparsity ? this.#blockListScratch() : 0;
     const ws = this.#workspace(batch);
-    this.#write(ws.x, x);
     new Uint8Array(k.memory.buffer, ws.targets, batch).set(labels);
     this.#pack();
+    const desc = this.#desc();
+    desc[N_BLOCKS] = lists; // 0: layer 0's weight gradient runs the dense kernel (the same bits)
+    if (lists) inputSparsity.backwardJobs++;
+    desc[N_NONFINITE] = 0;
     const header = () => new Float32Array(k.memory.buffer, this.#net, N_LAYER0);
     const h = header();
     h[N_SMOOTH] = smoothing;
     new Int32Array(h.buffer, h.byteOffset, h.length)[N_TRAINING] = update ? 1 : 0;
     let total = 0;
     try {
-      this.#job(OP_TRAIN_FORWARD, 0, batch);
-      if (update) this.#layers[0].finite = null; // the backward jobs below change the weights
+      const L = this.#layers.length;
+      // L jobs: the forward also runs the last layer's dX per row, the next job that layer's dW (src/layout.ts)
+      // the input rows as the job asks for them: the helpers' first, this thread's own while they run
+      const input = (from: number, to: number) =>
+        new Float32Array(k.memory.buffer, ws.x + 4 * from * C, (to - from) * C).set(x.subarray(from * C, to * C));
+      this.#job(OP_TRAIN_FORWARD, L > 1 ? TRAIN_FORWARD_DX : 0, batch, input);
+      if (update) {
+        this.#layers[0].finite = null; // the backward jobs below change the weights, and say if finite
+        for (const ly of this.#layers) ly.quantized = false;
+      }
       // the mean in f64 over the rows in order, as softmax_xent_forward_f32 sums it
       const losses = new Float32Array(k.memory.buffer, ws.losses, batch);
       for (let i = 0; i < batch; i++) total += losses[i];
@@ -1252,8 +1418,10 @@ export class Mlp {
       let correct = 0;
       for (let i = 0; i < batch; i++) if (p[i] === labels[i]) correct++;
       this.#lastCorrect = correct;
-      for (let i = this.#layers.length - 1; i >= 0; i--)
-        this.#job(OP_BACKWARD, i | (update ? BACKWARD_UPDATE : 0), batch);
+      for (let i = L > 1 ? L - 2 : 0; i >= 0; i--)
+        this.#job(OP_BACKWARD, i | (update ? BACKWARD_UPDATE : 0) | (i + 2 === L ? BACKWARD_WITH_NEXT : 0), batch);
+      // the job that updated layer 0 checked its new weights (whether the next forward may skip zero inputs)
+      if (update) this.#layers[0].finite = this.#desc()[N_NONFINITE] === 0;
     } finally {
       // evaluate() runs the training forward too: without smoothing or dropout
       const e = header();

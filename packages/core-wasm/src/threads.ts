@@ -26,8 +26,26 @@ export const tuning = {
   callerSpinMs: 0.1,
 };
 
+/**
+ * The first batch row of thread tid when a job's n rows are split between `threads` (blocks of 4 rows): split() of
+ * assembly/jobs.ts, which the row jobs use. The caller copies the helpers' input rows first and its own while they
+ * run (Mlp's inference), so the two must agree; a disagreement shows as wrong rows in test/threads.test.ts.
+ */
+export function rowSplit(n: number, tid: number, threads: number): number {
+  const units = Math.ceil(n / 4);
+  return Math.min(Math.floor((units * tid) / threads) * 4, n);
+}
+
 /** Counters for tests: how many jobs ran on more than one thread in this process. */
 export const stats = { parallelJobs: 0 };
+
+/**
+ * Internal profiling hook (scripts/profile.mjs): when set, called after every job of every network with its op and
+ * arg (src/layout.ts), batch rows, the threads that ran it and its wall time in milliseconds.
+ */
+export const profile: {
+  onJob: ((op: number, arg: number, rows: number, threads: number, ms: number) => void) | null;
+} = { onJob: null };
 
 type Host =
   | { kind: 'node'; Worker: new (src: string, opts: { eval: true }) => NodeWorker; cores: number }

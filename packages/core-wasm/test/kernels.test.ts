@@ -322,7 +322,7 @@ for (const variant of variants()) {
 
     it("dense_forward_sparse_f32 skips zero inputs with the dense kernel's bits, at every density and crossover", () => {
       const rand = rng(5);
-      // [B, C, OC] with tails of C mod 4 and OC mod 8 (and mod 32: the 4-panel tile), batch 1, zeros, the real layer
+      // [B, C, OC] with tails of C mod 4 and OC mod 8 (and mod 24: the 3-panel tile), batch 1, zeros, the real layer
       const shapes: [number, number, number][] = [
         [1, 1, 1],
         [1, 784, 512],
@@ -334,6 +334,9 @@ for (const variant of variants()) {
         [17, 130, 129],
         [40, 784, 512],
         [2, 3, 100],
+        // more rows than one sweep of the panels takes (64): the second group starts mid-batch
+        [70, 37, 29],
+        [131, 20, 50],
         [0, 5, 7],
         [3, 0, 7],
         [3, 5, 0],
@@ -354,7 +357,7 @@ for (const variant of variants()) {
             pb = heap.put(bias);
           const ppk = heap.put(new Float32Array(k.dense_packed_size(C, OC)));
           k.dense_pack_f32(ppk, pw, pb, OC, C);
-          const list = heap.put(new Float32Array(2 * Math.max(C, 1)));
+          const list = k.alloc(k.dense_sparse_list_bytes(C));
           const sentinel = new Float32Array(B * OC).fill(123);
           const pDense = heap.put(sentinel),
             pScalar = heap.put(sentinel),
@@ -419,7 +422,7 @@ for (const variant of variants()) {
       const ppk = heap.put(new Float32Array(k.dense_packed_size(C, OC)));
       k.dense_pack_f32(ppk, pw, pb, OC, C);
       const py = heap.put(new Float32Array(B * OC)),
-        list = heap.put(new Float32Array(2 * C));
+        list = k.alloc(k.dense_sparse_list_bytes(C));
       k.dense_forward_sparse_f32(py, px, ppk, list, B, C, OC, C);
       const y = heap.get(py, B * OC);
       expect(y.subarray(OC, 2 * OC).every(Number.isNaN)).toBe(true);

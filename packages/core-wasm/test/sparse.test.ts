@@ -75,6 +75,65 @@ for (const variant of variants()) {
       b.dispose();
     });
 
+    it("the sparse weight gradient (fused SGD, Adam, gradients in chunks, odd widths) keeps the dense path's bits on 1-3 threads", async () => {
+      // random inputs at ~20% density with all-zero and dense rows; 37 inputs: C % 8 and C % 4 tails (the relaxed
+      // binary's unfused columns), 29 hidden units: rows past OC & ~3 and a partial panel
+      const rand = rng(21);
+      const rows = 300;
+      const x = new Float32Array(rows * 37);
+      for (let i = 0; i < x.length; i++) {
+        const r = Math.floor(i / 37);
+        x[i] = r % 9 === 4 ? 0 : r % 13 === 6 || rand() < 0.2 ? rand(-1, 1) : 0;
+      }
+      const labels = Uint8Array.from({ length: rows }, () => Math.floor(rand() * 10));
+      const steps: [
+        string,
+        { lr: number; momentum?: number; nesterov?: boolean; weightDecay?: number; optimizer?: 'adam' },
+      ][] = [
+        ['sgd', { lr: 0.1 }],
+        ['momentum', { lr: 0.1, momentum: 0.9 }],
+        ['nesterov + decay', { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 1e-3 }],
+        ['adam', { lr: 1e-3, optimizer: 'adam' }],
+      ];
+      for (const [name, options] of steps) {
+        const nets = await Promise.all(
+          [1, 1, 2, 3].map((threads) => Mlp.create([37, 29, 13, 10], { seed: 4, simd, threads })),
+        );
+        for (let step = 0; step < 3; step++) {
+          const at = step * 64;
+          const xb = x.subarray(at * 37, (at + 64) * 37),
+            yb = labels.subarray(at, at + 64);
+          const want = withDense(nets[0], () => nets[0].trainBatch(xb, yb, 64, options));
+          const before = inputSparsity.backwardJobs;
+          for (const net of nets.slice(1)) {
+            expect(Object.is(net.trainBatch(xb, yb, 64, options), want), `${name} step ${step}`).toBe(true);
+          }
+          expect(inputSparsity.backwardJobs).toBe(before + 3);
+        }
+        for (const net of nets.slice(1)) {
+          for (let l = 0; l < 3; l++) {
+            expectSameBits(
+              net.getLayer(l).weight,
+              nets[0].getLayer(l).weight,
+              `${name}, ${net.threads} threads, W${l}`,
+            );
+            expectSameBits(net.getLayer(l).bias, nets[0].getLayer(l).bias, `${name}, ${net.threads} threads, b${l}`);
+          }
+        }
+        // gradients over all 300 rows: more than one block list holds (256), so the sums continue chunk by chunk
+        const g = withDense(nets[0], () => nets[0].gradients(x, labels, rows));
+        for (const net of nets.slice(1)) {
+          const h = net.gradients(x, labels, rows);
+          expect(Object.is(h.loss, g.loss)).toBe(true);
+          h.layers.forEach((L, l) => {
+            expectSameBits(L.weight, g.layers[l].weight, `${name} gradients, ${net.threads} threads, dW${l}`);
+            expectSameBits(L.bias, g.layers[l].bias, `${name} gradients, ${net.threads} threads, db${l}`);
+          });
+        }
+        nets.forEach((n) => n.dispose());
+      }
+    });
+
     it('a NaN or Inf first-layer weight gives NaN logits (the dense path), set directly or reached by training', async () => {
       const net = await Mlp.create([784, 64, 10], { seed: 5, simd, threads: 2 });
       const { x, labels } = mnist('t10k', 32);
