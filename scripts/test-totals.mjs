@@ -10,6 +10,7 @@ const packages = ['packages', 'apps', 'tests']
   .flatMap((group) =>
     existsSync(path.join(root, group)) ? readdirSync(path.join(root, group)).map((name) => path.join(group, name)) : [],
   )
+  .concat(['bench'])
   .filter((dir) => existsSync(path.join(root, dir, 'vitest.config.ts')));
 const report = (dir) => path.join(root, dir, 'test-results', 'vitest.json');
 

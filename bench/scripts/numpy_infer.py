@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 # NumPy peer of the inference table: the same network as batched float32 matmuls (np.matmul on the BLAS NumPy was
-# built with: OpenBLAS with Debian's libopenblas0-pthread), over the MNIST test images at batch 1, 64 and 256.
-# Usage: /usr/bin/python3 numpy_infer.py WEIGHTS.bin DATA_DIR RUNS  -> one JSON line (rates, predictions, BLAS info)
-import json, os, sys, time
+# built with: OpenBLAS with Debian's libopenblas0-pthread; its threads from OPENBLAS_NUM_THREADS, set by the caller)
+# over the MNIST test images at each batch size.
+# Usage: /usr/bin/python3 numpy_infer.py WEIGHTS.bin DATA_DIR PASSES BATCHES BATCH1_IMAGES
+#   (BATCHES comma-separated) -> one JSON line: ms per pass by batch size, predictions, BLAS info
+import json, os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np
-from weights_io import read_idx, read_weights
+from weights_io import loaded_blas, read_idx, read_weights, time_batches
 
 sizes, params = read_weights(sys.argv[1])
-data_dir, runs = sys.argv[2], int(sys.argv[3])
+data_dir, passes = sys.argv[2], int(sys.argv[3])
+batches, batch1_images = [int(b) for b in sys.argv[4].split(',')], int(sys.argv[5])
 x = read_idx(data_dir, 't10k-images-idx3-ubyte').reshape(-1, sizes[0]).astype(np.float32) / np.float32(255)
 # y = x W^T + b with W^T stored contiguous (in x out), the layout a BLAS sgemm reads best
 layers = [(np.ascontiguousarray(w.T), b) for w, b in params]
@@ -23,31 +26,10 @@ def forward(xb):
     return h
 
 
-def pass_over(batch, count):
-    out = None
-    for s in range(0, count, batch):
-        out = forward(x[s:s + batch])
-    return out
-
-
-result = {'numpy': np.__version__, 'rates': {}}
-for batch, count in ((1, 2000), (64, 10000), (256, 10000)):
-    pass_over(batch, min(count, 2560))  # warm-up
-    times = []
-    for _ in range(runs if batch > 1 else max(1, runs // 2)):
-        t0 = time.perf_counter()
-        pass_over(batch, count)
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    result['rates'][str(batch)] = {'median': count / times[len(times) // 2], 'best': count / times[0], 'images': count}
+result = {'numpy': np.__version__, 'passes': time_batches(forward, x, batches, passes, batch1_images)}
 preds = np.concatenate([forward(x[s:s + 256]).argmax(1) for s in range(0, len(x), 256)])
 result['predictions'] = preds.astype(int).tolist()
-# which BLAS library the process really loaded (Debian switches it with update-alternatives)
-try:
-    libs = sorted({l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.lower() and '/' in l})
-    result['blas'] = ' '.join(os.path.realpath(p) for p in libs) or 'unknown'
-except OSError:
-    result['blas'] = 'unknown'
+result['blas'] = loaded_blas()
 result['openblas_threads'] = os.environ.get('OPENBLAS_NUM_THREADS', 'default (all cores)')
 result['openblas_coretype'] = os.environ.get('OPENBLAS_CORETYPE', '')
 print(json.dumps(result))

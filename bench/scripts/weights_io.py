@@ -1,6 +1,7 @@
 # What the Python peers share: the weights file bench/src/weights.ts writes ('MLPW', u32 layer count, u32 sizes, then
 # per layer the weight (out x in, PyTorch layout) and bias as little-endian float32), so every peer runs the very same
-# numbers; the network those weights make in torch; and the MNIST IDX files.
+# numbers; the network those weights make in torch; the MNIST IDX files; the training input (initial weights and the
+# driver's batch orders); and the inference timing loop every Python peer runs (as bench/src/inference.ts does).
 import os
 import struct
 import numpy as np
@@ -45,3 +46,51 @@ def read_idx(data_dir, name):
     ndim = magic & 0xff
     dims = struct.unpack('>' + 'I' * ndim, d[4:4 + 4 * ndim])
     return np.frombuffer(d, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def time_batches(forward, x, batches, passes, batch1_images):
+    """Inference timing, as bench/src/inference.ts does it: per batch size, one warm-up pass, then `passes` timed passes
+    (batch 1: half as many, over the first batch1_images images) over x in batches; wall milliseconds of each pass.
+    Returns {batch: {'images': n, 'ms': [...]}} with string keys, as the JSON the bench reads."""
+    import time
+    out = {}
+    for batch in batches:
+        count = min(batch1_images, len(x)) if batch == 1 else len(x)
+
+        def one_pass():
+            for s in range(0, count, batch):
+                forward(x[s:s + batch])
+
+        one_pass()
+        ms = []
+        for _ in range(max(1, passes // 2) if batch == 1 else passes):
+            t0 = time.perf_counter()
+            one_pass()
+            ms.append((time.perf_counter() - t0) * 1000)
+        out[str(batch)] = {'images': count, 'ms': ms}
+    return out
+
+
+def read_train_input(weights_path, orders_path, epochs):
+    """The training peers' input (bench/src/train-peers.ts): the initial weights (read_weights) and one order of the
+    training images per epoch (little-endian u32, epoch after epoch), as int64 rows."""
+    sizes, params = read_weights(weights_path)
+    orders = np.fromfile(orders_path, dtype='<u4').reshape(epochs, -1).astype(np.int64)
+    return sizes, params, orders
+
+
+def mnist_arrays(data_dir, inputs):
+    """Train and test images as float32 x / 255 (the network's inputs) and labels as int64."""
+    def images(name):
+        return read_idx(data_dir, name).reshape(-1, inputs).astype(np.float32) / np.float32(255)
+    return (images('train-images-idx3-ubyte'), read_idx(data_dir, 'train-labels-idx1-ubyte').astype(np.int64),
+            images('t10k-images-idx3-ubyte'), read_idx(data_dir, 't10k-labels-idx1-ubyte').astype(np.int64))
+
+
+def loaded_blas():
+    """The BLAS library this process really loaded (Debian switches it with update-alternatives)."""
+    try:
+        libs = sorted({l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.lower() and '/' in l})
+        return ' '.join(os.path.realpath(p) for p in libs) or 'unknown'
+    except OSError:
+        return 'unknown'

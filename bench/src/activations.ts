@@ -2,7 +2,7 @@
 // thread, inference over the 10,000 MNIST test images at batch 256 and training on 200 batches of 64 (SGD), images/s
 // and time relative to ReLU, from the fastest of several interleaved runs (the least disturbed on a shared machine).
 // activationBench measures and returns rows; printActivationTable renders them.
-import { ACTIVATION_NAMES, Mlp, seededRandom, shuffledOrder, type ActivationName } from '@mnist/core-wasm';
+import { ACTIVATION_NAMES, Mlp, train, trainConfig, type ActivationName } from '@mnist/core-wasm';
 import { MNIST_CLASSES, MNIST_PIXELS } from '@mnist/loader/data';
 import type { Dataset } from './mnist.js';
 import { fmt, fmtInt, median, printTable } from './stats.js';
@@ -11,7 +11,8 @@ const SIZES = [MNIST_PIXELS, 512, MNIST_CLASSES];
 const INFER_BATCH = 256;
 const TRAIN_BATCH = 64;
 const TRAIN_BATCHES = 200;
-const LR = 0.1;
+/** Plain SGD lr 0.1, batch 64, through the library's driver (its seeded shuffle of the first epoch). */
+const TRAIN_CONFIG = trainConfig({ epochs: 1, batchSize: TRAIN_BATCH, seed: 1, optimizer: { lr: 0.1 } });
 
 export interface ActivationRow {
   activation: ActivationName;
@@ -31,14 +32,16 @@ export interface ActivationOptions {
 }
 
 /**
- * Each round, for each activation: a network from the same seeded weights trains 200 batches of 64 in the same
- * shuffled order (timed), then runs `passes` inference passes over the test images at batch 256 (timed) and is
+ * Each round, for each activation: a network from the same seeded weights trains the first 200 batches of 64 of
+ * train()'s first epoch (the same shuffled order for all; timed by the driver), then runs `passes` inference passes over the test images at batch 256 (timed) and is
  * tested. A first, untimed round warms up every activation's code.
  */
-export async function activationBench(train: Dataset, test: Dataset, opt: ActivationOptions): Promise<ActivationRow[]> {
-  const order = shuffledOrder(train.count, seededRandom(2000));
-  const xb = new Float32Array(TRAIN_BATCH * MNIST_PIXELS);
-  const yb = new Uint8Array(TRAIN_BATCH);
+export async function activationBench(
+  trainSet: Dataset,
+  test: Dataset,
+  opt: ActivationOptions,
+): Promise<ActivationRow[]> {
+  const data = { images: trainSet.x, labels: trainSet.labels, count: trainSet.count };
   const rows: ActivationRow[] = ACTIVATION_NAMES.map((activation) => ({
     activation,
     inference: [],
@@ -50,17 +53,17 @@ export async function activationBench(train: Dataset, test: Dataset, opt: Activa
     for (const row of rows) {
       const net = await Mlp.create(SIZES, { seed: 1, activation: row.activation, threads: 1, simd: opt.simd });
       try {
+        // the first batches of the driver's first epoch: train() stops after the batch on which the signal aborts
         const batches = warmup ? 20 : TRAIN_BATCHES;
-        const t0 = performance.now();
-        for (let s = 0; s < batches; s++) {
-          for (let i = 0; i < TRAIN_BATCH; i++) {
-            const j = order[s * TRAIN_BATCH + i];
-            xb.set(train.x.subarray(j * MNIST_PIXELS, (j + 1) * MNIST_PIXELS), i * MNIST_PIXELS);
-            yb[i] = train.labels[j];
-          }
-          net.trainBatch(xb, yb, TRAIN_BATCH, { lr: LR });
-        }
-        const trainMs = performance.now() - t0;
+        const stop = new AbortController();
+        const r = await train(net, data, TRAIN_CONFIG, {
+          signal: stop.signal,
+          onStep: (s) => {
+            if (s.step === batches) stop.abort();
+          },
+        });
+        if (r.steps !== batches) throw new Error(`activation bench: trained ${r.steps} batches, not ${batches}`);
+        const trainMs = r.seconds * 1000;
         const inferMs: number[] = [];
         for (let p = 0; p < (warmup ? 1 : opt.passes); p++) {
           const t1 = performance.now();
@@ -90,7 +93,7 @@ export function printActivationTable(rows: ActivationRow[], opt: ActivationOptio
   printTable(
     `Activations: core-wasm ${opt.simd === 'plain' ? 'simd' : 'relaxed-simd'}, 1 thread, 784-512-10 from the same ` +
       `seeded weights; inference over the 10,000 test images at batch ${INFER_BATCH} (${opt.rounds} x ${opt.passes} ` +
-      `passes), training ${TRAIN_BATCHES} batches of ${TRAIN_BATCH}, SGD lr ${LR} (${opt.rounds} runs), interleaved; ` +
+      `passes), training ${TRAIN_BATCHES} batches of ${TRAIN_BATCH}, SGD lr ${TRAIN_CONFIG.optimizer.lr} through train() (${opt.rounds} runs), interleaved; ` +
       'images/s of the fastest run and the median; time = this / ReLU, fastest runs',
     [
       'activation',

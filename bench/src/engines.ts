@@ -1,8 +1,10 @@
 // The in-process engines the benchmark compares. Each runs the same MLP (PyTorch-layout weights, ReLU between layers):
-// inference on batches and, where it can, SGD training. Out-of-process peers (onnxruntime-web, NumPy) are in peers.ts.
+// inference on batches and, for the peers, SGD with momentum on the batches training.ts gives them (ours trains
+// through the library's driver, train(), in training.ts). Out-of-process peers are in peers.ts and train-peers.ts.
 import { createRequire } from 'node:module';
 import { Mlp, argmaxRows, type LayerParams } from '@mnist/core-wasm';
 import { PlainJsMlp } from './plainjs.js';
+import type { PeerTrainer } from './training.js';
 
 export interface Engine {
   /** Row label in the tables. */
@@ -15,8 +17,8 @@ export interface Engine {
   load(layers: LayerParams[]): Promise<void>;
   /** Logits for `batch` rows of x. */
   forward(x: Float32Array, batch: number): Float32Array;
-  /** One SGD step (lr, no momentum), returning the mean loss before it; absent if the engine cannot train. */
-  trainBatch?(x: Float32Array, labels: Uint8Array, batch: number, lr: number): number;
+  /** A peer's SGD step with momentum (training.ts trainPeer), returning the mean loss before it. */
+  trainBatch?: PeerTrainer['trainBatch'];
   /** Predicted classes for `count` rows, in batches of 256. */
   predict(x: Float32Array, count: number): Int32Array;
   /** The current weights in PyTorch layout (after training), if the engine can give them back. */
@@ -25,21 +27,26 @@ export interface Engine {
 }
 
 /**
- * @mnist/core-wasm with a given binary and thread count ('auto' = all cores). By default the first layer skips zero
- * pixels, as the library does; `denseOnly` turns that off for this engine's calls (the dense kernels alone).
+ * @mnist/core-wasm with a given binary and thread count ('auto' = all cores), for inference. By default the first
+ * layer skips zero pixels, as the library does; `denseOnly` turns that off for this engine's calls (the dense kernels
+ * alone); `precision: 'int8'` runs the optional int8 inference path (MlpOptions.precision).
  */
-export function coreWasm(simd: 'plain' | 'relaxed', threads: number | 'auto', denseOnly = false): Engine {
+export function coreWasm(
+  simd: 'plain' | 'relaxed',
+  threads: number | 'auto',
+  denseOnly = false,
+  precision: 'float32' | 'int8' = 'float32',
+): Engine {
   let net: Mlp | null = null;
   const engine: Engine = {
-    name: `core-wasm ${simd === 'plain' ? 'simd' : 'relaxed-simd'}${denseOnly ? ', dense only' : ''}`,
+    name: `core-wasm ${simd === 'plain' ? 'simd' : 'relaxed-simd'}${denseOnly ? ', dense only' : ''}${precision === 'int8' ? ', int8' : ''}`,
     threads: String(threads),
     async load(layers) {
       net?.dispose();
-      net = await Mlp.fromLayers(layers, { simd, threads, inputSparsity: !denseOnly });
+      net = await Mlp.fromLayers(layers, { simd, threads, inputSparsity: !denseOnly, precision });
       engine.threads = String(net.threads);
     },
     forward: (x, batch) => net!.forward(x, batch),
-    trainBatch: (x, labels, batch, lr) => net!.trainBatch(x, labels, batch, { lr }),
     predict: (x, count) => net!.predict(x.subarray(0, count * net!.sizes[0]), count),
     layers: () => Array.from({ length: net!.layerCount }, (_, i) => net!.getLayer(i)),
     dispose: () => {
@@ -61,7 +68,7 @@ export function plainJs(): Engine {
       net = new PlainJsMlp(layers);
     },
     forward: (x, batch) => net!.forward(x, batch),
-    trainBatch: (x, labels, batch, lr) => net!.trainBatch(x, labels, batch, lr),
+    trainBatch: (x, labels, batch, step) => net!.trainBatch(x, labels, batch, step),
     predict: (x, count) => net!.predict(x, count, 256),
     dispose: () => {
       net = null;
@@ -87,13 +94,16 @@ async function tfjs(): Promise<Tf> {
 
 /**
  * TensorFlow.js 4.22 with @tensorflow/tfjs-backend-wasm (XNNPACK). Weights are kept transposed (in x out) so every
- * product is a plain matMul; training is hand-written backprop in tf ops (no autodiff), one dataSync per step for
- * the loss. Its threads do not start in Node, so it runs on one.
+ * product is a plain matMul; training is hand-written backprop in tf ops (no autodiff) and SGD with momentum, one
+ * dataSync per step for the loss. Its threads do not start in Node, so it runs on one.
  */
 export function tfjsWasm(): Engine {
   let tf: Tf;
   let Wt: import('@tensorflow/tfjs-core').Variable[] = [];
   let b: import('@tensorflow/tfjs-core').Variable[] = [];
+  // momentum buffers, zero at load (so the first step's buffer is the gradient, as in PyTorch)
+  let vW: import('@tensorflow/tfjs-core').Variable[] = [];
+  let vb: import('@tensorflow/tfjs-core').Variable[] = [];
   let sizes: number[] = [];
   const forwardT = (x: import('@tensorflow/tfjs-core').Tensor2D) => {
     let h: import('@tensorflow/tfjs-core').Tensor2D = x;
@@ -104,9 +114,11 @@ export function tfjsWasm(): Engine {
     return h;
   };
   const free = () => {
-    for (const v of [...Wt, ...b]) v.dispose();
+    for (const v of [...Wt, ...b, ...vW, ...vb]) v.dispose();
     Wt = [];
     b = [];
+    vW = [];
+    vb = [];
   };
   return {
     name: 'TensorFlow.js 4.22 (tfjs-backend-wasm)',
@@ -119,11 +131,13 @@ export function tfjsWasm(): Engine {
         Wt.push(tf.variable(tf.tidy(() => tf.transpose(tf.tensor2d(L.weight, [L.out, L.in])))));
         b.push(tf.variable(tf.tensor1d(L.bias)));
       }
+      vW = Wt.map((W) => tf.variable(tf.zerosLike(W)));
+      vb = b.map((v) => tf.variable(tf.zerosLike(v)));
     },
     forward(x, batch) {
       return tf.tidy(() => forwardT(tf.tensor2d(x, [batch, sizes[0]])).dataSync() as Float32Array);
     },
-    trainBatch(x, labels, batch, lr) {
+    trainBatch(x, labels, batch, { lr, momentum }) {
       return tf.tidy(() => {
         const L = Wt.length;
         const acts: import('@tensorflow/tfjs-core').Tensor2D[] = [tf.tensor2d(x, [batch, sizes[0]])];
@@ -147,8 +161,11 @@ export function tfjsWasm(): Engine {
               tf.step(acts[i]),
             ) as import('@tensorflow/tfjs-core').Tensor2D;
           }
-          Wt[i].assign(tf.sub(Wt[i], tf.mul(dW, lr)));
-          b[i].assign(tf.sub(b[i], tf.mul(db, lr)));
+          // buf = momentum * buf + g; p -= lr * buf
+          vW[i].assign(tf.add(tf.mul(vW[i], momentum), dW));
+          vb[i].assign(tf.add(tf.mul(vb[i], momentum), db));
+          Wt[i].assign(tf.sub(Wt[i], tf.mul(vW[i], lr)));
+          b[i].assign(tf.sub(b[i], tf.mul(vb[i], lr)));
         }
         return loss.dataSync()[0];
       });

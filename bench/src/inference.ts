@@ -1,19 +1,30 @@
-// Inference timing shared by every in-process engine and the onnxruntime child: images/s at batch 1, 64 and 256
-// over the MNIST test images (medians of several passes after a warm-up), and the predictions at batch 256.
+// Inference timing shared by every in-process engine, the onnxruntime children and (in Python, weights_io.py's
+// time_batches) the NumPy and PyTorch peers: per batch size, a warm-up pass then timed passes over the MNIST test
+// images, wall milliseconds of each pass kept, so that passes from several interleaved rounds can be pooled into one
+// median and best; and the predictions at batch 256.
 import { argmaxRows } from '@mnist/core-wasm';
 import { median } from './stats.js';
 
-export const BATCHES = [1, 64, 256] as const;
+/** The batch sizes swept (a peer's ratio counts against its best one). */
+export const BATCHES = [1, 16, 64, 256, 1024] as const;
 export type Batch = (typeof BATCHES)[number];
+/** Batch 1 runs over the first images only (this many of the 10,000), with half the passes. */
+export const BATCH1_IMAGES = 2000;
+
+/** The timed passes at one batch size: images per pass and wall ms of each. */
+export interface Passes {
+  images: number;
+  ms: number[];
+}
 
 export interface Rate {
   median: number; // images/s, median pass
   best: number; // images/s, fastest pass
-  images: number; // images per pass
 }
 
 export interface InferenceResult {
-  rates: Record<string, Rate>;
+  /** By batch size (as a string key: the JSON the children print). */
+  passes: Record<string, Passes>;
   predictions: Int32Array;
 }
 
@@ -21,8 +32,8 @@ export interface InferenceResult {
 export type Forward = (x: Float32Array, batch: number) => Float32Array | Promise<Float32Array>;
 
 export interface MeasureOptions {
-  runs: number; // passes per batch size (median); batch 1 uses half
-  images: number; // images per pass at batch 64 and 256 (batch 1: a fifth, at least 256)
+  passes: number; // timed passes per batch size; batch 1 takes half
+  images: number; // images per pass (batch 1: BATCH1_IMAGES, or a fifth of a smaller set, at least 256)
 }
 
 export async function measureInference(
@@ -32,10 +43,10 @@ export async function measureInference(
   classes: number,
   opt: MeasureOptions,
 ): Promise<InferenceResult> {
-  const rates: Record<string, Rate> = {};
+  const passes: Record<string, Passes> = {};
   const predictions = new Int32Array(opt.images);
   for (const batch of BATCHES) {
-    const images = batch === 1 ? Math.max(256, Math.floor(opt.images / 5)) : opt.images;
+    const images = batch === 1 ? Math.min(BATCH1_IMAGES, Math.max(256, Math.floor(opt.images / 5))) : opt.images;
     const pass = async (record: boolean) => {
       for (let s = 0; s < images; s += batch) {
         const n = Math.min(batch, images - s);
@@ -45,14 +56,37 @@ export async function measureInference(
       }
     };
     await pass(batch === 256); // warm-up (and, at batch 256, the predictions)
-    const runs = batch === 1 ? Math.max(1, Math.floor(opt.runs / 2)) : opt.runs;
-    const times: number[] = [];
+    const runs = batch === 1 ? Math.max(1, Math.floor(opt.passes / 2)) : opt.passes;
+    const ms: number[] = [];
     for (let r = 0; r < runs; r++) {
       const t0 = performance.now();
       await pass(false);
-      times.push(performance.now() - t0);
+      ms.push(performance.now() - t0);
     }
-    rates[batch] = { median: (images / median(times)) * 1000, best: (images / Math.min(...times)) * 1000, images };
+    passes[batch] = { images, ms };
   }
-  return { rates, predictions };
+  return { passes, predictions };
+}
+
+/** Images/s of the median and the fastest pass. */
+export function rate(p: Passes): Rate {
+  return { median: (p.images / median(p.ms)) * 1000, best: (p.images / Math.min(...p.ms)) * 1000 };
+}
+
+/** Adds `more`'s passes to `into` (the same engine measured in a later round). */
+export function pool(into: Record<string, Passes>, more: Record<string, Passes>): void {
+  for (const [batch, p] of Object.entries(more)) {
+    if (into[batch]) into[batch].ms.push(...p.ms);
+    else into[batch] = { images: p.images, ms: [...p.ms] };
+  }
+}
+
+/** The batch size with the highest median rate, and that rate. */
+export function bestBatch(passes: Record<string, Passes>): { batch: number; rate: number } {
+  let best = { batch: 0, rate: 0 };
+  for (const [batch, p] of Object.entries(passes)) {
+    const r = rate(p).median;
+    if (r > best.rate) best = { batch: Number(batch), rate: r };
+  }
+  return best;
 }

@@ -1,5 +1,5 @@
 // A plain-JavaScript MLP, the baseline peer of the benchmark: the same math as @mnist/core-wasm (Linear layers in
-// PyTorch layout, ReLU, softmax cross-entropy, SGD) written as straightforward Float32Array loops.
+// PyTorch layout, ReLU, softmax cross-entropy, SGD with momentum) written as straightforward Float32Array loops.
 import type { LayerParams } from '@mnist/core-wasm';
 
 interface Layer {
@@ -7,6 +7,8 @@ interface Layer {
   b: Float32Array; // (out)
   dW: Float32Array;
   db: Float32Array;
+  vW: Float32Array; // momentum buffers
+  vb: Float32Array;
   in: number;
   out: number;
 }
@@ -40,6 +42,8 @@ export class PlainJsMlp {
       b: L.bias.slice(),
       dW: new Float32Array(L.weight.length),
       db: new Float32Array(L.out),
+      vW: new Float32Array(L.weight.length),
+      vb: new Float32Array(L.out),
       in: L.in,
       out: L.out,
     }));
@@ -80,7 +84,13 @@ export class PlainJsMlp {
     return pred;
   }
 
-  trainBatch(x: Float32Array, labels: Uint8Array, B: number, lr: number): number {
+  /** One SGD step with momentum (buf = momentum * buf + g; p -= lr * buf, as torch.optim.SGD), the loss before it. */
+  trainBatch(
+    x: Float32Array,
+    labels: Uint8Array,
+    B: number,
+    { lr, momentum }: { lr: number; momentum: number },
+  ): number {
     const acts = this.activations(x, B);
     const logits = acts[acts.length - 1];
     const V = this.layers[this.layers.length - 1].out;
@@ -124,8 +134,14 @@ export class PlainJsMlp {
       }
     }
     for (const L of this.layers) {
-      for (let j = 0; j < L.W.length; j++) L.W[j] -= lr * L.dW[j];
-      for (let j = 0; j < L.b.length; j++) L.b[j] -= lr * L.db[j];
+      for (let j = 0; j < L.W.length; j++) {
+        L.vW[j] = momentum * L.vW[j] + L.dW[j];
+        L.W[j] -= lr * L.vW[j];
+      }
+      for (let j = 0; j < L.b.length; j++) {
+        L.vb[j] = momentum * L.vb[j] + L.db[j];
+        L.b[j] -= lr * L.vb[j];
+      }
     }
     return loss / B;
   }

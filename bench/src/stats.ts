@@ -1,4 +1,6 @@
-// Timing helpers for the benchmark: medians of repeated runs after a warm-up, and table printing.
+// Timing helpers for the benchmark: medians of repeated runs after a warm-up, and table printing (each table closes
+// with the load average, since the machine may be shared).
+import { loadavg } from 'node:os';
 
 /** Runs fn `warmup` times, then `runs` times: median and fastest wall time in milliseconds. */
 export function timeRuns(fn: () => void, runs: number, warmup = 2): { median: number; best: number } {
@@ -28,7 +30,14 @@ export function printTable(title: string, header: string[], rows: (string | numb
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of cells.slice(1)) console.log(line(r));
+  console.log(`(load average after this table: ${loadNow()})`);
 }
+
+/** The 1, 5 and 15 minute load averages, e.g. '1.52 1.80 1.91'. */
+export const loadNow = () =>
+  loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ');
 
 export const fmt = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
 export const fmtInt = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'n/a');
