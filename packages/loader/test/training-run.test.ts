@@ -83,7 +83,8 @@ describe('saveTrainingRun / readTrainingRun', () => {
       dropout: [0.2],
       images: 50,
     });
-    expect(read.optimizerConfig).toMatchObject({ optimizer: 'adam', lr: 0.0015, weightDecay: 0 });
+    // the run's base lr (the param group's initial_lr under a scheduler), not where the schedule has got to (0.0015)
+    expect(read.optimizerConfig).toMatchObject({ optimizer: 'adam', lr: 0.002, weightDecay: 0 });
     const state = runStateOf(read);
     expect(state.epoch).toBe(2);
     expect(state.schedule).toEqual({ steps: 2 });
