@@ -1,13 +1,15 @@
-// Builds the static site into dist/: esbuild bundles for the page and the worker, index.html, the CSS, the default
-// model, the MNIST IDX files gzipped (fetched lazily by the worker: t10k for the Test-set view, train for Train), the
-// web app manifest with its icons, and the service worker with the list of files it caches and their versions.
-// Every URL in the site is relative, so dist/ works from any folder of any static host.
+// Builds the static site into dist/: esbuild bundles for the page (main.js, the first screen, and chunks/: the other
+// views and @mnist/viz, loaded later), the engine worker and the PNG worker; index.html with a modulepreload for each
+// chunk main.js imports, the CSS, the default model, the MNIST IDX files gzipped (fetched lazily by the worker: t10k
+// for the Test-set view, train for Train), the web app manifest with its icons, and the service worker with the list
+// of files it caches and their versions. Every URL in the site is relative, so dist/ works from any folder of any
+// static host.
 // Usage: node scripts/build.mjs [--watch]   (the packages it imports must be built first: turbo does that)
 import { build, context } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gzip, constants, deflateSync } from 'node:zlib';
@@ -26,6 +28,7 @@ const SHELL = [
   './',
   'main.js',
   'worker.js',
+  'png-worker.js',
   'style.css',
   'manifest.webmanifest',
   'icons/icon-192.png',
@@ -117,12 +120,13 @@ async function versionOf(files) {
   return hash.digest('hex').slice(0, 16);
 }
 
-/** dist/sw.js, with the files it caches and the versions of both caches. */
-async function serviceWorker() {
+/** dist/sw.js, with the files it caches (the shell and the page's chunks) and the versions of both caches. */
+async function serviceWorker(chunks) {
   const data = DATA.flatMap((name) => (name.startsWith('t10k') || name.startsWith('train') ? [`data/${name}.gz`] : []));
+  const shell = [...SHELL, ...chunks];
   const BUILD = {
-    version: await versionOf(SHELL),
-    shell: SHELL,
+    version: await versionOf(shell),
+    shell,
     dataVersion: await versionOf(data),
     data: PRECACHED_DATA,
   };
@@ -146,22 +150,64 @@ const common = {
   legalComments: 'none',
 };
 
-const options = {
+// The page: main.js holds what the first screen needs (the model panel, the Draw view, the tabs); the other views and
+// @mnist/viz (Observable Plot, d3, pako) are dynamic imports, split into chunks/ and loaded once the first model is in
+// (or when a view is first shown).
+const page = {
   ...common,
-  entryPoints: { main: 'src/main.ts', worker: 'src/worker.ts', style: 'src/style.css' },
+  entryPoints: { main: 'src/main.ts', style: 'src/style.css' },
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  // V8's explicit compile hint: compile every function while the file streams in, off the main thread, instead of
+  // lazily on its first call (the first Plot figures, compiled lazily, made 60-120 ms tasks: README, Performance).
+  banner: { js: '//# allFunctionsCalledOnLoad' },
+  sourcemap: true,
+  metafile: true,
+};
+// The engine worker and the PNG worker (the big figures' pixels, src/png-worker.ts): one file each, so each starts
+// without a second round trip.
+const worker = {
+  ...common,
+  entryPoints: { worker: 'src/worker.ts', 'png-worker': 'src/png-worker.ts' },
   sourcemap: true,
 };
 
+/** An output's path relative to dist/, as the site's URLs say it. */
+const sitePath = (out) => relative(dist, join(root, out)).split(sep).join('/');
+/** The page's chunks, as the service worker lists them. */
+const chunksOf = (metafile) =>
+  Object.keys(metafile.outputs)
+    .map(sitePath)
+    .filter((file) => file.startsWith('chunks/') && file.endsWith('.js'))
+    .sort();
+
+/**
+ * index.html with a modulepreload link for each chunk main.js imports statically: they download while main.js
+ * does, instead of after it (the first screen's code is main.js and those chunks).
+ */
+async function indexHtml(metafile) {
+  const [, main] = Object.entries(metafile.outputs).find(([out]) => sitePath(out) === 'main.js');
+  const preloads = main.imports
+    .filter((i) => i.kind === 'import-statement')
+    .map((i) => `  <link rel="modulepreload" href="${sitePath(i.path)}">\n`)
+    .join('');
+  const html = await readFile(join(root, 'src', 'index.html'), 'utf8');
+  const script = '  <script type="module" src="main.js"></script>\n';
+  if (!html.includes(script)) throw new Error('src/index.html: no <script type="module" src="main.js"> line');
+  await writeFile(join(dist, 'index.html'), html.replace(script, preloads + script));
+}
+
 const t0 = performance.now();
 await assets();
+await rm(join(dist, 'chunks'), { recursive: true, force: true }); // chunk names change with their content
 if (process.argv.includes('--watch')) {
   // No service worker while watching: its cache would keep serving the first build.
   await rm(join(dist, 'sw.js'), { force: true });
-  const ctx = await context(options);
-  await ctx.watch();
+  for (const options of [page, worker]) await (await context(options)).watch();
   console.log('web: watching src/ (assets are built once, no service worker)');
 } else {
-  await build(options);
-  await serviceWorker();
+  const [{ metafile }] = await Promise.all([build(page), build(worker)]);
+  await indexHtml(metafile);
+  await serviceWorker(chunksOf(metafile));
   console.log(`web: built dist/ in ${Math.round(performance.now() - t0)} ms`);
 }

@@ -46,12 +46,14 @@ export function cellGrid(figure: Element, options: CellGridOptions): CellGrid {
   grid.setAttribute('aria-label', options.label);
   grid.setAttribute('aria-rowcount', String(rows));
   grid.setAttribute('aria-colcount', String(Math.min(columns, count)));
+  // The rows share the height and each cell is 1/columns wide (style.css): one custom property here rather than an
+  // inline style on each of up to 512 cells, which would make the browser style every cell on its own.
+  grid.style.setProperty('--columns', String(columns));
   const cells: HTMLElement[] = [];
   for (let r = 0; r < rows; r++) {
     const row = document.createElement('div');
     row.setAttribute('role', 'row');
     row.className = 'cell-row';
-    row.style.height = `${100 / rows}%`;
     for (let c = 0; c < columns && r * columns + c < count; c++) {
       const k = r * columns + c;
       const cell = document.createElement('div');
@@ -60,7 +62,6 @@ export function cellGrid(figure: Element, options: CellGridOptions): CellGrid {
       cell.tabIndex = -1;
       cell.dataset.cell = String(k);
       cell.setAttribute('aria-label', cellLabel(k));
-      cell.style.width = `${100 / columns}%`;
       cells.push(cell);
       row.append(cell);
     }

@@ -8,22 +8,27 @@ const RELOADED = 'mnist-isolation-reload';
 
 export function startServiceWorker(modelReady: Promise<void>): void {
   if (!('serviceWorker' in navigator) || !isSecureContext) return;
-  const sw = navigator.serviceWorker;
   const register = () =>
-    sw.register('sw.js').catch((err: unknown) => {
+    navigator.serviceWorker.register('sw.js').catch((err: unknown) => {
       // e.g. `build --watch` writes no sw.js: the app runs as a plain page
       console.warn(`service worker not registered: ${(err as Error).message}`);
     });
   if (crossOriginIsolated) {
-    sessionStorage.removeItem(RELOADED);
-    // Nothing is urgent: cache the app once the first model is in, when caching no longer competes with it.
+    // Nothing is urgent: cache the app once the first model is in, when caching no longer competes with it (even
+    // touching navigator.serviceWorker costs the page's start-up a few milliseconds).
     const idle =
       'requestIdleCallback' in window
         ? (f: () => void) => requestIdleCallback(f, { timeout: 3000 })
         : (f: () => void) => setTimeout(f, 500);
-    void modelReady.finally(() => idle(() => void register()));
+    void modelReady.finally(() =>
+      idle(() => {
+        sessionStorage.removeItem(RELOADED);
+        void register();
+      }),
+    );
     return;
   }
+  const sw = navigator.serviceWorker;
   // Not isolated. A reload through the service worker fixes that, unless the person has started using the page
   // (then the next visit is isolated) or it was already tried in this session.
   let busy = false;

@@ -4,7 +4,7 @@
 // set are cached at the first visit and the training data once downloaded, so with the server stopped and the
 // network off the app reloads, draws, predicts, shows the test set and the weights, and trains. Chromium finds the
 // app installable (manifest, icons, service worker). Where no service worker can run, the app runs on one thread as before.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -18,6 +18,7 @@ import {
   missingBrowser,
   ONE,
   startServer,
+  WEB_ROOT,
 } from './browser.js';
 
 const missing = missingBrowser();
@@ -111,17 +112,26 @@ describe.skipIf(missing !== undefined)('the built site on a plain static host, o
     const data = (cache: Record<string, string[]>) =>
       Object.entries(cache).find(([name]) => name.startsWith('mnist-data-'))!;
     let cache = await cacheContents(page);
+    // the page's chunks too: the views and @mnist/viz are loaded when first wanted, offline as well
+    const chunks = readdirSync(join(WEB_ROOT, 'dist', 'chunks'))
+      .filter((file) => file.endsWith('.js'))
+      .map((file) => `chunks/${file}`);
+    expect(chunks.length).toBeGreaterThan(4);
     expect(shell(cache)[1]).toEqual(
       [
         '',
+        ...chunks,
         'icons/icon-192.png',
         'icons/icon-512.png',
         'main.js',
         'manifest.webmanifest',
         'models/mnist_model.pth',
+        'png-worker.js',
         'style.css',
         'worker.js',
-      ].map((p) => PREFIX + p),
+      ]
+        .map((p) => PREFIX + p)
+        .sort(),
     );
     expect(data(cache)[1]).toEqual(
       ['data/t10k-images-idx3-ubyte.gz', 'data/t10k-labels-idx1-ubyte.gz'].map((p) => PREFIX + p),

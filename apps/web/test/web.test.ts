@@ -204,7 +204,8 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     ).toBe(7);
     await view(page, 'explain');
     await expect.poll(() => page.locator('#view-explain h2').first().textContent()).toBe('Why 7?');
-    expect(await page.locator('#view-explain svg').count()).toBeGreaterThan(4);
+    // the figures are drawn a few per task after the view (figure.ts): wait for them
+    await expect.poll(() => page.locator('#view-explain svg').count()).toBeGreaterThan(4);
     await screenshot(page, '2-explain');
     await view(page, 'draw');
   });
@@ -354,7 +355,9 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     await expect.poll(() => status.getAttribute('data-prediction')).toBe('1');
     await expect.poll(() => page.getByTestId('prediction').getAttribute('data-digit')).toBe('1');
     expect(await page.getByTestId('teach-undo').getAttribute('data-undo')).toBe('1');
-    expect(await page.locator('[data-testid=teach-status] + .gradient-figures svg').count()).toBeGreaterThan(1);
+    await expect
+      .poll(() => page.locator('[data-testid=teach-status] + .gradient-figures svg').count())
+      .toBeGreaterThan(1);
     await screenshot(page, '7-teach-it');
     // the same step in Node: the downloaded weights are the core's, bit for bit, and so is the test-set count
     const taught = await downloadCurrent();

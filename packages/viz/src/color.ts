@@ -103,14 +103,17 @@ export interface SymmetricExtent {
  * The symmetric colour domain [-maxAbs, maxAbs] for values[start, end) (or the listed ranges). A trained layer's
  * weights are heavy-tailed (fc1 of a 97% MLP: max |w| 0.36, 99.5th percentile 0.11), so scaling to the maximum would
  * leave almost every tile pale; the few weights beyond the 99.5th percentile are drawn at full colour instead.
+ * With `clip` false, maxAbs is the maximum (for callers that fix the limit and only want max and nonFinite).
  */
 export function symmetricExtent(
   values: ArrayLike<number>,
   ranges: [number, number][] = [[0, values.length]],
+  clip = true,
 ): SymmetricExtent {
   let count = 0;
   for (const [start, end] of ranges) count += end - start;
-  const magnitudes = new Float32Array(count);
+  // Without clip (the caller fixes the colour limit) only max and nonFinite are wanted: no copy, no quickselect.
+  const magnitudes = new Float32Array(clip ? count : 0);
   let n = 0;
   let nonFinite = 0;
   let max = 0;
@@ -119,11 +122,12 @@ export function symmetricExtent(
       const v = values[i];
       if (Number.isFinite(v)) {
         const a = Math.abs(v);
-        magnitudes[n++] = a;
+        if (clip) magnitudes[n++] = a;
         if (a > max) max = a;
       } else nonFinite++;
     }
   if (max === 0) return { maxAbs: 1, max, nonFinite };
+  if (!clip) return { maxAbs: max, max, nonFinite };
   if (n < MIN_CLIP_COUNT) return { maxAbs: max, max, nonFinite };
   const quantile = select(magnitudes.subarray(0, n), Math.floor(CLIP_QUANTILE * (n - 1)));
   return { maxAbs: quantile > 0 ? quantile : max, max, nonFinite };

@@ -8,6 +8,7 @@ import type { FigureOptions, FigureSvg } from './dom.js';
 import {
   asSvg,
   checkArray,
+  checkPng,
   checkPositiveInteger,
   describeFigure,
   resolveDocument,
@@ -16,8 +17,8 @@ import {
   stack,
   tagMarks,
 } from './figure.js';
-import { fillTile, gridImage, gridLayout, gridPixels, tileOrigin } from './grid.js';
-import { pngDataUrl } from './png.js';
+import { fillTile, gridImage, type GridLayout, gridLayout, gridPixels, tileOrigin } from './grid.js';
+import { type IndexedImage, pngDataUrl } from './png.js';
 
 export interface PixelOptions {
   /**
@@ -77,18 +78,28 @@ export interface PredictionGridOptions extends FigureOptions, PixelOptions {
   showTrue?: 'mistakes' | 'always';
   /** Dataset index of each digit, shown in hover titles (default 0, 1, 2, ...). */
   indices?: ArrayLike<number>;
+  /** The digits' PNG, already encoded: `pngDataUrl(predictionGridImage(images, labels, predictions, options))`. */
+  png?: string;
 }
 
-/**
- * Digits in a grid, each labelled with its prediction; mistakes get a red frame and a red "prediction (true)" label.
- * images holds n consecutive images (n*784 values), labels and predictions n classes each.
- */
-export function predictionGrid(
+/** What predictionGrid draws, from the checked inputs and options: the digits and the grid layout. */
+interface DigitsPlan {
+  n: number;
+  side: number;
+  inputs: number;
+  shown: number;
+  margin: number;
+  width: number;
+  indices: ArrayLike<number>;
+  layout: GridLayout;
+}
+
+function digitsPlan(
   images: ArrayLike<number>,
   labels: ArrayLike<number>,
   predictions: ArrayLike<number>,
-  options: PredictionGridOptions = {},
-): FigureSvg {
+  options: PredictionGridOptions,
+): DigitsPlan {
   checkArray('images', images);
   checkArray('labels', labels);
   checkArray('predictions', predictions);
@@ -108,17 +119,55 @@ export function predictionGrid(
   const indices = options.indices ?? Array.from({ length: n }, (_, i) => i);
   if (indices.length !== n)
     throw invalidOption(`invalid indices: expected ${n} (one per image), got ${indices.length}`);
-  const document = resolveDocument(options);
+  checkPng(options.png);
   const columns = checkPositiveInteger('columns', options.columns ?? 10);
   const shown = Math.min(columns, n);
   const margin = 4;
   const width = resolveWidth(options, Math.min(640, shown * 64 + 2 * margin));
   const layout = gridLayout({ count: n, side, columns, gap: 2, plotWidth: width - 2 * margin, labelHeight: 14 });
+  return { n, side, inputs, shown, margin, width, indices, layout };
+}
+
+/** The digits' pixels: one indexed image of the whole grid on the grey palette. */
+function digitsImage(
+  images: ArrayLike<number>,
+  options: PixelOptions,
+  { n, inputs, layout }: DigitsPlan,
+): IndexedImage {
   const pixels = gridPixels(layout, DIGIT_GAP_INDEX);
   const index = greyIndex(images, pixelRange(images, options));
   for (let k = 0; k < n; k++) fillTile(layout, pixels, k, index, k * inputs);
   const { palette, alpha } = greyPalette();
-  const src = pngDataUrl({ width: layout.imageWidth, height: layout.imageHeight, indices: pixels, palette, alpha });
+  return { width: layout.imageWidth, height: layout.imageHeight, indices: pixels, palette, alpha };
+}
+
+/**
+ * The one image predictionGrid draws (every digit, in one grid), to be encoded elsewhere (e.g. in a worker) and given
+ * back as `png` (see weightTilesImage). Needs no document.
+ */
+export function predictionGridImage(
+  images: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  predictions: ArrayLike<number>,
+  options: PredictionGridOptions = {},
+): IndexedImage {
+  return digitsImage(images, options, digitsPlan(images, labels, predictions, options));
+}
+
+/**
+ * Digits in a grid, each labelled with its prediction; mistakes get a red frame and a red "prediction (true)" label.
+ * images holds n consecutive images (n*784 values), labels and predictions n classes each.
+ */
+export function predictionGrid(
+  images: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  predictions: ArrayLike<number>,
+  options: PredictionGridOptions = {},
+): FigureSvg {
+  const plan = digitsPlan(images, labels, predictions, options);
+  const { n, side, shown, margin, width, indices, layout } = plan;
+  const document = resolveDocument(options);
+  const src = options.png ?? pngDataUrl(digitsImage(images, options, plan));
 
   const digits = Array.from({ length: n }, (_, k) => k);
   const mistakes = digits.filter((k) => labels[k] !== predictions[k]);

@@ -26,6 +26,12 @@ export function resolveWidth(options: FigureOptions | undefined, fallback: numbe
   return width;
 }
 
+/** A pre-encoded `png` option (weightTiles, heatmap, predictionGrid) must be a PNG data URL. */
+export function checkPng(png: unknown): void {
+  if (png !== undefined && !(typeof png === 'string' && png.startsWith('data:image/png;base64,')))
+    throw invalidOption("invalid png: expected a data:image/png;base64 URL (pngDataUrl of the figure's image)");
+}
+
 export function checkPositiveInteger(name: string, value: unknown): number {
   if (!(typeof value === 'number' && Number.isInteger(value) && value > 0))
     throw invalidOption(`invalid ${name}: ${String(value)} (expected a positive integer)`);

@@ -9,12 +9,14 @@ import {
   divergingPalette,
   GAP_INDEX,
   symmetricExtent,
+  type SymmetricExtent,
 } from './color.js';
 import { invalidInput, invalidOption, warn } from './errors.js';
 import type { FigureOptions, FigureSvg } from './dom.js';
 import {
   asSvg,
   checkArray,
+  checkPng,
   checkPositiveInteger,
   describeFigure,
   describeNumber,
@@ -23,8 +25,17 @@ import {
   stack,
   tagMarks,
 } from './figure.js';
-import { fillTile, gridImage, gridLayout, gridPixels, rendering, thinned, tileOrigin } from './grid.js';
-import { pngDataUrl } from './png.js';
+import {
+  fillTile,
+  gridImage,
+  type GridLayout,
+  gridLayout,
+  gridPixels,
+  rendering,
+  thinned,
+  tileOrigin,
+} from './grid.js';
+import { type IndexedImage, pngDataUrl } from './png.js';
 
 export interface WeightTilesOptions extends FigureOptions {
   /** Inputs per unit (a square number of pixels); default 784 = 28x28. */
@@ -45,6 +56,13 @@ export interface WeightTilesOptions extends FigureOptions {
   tileLabels?: boolean;
   /** Colour legend label; default "weight". */
   label?: string;
+  /** The tiles' PNG, already encoded: `pngDataUrl(weightTilesImage(W1, options))` (see weightTilesImage). */
+  png?: string;
+  /**
+   * A transparent hit area per tile with a hover title and `data-unit` (default true); false for a page that lays
+   * its own grid of cells over the tiles, where they would only be more elements to style and lay out.
+   */
+  hitAreas?: boolean;
 }
 
 function checkMatrix(matrix: ArrayLike<number>, rows: number, cols: number): void {
@@ -61,12 +79,21 @@ export function warnNonFinite(figure: string, count: number): void {
   if (count > 0) warn(`${figure}: ${count} non-finite value${count === 1 ? '' : 's'} (NaN or ±Infinity) drawn black`);
 }
 
-/**
- * Each first-layer unit's weights as a square tile (28x28 for MNIST), in one grid, on a diverging scale centred on 0.
- * W1 is PyTorch's fc1.weight: out x in, row-major, so unit k's weights are W1[k*in .. (k+1)*in).
- * Tile k sits at column k % columns, row floor(k / columns); the axes read "unit = row start + column".
- */
-export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions): FigureSvg {
+/** What weightTiles draws, worked out from the checked options: the units, the colour scale and the grid layout. */
+interface TilesPlan {
+  inputs: number;
+  side: number;
+  units: number[];
+  columnsShown: number;
+  labelled: boolean;
+  extent: SymmetricExtent;
+  maxAbs: number;
+  margin: { top: number; right: number; bottom: number; left: number };
+  width: number;
+  layout: GridLayout;
+}
+
+function tilesPlan(W1: ArrayLike<number>, options: WeightTilesOptions): TilesPlan {
   checkArray('W1', W1);
   if (!options) throw invalidOption('weightTiles: missing options (expected { out, in?: 784 })');
   const inputs = checkPositiveInteger('in', options.in ?? 784);
@@ -76,6 +103,7 @@ export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions):
     throw invalidOption(`invalid in: ${inputs} is not a square number of pixels (expected 784 = 28x28)`);
   checkMatrix(W1, out, inputs);
   checkMaxAbs(options.maxAbs);
+  checkPng(options.png);
   const units = options.units ?? Array.from({ length: out }, (_, k) => k);
   if (units.length === 0) throw invalidOption('invalid units: empty (expected at least one unit index)');
   for (const k of units)
@@ -85,17 +113,13 @@ export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions):
     'columns',
     options.columns ?? (units.length <= 8 ? units.length : Math.ceil(Math.sqrt(2 * units.length))),
   );
-  const document = resolveDocument(options);
   const labelled = options.tileLabels ?? (options.units !== undefined || units.length <= 64);
-
   const extent = symmetricExtent(
     W1,
     units.map((unit): [number, number] => [unit * inputs, (unit + 1) * inputs]),
+    options.maxAbs === undefined,
   );
-  const nonFinite = extent.nonFinite;
   const maxAbs = options.maxAbs ?? extent.maxAbs;
-  warnNonFinite('weightTiles', nonFinite);
-
   const columnsShown = Math.min(columns, units.length);
   const margin = labelled ? { top: 4, right: 4, bottom: 4, left: 4 } : { top: 34, right: 8, bottom: 6, left: 44 };
   const defaultWidth = Math.min(1280, Math.max(640, columnsShown * (side + 1) + margin.left + margin.right));
@@ -108,25 +132,62 @@ export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions):
     plotWidth: width - margin.left - margin.right,
     labelHeight: labelled ? 13 : 0,
   });
+  return { inputs, side, units, columnsShown, labelled, extent, maxAbs, margin, width, layout };
+}
+
+/** An image on the diverging palette, with the colour limit it was drawn with. */
+export interface ScaledImage extends IndexedImage {
+  /** The colour limit: weights at ±maxAbs and beyond get the darkest colours. */
+  maxAbs: number;
+}
+
+/** The tiles' pixels: one indexed image of the whole grid on the diverging palette. */
+function tilesImage(W1: ArrayLike<number>, plan: TilesPlan): ScaledImage {
+  const { layout, units, inputs, maxAbs } = plan;
   const pixels = gridPixels(layout, GAP_INDEX);
   const index = (i: number) => divergingIndex(W1[i], maxAbs);
   units.forEach((unit, k) => fillTile(layout, pixels, k, index, unit * inputs));
   const { palette, alpha } = divergingPalette();
-  const src = pngDataUrl({ width: layout.imageWidth, height: layout.imageHeight, indices: pixels, palette, alpha });
+  return { width: layout.imageWidth, height: layout.imageHeight, indices: pixels, palette, alpha, maxAbs };
+}
+
+/**
+ * The one image weightTiles draws (every tile, in one grid), to be encoded elsewhere, e.g. in a worker, and given
+ * back as `png` with its colour limit: for `image = weightTilesImage(W1, options)`,
+ * `weightTiles(W1, { ...options, png: pngDataUrl(image), maxAbs: image.maxAbs })` is the same figure as
+ * `weightTiles(W1, options)`, without filling and encoding the pixels or finding the percentile. Needs no document.
+ */
+export function weightTilesImage(W1: ArrayLike<number>, options: WeightTilesOptions): ScaledImage {
+  return tilesImage(W1, tilesPlan(W1, options));
+}
+
+/**
+ * Each first-layer unit's weights as a square tile (28x28 for MNIST), in one grid, on a diverging scale centred on 0.
+ * W1 is PyTorch's fc1.weight: out x in, row-major, so unit k's weights are W1[k*in .. (k+1)*in).
+ * Tile k sits at column k % columns, row floor(k / columns); the axes read "unit = row start + column".
+ */
+export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions): FigureSvg {
+  const plan = tilesPlan(W1, options);
+  const { inputs, side, units, columnsShown, labelled, extent, maxAbs, margin, width, layout } = plan;
+  const document = resolveDocument(options);
+  warnNonFinite('weightTiles', extent.nonFinite);
+  const src = options.png ?? pngDataUrl(tilesImage(W1, plan));
 
   const marks: Plot.Markish[] = [gridImage(layout, src)];
-  // One transparent hit area per tile: a hover title, and data-unit for the web app's click-to-enlarge.
-  marks.push(
-    Plot.rect(units, {
-      x1: (_: number, k: number) => tileOrigin(layout, k)[0],
-      y1: (_: number, k: number) => tileOrigin(layout, k)[1],
-      x2: (_: number, k: number) => tileOrigin(layout, k)[0] + side,
-      y2: (_: number, k: number) => tileOrigin(layout, k)[1] + side,
-      fill: 'transparent',
-      title: (unit: number) => `unit ${unit}`,
-      className: 'viz-units',
-    }),
-  );
+  // One transparent hit area per tile: a hover title, and data-unit for a click-to-enlarge.
+  const hitAreas = options.hitAreas ?? true;
+  if (hitAreas)
+    marks.push(
+      Plot.rect(units, {
+        x1: (_: number, k: number) => tileOrigin(layout, k)[0],
+        y1: (_: number, k: number) => tileOrigin(layout, k)[1],
+        x2: (_: number, k: number) => tileOrigin(layout, k)[0] + side,
+        y2: (_: number, k: number) => tileOrigin(layout, k)[1] + side,
+        fill: 'transparent',
+        title: (unit: number) => `unit ${unit}`,
+        className: 'viz-units',
+      }),
+    );
   if (labelled) {
     marks.push(
       Plot.text(units, {
@@ -173,7 +234,7 @@ export function weightTiles(W1: ArrayLike<number>, options: WeightTilesOptions):
       marks,
     }),
   );
-  tagMarks(plot, 'viz-units', 'data-unit', units);
+  if (hitAreas) tagMarks(plot, 'viz-units', 'data-unit', units);
   const legend = divergingLegend(document, maxAbs, {
     label: options.label ?? 'weight',
     marginLeft: margin.left,
@@ -205,6 +266,8 @@ export interface HeatmapOptions extends FigureOptions {
   colLabel?: string;
   /** Fix the colour domain to [-maxAbs, maxAbs]; default the 99.5th percentile of |value| (larger ones clamp), or max |value| below 1000 values. */
   maxAbs?: number;
+  /** A large heatmap's PNG, already encoded: `pngDataUrl(heatmapImage(matrix, options))` (see heatmapImage). */
+  png?: string;
 }
 
 function indexTicks(count: number, spacing: number, minSpacing: number): number[] {
@@ -219,21 +282,54 @@ const MAX_CELLS = 1024;
  * the diverging scale. Small ones are Plot cells with hover titles; large ones (e.g. 512x784) are one PNG,
  * sharp when enlarged and smoothed when shrunk.
  */
-export function heatmap(matrix: ArrayLike<number>, options: HeatmapOptions): FigureSvg {
+/** What heatmap draws, from the checked options: the shape, the colour scale, and cells or one image. */
+interface HeatmapPlan {
+  rows: number;
+  cols: number;
+  extent: SymmetricExtent;
+  maxAbs: number;
+  small: boolean;
+}
+
+function heatmapPlan(matrix: ArrayLike<number>, options: HeatmapOptions): HeatmapPlan {
   checkArray('matrix', matrix);
   if (!options) throw invalidOption('heatmap: missing options (expected { rows, cols })');
   const rows = checkPositiveInteger('rows', options.rows);
   const cols = checkPositiveInteger('cols', options.cols);
   checkMatrix(matrix, rows, cols);
   checkMaxAbs(options.maxAbs);
-  const document = resolveDocument(options);
-  const extent = symmetricExtent(matrix);
-  warnNonFinite('heatmap', extent.nonFinite);
+  checkPng(options.png);
+  const extent = symmetricExtent(matrix, undefined, options.maxAbs === undefined);
   const maxAbs = options.maxAbs ?? extent.maxAbs;
+  const small = rows * cols <= MAX_CELLS && rows <= 64 && cols <= 64;
+  return { rows, cols, extent, maxAbs, small };
+}
+
+/** A large heatmap's pixels: one per value, on the diverging palette. */
+function heatmapPixels(matrix: ArrayLike<number>, { rows, cols, maxAbs }: HeatmapPlan): ScaledImage {
+  const pixels = new Uint8Array(rows * cols);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = divergingIndex(matrix[i], maxAbs);
+  const { palette, alpha } = divergingPalette();
+  return { width: cols, height: rows, indices: pixels, palette, alpha, maxAbs };
+}
+
+/**
+ * The image a large heatmap draws, to be encoded elsewhere (e.g. in a worker) and given back as `png` with its
+ * `maxAbs` (see weightTilesImage); null for a small one, which is drawn as SVG cells. Needs no document.
+ */
+export function heatmapImage(matrix: ArrayLike<number>, options: HeatmapOptions): ScaledImage | null {
+  const plan = heatmapPlan(matrix, options);
+  return plan.small ? null : heatmapPixels(matrix, plan);
+}
+
+export function heatmap(matrix: ArrayLike<number>, options: HeatmapOptions): FigureSvg {
+  const plan = heatmapPlan(matrix, options);
+  const { rows, cols, extent, maxAbs, small } = plan;
+  const document = resolveDocument(options);
+  warnNonFinite('heatmap', extent.nonFinite);
   // A bias vector (rows = 1) is indexed by output unit; a matrix's columns by input.
   const rowLabel = options.rowLabel ?? (rows === 1 ? null : 'output unit');
   const colLabel = options.colLabel ?? (rows === 1 ? 'unit' : 'input');
-  const small = rows * cols <= MAX_CELLS && rows <= 64 && cols <= 64;
   const marginLeft = rows === 1 ? 20 : 44;
   const marginRight = 20;
   const marginTop = small || rows === 1 ? 8 : 22;
@@ -290,10 +386,7 @@ export function heatmap(matrix: ArrayLike<number>, options: HeatmapOptions): Fig
     const plotWidth = width - marginLeft - marginRight;
     const square = rows * (plotWidth / cols);
     const plotHeight = Math.min(600, Math.max(square, Math.min(rows * 24, 96)));
-    const pixels = new Uint8Array(rows * cols);
-    for (let i = 0; i < pixels.length; i++) pixels[i] = divergingIndex(matrix[i], maxAbs);
-    const { palette, alpha } = divergingPalette();
-    const src = pngDataUrl({ width: cols, height: rows, indices: pixels, palette, alpha });
+    const src = options.png ?? pngDataUrl(heatmapPixels(matrix, plan));
     plot = asSvg(
       Plot.plot({
         document,

@@ -13,14 +13,18 @@ import {
   confusionMatrix,
   digitImage,
   heatmap,
+  heatmapImage,
   logitBars,
   lossCurve,
   predictionGrid,
+  predictionGridImage,
+  pngDataUrl,
   probabilityBars,
   signedBars,
   VizError,
   weightDelta,
   weightTiles,
+  weightTilesImage,
   explanation,
 } from '../src/index.js';
 import { warnings } from '../src/errors.js';
@@ -331,6 +335,51 @@ describe('predictionGrid', () => {
       () => predictionGrid(pixels.subarray(1), labels, predictions, { document }),
       'VIZ_INVALID_INPUT',
       `invalid images: expected ${n} images x 784 = ${n * 784} values, got ${n * 784 - 1}`,
+    );
+  });
+});
+
+describe('pre-encoded images (the png option)', () => {
+  // The web app encodes the big figures' PNGs in a worker: the figure drawn from that PNG must be the same figure.
+  const W = seededWeights(61, 40 * 784);
+  const M = seededWeights(62, 40 * 70);
+  const pixels = seededDigits(63, 8);
+  const { labels, predictions } = seededPredictions(63, 8, 0.4);
+
+  it('weightTiles, heatmap and predictionGrid draw the same figure from their image encoded apart', () => {
+    const tiles = { out: 40, columns: 8, width: 400 };
+    const image = weightTilesImage(W, tiles);
+    const encoded = { png: pngDataUrl(image), maxAbs: image.maxAbs };
+    expect(weightTiles(W, { ...tiles, document, ...encoded }).outerHTML).toBe(
+      weightTiles(W, { ...tiles, document }).outerHTML,
+    );
+    const large = { rows: 40, cols: 70, width: 400, label: 'fc.weight' };
+    const map = heatmapImage(M, large)!;
+    expect(heatmap(M, { ...large, document, png: pngDataUrl(map), maxAbs: map.maxAbs }).outerHTML).toBe(
+      heatmap(M, { ...large, document }).outerHTML,
+    );
+    const grid = { columns: 4, indices: labels.map((_, i) => 100 + i) };
+    const png = pngDataUrl(predictionGridImage(pixels, labels, predictions, grid));
+    expect(predictionGrid(pixels, labels, predictions, { ...grid, document, png }).outerHTML).toBe(
+      predictionGrid(pixels, labels, predictions, { ...grid, document }).outerHTML,
+    );
+  });
+
+  it('the images need no document; a small heatmap has none; hit areas can be left out; a bad png is refused', () => {
+    // 9 columns (ceil(sqrt(2 * 40))) x 5 rows of 28x28 tiles, each with a 1-pixel gap
+    const image = weightTilesImage(W, { out: 40, tileLabels: false });
+    expect([image.width, image.height, image.indices.length]).toEqual([9 * 29, 5 * 29, 9 * 29 * 5 * 29]);
+    expect(heatmapImage(M.subarray(0, 6 * 9), { rows: 6, cols: 9 })).toBeNull();
+    // without hit areas (a page with its own grid over the tiles): the same tiles, no per-tile rect or title
+    const bare = weightTiles(W, { out: 40, document, hitAreas: false });
+    expect(bare.querySelectorAll('[data-unit]')).toHaveLength(0);
+    expect(bare.querySelector('image')!.getAttribute('href')).toBe(
+      weightTiles(W, { out: 40, document }).querySelector('image')!.getAttribute('href'),
+    );
+    expectVizError(
+      () => weightTiles(W, { out: 40, document, png: 'data:image/jpeg;base64,AAAA' }),
+      'VIZ_INVALID_OPTION',
+      "invalid png: expected a data:image/png;base64 URL (pngDataUrl of the figure's image)",
     );
   });
 });

@@ -4,7 +4,6 @@
 // the worker, which makes the 28x28 input and runs the network; a plain prediction report) is kept apart from
 // the rendering of that report.
 import { MNIST_CLASSES, MNIST_PIXELS } from '@mnist/loader/data';
-import { digitImage, probabilityBars } from '@mnist/viz';
 import type { App } from '../app.js';
 import { createDrawPad } from '../draw.js';
 import { fill, fmtMs, fmtPct, h } from '../dom.js';
@@ -120,10 +119,13 @@ function renderPrediction(slots: Slots, r: PredictionReport): void {
   );
   if (r.kind === 'digit') bars.dataset.values = Array.from(r.probabilities, (p) => p.toFixed(4)).join(',');
   else bars.removeAttribute('data-values');
-  fill(bars, r.kind === 'nan' ? null : figure(() => probabilityBars(r.probabilities, { width: 360, height: 170 })));
+  fill(
+    bars,
+    r.kind === 'nan' ? null : figure((viz) => viz.probabilityBars(r.probabilities, { width: 360, height: 170 })),
+  );
   fill(
     seen,
-    figure(() => digitImage(r.input, { width: 196 })),
+    figure((viz) => viz.digitImage(r.input, { width: 196 })),
   );
   fill(status, r.ms === undefined ? '' : `Forward pass in ${fmtMs(r.ms)} (WASM, in a worker).`);
 }

@@ -4,7 +4,6 @@
 // winning class's score. The numbers are computed first (plain reports), then drawn.
 import type { ActivationSpec } from '@mnist/core-wasm';
 import { MNIST_SIDE } from '@mnist/loader/data';
-import { digitImage, heatmap, logitBars, probabilityBars, signedBars, weightTiles } from '@mnist/viz';
 import type { App } from '../app.js';
 import { fill, h } from '../dom.js';
 import { figure } from '../figure.js';
@@ -92,8 +91,8 @@ function scoreBreakdown(t: TraceResult, layers: LayerData[]): ScoreBreakdown {
 
 function vectorMap(values: Float32Array, label: string): Element {
   const { rows, cols } = vectorShape(values.length);
-  return figure(() =>
-    heatmap(values, {
+  return figure((viz) =>
+    viz.heatmap(values, {
       rows,
       cols,
       width: 280,
@@ -142,7 +141,7 @@ function forwardPass(
     stage(
       'Input',
       'x',
-      figure(() => digitImage(t.input, { width: 150 })),
+      figure((viz) => viz.digitImage(t.input, { width: 150 })),
       '28×28 = 784 pixels, 0 (paper) to 1 (ink)',
     ),
   ];
@@ -155,7 +154,7 @@ function forwardPass(
         stage(
           'Logits',
           `z${n} = W${n}·${prev} + b${n}`,
-          figure(() => logitBars(t.z[i]!)),
+          figure((viz) => viz.logitBars(t.z[i]!)),
           'one score per class',
         ),
       );
@@ -177,7 +176,7 @@ function forwardPass(
     stage(
       'Softmax',
       'p = softmax(z)',
-      figure(() => probabilityBars(t.probabilities, { width: 280, height: 150, trueLabel: label })),
+      figure((viz) => viz.probabilityBars(t.probabilities, { width: 280, height: 150, trueLabel: label })),
       'probabilities sum to 1',
     ),
   );
@@ -189,8 +188,8 @@ function pixelSharesCard(c: number, share: Float32Array): HTMLElement {
     'section',
     { class: 'card' },
     h('h3', {}, `Pixel contributions to class ${c}`),
-    figure(() =>
-      heatmap(share, {
+    figure((viz) =>
+      viz.heatmap(share, {
         rows: MNIST_SIDE,
         cols: MNIST_SIDE,
         width: 320,
@@ -216,8 +215,8 @@ function activeUnitsCard(c: number, rows: ActiveUnit[], first: LayerData): HTMLE
     h(
       'div',
       { class: 'units' },
-      figure(() =>
-        weightTiles(first.weight, {
+      figure((viz) =>
+        viz.weightTiles(first.weight, {
           out: first.out,
           in: first.in,
           units: rows.map((r) => r.unit),
@@ -273,8 +272,8 @@ function scoreCard(s: ScoreBreakdown): HTMLElement {
       `z${n + 1}[${c}] = Σⱼ a${n}[j]·W${n + 1}[${c}, j] + b${n + 1}[${c}] = ${s.sum.toFixed(3)} + ${s.bias.toFixed(3)} = ${s.score.toFixed(3)}. The units that add (red) or take away (blue) the most:`,
     ),
     s.shown.length
-      ? figure(() =>
-          signedBars(
+      ? figure((viz) =>
+          viz.signedBars(
             s.shown.map((d) => d.value),
             {
               horizontal: true,
@@ -329,10 +328,12 @@ export function mountExplain(root: HTMLElement, app: App): void {
     saliency.element,
   );
   root.append(h('div', { class: 'card' }, header, pick), saliencyCard, body);
-  app.onTrace((t) => {
+  const follow = (t: TraceResult) => {
     saliencyCard.hidden = false;
     saliency.update(t);
-  });
+  };
+  app.onTrace(follow);
+  if (app.trace) follow(app.trace); // mounted after the first input (the view is loaded when first needed)
 
   let dirty = true;
   const render = () => {

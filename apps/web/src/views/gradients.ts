@@ -5,11 +5,10 @@
 // first and then drawn. Each panel is told the view's current input through update().
 import { SALIENCY_METHODS, type SaliencyMethod } from '@mnist/core-wasm';
 import { MNIST_CLASSES } from '@mnist/loader/data';
-import { attributionMap, attributionOverlay, digitImage, probabilityBars, weightDelta } from '@mnist/viz';
 import type { App } from '../app.js';
 import { fill, fmtMs, fmtPct, h, reducedMotion } from '../dom.js';
 import { formatError, WebError } from '../errors.js';
-import { figure } from '../figure.js';
+import { figure, loadViz } from '../figure.js';
 import type { ModelInfo, SaliencyResult, TeachResult, TowardsResult, TraceResult } from '../protocol.js';
 
 /** A panel's content (the view puts it in a card) and how the view tells it about its current input. */
@@ -114,17 +113,22 @@ export function saliencyPanel(app: App, view: string, width: number): Panel {
     const t0 = performance.now();
     try {
       const chosen = target.value === 'predicted' ? 'predicted' : Number(target.value);
-      const r = await app.engine.call({
-        op: 'saliency',
-        input: t.input,
-        target: chosen,
-        method: method.value as SaliencyMethod,
-      });
+      const [r] = await Promise.all([
+        app.engine.call({ op: 'saliency', input: t.input, target: chosen, method: method.value as SaliencyMethod }),
+        loadViz(),
+      ]);
       const text = saliencyText(r, t.prediction);
+      // One small figure per reply, drawn now (the time below is to the figure on the page), unless figures drawn
+      // before it are still queued, as right after viz has loaded: then in turn after them.
       fill(
         slot,
-        figure(() =>
-          attributionOverlay(t.input, r.attribution, { width, label: `${METHOD_NAMES[r.method]}, class ${r.target}` }),
+        figure(
+          (viz) =>
+            viz.attributionOverlay(t.input, r.attribution, {
+              width,
+              label: `${METHOD_NAMES[r.method]}, class ${r.target}`,
+            }),
+          { budget: false },
         ),
       );
       void slot.offsetHeight; // layout included in the time: the figure is on the page
@@ -219,19 +223,19 @@ export function changeMindPanel(app: App): Panel {
         'figure',
         {},
         h('figcaption', {}, 'edited'),
-        figure(() => digitImage(r.image, { width: 130, range: [0, 1] })),
+        figure((viz) => viz.digitImage(r.image, { width: 130, range: [0, 1] })),
       ),
       h(
         'figure',
         {},
         h('figcaption', {}, 'the edit'),
-        figure(() => attributionMap(r.difference, { width: 130, label: 'Δ pixel' })),
+        figure((viz) => viz.attributionMap(r.difference, { width: 130, label: 'Δ pixel' })),
       ),
       h(
         'figure',
         {},
         h('figcaption', {}, 'now'),
-        figure(() => probabilityBars(r.probabilities, { width: 280, height: 150 })),
+        figure((viz) => viz.probabilityBars(r.probabilities, { width: 280, height: 150 })),
       ),
     );
     fill(status, mindText(r, goal, steps, done));
@@ -406,13 +410,13 @@ export function teachPanel(app: App): Panel {
           'figure',
           {},
           h('figcaption', {}, 'ΔW1: the units the step changed most'),
-          figure(() => weightDelta(r.delta, { out: r.out, in: r.in, top: 8, columns: 8, width: 520 })),
+          figure((viz) => viz.weightDelta(r.delta, { out: r.out, in: r.in, top: 8, columns: 8, width: 520 })),
         ),
         h(
           'figure',
           {},
           h('figcaption', {}, 'after the step'),
-          figure(() => probabilityBars(r.after, { width: 280, height: 150, trueLabel: r.label })),
+          figure((viz) => viz.probabilityBars(r.after, { width: 280, height: 150, trueLabel: r.label })),
         ),
       );
       setModel(r.model);

@@ -1,12 +1,11 @@
 // Test-set view: accuracy and the confusion matrix over all 10,000 MNIST test digits (evaluated in WASM in the
 // worker; the data is fetched gzipped on first use), and a browsable grid of digits, optionally only the mistakes.
 import { MNIST_PIXELS } from '@mnist/loader/data';
-import { confusionMatrix, predictionGrid } from '@mnist/viz';
 import type { App } from '../app.js';
 import { cellGrid } from '../cellgrid.js';
 import { fill, fmtInt, fmtMs, fmtPct, h } from '../dom.js';
 import { formatError } from '../errors.js';
-import { figure } from '../figure.js';
+import { figure, pngFigureNow } from '../figure.js';
 import type { EvalResult, TestSet } from '../protocol.js';
 
 const PAGE = 48;
@@ -105,8 +104,8 @@ export function mountTestSet(root: HTMLElement, app: App): void {
     );
     fill(
       matrix,
-      figure(() =>
-        confusionMatrix(test.labels.subarray(0, r.count), r.predictions, {
+      figure((viz) =>
+        viz.confusionMatrix(test.labels.subarray(0, r.count), r.predictions, {
           width: 420,
           title: 'Confusion matrix',
           subtitle: 'rows: true digit · columns: prediction',
@@ -124,7 +123,7 @@ export function mountTestSet(root: HTMLElement, app: App): void {
       const file = app.model.summary.file;
       result = await app.engine.call({ op: 'evaluate' });
       showResult(test, result, file);
-      showPage();
+      await showPage(); // the digits in a task of their own, after their PNG is encoded
     } catch (err) {
       fill(accuracy, '–');
       fill(details, h('span', { class: 'error' }, formatError(err)));
@@ -134,7 +133,9 @@ export function mountTestSet(root: HTMLElement, app: App): void {
     }
   }
 
-  function showPage(): void {
+  let shownPage = 0;
+  async function showPage(): Promise<void> {
+    const mine = ++shownPage;
     const p = gridPage(test, result, mistakesOnly.checked, page);
     page = p.page;
     prev.disabled = p.page === 0;
@@ -145,13 +146,13 @@ export function mountTestSet(root: HTMLElement, app: App): void {
       return;
     }
     const columns = gridColumns(grid.clientWidth);
-    const svg = figure(() =>
-      predictionGrid(p.images, p.labels, p.predictions, {
-        indices: p.indices,
-        columns,
-        width: Math.min(640, columns * 53 + 8),
-      }),
-    );
+    // The digits' pixels are encoded in the PNG worker, then drawn here at once, for the grid laid over them.
+    const svg = await pngFigureNow('predictionGrid', p.images, p.labels, p.predictions, {
+      indices: p.indices,
+      columns,
+      width: Math.min(640, columns * 53 + 8),
+    });
+    if (mine !== shownPage) return; // another page was asked for meanwhile
     // One grid cell per digit (keyboard and pointer): activating one explains that digit.
     const cells = cellGrid(svg, {
       count: p.indices.length,
@@ -176,11 +177,11 @@ export function mountTestSet(root: HTMLElement, app: App): void {
 
   function turn(delta: number): void {
     page += delta;
-    showPage();
+    void showPage();
   }
   mistakesOnly.addEventListener('change', () => {
     page = 0;
-    showPage();
+    void showPage();
   });
 
   app.onView((v) => {

@@ -4,7 +4,6 @@
 // pause/resume and stop; download the model (.pth) and the run's checkpoint (PyTorch's dict, resumable here and by
 // `mnist train --resume`). The form is read and the status lines worked out by plain functions; the view draws them.
 import { AUGMENT_PRESETS, DEFAULT_HIDDEN, TRAIN_DEFAULTS, type TrainConfig } from '@mnist/core-wasm';
-import { trainingCurves } from '@mnist/viz';
 import type { App } from '../app.js';
 import { fill, fmtInt, fmtPct, h } from '../dom.js';
 import { formatError, WebError } from '../errors.js';
@@ -476,7 +475,7 @@ export function mountTrain(root: HTMLElement, app: App): void {
     lastDraw = now;
     fill(
       curve,
-      figure(() => trainingCurves({ steps: points, epochs: history }, { width: 640, panelHeight: 140 })),
+      figure((viz) => viz.trainingCurves({ steps: points, epochs: history }, { width: 640, panelHeight: 140 })),
     );
   }
 

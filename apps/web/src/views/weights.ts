@@ -3,11 +3,10 @@
 // the network as a heatmap.
 import { escapeControl } from '@mnist/loader';
 import { MNIST_SIDE } from '@mnist/loader/data';
-import { heatmap, signedBars, weightTiles } from '@mnist/viz';
 import type { App } from '../app.js';
 import { cellGrid } from '../cellgrid.js';
 import { fill, h } from '../dom.js';
-import { figure } from '../figure.js';
+import { afterPaint, figure, pngFigure, pngFigureNow } from '../figure.js';
 import type { LayerData } from '../protocol.js';
 
 /** Tiles per row: 32 for 512 units, fewer for small layers (about sqrt(2 * units)). */
@@ -42,8 +41,9 @@ export function mountWeights(root: HTMLElement, app: App): void {
     h('div', { class: 'card' }, h('h2', {}, 'Every weight matrix and bias'), maps),
   );
 
-  let dirty = true;
-  const render = () => {
+  let dirty = true,
+    drawn = 0;
+  const render = async () => {
     if (app.view !== 'weights') {
       dirty = true;
       return;
@@ -51,16 +51,18 @@ export function mountWeights(root: HTMLElement, app: App): void {
     dirty = false;
     const model = app.model;
     if (!model) return;
+    const mine = ++drawn;
     // Every model here takes MNIST_PIXELS inputs (the worker refuses others), so each unit's weights are a 28x28 tile.
+    // The tiles' pixels are encoded in the PNG worker, then drawn here at once, for the grid laid over them.
     const first = model.layers[0]!;
-    const svg = figure(() =>
-      weightTiles(first.weight, {
-        out: first.out,
-        in: first.in,
-        columns: columnsFor(first.out),
-        width: first.out > 64 ? 760 : Math.min(760, columnsFor(first.out) * 72 + 8),
-      }),
-    );
+    const svg = await pngFigureNow('weightTiles', first.weight, {
+      out: first.out,
+      in: first.in,
+      columns: columnsFor(first.out),
+      width: first.out > 64 ? 760 : Math.min(760, columnsFor(first.out) * 72 + 8),
+      hitAreas: false, // the grid of cells below is laid over the tiles
+    });
+    if (mine !== drawn) return; // another model came meanwhile: its render draws
     const grid = cellGrid(svg, {
       count: first.out,
       columns: columnsFor(first.out),
@@ -68,37 +70,36 @@ export function mountWeights(root: HTMLElement, app: App): void {
       cellLabel: (k) => `unit ${k}`,
       onActivate: (k) => {
         grid.select(k);
-        showUnit(k, model.layers);
+        void afterPaint().then(() => showUnit(k, model.layers)); // the selection is painted first, then the unit
       },
     });
     grid.element.classList.add('clickable');
     fill(tiles, grid.element);
     grid.select(0);
+    await afterPaint(); // the tiles and their grid are laid out and painted; then the unit and the matrices
+    if (mine !== drawn) return;
     showUnit(0, model.layers);
+    // Each matrix and bias in a task of its own (pngFigure), their pixels encoded in the PNG worker.
     fill(
       maps,
       ...model.layers.flatMap((l) => [
         h('h3', {}, `${escapeControl(l.name)}.weight `, h('span', { class: 'muted' }, `${l.out}×${l.in}`)),
-        figure(() =>
-          heatmap(l.weight, {
-            rows: l.out,
-            cols: l.in,
-            width: 760,
-            label: `${escapeControl(l.name)}.weight`,
-            rowLabel: 'output unit',
-            colLabel: 'input',
-          }),
-        ),
+        pngFigure('heatmap', l.weight, {
+          rows: l.out,
+          cols: l.in,
+          width: 760,
+          label: `${escapeControl(l.name)}.weight`,
+          rowLabel: 'output unit',
+          colLabel: 'input',
+        }),
         h('h3', {}, `${escapeControl(l.name)}.bias `, h('span', { class: 'muted' }, `${l.out}`)),
-        figure(() =>
-          heatmap(l.bias, {
-            rows: 1,
-            cols: l.out,
-            width: 760,
-            label: `${escapeControl(l.name)}.bias`,
-            colLabel: 'output unit',
-          }),
-        ),
+        pngFigure('heatmap', l.bias, {
+          rows: 1,
+          cols: l.out,
+          width: 760,
+          label: `${escapeControl(l.name)}.bias`,
+          colLabel: 'output unit',
+        }),
       ]),
     );
   };
@@ -114,8 +115,8 @@ export function mountWeights(root: HTMLElement, app: App): void {
     fill(
       detail,
       h('h3', {}, `Unit #${j}`),
-      figure(() =>
-        heatmap(row, {
+      figure((viz) =>
+        viz.heatmap(row, {
           rows: MNIST_SIDE,
           cols: MNIST_SIDE,
           width: 300,
@@ -126,8 +127,8 @@ export function mountWeights(root: HTMLElement, app: App): void {
       ),
       h('p', { class: 'muted small' }, `bias b1[${j}] = ${first.bias[j]!.toFixed(4)}`),
       outgoing && outgoing.length <= 32
-        ? figure(() =>
-            signedBars(outgoing, { label: `W2[·, ${j}]`, nameLabel: toClasses ? 'class' : 'unit of layer 2' }),
+        ? figure((viz) =>
+            viz.signedBars(outgoing, { label: `W2[·, ${j}]`, nameLabel: toClasses ? 'class' : 'unit of layer 2' }),
           )
         : null,
       next
@@ -142,8 +143,8 @@ export function mountWeights(root: HTMLElement, app: App): void {
     );
   }
 
-  app.onModel(render);
+  app.onModel(() => void render());
   app.onView((v) => {
-    if (v === 'weights' && dirty) render();
+    if (v === 'weights' && dirty) void render();
   });
 }
