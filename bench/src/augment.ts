@@ -226,8 +226,8 @@ export function printAugmentTraining(rows: AugmentTrainingRow[], opt: AugmentTra
     }),
   );
   console.log(
-    'the augmentation runs on the calling thread before each step (the driver draws and warps each batch, then trains on it); ' +
-      'issue 13 target: <= 25% of the epoch on 2 threads',
+    "the augmentation runs inside each training step (Mlp.setAugmentation: the caller draws the batch's parameters, then each " +
+      'thread warps and normalizes its own rows right before its forward); issue 13 target: <= 25% of the epoch on 2 threads',
   );
 }
 

@@ -186,3 +186,30 @@ function augment_images(out: usize, inp: usize, params: usize, pad: usize, bank:
     }
   }
 }
+
+// ----------------------------------------------------------------------------
+// normalization after the warp (torchvision's Normalize after its transforms): x = (x - mean) / std in f32.
+// A subtraction and a division are correctly rounded per lane, so the SIMD kernel gives the scalar reference's bits
+// (and those of the driver's JS loop, Math.fround(x - mean) / std stored as f32).
+
+/** Scalar reference: the n floats at x become (x - mean) / std. */
+export function normalize_f32_scalar(x: usize, n: i32, mean: f32, std: f32): void {
+  for (let i = 0; i < n; i++) {
+    const p = x + (<usize>i << 2);
+    store<f32>(p, (load<f32>(p) - mean) / std);
+  }
+}
+
+/** SIMD kernel: normalize_f32_scalar's bits, 4 floats at a time. */
+export function normalize_f32(x: usize, n: i32, mean: f32, std: f32): void {
+  const m = f32x4.splat(mean), s = f32x4.splat(std);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const p = x + (<usize>i << 2);
+    v128.store(p, f32x4.div(f32x4.sub(v128.load(p), m), s));
+  }
+  for (; i < n; i++) {
+    const p = x + (<usize>i << 2);
+    store<f32>(p, (load<f32>(p) - mean) / std);
+  }
+}

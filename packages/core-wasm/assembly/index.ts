@@ -5,7 +5,6 @@ export * from './dense';
 export * from './activations';
 export { exp_f32, expm1_neg_f32, erf_f32 } from './approx';
 export * from './softmax_xent';
-export * from './sgd';
 export { sgd_step_f32_scalar, sgd_step_f32, adam_step_f32_scalar, adam_step_f32 } from './optim';
 export * from './dropout';
 export * from './jobs';

@@ -13,6 +13,8 @@ import {
   softmax_xent_smooth_forward_f32, softmax_xent_smooth_backward_rows_f32,
 } from './softmax_xent';
 import { dropout_mask_f32, dropout_apply_f32 } from './dropout';
+import { augment_f32, normalize_f32 } from './augment';
+import { AUG_WORDS } from '../src/augment-layout';
 import { sgd_step_f32, adam_step_f32 } from './optim';
 import {
   C_ARG, C_NET, C_OP, OP_FORWARD, OP_TRAIN_FORWARD, OP_BACKWARD, BACKWARD_UPDATE, BACKWARD_LAYER_MASK, BACKWARD_INPUT,
@@ -22,6 +24,8 @@ import {
   N_OPT, N_OPT_FLAGS, N_WD, N_DAMP, N_BETA1, N_OMB1, N_BETA2, N_OMB2, N_STEP_SIZE, N_BC2_SQRT, N_EPS, N_DECAY, OPT_SGD,
   L_SW, L_SB, L_MW, L_MB, L_FLAGS, LAYER_FLAG_NO_BIAS,
   N_SMOOTH, N_TRAINING, N_DROP_SEED, L_DROP_P, L_DROP_SCALE, L_DROP_MASK, L_DROPPED, N_BLOCKS, N_BLOCK_ROWS, N_NONFINITE,
+  N_AUG, AUGD_RAW, AUGD_PARAMS, AUGD_BANK, AUGD_PADS, AUGD_PAD_BYTES, AUGD_SIDE, AUGD_BANK_STRIDE, AUGD_BANK_MASK,
+  AUGD_NORMALIZE, AUGD_MEAN, AUGD_STD,
   NET_LAYER0, NET_LAYER_WORDS, L_IN, L_OUT, L_W, L_B, L_PACKED, L_DW, L_DB, L_VW, L_VB, L_ACT, L_ACT_FN, L_ACT_PARAM, L_Z,
 } from '../src/layout';
 
@@ -86,6 +90,16 @@ function forward_rows(net: usize, r0: i32, r1: i32, mode: i32, tid: i32): void {
   if (n <= 0) return;
   const L = word(net, N_LAYERS);
   let inp = ptr(net, N_X) + ((<usize>r0 * word(layer(net, 0), L_IN)) << 2);
+  const aug = mode >= 2 ? ptr(net, N_AUG) : 0;
+  if (aug) {
+    // a training step with augmentation: this thread's rows of the raw batch warped into x (each image depends only
+    // on its own record, so any split of the rows gives the same bits), then normalized
+    const C = word(layer(net, 0), L_IN);
+    augment_f32(inp, ptr(aug, AUGD_RAW) + ((<usize>r0 * C) << 2), ptr(aug, AUGD_PARAMS) + <usize>r0 * (AUG_WORDS << 2),
+      ptr(aug, AUGD_PADS) + <usize>tid * <usize>word(aug, AUGD_PAD_BYTES), ptr(aug, AUGD_BANK), n, word(aug, AUGD_SIDE),
+      word(aug, AUGD_BANK_STRIDE), word(aug, AUGD_BANK_MASK));
+    if (word(aug, AUGD_NORMALIZE)) normalize_f32(inp, n * C, fword(aug, AUGD_MEAN), fword(aug, AUGD_STD));
+  }
   for (let l = 0; l < L; l++) {
     const ly = layer(net, l);
     const C = word(ly, L_IN), OC = word(ly, L_OUT);

@@ -202,7 +202,7 @@ export function gaussianTaps(sigma: number): Float64Array {
 }
 
 /** Row stride of the bank in floats: a window's row (side floats, read 4 at a time) never wraps. */
-function bankStride(side: number): number {
+export function bankStride(side: number): number {
   return (BANK_PERIOD + side + 3 + 3) & ~3;
 }
 
@@ -210,7 +210,7 @@ function bankStride(side: number): number {
  * The bank as the kernel reads it: field f's row r at floats [(f T + r) stride, ...), column j holding the smoothed
  * field at column j mod T (T = BANK_PERIOD). Smoothing is separable and circular, in float64; stored in f32.
  */
-function elasticBank(sigma: number, side: number): Float32Array {
+export function elasticBank(sigma: number, side: number): Float32Array {
   const T = BANK_PERIOD,
     stride = bankStride(side);
   const g = gaussianTaps(sigma),
@@ -308,8 +308,8 @@ function checkParams(p: AugmentParams, n: number, hasBank: boolean): void {
   }
 }
 
-/** Writes p as the kernel's record at word `at` of (f32, i32) views of the same memory. */
-function writeRecord(f32: Float32Array, i32: Int32Array, at: number, p: AugmentParams, side: number): void {
+/** Writes p as the kernel's record at word `at` of (f32, i32) views of the same memory (also Mlp's augmentation). */
+export function writeRecord(f32: Float32Array, i32: Int32Array, at: number, p: AugmentParams, side: number): void {
   const theta = (p.angle * Math.PI) / 180;
   const cs = Math.cos(theta) / p.scale,
     sn = Math.sin(theta) / p.scale;
@@ -471,7 +471,8 @@ export class Augmenter {
   }
 }
 
-function checkSeed(seed: number): void {
+/** Throws CORE_BAD_ARGUMENT unless seed is an integer whose low 32 bits can be used (also Mlp's augmentSeed). */
+export function checkSeed(seed: number): void {
   if (!Number.isInteger(seed) || seed < -(2 ** 31) || seed >= 2 ** 32) {
     throw bad(`invalid seed: ${String(seed)}`, 'use an integer (its low 32 bits are used)');
   }

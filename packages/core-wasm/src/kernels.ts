@@ -122,10 +122,6 @@ export interface KernelExports {
   softmax_forward_f32(probs: Ptr, logits: Ptr, B: number, V: number): void;
   softmax_xent_forward_f32(losses: Ptr, probs: Ptr, logits: Ptr, targets: Ptr, B: number, V: number): number;
   softmax_xent_backward_f32(dlogits: Ptr, probs: Ptr, targets: Ptr, B: number, V: number): void;
-  sgd_update_f32_scalar(params: Ptr, grads: Ptr, N: number, lr: number): void;
-  sgd_update_f32(params: Ptr, grads: Ptr, N: number, lr: number): void;
-  sgd_momentum_update_f32_scalar(params: Ptr, grads: Ptr, velocity: Ptr, N: number, lr: number, mu: number): void;
-  sgd_momentum_update_f32(params: Ptr, grads: Ptr, velocity: Ptr, N: number, lr: number, mu: number): void;
   /** torch.optim.SGD's step (assembly/optim.ts): weight decay, momentum with dampening, Nesterov per OPT_FLAG_*. */
   sgd_step_f32_scalar(
     p: Ptr,
@@ -305,6 +301,9 @@ export interface KernelExports {
     bankStride: number,
     bankMask: number,
   ): void;
+  /** assembly/augment.ts: the n floats at x become (x - mean) / std in f32 (SIMD and its scalar reference). */
+  normalize_f32_scalar(x: Ptr, n: number, mean: number, std: number): void;
+  normalize_f32(x: Ptr, n: number, mean: number, std: number): void;
   /** assembly/int8.ts: int8 inference (per-output-channel int8 weights, 7-bit rows with a zero point). */
   dense_i8_packed_bytes(C: number, OC: number): number;
   dense_i8_row_bytes(C: number): number;

@@ -118,8 +118,35 @@ export const N_XQ = 32;
 export const N_XSCALE = 33;
 export const N_XZP = 34;
 export const N_XQ_ROW = 35;
+/**
+ * The training forward's input augmentation (Mlp.setAugmentation): a pointer to an AUGD_* block, or 0 (the rows of
+ * N_X are the inputs as given). Set only during a trainBatch with an augmentSeed: each thread then warps its own rows
+ * of the raw batch into N_X (assembly/augment.ts) and normalizes them before its forward.
+ */
+export const N_AUG = 36;
 /** First word of layer 0's record. */
 export const NET_LAYER0 = 40;
+
+// ---- the augmentation block at N_AUG (i32 words unless marked f32)
+/** The raw batch (rows x side^2, pixel / 255): what the caller passed, before any warp. */
+export const AUGD_RAW = 0;
+/** The per-image records (rows x AUG_WORDS words, src/augment-layout.ts). */
+export const AUGD_PARAMS = 1;
+/** The elastic field bank, or 0 (affine only). */
+export const AUGD_BANK = 2;
+/** Per-thread scratch of the SIMD kernel (augment_pad_bytes(side) each, AUGD_PAD_BYTES apart). */
+export const AUGD_PADS = 3;
+export const AUGD_PAD_BYTES = 4;
+export const AUGD_SIDE = 5;
+/** The bank's row stride in floats and its period - 1 (augment_f32's bankStride, bankMask). */
+export const AUGD_BANK_STRIDE = 6;
+export const AUGD_BANK_MASK = 7;
+/** 1: the warped rows are then normalized, x = (x - mean) / std in f32 (AUGD_MEAN, AUGD_STD, f32). */
+export const AUGD_NORMALIZE = 8;
+export const AUGD_MEAN = 9;
+export const AUGD_STD = 10;
+/** Words in the block (16-byte multiple). */
+export const AUGD_WORDS = 12;
 /** Words per layer record. */
 export const NET_LAYER_WORDS = 25;
 

@@ -91,6 +91,19 @@ import {
   N_TARGETS,
   N_TRAINING,
   N_X,
+  N_AUG,
+  AUGD_BANK,
+  AUGD_BANK_MASK,
+  AUGD_BANK_STRIDE,
+  AUGD_MEAN,
+  AUGD_NORMALIZE,
+  AUGD_PAD_BYTES,
+  AUGD_PADS,
+  AUGD_PARAMS,
+  AUGD_RAW,
+  AUGD_SIDE,
+  AUGD_STD,
+  AUGD_WORDS,
   N_XQ,
   N_XQ_ROW,
   N_XSCALE,
@@ -106,6 +119,18 @@ import {
   TRAIN_FORWARD_DX,
 } from './layout.js';
 import { seededRandom } from './random.js';
+import {
+  BANK_PERIOD,
+  bankStride,
+  checkSeed,
+  drawAugmentParams,
+  elasticBank,
+  resolveAugmentOptions,
+  writeRecord,
+  type AugmentOptions,
+  type ResolvedAugmentOptions,
+} from './augment.js';
+import { AUG_WORDS } from './augment-layout.js';
 import {
   adamScalars,
   labelSmoothing,
@@ -255,6 +280,8 @@ interface Workspace {
   losses: number; // (rows) per-row cross-entropy
   targets: number; // (rows) bytes
   int8: boolean; // holds the int8 forward's quantized rows (N_XQ, N_XSCALE, N_XZP)
+  raw: number; // (rows, sizes[0]) a step's raw batch before its augmentation, or 0 (no augmentation block)
+  params: number; // (rows, AUG_WORDS) the augmentation records, or 0
 }
 
 /**
@@ -368,6 +395,9 @@ export class Mlp {
   #flopsPerRow: number; // forward multiply-adds x 2 per input row
   #layers: Layer[];
   #ws: Workspace | null = null;
+  // setAugmentation's block (AUGD_* words, per-thread pads, the elastic bank), kept when turned off for reuse
+  #augBlock: { key: string; at: number; options: ResolvedAugmentOptions; side: number } | null = null;
+  #augOn = false;
   #blockLists = 0; // per-thread scratch of layer 0's sparse weight gradient, allocated at the first backward
   #nonzeroLists = 0; // per-thread scratch of layer 0's sparse forward, allocated with the first workspace
   #limit: number; // MEMORY_LIMIT_BYTES for this instance's memory
@@ -660,6 +690,91 @@ export class Mlp {
     if (this.#ws && before !== list.map((v) => v > 0).join()) this.#dropWorkspace();
   }
 
+  /**
+   * Augments the inputs of training steps inside the engine (src/augment.ts's seeded random affine maps and elastic
+   * distortion), or stops (null). A trainBatch given an `augmentSeed` then takes x as raw images (pixel / 255, side x
+   * side with side^2 = the input size), warps image j by the parameters of (augmentSeed, j), exactly as
+   * `Augmenter.apply(x, batch, augmentSeed)` does, and then applies `normalize` ((x - mean) / std in f32, as
+   * torchvision's Normalize after its transforms) if given. Each thread warps its own rows right before its forward,
+   * so the warp costs no extra pass over the batch and is shared by the threads; the bits are the Augmenter's.
+   * The elastic field bank (~2.2 MB) is built once and kept for the same options.
+   */
+  setAugmentation(options: AugmentOptions | null, normalize: { mean: number; std: number } | null = null): void {
+    const k = this.#kernels('setAugmentation');
+    if (options === null) {
+      this.#augOn = false;
+      return;
+    }
+    const C = this.sizes[0],
+      side = Math.round(Math.sqrt(C));
+    if (side * side !== C) {
+      throw new CoreError(
+        'CORE_BAD_ARGUMENT',
+        `setAugmentation: the input has ${C} values, not a square image`,
+        'augment only networks whose inputs are side x side images (784 = 28 x 28)',
+      );
+    }
+    if (
+      normalize !== null &&
+      !(
+        typeof normalize === 'object' &&
+        Number.isFinite(normalize.mean) &&
+        Number.isFinite(normalize.std) &&
+        normalize.std > 0
+      )
+    ) {
+      throw new CoreError(
+        'CORE_BAD_ARGUMENT',
+        `setAugmentation: invalid normalize ${JSON.stringify(normalize)}`,
+        'pass { mean, std } with a finite mean and a std > 0, or null',
+      );
+    }
+    const resolved = resolveAugmentOptions(options, side);
+    const key = JSON.stringify(resolved);
+    if (this.#augBlock?.key !== key) {
+      const padBytes = Math.ceil(k.augment_pad_bytes(side) / 16) * 16;
+      const bank = resolved.elastic ? elasticBank(resolved.elastic.sigma, side) : null;
+      const bytes = AUGD_WORDS * 4 + this.threads * padBytes + (bank ? bank.length * 4 : 0);
+      checkMemory(
+        k.memory.buffer.byteLength,
+        bytes + 16,
+        this.#limit,
+        this.sizes,
+        'the augmentation (its elastic field bank)',
+        'augment without elastic, or use smaller layers',
+      );
+      // the workspace is the last block (the bump allocator frees only that one): drop it, then the block, then the
+      // next job allocates a workspace with the raw batch and the records
+      this.#dropWorkspace();
+      if (this.#augBlock) k.free(this.#augBlock.at);
+      const at = k.alloc(bytes);
+      const words = new Int32Array(k.memory.buffer, at, AUGD_WORDS);
+      words.fill(0);
+      words[AUGD_PADS] = at + AUGD_WORDS * 4;
+      words[AUGD_PAD_BYTES] = padBytes;
+      words[AUGD_SIDE] = side;
+      words[AUGD_BANK_STRIDE] = bankStride(side);
+      words[AUGD_BANK_MASK] = BANK_PERIOD - 1;
+      if (bank) {
+        words[AUGD_BANK] = at + AUGD_WORDS * 4 + this.threads * padBytes;
+        new Float32Array(k.memory.buffer, words[AUGD_BANK], bank.length).set(bank);
+      }
+      this.#augBlock = { key, at, options: resolved, side };
+    }
+    const at = this.#augBlock.at;
+    const words = new Int32Array(k.memory.buffer, at, AUGD_WORDS);
+    const f = new Float32Array(k.memory.buffer, at, AUGD_WORDS);
+    words[AUGD_NORMALIZE] = normalize ? 1 : 0;
+    f[AUGD_MEAN] = normalize ? normalize.mean : 0;
+    f[AUGD_STD] = normalize ? normalize.std : 1;
+    this.#augOn = true;
+  }
+
+  /** The augmentation in force (defaults filled in), or null: see setAugmentation. */
+  get augmentation(): Readonly<ResolvedAugmentOptions> | null {
+    return this.#augOn && this.#augBlock ? this.#augBlock.options : null;
+  }
+
   /** Whether layer i has a bias (false after setLayer(i, w, null): PyTorch's bias=False). */
   hasBias(i: number): boolean {
     return this.#layer(i, 'hasBias').hasBias;
@@ -870,6 +985,17 @@ export class Mlp {
     if (!Number.isInteger(seed)) {
       throw new CoreError('CORE_BAD_ARGUMENT', `trainBatch: dropoutSeed must be an integer, got ${seed}`);
     }
+    const augmentSeed = options.augmentSeed;
+    if (augmentSeed !== undefined) {
+      checkSeed(augmentSeed);
+      if (!this.#augOn) {
+        throw new CoreError(
+          'CORE_BAD_ARGUMENT',
+          'trainBatch: augmentSeed given but no augmentation is set',
+          'call net.setAugmentation(options) first',
+        );
+      }
+    }
     const k = this.#kernels('trainBatch');
     const prev = this.#opt;
     if (!prev || prev.config.optimizer !== c.optimizer || prev.config.amsgrad !== c.amsgrad) this.resetOptimizer();
@@ -914,7 +1040,7 @@ export class Mlp {
     d[N_DROP_SEED] = seed | 0;
     this.#dropoutSteps++;
     // the backward jobs update each layer (and repack its forward panels) as soon as its gradient is complete
-    const loss = this.#backprop(x, labels, batch, 'trainBatch', true, eps);
+    const loss = this.#backprop(x, labels, batch, 'trainBatch', true, eps, augmentSeed);
     opt.step++;
     if (flags & OPT_FLAG_MOMENTUM) opt.momentumStarted = true;
     return loss;
@@ -1188,6 +1314,7 @@ export class Mlp {
       ...zWidths,
       ...dropWidths,
       ...dropWidths,
+      ...(this.#augBlock ? [sizes[0], AUG_WORDS] : []),
     ];
     const floats = widths.reduce((s, w) => s + Math.ceil((rows * w) / 4) * 4, 0);
     // the int8 forward's quantized rows, their scales and zero points (16-byte multiples)
@@ -1220,6 +1347,8 @@ export class Mlp {
     const z = act.map((_, i) => (zWidths[i] ? take(zWidths[i]) : 0));
     const masks = dropWidths.map((w) => (w ? take(w) : 0));
     const dropped = dropWidths.map((w) => (w ? take(w) : 0));
+    const raw = this.#augBlock ? take(sizes[0]) : 0;
+    const params = this.#augBlock ? take(AUG_WORDS) : 0;
     const d = this.#desc();
     if (int8) {
       d[N_XSCALE] = take(1);
@@ -1228,7 +1357,7 @@ export class Mlp {
       d[N_XQ_ROW] = k.dense_i8_row_bytes(maxWidth);
       p += Math.ceil((rows * k.dense_i8_row_bytes(maxWidth)) / 16) * 16;
     }
-    this.#ws = { rows, base, x, act, z, probs, delta, dlogits, losses, targets: p, int8 };
+    this.#ws = { rows, base, x, act, z, probs, delta, dlogits, losses, targets: p, int8, raw, params };
     d[N_X] = x;
     d[N_PROBS] = probs;
     d[N_TARGETS] = p;
@@ -1370,7 +1499,15 @@ export class Mlp {
    * scalars already in the net header: trainBatch).
    * Returns the mean loss before any update.
    */
-  #backprop(x: Float32Array, labels: Uint8Array, batch: number, what: string, update = false, smoothing = 0): number {
+  #backprop(
+    x: Float32Array,
+    labels: Uint8Array,
+    batch: number,
+    what: string,
+    update = false,
+    smoothing = 0,
+    augmentSeed?: number,
+  ): number {
     const k = this.#kernels(what);
     checkFloat32(x, `${what}: x`);
     checkBatch(batch, what);
@@ -1393,6 +1530,21 @@ export class Mlp {
     const header = () => new Float32Array(k.memory.buffer, this.#net, N_LAYER0);
     const h = header();
     h[N_SMOOTH] = smoothing;
+    // with augmentation, x goes to the raw rows and each thread warps its own into ws.x (assembly/jobs.ts)
+    let target = ws.x;
+    if (augmentSeed !== undefined) {
+      const block = this.#augBlock!;
+      const f32 = new Float32Array(k.memory.buffer, ws.params, batch * AUG_WORDS),
+        i32 = new Int32Array(k.memory.buffer, ws.params, batch * AUG_WORDS);
+      for (let j = 0; j < batch; j++) {
+        writeRecord(f32, i32, j * AUG_WORDS, drawAugmentParams(block.options, augmentSeed, j), block.side);
+      }
+      const words = new Int32Array(k.memory.buffer, block.at, AUGD_WORDS);
+      words[AUGD_RAW] = ws.raw;
+      words[AUGD_PARAMS] = ws.params;
+      desc[N_AUG] = block.at;
+      target = ws.raw;
+    }
     new Int32Array(h.buffer, h.byteOffset, h.length)[N_TRAINING] = update ? 1 : 0;
     let total = 0;
     try {
@@ -1400,7 +1552,7 @@ export class Mlp {
       // L jobs: the forward also runs the last layer's dX per row, the next job that layer's dW (src/layout.ts)
       // the input rows as the job asks for them: the helpers' first, this thread's own while they run
       const input = (from: number, to: number) =>
-        new Float32Array(k.memory.buffer, ws.x + 4 * from * C, (to - from) * C).set(x.subarray(from * C, to * C));
+        new Float32Array(k.memory.buffer, target + 4 * from * C, (to - from) * C).set(x.subarray(from * C, to * C));
       this.#job(OP_TRAIN_FORWARD, L > 1 ? TRAIN_FORWARD_DX : 0, batch, input);
       if (update) {
         this.#layers[0].finite = null; // the backward jobs below change the weights, and say if finite
@@ -1426,6 +1578,7 @@ export class Mlp {
       // evaluate() runs the training forward too: without smoothing or dropout
       const e = header();
       e[N_SMOOTH] = 0;
+      new Int32Array(e.buffer, e.byteOffset, e.length)[N_AUG] = 0;
       new Int32Array(e.buffer, e.byteOffset, e.length)[N_TRAINING] = 0;
     }
     return total / batch;

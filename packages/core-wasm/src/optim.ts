@@ -14,6 +14,11 @@ export interface StepOptions {
   labelSmoothing?: number;
   /** Seed of this step's dropout masks (any 32-bit integer; default: a counter of the network's steps). */
   dropoutSeed?: number;
+  /**
+   * With Mlp.setAugmentation: x is the raw batch and image j is warped by the parameters of (augmentSeed, j) before
+   * the forward (any 32-bit integer; absent: x is used as given).
+   */
+  augmentSeed?: number;
 }
 
 /** torch.optim.SGD: momentum, dampening, nesterov, weight_decay (PyTorch's defaults: all 0 / false). */

@@ -5,7 +5,6 @@
 // checkpoints). One seed gives the same weights bit for bit in every caller and on any thread count.
 
 import type { AugmentOptions } from './augment.js';
-import { Augmenter } from './augment.js';
 import { CoreError } from './errors.js';
 import type { LayerParams, Mlp, OptimizerState } from './mlp.js';
 import { type AdamOptions, labelSmoothing, optimizerConfig, type SgdOptions, type TrainOptions } from './optim.js';
@@ -295,7 +294,8 @@ export async function train(
     return new Schedule(spec, c.optimizer.lr);
   };
   const schedule = makeSchedule();
-  const augmenter = c.augment ? await Augmenter.create(c.augment) : null;
+  // the engine warps and normalizes each batch (validates the options; builds the elastic bank once per net)
+  if (c.augment) net.setAugmentation(c.augment, c.normalize);
 
   let history: EpochInfo[] = [];
   let best: TrainCheckpoint['best'] = null;
@@ -340,7 +340,6 @@ export async function train(
 
   const x = new Float32Array(batchSize * size);
   const y = new Uint8Array(batchSize);
-  let augmented: Float32Array<ArrayBufferLike> | null = augmenter ? new Float32Array(batchSize * size) : null;
   let globalStep = (firstEpoch - 1) * steps;
   let stopped: StopReason = 'done';
   let diverged: TrainResult['diverged'] = null;
@@ -375,18 +374,17 @@ export async function train(
         const n = Math.min(batchSize, trainCount - start);
         gatherBatch(data.images, size, order, start, n, x);
         for (let k = 0; k < n; k++) y[k] = data.labels[order[start + k]];
-        let input: Float32Array<ArrayBufferLike> = x.subarray(0, n * size);
-        if (augmenter) {
-          augmented = augmenter.apply(input, n, mixSeed(c.seed ^ 0x5a17, globalStep), augmented!);
-          input = augmented.subarray(0, n * size);
-        }
-        normalizeInPlace(input, n * size, c.normalize);
+        const input = x.subarray(0, n * size);
+        // with augmentation the engine warps (image j by (augmentSeed, j), as Augmenter.apply) and normalizes each
+        // thread's rows right before its forward (Mlp.setAugmentation)
+        if (!c.augment) normalizeInPlace(input, n * size, c.normalize);
         lr = schedule ? schedule.lr : c.optimizer.lr;
         const options = {
           ...c.optimizer,
           lr,
           labelSmoothing: c.labelSmoothing,
           dropoutSeed: mixSeed(c.seed ^ 0xd70, globalStep),
+          ...(c.augment ? { augmentSeed: mixSeed(c.seed ^ 0x5a17, globalStep) } : {}),
         } as TrainOptions;
         if (schedule?.momentum != null) {
           if (options.optimizer === 'adam' || options.optimizer === 'adamw')
@@ -477,7 +475,7 @@ export async function train(
       }
     }
   } finally {
-    augmenter?.dispose();
+    if (c.augment) net.setAugmentation(null);
   }
   let bestEpoch: number | null = null;
   if (best && c.keepBest && stopped !== 'diverged') {

@@ -5,8 +5,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Augmenter, CoreError, type AugmentOptions, type AugmentParams, seededRandom } from '../src/index.js';
 import { BANK_PERIOD, BANK_SEED, gaussianTaps } from '../src/augment.js';
-import type { Variant } from '../src/kernels.js';
-import { expectSameBits, firstDifference, maxdiff, mnist, randomF32, rng, variants } from './helpers.js';
+import { instantiateKernels, type Variant } from '../src/kernels.js';
+import { expectSameBits, firstDifference, Heap, maxdiff, mnist, randomF32, rng, variants } from './helpers.js';
 
 const SIDE = 28,
   P = SIDE * SIDE;
@@ -322,6 +322,26 @@ describe('augmentation: SIMD kernel, binaries and determinism', () => {
     expectSameBits(copy, whole.subarray(0, 10 * P), 'in place');
     // seeds are 32-bit: -1 and 2^32 - 1 are the same seed
     expectSameBits(a.apply(x, 4, -1), a.apply(x, 4, 2 ** 32 - 1), 'seed -1');
+  });
+
+  it('normalize_f32 (the augmented rows of a training step) equals its scalar reference and (x - mean) / std in f32', async () => {
+    const r = rng(9);
+    const mean = Math.fround(0.1307),
+      std = Math.fround(0.3081);
+    for (const v of variants()) {
+      const { exports: k } = await instantiateKernels(v);
+      const heap = new Heap(k);
+      for (const n of [0, 1, 3, 4, 7, 784 * 3 + 1]) {
+        const data = randomF32(n, r, 0, 1);
+        if (n > 2) [data[0], data[1], data[2]] = [Number.NaN, Number.POSITIVE_INFINITY, -0];
+        const [a, b] = [heap.put(data), heap.put(data)];
+        k.normalize_f32(a, n, mean, std);
+        k.normalize_f32_scalar(b, n, mean, std);
+        const want = data.map((x) => Math.fround(x - mean) / std);
+        expectSameBits(heap.get(a, n), want, `${v} SIMD, n ${n}`);
+        expectSameBits(heap.get(b, n), want, `${v} scalar, n ${n}`);
+      }
+    }
   });
 
   it('different seeds and different indices give different images', async () => {

@@ -208,35 +208,6 @@ for (const variant of variants()) {
       }
     });
 
-    it("sgd updates (plain and momentum) match the scalar kernels bit for bit and PyTorch's formula", () => {
-      const rand = rng(5);
-      for (const n of [0, 1, 3, 4, 7, 8, 1001]) {
-        const p = randomF32(n, rand),
-          g = randomF32(n, rand),
-          v = randomF32(n, rand);
-        const [pa, pb] = [heap.put(p), heap.put(p)];
-        const pg = heap.put(g);
-        k.sgd_update_f32_scalar(pa, pg, n, 0.1);
-        k.sgd_update_f32(pb, pg, n, 0.1);
-        const a = heap.get(pa, n),
-          b = heap.get(pb, n);
-        expect(Array.from(b)).toEqual(Array.from(a));
-        for (let i = 0; i < n; i++) expect(b[i]).toBeCloseTo(p[i] - 0.1 * g[i], 6);
-        const [qa, qb, va, vb] = [heap.put(p), heap.put(p), heap.put(v), heap.put(v)];
-        k.sgd_momentum_update_f32_scalar(qa, pg, va, n, 0.05, 0.9);
-        k.sgd_momentum_update_f32(qb, pg, vb, n, 0.05, 0.9);
-        expect(Array.from(heap.get(qb, n))).toEqual(Array.from(heap.get(qa, n)));
-        expect(Array.from(heap.get(vb, n))).toEqual(Array.from(heap.get(va, n)));
-        const vNew = heap.get(vb, n),
-          pNew = heap.get(qb, n);
-        for (let i = 0; i < n; i++) {
-          const want = Math.fround(0.9) * v[i] + g[i];
-          expect(vNew[i]).toBeCloseTo(want, 6);
-          expect(pNew[i]).toBeCloseTo(p[i] - 0.05 * want, 6);
-        }
-      }
-    });
-
     it('softmax and cross-entropy match float64 on ordinary logits, including V = 1 and odd widths', () => {
       const rand = rng(6);
       for (const [B, V] of [
@@ -445,7 +416,7 @@ for (const variant of variants()) {
       expect(k.softmax_xent_forward_f32(0, p, p, p, 0, 10)).toBe(0);
       k.softmax_xent_backward_f32(p, p, p, 0, 10);
       k.relu_forward_f32(p, p, 0);
-      k.sgd_update_f32(p, p, 0, 1);
+      k.sgd_step_f32(p, p, p, 0, 1, 0, 0, 0, 0);
       expect(heap.get(p, 1)[0]).toBe(42);
     });
   });

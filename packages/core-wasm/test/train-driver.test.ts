@@ -5,6 +5,7 @@
 // finite weights; an abort stops after the current batch; bad configurations are refused.
 import { describe, expect, it } from 'vitest';
 import {
+  Augmenter,
   Mlp,
   mixSeed,
   seededRandom,
@@ -66,6 +67,64 @@ describe('train()', () => {
     expect(r.history[1].test).toEqual({ loss: e.loss, accuracy: e.accuracy });
     expect(r.history[1].train.accuracy).toBeGreaterThan(0.5);
     for (const n of [a, b]) n.dispose();
+  });
+
+  it("with augmentation equals a loop of Augmenter.apply, normalization and trainBatch (the engine's warp, any thread count)", async () => {
+    const augment = { shift: 2, rotate: 10, scale: 0.1, elastic: true };
+    const normalize = { mean: 0.1307, std: 0.3081 };
+    const config: Partial<TrainConfig> = {
+      epochs: 1,
+      batchSize: 64,
+      seed: 11,
+      optimizer: { lr: 0.05, momentum: 0.9 },
+      augment,
+      normalize,
+    };
+    const count = 640;
+    const augmenter = await Augmenter.create(augment);
+    const mean = Math.fround(normalize.mean),
+      std = Math.fround(normalize.std);
+    for (const threads of [1, 2]) {
+      const a = await Mlp.create(SIZES, { seed: 4, threads });
+      await train(a, { ...trainData, count }, config);
+      expect(a.augmentation).toBeNull(); // the driver turns it off again
+      const b = await Mlp.create(SIZES, { seed: 4 });
+      const order = shuffledOrder(count, seededRandom(mixSeed(11, 1)));
+      for (let s = 0; s < count / 64; s++) {
+        const x = new Float32Array(64 * 784);
+        const y = new Uint8Array(64);
+        for (let k = 0; k < 64; k++) {
+          const i = order[s * 64 + k];
+          x.set(data.x.subarray(i * 784, (i + 1) * 784), k * 784);
+          y[k] = data.labels[i];
+        }
+        const warped = augmenter.apply(x, 64, mixSeed(11 ^ 0x5a17, s));
+        for (let j = 0; j < warped.length; j++) warped[j] = Math.fround(warped[j] - mean) / std;
+        b.trainBatch(warped, y, 64, { lr: 0.05, momentum: 0.9, dropoutSeed: mixSeed(11 ^ 0xd70, s) });
+      }
+      sameWeights(a, b, `driver with augmentation (${threads} threads) vs loop`);
+      for (const n of [a, b]) n.dispose();
+    }
+    augmenter.dispose();
+  });
+
+  it('refuses an augmentSeed without setAugmentation, and augmentation of inputs that are not square images', async () => {
+    const net = await Mlp.create(SIZES, { seed: 1 });
+    const x = data.x.subarray(0, 4 * 784);
+    expect(() => net.trainBatch(x, data.labels.subarray(0, 4), 4, { lr: 0.1, augmentSeed: 1 })).toThrow(
+      /augmentSeed given but no augmentation is set/,
+    );
+    expect(() => net.setAugmentation({ shift: 1 }, { mean: 0, std: 0 })).toThrow(/invalid normalize/);
+    expect(() => net.setAugmentation({ shift: 99 })).toThrow(/invalid shift/);
+    net.setAugmentation({ shift: 1 });
+    expect(net.augmentation).toEqual({ shift: 1, rotate: 0, scale: 0, elastic: false });
+    expect(() => net.trainBatch(x, data.labels.subarray(0, 4), 4, { lr: 0.1, augmentSeed: 1.5 })).toThrow(
+      /invalid seed/,
+    );
+    net.dispose();
+    const odd = await Mlp.create([30, 8, 10], { seed: 1 });
+    expect(() => odd.setAugmentation({ shift: 1 })).toThrow(/30 values, not a square image/);
+    odd.dispose();
   });
 
   it('dropLast drops the short batch', async () => {
