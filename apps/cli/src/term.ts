@@ -259,25 +259,29 @@ export class Progress {
     this.tty = Boolean(stream.isTTY);
   }
 
-  /** `done` units finished; `extra` is shown after the counter (loss, speed). */
-  update(done: number, extra: string): void {
+  /**
+   * `done` units finished; `extra` is shown after the ETA (loss, speed). `left`: seconds left in the whole job when
+   * this bar is one part of it (an epoch of a run), the ETA shown instead of this bar's own.
+   */
+  update(done: number, extra: string, left?: number): void {
     const now = performance.now();
     const fraction = this.total > 0 ? done / this.total : 1;
     const elapsed = (now - this.started) / 1000;
-    const eta = fraction > 0 ? (elapsed / fraction) * (1 - fraction) : Infinity;
+    const eta = `ETA ${seconds(left ?? (fraction > 0 ? (elapsed / fraction) * (1 - fraction) : Infinity))}`;
     if (this.tty) {
       if (now - this.lastDraw < 100 && done < this.total) return;
       this.lastDraw = now;
       const width = 24;
       const filled = Math.round(fraction * width);
       const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
-      const line = `${this.label} ${bar} ${done}/${this.total} ${extra}  ETA ${seconds(eta)}`;
+      // the ETA before the details, so a narrow terminal cuts those
+      const line = `${this.label} ${bar} ${done}/${this.total}  ${eta}  ${extra}`;
       const columns = this.stream.columns || 100;
       this.stream.write(`\r${ESC}2K${line.slice(0, columns - 1)}`);
       this.drawn = true;
     } else if (fraction - this.lastFraction >= this.plainEvery - 1e-9 && done < this.total) {
       this.lastFraction = Math.floor(fraction / this.plainEvery) * this.plainEvery;
-      this.stream.write(`${this.label} ${done}/${this.total} ${extra}  ETA ${seconds(eta)}\n`);
+      this.stream.write(`${this.label} ${done}/${this.total}  ${eta}  ${extra}\n`);
     }
   }
 

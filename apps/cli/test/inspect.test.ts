@@ -53,6 +53,16 @@ describe('inspect', () => {
     expect(doc.warnings).toEqual([]);
   });
 
+  it('says whether a checkpoint dict holds a state_dict or a whole model under its key', () => {
+    const whole = mnist(['inspect', path.join(LOADER_FIXTURES, 'architectures', 'ckpt_whole_model.pth')]);
+    expect(whole.code, whole.stderr).toBe(0);
+    expect(whole.stdout).toMatch(/^checkpoint whole model under "model"; ignored: epoch$/m);
+    const json = mnist(['inspect', path.join(LOADER_FIXTURES, 'architectures', 'ckpt_whole_model.pth'), '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ key: 'model', keyHolds: 'whole model' });
+    const top = JSON.parse(mnist(['inspect', DEFAULT_MODEL, '--json']).stdout);
+    expect([top.key, top.keyHolds]).toEqual([null, null]);
+  });
+
   it('prints a readable summary', () => {
     const run = mnist(['inspect', DEFAULT_MODEL]);
     expect(run.code).toBe(0);

@@ -45,6 +45,8 @@ export type {
   OptimizerOptions,
   TrainSchedule,
 } from './train.js';
+export { TRAIN_RECIPES } from './recipes.js';
+export type { RecipeName, TrainRecipe } from './recipes.js';
 export { Schedule } from './schedule.js';
 export type { ScheduleSpec, ScheduleState, ScheduleKind } from './schedule.js';
 // Explanations with gradients (issue 14): saliency maps, counterfactuals, hidden-unit contributions.

@@ -101,6 +101,8 @@ export interface InspectReport {
   format: PthFile['format'];
   root: string | null;
   key: string | null;
+  /** What was found under `key`: a state_dict, or a whole pickled model (torch.save(model) inside the dict). */
+  keyHolds: 'state_dict' | 'whole model' | null;
   ignored: string[];
   tensors: TensorStats[];
   mlp:
@@ -211,6 +213,7 @@ async function inspectFile(file: string, options: InspectOptions): Promise<Inspe
     format: pth.format,
     root: pth.root,
     key: pth.key,
+    keyHolds: pth.key === null ? null : pth.moduleChain ? 'whole model' : 'state_dict',
     ignored: pth.ignored,
     tensors: pth.tensors.map(stats),
     mlp: mlp
@@ -245,7 +248,7 @@ function renderText(report: InspectReport, color: boolean): string {
     `${bold('format', color)}    ${report.format === 'zip' ? 'zip (torch.save, PyTorch 1.6+)' : 'legacy (pickle stream, _use_new_zipfile_serialization=False)'}${report.root ? `, root folder "${name(report.root)}"` : ''}`,
     ...(report.key
       ? [
-          `${bold('checkpoint', color)} state_dict under "${name(report.key)}"${report.ignored.length ? `; ignored: ${report.ignored.map(name).join(', ')}` : ''}`,
+          `${bold('checkpoint', color)} ${report.keyHolds ?? 'state_dict'} under "${name(report.key)}"${report.ignored.length ? `; ignored: ${report.ignored.map(name).join(', ')}` : ''}`,
         ]
       : []),
     `${bold('tensors', color)}   ${report.tensors.length}`,
