@@ -163,10 +163,17 @@ export class Schedule {
   /** A schedule continued from a saved state: the same lrs from here on as the uninterrupted one. */
   static restore(state: ScheduleState): Schedule {
     const s = new Schedule(state.spec, state.baseLr);
-    check('steps', state.steps, intAtLeast(0), 'an integer >= 0');
-    // replaying keeps the recursive forms' rounding exactly; steps are at most a few hundred thousand
-    for (let i = 0; i < state.steps; i++) s.step();
+    s.advance(state.steps);
     return s;
+  }
+
+  /**
+   * Takes `steps` steps at once (a resumed run's position): replaying them keeps the recursive forms' rounding
+   * exactly, and a run has at most a few hundred thousand.
+   */
+  advance(steps: number): void {
+    check('steps', steps, intAtLeast(0), 'an integer >= 0');
+    for (let i = 0; i < steps; i++) this.step();
   }
 
   /** OneCycleLR.get_lr at step_num t (two phases; three_phase false). */

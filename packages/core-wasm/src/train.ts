@@ -319,8 +319,7 @@ export async function train(
           'the checkpoint has a schedule position but the configuration has no schedule',
           'resume with its schedule',
         );
-      // replaying keeps the recursive forms' rounding exactly (at most a few hundred thousand steps)
-      for (let i = 0; i < resume.schedule.steps; i++) schedule.step();
+      schedule.advance(resume.schedule.steps);
     } else if (schedule) {
       throw bad(
         'the configuration has a schedule but the checkpoint has no schedule state',

@@ -195,13 +195,22 @@ export function probabilityBars(probabilities: ArrayLike<number>, options: Proba
   const height = checkHeight('height', options.height ?? 180);
   const classes = Array.from({ length: n }, (_, i) => i);
   const wrong = trueLabel !== undefined && trueLabel !== best ? [trueLabel] : [];
+  const width = resolveWidth(options, 320);
+  // a label of 9 px text is ~5.5 px per character: on bands narrower than "0.3%" the small ones would run into
+  // their neighbours, so there only whole percents (and the best class) are labelled; every value stays in the title
+  const band = ((width - 40 - 20) / n) * 0.85;
+  const label = (i: number) => {
+    const text = formatPercent(probabilities[i]);
+    return i === best || band >= 5.5 * text.length + 2 || probabilities[i] >= 0.01 ? text : '';
+  };
   const plot = asSvg(
     Plot.plot({
       document,
-      width: resolveWidth(options, 320),
+      width,
       height,
       marginTop: 22,
       marginLeft: 40,
+      marginRight: 20,
       marginBottom: 30,
       x: {
         type: 'band',
@@ -236,7 +245,7 @@ export function probabilityBars(probabilities: ArrayLike<number>, options: Proba
             {
               x: (i: number) => i,
               y: (i: number) => probabilities[i],
-              text: (i: number) => formatPercent(probabilities[i]),
+              text: label,
               dy: -7,
               fontWeight: top ? 'bold' : 'normal',
               fontSize: 9,
