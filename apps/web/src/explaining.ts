@@ -123,6 +123,8 @@ export function teach(model: Model, input: Float32Array, label: number, lr: numb
   const ms = performance.now() - t0;
   history.push({ model, layers });
   if (history.length > MAX_UNDO) history.shift();
+  // the weights are no longer the file's: the model panel says so (every step, also those past the undo history)
+  model.summary = { ...model.summary, taught: (model.summary.taught ?? 0) + 1 };
   const after = net.probabilities(x, 1);
   const first = net.getLayer(0);
   const delta = first.weight.map((w, i) => w - layers[0]!.weight[i]!);
@@ -148,5 +150,6 @@ export function undoTeach(model: Model): number {
   if (!last)
     throw new WebError('WEB_NO_UNDO', 'nothing to undo', 'teach it a digit first (loading a model clears the history)');
   last.layers.forEach((l, i) => model.net.setLayer(i, l.weight, l.bias));
+  model.summary = { ...model.summary, taught: Math.max(0, (model.summary.taught ?? 1) - 1) };
   return history.length;
 }

@@ -29,6 +29,8 @@ export interface ModelSummary {
   loadMs: number;
   /** The activation per hidden layer and the input normalization the engine runs with, and where each came from. */
   settings: ModelSettings;
+  /** "Teach it" steps taken on these weights since the file was loaded (0 or absent: the weights are the file's). */
+  taught?: number;
 }
 
 export interface ModelInfo {

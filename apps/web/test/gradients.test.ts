@@ -86,10 +86,12 @@ describe('the worker: explaining.ts', () => {
     expect(r.before[1]!).toBeLessThan(0.001);
     expect(r.after[1]!).toBeGreaterThan(0.9);
     expect([r.prediction, r.undo, r.out, r.in]).toEqual([1, 1, 512, 784]);
+    expect(model.summary.taught).toBe(1); // the panel says the weights are no longer the file's
     copy.dispose();
     teach(model, x, 7, 0.01);
     expect(undoTeach(model)).toBe(1);
     expect(undoTeach(model)).toBe(0);
+    expect(model.summary.taught).toBe(0);
     for (const i of [0, 1]) {
       expect(bits(net.getLayer(i).weight).equals(bits(before[i]!.weight))).toBe(true);
       expect(bits(net.getLayer(i).bias).equals(bits(before[i]!.bias))).toBe(true);

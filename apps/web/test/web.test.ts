@@ -355,6 +355,8 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     await expect.poll(() => status.getAttribute('data-prediction')).toBe('1');
     await expect.poll(() => page.getByTestId('prediction').getAttribute('data-digit')).toBe('1');
     expect(await page.getByTestId('teach-undo').getAttribute('data-undo')).toBe('1');
+    // the model panel no longer says the weights are the file's
+    await expect.poll(() => page.getByTestId('model-taught').textContent()).toBe('changed by 1 teaching step');
     await expect
       .poll(() => page.locator('[data-testid=teach-status] + .gradient-figures svg').count())
       .toBeGreaterThan(1);
@@ -380,6 +382,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     await page.getByTestId('teach-undo').click();
     await expect.poll(() => status.textContent()).toMatch(/^Undone/);
     expect(await page.getByTestId('teach-undo').getAttribute('data-undo')).toBe('0');
+    await expect.poll(() => page.getByTestId('model-taught').count()).toBe(0);
     await expect.poll(() => page.getByTestId('prediction').getAttribute('data-digit')).toBe('7');
     expect(await page.getByTestId('probabilities').getAttribute('data-values')).toBe(bars);
     expect((await downloadCurrent()).equals(before)).toBe(true);

@@ -171,7 +171,10 @@ export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
 
   app.onModel(({ summary: s }) => {
     fill(summary, ...summaryNodes(s));
-    fill(line, `${s.sizes.join(' → ')} · ${escapeControl(s.file)} · ${s.threads} thread${s.threads === 1 ? '' : 's'}`);
+    fill(
+      line,
+      `${s.sizes.join(' → ')} · ${escapeControl(s.file)}${s.taught ? ` · ${taughtText(s.taught)}` : ''} · ${s.threads} thread${s.threads === 1 ? '' : 's'}`,
+    );
     reset.hidden = s.source === 'default';
     const names = new Set(s.settings.activations.map((a) => a.name));
     activation.value = names.size === 1 ? [...names][0]! : '';
@@ -180,6 +183,11 @@ export function mountModel(root: HTMLElement, app: App): () => Promise<void> {
   });
 
   return loadDefault;
+}
+
+/** "changed by 2 teaching steps": the weights are no longer the file's (Teach it). */
+function taughtText(steps: number): string {
+  return `changed by ${steps} teaching step${steps === 1 ? '' : 's'}`;
 }
 
 /** The loaded model as the panel shows it: file and source, architecture, settings, facts, the loader's warnings. */
@@ -193,6 +201,16 @@ function summaryNodes(s: ModelSummary): HTMLElement[] {
       ' ',
       h('code', {}, escapeControl(s.file)),
     ),
+    // on a line of its own: beside the file name it would squeeze both in the narrow panel
+    ...(s.taught
+      ? [
+          h(
+            'div',
+            { class: 'taught-line' },
+            h('span', { class: 'badge taught', 'data-testid': 'model-taught' }, taughtText(s.taught)),
+          ),
+        ]
+      : []),
     h('div', { class: 'arch' }, s.sizes.join(' → ')),
     h(
       'dl',
