@@ -5,6 +5,7 @@
 // written by @mnist/loader's saveTrainingRun in PyTorch's layout, as `mnist train --checkpoint` writes it.
 import {
   type ActivationSpec,
+  ELASTIC_DEFAULTS,
   type EpochInfo,
   type Mlp,
   type StepInfo,
@@ -161,9 +162,21 @@ function describeRun(c: TrainConfig, dropout: readonly number[]): string {
   const parts = [`${o.optimizer ?? 'sgd'} lr ${o.lr}`, `batch ${c.batchSize}`];
   if ('momentum' in o && o.momentum) parts[0] += ` momentum ${o.momentum}${o.nesterov ? ' nesterov' : ''}`;
   if (o.weightDecay) parts[0] += ` weight decay ${o.weightDecay}`;
-  if (c.schedule)
-    parts.push(`${c.schedule.kind} schedule${c.schedule.warmup ? ` (warm-up ${c.schedule.warmup})` : ''}`);
-  if (c.augment) parts.push(c.augment.elastic ? 'elastic augmentation' : 'affine augmentation');
+  if (c.schedule) {
+    const { kind, warmup, maxLr } = c.schedule;
+    parts.push(
+      `${kind} schedule${warmup ? ` (warm-up ${warmup})` : ''}${maxLr !== undefined ? ` (max lr ${maxLr})` : ''}`,
+    );
+  }
+  if (c.augment) {
+    const { shift = 0, rotate = 0, scale = 0, elastic } = c.augment;
+    const e = elastic === true ? ELASTIC_DEFAULTS : elastic || null;
+    parts.push(
+      `${e ? 'elastic' : 'affine'} augmentation (shift ${shift}, rotate ${rotate}, scale ${scale}` +
+        `${e ? `, alpha ${e.alpha}, sigma ${e.sigma}` : ''})`,
+    );
+  }
+  if (c.patience !== null) parts.push(`patience ${c.patience}`);
   if (c.labelSmoothing) parts.push(`label smoothing ${c.labelSmoothing}`);
   if (dropout.some((p) => p > 0)) parts.push(`dropout ${[...new Set(dropout)].join(',')}`);
   return parts.join(', ');

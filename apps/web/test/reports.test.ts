@@ -7,11 +7,20 @@ import { errorInfo, WebError } from '../src/errors.js';
 import type { TraceResult } from '../src/protocol.js';
 import { fileSettings, normalizeChoice, settingsReport } from '../src/settings.js';
 import { predictionReport } from '../src/views/draw.js';
-import { AUGMENT_PRESETS, DEFAULT_HIDDEN, TRAIN_DEFAULTS } from '@mnist/core-wasm';
 import {
+  AUGMENT_PRESETS,
+  DEFAULT_HIDDEN,
+  ELASTIC_DEFAULTS,
+  TRAIN_DEFAULTS,
+  TRAIN_RECIPES,
+  type TrainRecipe,
+} from '@mnist/core-wasm';
+import {
+  augmentFields,
   DEFAULT_FIELDS,
   planText,
   progressText,
+  recipeFields,
   resultText,
   trainOptions,
   type TrainFields,
@@ -185,6 +194,139 @@ describe('train settings and status', () => {
     // momentum does not apply to Adam: its field is not read
     expect(refused({ optimizer: 'adam', momentum: '5' })).toBeUndefined();
     expect(refused({ start: 'current', hidden: '' })).toBeUndefined(); // fine-tuning keeps the model's own layers
+  });
+
+  it('reads the augmentation amounts and early-stopping patience (only with a validation split)', () => {
+    // the fields start at the presets' amounts: choosing affine or affine + elastic trains on AUGMENT_PRESETS
+    expect(trainOptions({ ...fields, augment: 'affine' }).config.augment).toEqual(AUGMENT_PRESETS.affine);
+    expect(augmentFields(AUGMENT_PRESETS.elastic)).toEqual({
+      augment: 'elastic',
+      shift: '2',
+      rotate: '10',
+      scale: '0.1',
+      elasticAlpha: String(ELASTIC_DEFAULTS.alpha),
+      elasticSigma: String(ELASTIC_DEFAULTS.sigma),
+    });
+    expect(augmentFields({ rotate: 5, elastic: true })).toMatchObject({ augment: 'elastic', shift: '0', rotate: '5' });
+    const custom = {
+      augment: 'elastic',
+      shift: '1',
+      rotate: '6',
+      scale: '0.05',
+      elasticAlpha: '30',
+      elasticSigma: '5',
+    };
+    expect(trainOptions({ ...fields, ...custom }).config.augment).toEqual({
+      shift: 1,
+      rotate: 6,
+      scale: 0.05,
+      elastic: { alpha: 30, sigma: 5 },
+    });
+    // affine alone does not read the elastic fields
+    expect(trainOptions({ ...fields, ...custom, augment: 'affine', elasticSigma: 'x' }).config.augment).toEqual({
+      shift: 1,
+      rotate: 6,
+      scale: 0.05,
+    });
+    expect(refused({ augment: 'affine', rotate: '200' })).toEqual(['WEB_BAD_OPTION', 'rotation 200 is out of range']);
+    expect(refused({ augment: 'elastic', elasticSigma: '0' })).toEqual([
+      'WEB_BAD_OPTION',
+      'elastic sigma 0 is out of range',
+    ]);
+    expect(trainOptions(fields).config.patience).toBeNull();
+    expect(trainOptions({ ...fields, validation: '1000', patience: '2' }).config).toMatchObject({
+      validation: 1000,
+      patience: 2,
+    });
+    expect(refused({ patience: '2' })).toEqual([
+      'WEB_BAD_OPTION',
+      'patience needs a validation split: choose one, e.g. 5,000, or leave patience empty',
+    ]);
+    expect(refused({ validation: '1000', patience: '0' })).toEqual(['WEB_BAD_OPTION', 'patience 0 is out of range']);
+    expect(refused({ validation: '1000', patience: '1.5' })).toEqual([
+      'WEB_BAD_OPTION',
+      'patience 1.5 is out of range',
+    ]);
+  });
+
+  it("fills the form from a recipe: Train then runs the recipe's configuration exactly, with the form's seed", () => {
+    const { best } = TRAIN_RECIPES;
+    const f = recipeFields('best', best, '3');
+    // what the user sees: every field from TRAIN_RECIPES.best (the numbers are not written here)
+    const o = best.config.optimizer as { lr: number; momentum: number; weightDecay: number };
+    const augment = best.config.augment as { shift: number; elastic: { alpha: number; sigma: number } };
+    expect(f).toMatchObject({
+      start: 'fresh',
+      hidden: best.hidden.join(','),
+      epochs: String(best.config.epochs),
+      images: '60000',
+      batch: String(best.config.batchSize),
+      seed: '3',
+      optimizer: 'sgd',
+      lr: String(o.lr),
+      momentum: String(o.momentum),
+      nesterov: 'on',
+      weightDecay: String(o.weightDecay),
+      schedule: 'onecycle',
+      maxLr: String(best.config.schedule!.maxLr),
+      augment: 'elastic',
+      shift: String(augment.shift),
+      elasticAlpha: String(augment.elastic.alpha),
+      elasticSigma: String(augment.elastic.sigma),
+      validation: '0',
+      patience: '',
+      labelSmoothing: String(best.config.labelSmoothing),
+      dropout: '0',
+    });
+    expect(f.hidden).toBe('1024');
+    // what runs: the recipe's configuration over the driver's defaults, as mnist train --recipe best --seed 3
+    expect(trainOptions(f)).toEqual({
+      start: 'fresh',
+      hidden: [...best.hidden],
+      images: 60000,
+      dropout: 0,
+      config: { ...TRAIN_DEFAULTS, ...best.config, seed: 3 },
+    });
+    // a recipe that names its seed sets it
+    expect(recipeFields('x', { ...best, config: { ...best.config, seed: 9 } }, '3').seed).toBe('9');
+  });
+
+  it('refuses a recipe setting the form cannot say, naming it, rather than dropping it', () => {
+    const recipe = (config: object): TrainRecipe => ({ description: '', hidden: [64], config });
+    const refusal = (config: object) => {
+      try {
+        recipeFields('x', recipe(config), '1');
+      } catch (err) {
+        return (err as WebError).message;
+      }
+      return undefined;
+    };
+    const hint = ': run it with mnist train --recipe';
+    expect(refusal({ optimizer: { optimizer: 'adam', lr: 1e-3, betas: [0.9, 0.99] } })).toBe(
+      `recipe x: the form has no field for optimizer.betas${hint}`,
+    );
+    expect(refusal({ optimizer: { lr: 0.1, momentum: 0.9, dampening: 0.1 } })).toBe(
+      `recipe x: the form has no field for optimizer.dampening${hint}`,
+    );
+    expect(refusal({ schedule: { kind: 'onecycle', maxLr: 0.1, pctStart: 0.25 } })).toBe(
+      `recipe x: the form has no field for schedule.pctStart${hint}`,
+    );
+    expect(refusal({ schedule: { kind: 'cosine', minLr: 0.001 } })).toBe(
+      `recipe x: the form has no field for schedule.minLr 0.001${hint}`,
+    );
+    expect(refusal({ schedule: { kind: 'constant' } })).toBe(
+      `recipe x: the form has no field for schedule constant${hint}`,
+    );
+    expect(refusal({ validation: 3000, keepBest: false, dropLast: true, mixup: 0.2 })).toBe(
+      `recipe x: the form has no field for mixup, validation 3000, dropLast, keepBest false${hint}`,
+    );
+    // a value out of the form's range is refused as Train would refuse it
+    expect(refusal({ epochs: 5000 })).toBe('epochs 5000 is out of range');
+    // what the form can say it fills: torch.optim's defaults where the optimizer leaves them out
+    expect(
+      recipeFields('x', recipe({ optimizer: { optimizer: 'adamw', lr: 0.002 }, validation: 5000, patience: 3 }), '1'),
+    ).toMatchObject({ optimizer: 'adamw', lr: '0.002', weightDecay: '0.01', validation: '5000', patience: '3' });
+    expect(recipeFields('x', recipe({ optimizer: { lr: 0.1 } }), '1')).toMatchObject({ momentum: '0', nesterov: '' });
   });
 
   it('words the progress, the plan and the result', () => {

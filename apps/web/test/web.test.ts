@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { loadMlp, readTrainingRun, savePth } from '@mnist/loader';
-import { AUGMENT_PRESETS, Mlp, saliency, towardsClass, train } from '@mnist/core-wasm';
+import { AUGMENT_PRESETS, Mlp, saliency, TRAIN_RECIPES, towardsClass, train } from '@mnist/core-wasm';
 import { MNIST_NORMALIZATION } from '@mnist/loader/data';
 import { buildSiteOnce, drawAndPredict, launch, missingBrowser, REPO_ROOT, startServer, WEB_ROOT } from './browser.js';
 import { MIND_STEP, TEACH_LR } from '../src/views/gradients.js';
+import { DEFAULT_FIELDS, type TrainFields } from '../src/views/train.js';
 // the loader's own generators of hostile inputs (a pickle assembler and a zip writer) and its opcode table, shared
 // rather than copied
 import { OP } from '../../../packages/loader/src/opcodes.js';
@@ -81,6 +82,30 @@ async function view(page: Page, name: string): Promise<void> {
 async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(RESULTS, `${name}.png`), fullPage: true });
 }
+
+/**
+ * Sets Train form fields by name (`labelSmoothing` or `label-smoothing`: data-testid train-<kebab name>), in order, as
+ * a user would; a field hidden by an earlier choice (a schedule's, an augmentation's) gets its value without events.
+ */
+async function setTrainFields(page: Page, entries: Partial<Record<string, string>>): Promise<void> {
+  for (const [name, value] of Object.entries(entries)) {
+    const input = page.getByTestId(`train-${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    const { tag, type } = await input.evaluate((e) => ({ tag: e.tagName, type: e.getAttribute('type') }));
+    if (!(await input.isVisible()))
+      await input.evaluate((e, v) => {
+        if ((e as HTMLInputElement).type === 'checkbox') (e as HTMLInputElement).checked = v === 'on';
+        else (e as HTMLInputElement).value = v;
+      }, value!);
+    else if (tag === 'SELECT') await input.selectOption(value!);
+    else if (type === 'checkbox') await input.setChecked(value === 'on');
+    else await input.fill(value!);
+  }
+}
+
+/** Bit-for-bit equality of two float32 arrays. */
+const sameBits = (a: Float32Array, b: Float32Array) =>
+  a.length === b.length &&
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 describe.skipIf(missing !== undefined)('web app in Chromium', () => {
   let browser: Browser, page: Page, server: Awaited<ReturnType<typeof startServer>>;
@@ -667,13 +692,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
       VAL = 1000,
       SEED = 7;
     await view(page, 'train');
-    const set = async (entries: Record<string, string>) => {
-      for (const [name, value] of Object.entries(entries)) {
-        const input = page.getByTestId(`train-${name}`);
-        if ((await input.evaluate((e) => e.tagName)) === 'SELECT') await input.selectOption(value);
-        else await input.fill(value);
-      }
-    };
+    const set = (entries: Record<string, string>) => setTrainFields(page, entries);
     await set({ hidden: '32', images: String(N), epochs: '1', seed: String(SEED), optimizer: 'adam' });
     expect(await page.getByTestId('train-lr').inputValue()).toBe('0.001'); // Adam brings its own default lr
     await set({ augment: 'affine', 'label-smoothing': '0.1', dropout: '0.1', validation: '5000' });
@@ -690,7 +709,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     await download.waitFor({ state: 'visible', timeout: 90_000 });
     await screenshot(page, '6-train');
     expect(await page.getByTestId('train-plan').textContent()).toMatch(
-      /^784-32-10 · 2,000 training images \+ 1,000 for validation · adam lr 0\.001, batch 64, affine augmentation, label smoothing 0\.1, dropout 0\.1 · /,
+      /^784-32-10 · 2,000 training images \+ 1,000 for validation · adam lr 0\.001, batch 64, affine augmentation \(shift 2, rotate 10, scale 0\.1\), label smoothing 0\.1, dropout 0\.1 · /,
     );
     const variant = (await page.getByTestId('train-plan').getAttribute('data-variant'))!;
     const curve = page.locator('[data-testid=loss-curve] svg').first();
@@ -717,9 +736,6 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     expect(await curve.locator('desc').textContent()).toContain(
       `validation loss ${v.loss.toFixed(4)} accuracy ${(100 * v.accuracy).toFixed(2)}%`,
     );
-    const sameBits = (a: Float32Array, b: Float32Array) =>
-      a.length === b.length &&
-      Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
     const [file] = await Promise.all([page.waitForEvent('download'), download.click()]);
     const bytes = readFileSync((await file.path())!);
     const model = await loadMlp(bytes);
@@ -780,6 +796,143 @@ describe.skipIf(missing !== undefined)('web app in Chromium', () => {
     // back to the defaults for the runs below
     await set({ optimizer: 'sgd', augment: 'none', validation: '0', 'label-smoothing': '0', dropout: '0' });
     expect(await page.getByTestId('train-lr').inputValue()).toBe('0.05');
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it("fills every field from the 99% recipe (TRAIN_RECIPES.best), and a short run of it is Node's run bit for bit", async () => {
+    const { best } = TRAIN_RECIPES;
+    const config = best.config;
+    const o = config.optimizer as { lr: number; momentum: number; nesterov: boolean; weightDecay: number };
+    const augment = config.augment as {
+      shift: number;
+      rotate: number;
+      scale: number;
+      elastic: { alpha: number; sigma: number };
+    };
+    await view(page, 'train');
+    await setTrainFields(page, { seed: '2', validation: '1000', patience: '2', dropout: '0.2', start: 'current' });
+    const recipe = page.getByTestId('train-recipe');
+    await recipe.selectOption('best');
+    // every field says what will run (the recipe's values, the driver's defaults for the rest); the seed stays
+    const expected: Partial<Record<keyof TrainFields, string>> = {
+      start: 'fresh',
+      hidden: best.hidden.join(','),
+      epochs: String(config.epochs),
+      images: '60000',
+      batch: String(config.batchSize),
+      seed: '2',
+      optimizer: 'sgd',
+      lr: String(o.lr),
+      momentum: String(o.momentum),
+      weightDecay: String(o.weightDecay),
+      schedule: config.schedule!.kind,
+      maxLr: String(config.schedule!.maxLr),
+      augment: 'elastic',
+      shift: String(augment.shift),
+      rotate: String(augment.rotate),
+      scale: String(augment.scale),
+      elasticAlpha: String(augment.elastic.alpha),
+      elasticSigma: String(augment.elastic.sigma),
+      validation: '0',
+      patience: '',
+      labelSmoothing: String(config.labelSmoothing),
+      dropout: '0',
+    };
+    const shown: Record<string, string> = {};
+    for (const name of Object.keys(expected))
+      shown[name] = await page
+        .getByTestId(`train-${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`)
+        .inputValue();
+    expect(shown).toEqual(expected);
+    expect(await page.getByTestId('train-nesterov').isChecked()).toBe(o.nesterov);
+    for (const id of ['train-max-lr', 'train-shift', 'train-elastic-sigma'])
+      expect(await page.getByTestId(id).isVisible()).toBe(true);
+    expect(await page.locator('#view-train .field', { has: recipe }).locator('small').textContent()).toBe(
+      'best: the settings of mnist train --recipe best, 99.06-99.12% test accuracy (seeds 1-3) on the CLI',
+    );
+    await setTrainFields(page, { seed: '2' }); // the seed is not the recipe's: the chooser still says best
+    expect(await recipe.inputValue()).toBe('best');
+    await screenshot(page, '6-train-recipe');
+    // with every field shown, the form still fits a phone and a laptop
+    for (const width of [390, 1280]) {
+      await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
+      const overflow = await page.evaluate(() => document.scrollingElement!.scrollWidth - innerWidth);
+      expect(overflow, `${width} px`).toBeLessThanOrEqual(0);
+      await screenshot(page, `${width}-train-recipe`);
+    }
+    await page.setViewportSize({ width: 1400, height: 900 });
+
+    // any field can still be changed: then the chooser says none (the form no longer holds the recipe)
+    const N = 2000;
+    await setTrainFields(page, { epochs: '1', images: String(N) });
+    expect(await recipe.inputValue()).toBe('');
+    await page.getByTestId('train').click();
+    const download = page.getByTestId('download');
+    await download.waitFor({ state: 'visible', timeout: 90_000 });
+    const e = augment.elastic;
+    expect(await page.getByTestId('train-plan').textContent()).toContain(
+      `784-${best.hidden.join('-')}-10 · ${N.toLocaleString('en-US')} training images · ` +
+        `sgd lr ${o.lr} momentum ${o.momentum} nesterov weight decay ${o.weightDecay}, batch ${config.batchSize}, ` +
+        `onecycle schedule (max lr ${config.schedule!.maxLr}), ` +
+        `elastic augmentation (shift ${augment.shift}, rotate ${augment.rotate}, scale ${augment.scale}, alpha ${e.alpha}, sigma ${e.sigma}), ` +
+        `label smoothing ${config.labelSmoothing} · `,
+    );
+    // the library's train() with the recipe's configuration (one epoch, seed 2) gives the same bits
+    const net = await Mlp.create([784, ...best.hidden, 10], { seed: 2 });
+    await train(net, trainSet(N), { ...config, epochs: 1, seed: 2 });
+    const [file] = await Promise.all([page.waitForEvent('download'), download.click()]);
+    const model = await loadMlp(readFileSync((await file.path())!));
+    model.layers.forEach((L, i) => {
+      expect(sameBits(L.weight, net.getLayer(i).weight), `layer ${i} weight`).toBe(true);
+      expect(sameBits(L.bias!, net.getLayer(i).bias), `layer ${i} bias`).toBe(true);
+    });
+    net.dispose();
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it("stops early with a patience, as Node's driver does, and refuses a patience without a validation split", async () => {
+    const N = 2000,
+      VAL = 1000;
+    // 32 units, 1,000 training images, lr 0.1: validation accuracy stops improving after a few epochs
+    await setTrainFields(page, {
+      ...DEFAULT_FIELDS,
+      hidden: '32',
+      images: String(N),
+      epochs: '10',
+      lr: '0.1',
+      patience: '1',
+    });
+    await page.getByTestId('train').click();
+    const status = page.getByTestId('train-status');
+    await expect
+      .poll(() => status.textContent())
+      .toBe('WEB_BAD_OPTION patience needs a validation split: choose one, e.g. 5,000, or leave patience empty');
+    await setTrainFields(page, { validation: String(VAL) });
+    await page.getByTestId('train').click();
+    await expect.poll(() => status.getAttribute('data-stopped'), { timeout: 90_000 }).toBe('early-stop');
+    expect(await page.getByTestId('train-plan').textContent()).toContain(', patience 1 · ');
+    const net = await Mlp.create([784, 32, 10], { seed: 1 });
+    const node = await train(net, trainSet(N), {
+      epochs: 10,
+      seed: 1,
+      optimizer: { optimizer: 'sgd', lr: 0.1, momentum: 0.9 },
+      validation: VAL,
+      patience: 1,
+    });
+    net.dispose();
+    expect(node.stopped).toBe('early-stop');
+    expect(node.epochs).toBeLessThan(10);
+    const best = node.history.find((h) => h.epoch === node.bestEpoch)!.validation!;
+    expect(await status.textContent()).toMatch(
+      new RegExp(
+        `^Stopped early \\(validation accuracy stopped improving\\) after ${node.steps} steps in [\\d.]+ s · ` +
+          `best epoch ${node.bestEpoch} by validation accuracy \\(${(100 * best.accuracy).toFixed(2)}%\\) kept · `,
+      ),
+    );
+    const curve = page.locator('[data-testid=loss-curve] svg').first();
+    expect(await curve.locator('g.validation-accuracy circle').count()).toBe(node.epochs);
+    // back to the defaults for the runs below
+    await setTrainFields(page, DEFAULT_FIELDS);
     expect(consoleErrors).toEqual([]);
   });
 

@@ -1,9 +1,19 @@
 // Train view: train a new network, fine-tune the loaded one, or continue a checkpoint, in the worker through the
-// engine's one training driver (the CLI's, with the same defaults): optimizer, schedule, augmentation, validation
-// split, label smoothing and dropout; live curves of train and validation loss and accuracy and the learning rate;
-// pause/resume and stop; download the model (.pth) and the run's checkpoint (PyTorch's dict, resumable here and by
+// engine's one training driver (the CLI's, with the same defaults): a recipe (TRAIN_RECIPES) that fills the form,
+// optimizer, schedule, augmentation, validation split and early stopping, label smoothing and dropout; live curves
+// of train and validation loss and accuracy and the learning rate; pause/resume and stop; download the model (.pth) and the run's checkpoint (PyTorch's dict, resumable here and by
 // `mnist train --resume`). The form is read and the status lines worked out by plain functions; the view draws them.
-import { AUGMENT_PRESETS, DEFAULT_HIDDEN, TRAIN_DEFAULTS, type TrainConfig } from '@mnist/core-wasm';
+import {
+  AUGMENT_PRESETS,
+  type AugmentOptions,
+  DEFAULT_HIDDEN,
+  ELASTIC_DEFAULTS,
+  type RecipeName,
+  TRAIN_DEFAULTS,
+  TRAIN_RECIPES,
+  type TrainConfig,
+  type TrainRecipe,
+} from '@mnist/core-wasm';
 import type { App } from '../app.js';
 import { fill, fmtInt, fmtPct, h } from '../dom.js';
 import { formatError, WebError } from '../errors.js';
@@ -37,7 +47,13 @@ const FIELDS = [
   'gamma',
   'maxLr',
   'augment',
+  'shift',
+  'rotate',
+  'scale',
+  'elasticAlpha',
+  'elasticSigma',
   'validation',
+  'patience',
   'labelSmoothing',
   'dropout',
 ] as const;
@@ -54,6 +70,25 @@ export const OPTIMIZER_DEFAULTS: Record<OptimizerName, { lr: number; weightDecay
   adam: { lr: 1e-3, weightDecay: 0 },
   adamw: { lr: 1e-3, weightDecay: 0.01 },
 };
+
+type AugmentKind = 'none' | 'affine' | 'elastic';
+type AugmentFields = Pick<TrainFields, 'augment' | 'shift' | 'rotate' | 'scale' | 'elasticAlpha' | 'elasticSigma'>;
+
+/** An augmentation's amounts as the form's fields: absent parts 0, `elastic: true` as ELASTIC_DEFAULTS. */
+export function augmentFields(a: Readonly<AugmentOptions>): AugmentFields {
+  const elastic = a.elastic === true ? ELASTIC_DEFAULTS : a.elastic || undefined;
+  return {
+    augment: elastic ? 'elastic' : 'affine',
+    shift: String(a.shift ?? 0),
+    rotate: String(a.rotate ?? 0),
+    scale: String(a.scale ?? 0),
+    elasticAlpha: String((elastic ?? ELASTIC_DEFAULTS).alpha),
+    elasticSigma: String((elastic ?? ELASTIC_DEFAULTS).sigma),
+  };
+}
+
+/** The Validation field's choices (images held out). */
+export const VALIDATION_CHOICES: readonly number[] = [0, 1000, 5000, 10000];
 
 /** The form's initial values: TRAIN_DEFAULTS and DEFAULT_HIDDEN, as `mnist train` has them. */
 export const DEFAULT_FIELDS: TrainFields = {
@@ -73,8 +108,11 @@ export const DEFAULT_FIELDS: TrainFields = {
   stepSize: '1',
   gamma: '0.1',
   maxLr: '',
+  // the amounts wait, hidden, at the elastic preset's until augmentation is chosen
+  ...augmentFields(AUGMENT_PRESETS.elastic),
   augment: 'none',
   validation: String(TRAIN_DEFAULTS.validation),
+  patience: '',
   labelSmoothing: String(TRAIN_DEFAULTS.labelSmoothing),
   dropout: '0',
 };
@@ -138,13 +176,30 @@ export function trainOptions(f: TrainFields): TrainOptions {
       maxLr: f.maxLr.trim() === '' ? lr : value(f.maxLr, 'max lr', (v) => v > 0 && v <= 10),
     };
   } else if (f.schedule !== 'none') throw bad(`schedule "${f.schedule}"`, 'choose none, step, cosine or one-cycle');
-  const augment = f.augment === 'affine' || f.augment === 'elastic' ? { ...AUGMENT_PRESETS[f.augment] } : null;
+  let augment: AugmentOptions | null = null;
+  if (f.augment === 'affine' || f.augment === 'elastic') {
+    augment = {
+      shift: value(f.shift, 'shift', (v) => v >= 0 && v <= 28),
+      rotate: value(f.rotate, 'rotation', (v) => v >= 0 && v <= 180),
+      scale: value(f.scale, 'scale', (v) => v >= 0 && v <= 0.99),
+    };
+    if (f.augment === 'elastic')
+      augment.elastic = {
+        alpha: value(f.elasticAlpha, 'elastic alpha', (v) => v >= 0 && v <= 1000),
+        // the core's limit: a 28-pixel window plus the Gaussian's radius 4 sigma on each side fits its 512-cell bank
+        sigma: value(f.elasticSigma, 'elastic sigma', (v) => v > 0 && v <= 60),
+      };
+  } else if (f.augment !== 'none') throw bad(`augmentation "${f.augment}"`, 'choose none, affine or affine + elastic');
   const validation = value(f.validation, 'validation split', int(0, 59999));
   if (validation >= images)
     throw bad(
       `a validation split of ${fmtInt(validation)} leaves no training images of ${fmtInt(images)}`,
       'hold out fewer or train on more images',
     );
+  const patience = f.patience.trim() === '' ? null : value(f.patience, 'patience', int(1, 1000));
+  // as mnist train refuses --patience without --val
+  if (patience !== null && validation === 0)
+    throw bad('patience needs a validation split', 'choose one, e.g. 5,000, or leave patience empty');
   return {
     start: f.start === 'current' ? 'current' : 'fresh',
     hidden: widths,
@@ -159,9 +214,92 @@ export function trainOptions(f: TrainFields): TrainOptions {
       schedule,
       labelSmoothing: value(f.labelSmoothing, 'label smoothing', unit),
       validation,
+      patience,
       augment,
     },
   };
+}
+
+/**
+ * What each recipe reached with `mnist train --recipe NAME`, for its option and the line under it: the CLI's
+ * measurements (the README's "99% from one hidden layer" and BENCHMARKS.md), not timed in a browser.
+ */
+export const RECIPE_RESULTS: Readonly<Record<RecipeName, { headline: string; reached: string }>> = {
+  best: { headline: '99% from one hidden layer', reached: '99.06-99.12% test accuracy (seeds 1-3)' },
+};
+
+/** The optimizer's and the schedule's keys the form has a field for, by name and kind (the rest it cannot say). */
+const OPTIMIZER_KEYS: Record<OptimizerName, readonly string[]> = {
+  sgd: ['optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay'],
+  adam: ['optimizer', 'lr', 'weightDecay'],
+  adamw: ['optimizer', 'lr', 'weightDecay'],
+};
+const SCHEDULE_KEYS: Record<string, readonly string[]> = {
+  step: ['kind', 'stepSize', 'gamma', 'warmup'],
+  cosine: ['kind', 'warmup', 'minLr'], // minLr 0 only: the form's cosine schedule anneals to 0
+  onecycle: ['kind', 'maxLr'],
+};
+
+/**
+ * The form's fields for a recipe (TRAIN_RECIPES): a new network of its hidden widths, every setting it names and the
+ * driver's defaults for the rest (all 60,000 images, no validation, no dropout), and the given seed unless the recipe
+ * names one, as `mnist train --recipe NAME --seed S` runs it. A setting the form cannot say is refused
+ * (WEB_BAD_OPTION naming it), never dropped, so the run from these fields is the recipe's run; the fields are
+ * checked as Train would check them.
+ */
+export function recipeFields(name: string, recipe: TrainRecipe, seed: string): TrainFields {
+  const c: TrainConfig = { ...TRAIN_DEFAULTS, ...recipe.config };
+  const o = c.optimizer as Record<string, unknown> & { optimizer?: OptimizerName; lr: number };
+  const optimizer = o.optimizer ?? 'sgd';
+  const schedule = c.schedule as (Record<string, unknown> & NonNullable<TrainConfig['schedule']>) | null;
+  const unsaidKeys = (what: string, keys: readonly string[] | undefined, of: Record<string, unknown>) =>
+    keys
+      ? Object.keys(of)
+          .filter((k) => of[k] !== undefined && !keys.includes(k))
+          .map((k) => `${what}.${k}`)
+      : [];
+  const unsaid = [
+    ...Object.keys(recipe.config).filter((k) => !(k in TRAIN_DEFAULTS)),
+    ...(optimizer in OPTIMIZER_KEYS
+      ? unsaidKeys('optimizer', OPTIMIZER_KEYS[optimizer], o)
+      : [`optimizer ${optimizer}`]),
+    ...(schedule && !SCHEDULE_KEYS[schedule.kind] ? [`schedule ${schedule.kind}`] : []),
+    ...(schedule ? unsaidKeys('schedule', SCHEDULE_KEYS[schedule.kind], schedule) : []),
+    ...(schedule?.kind === 'cosine' && schedule.minLr ? [`schedule.minLr ${schedule.minLr}`] : []),
+    ...(VALIDATION_CHOICES.includes(c.validation) ? [] : [`validation ${c.validation}`]),
+    ...(c.dropLast ? ['dropLast'] : []),
+    ...(c.keepBest ? [] : ['keepBest false']),
+    ...(c.normalize ? ['normalize'] : []),
+  ];
+  if (unsaid.length)
+    throw bad(`recipe ${name}: the form has no field for ${unsaid.join(', ')}`, 'run it with mnist train --recipe');
+  const d = DEFAULT_FIELDS;
+  const num = (v: unknown, otherwise: string) => (v === undefined ? otherwise : String(v));
+  const fields: TrainFields = {
+    ...d,
+    start: 'fresh',
+    hidden: recipe.hidden.join(','),
+    epochs: String(c.epochs),
+    batch: String(c.batchSize),
+    seed: recipe.config.seed === undefined ? seed : String(c.seed),
+    optimizer,
+    lr: String(o.lr),
+    // torch.optim's defaults where the recipe's optimizer leaves them out (SGD's momentum is 0 there)
+    momentum: optimizer === 'sgd' ? num(o.momentum, '0') : d.momentum,
+    nesterov: optimizer === 'sgd' && o.nesterov ? 'on' : '',
+    weightDecay: num(o.weightDecay, String(OPTIMIZER_DEFAULTS[optimizer].weightDecay)),
+    schedule: schedule?.kind ?? 'none',
+    warmup: num(schedule?.warmup, '0'),
+    ...(schedule?.kind === 'step' && { stepSize: num(schedule.stepSize, '1'), gamma: num(schedule.gamma, '0.1') }),
+    maxLr: num(schedule?.maxLr, ''),
+    ...(c.augment ? augmentFields(c.augment) : { augment: 'none' }),
+    validation: String(c.validation),
+    patience: num(c.patience ?? undefined, ''),
+    labelSmoothing: String(c.labelSmoothing),
+    dropout: '0',
+  };
+  trainOptions(fields);
+  return fields;
 }
 
 /** The last epoch's measurement of one split, if any. */
@@ -227,8 +365,11 @@ function field(label: string, input: HTMLElement, note?: string): HTMLElement {
 
 type Input = HTMLInputElement | HTMLSelectElement;
 
-/** The settings form: one input per TrainFields entry (data-testid train-<name>), and the Train/Pause/Stop buttons. */
-function settingsForm() {
+/**
+ * The settings form: a recipe chooser (data-testid train-recipe) that fills every field, one input per TrainFields
+ * entry (data-testid train-<name>), and the Train/Pause/Stop buttons. A recipe the form cannot hold goes to onError.
+ */
+function settingsForm(onError: (err: unknown) => void) {
   const d = DEFAULT_FIELDS;
   const testid = (name: string) => `train-${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   const num = (name: keyof TrainFields, step: string, min: number, max?: number) =>
@@ -280,12 +421,23 @@ function settingsForm() {
       ['affine', 'affine (shift, rotate, scale)'],
       ['elastic', 'affine + elastic'],
     ]),
-    validation: select('validation', [
-      ['0', 'none'],
-      ['1000', '1,000'],
-      ['5000', '5,000'],
-      ['10000', '10,000'],
-    ]),
+    shift: num('shift', 'any', 0, 28),
+    rotate: num('rotate', 'any', 0, 180),
+    scale: num('scale', 'any', 0, 0.99),
+    elasticAlpha: num('elasticAlpha', 'any', 0),
+    elasticSigma: num('elasticSigma', 'any', 0, 60),
+    validation: select(
+      'validation',
+      VALIDATION_CHOICES.map((n) => [String(n), n ? fmtInt(n) : 'none']),
+    ),
+    patience: h('input', {
+      type: 'number',
+      name: 'patience',
+      step: '1',
+      min: 1,
+      placeholder: 'none',
+      'data-testid': 'train-patience',
+    }),
     labelSmoothing: num('labelSmoothing', '0.05', 0, 0.99),
     dropout: num('dropout', '0.05', 0, 0.95),
   };
@@ -328,7 +480,20 @@ function settingsForm() {
     field('Gamma', inputs.gamma),
   );
   const maxLrField = field('Max lr', inputs.maxLr, 'the peak; default: the lr');
-  /** Shows only the fields that apply to the chosen start, optimizer and schedule. */
+  const affineRow = h(
+    'div',
+    { class: 'triple' },
+    field('Shift (px)', inputs.shift),
+    field('Rotate (°)', inputs.rotate),
+    field('Scale (±)', inputs.scale),
+  );
+  const elasticRow = h(
+    'div',
+    { class: 'pair' },
+    field('Elastic alpha', inputs.elasticAlpha),
+    field('Elastic sigma', inputs.elasticSigma),
+  );
+  /** Shows only the fields that apply to the chosen start, optimizer, schedule and augmentation. */
   const applies = () => {
     hiddenField.hidden = inputs.start.value === 'current';
     momentumRow.hidden = inputs.optimizer.value !== 'sgd';
@@ -336,6 +501,8 @@ function settingsForm() {
     warmupField.hidden = kind !== 'step' && kind !== 'cosine';
     stepRow.hidden = kind !== 'step';
     maxLrField.hidden = kind !== 'onecycle';
+    affineRow.hidden = inputs.augment.value === 'none';
+    elasticRow.hidden = inputs.augment.value !== 'elastic';
   };
   // A new optimizer brings its own defaults for the fields still at the old one's.
   let optimizer = inputs.optimizer.value as OptimizerName;
@@ -347,13 +514,56 @@ function settingsForm() {
     optimizer = next;
     applies();
   });
+  // Choosing affine or affine + elastic puts that preset's amounts in the fields (as --augment affine | elastic).
+  inputs.augment.addEventListener('change', () => {
+    const kind = inputs.augment.value as AugmentKind;
+    if (kind !== 'none') setFields(augmentFields(AUGMENT_PRESETS[kind]));
+    applies();
+  });
   inputs.start.addEventListener('change', applies);
   inputs.schedule.addEventListener('change', applies);
+  /** Puts values in the fields (no events: the listeners above are for the user's changes). */
+  function setFields(f: Partial<TrainFields>): void {
+    for (const [name, value] of Object.entries(f) as Array<[keyof TrainFields, string]>) {
+      const input = inputs[name];
+      if (input instanceof HTMLInputElement && input.type === 'checkbox') input.checked = value === 'on';
+      else input.value = value;
+    }
+  }
+  // A recipe fills every field; the chooser goes back to "none" once a field other than the seed is changed.
+  const recipeNames = Object.keys(TRAIN_RECIPES) as RecipeName[];
+  const recipe = h(
+    'select',
+    { name: 'recipe', 'data-testid': 'train-recipe' },
+    h('option', { value: '' }, 'none'),
+    ...recipeNames.map((n) => h('option', { value: n }, `${n}: ${RECIPE_RESULTS[n].headline}`)),
+  );
+  recipe.addEventListener('change', () => {
+    const name = recipe.value as RecipeName | '';
+    if (!name) return;
+    try {
+      const f = recipeFields(name, TRAIN_RECIPES[name], inputs.seed.value);
+      setFields(f);
+      optimizer = f.optimizer as OptimizerName;
+      applies();
+      // a value a field cannot show (a select without that option) reads back differently: say so, never drop it
+      const shown = values();
+      const lost = FIELDS.filter((k) => shown[k] !== f[k]);
+      if (lost.length) throw bad(`recipe ${name}: the form cannot show ${lost.map((k) => `${k} ${f[k]}`).join(', ')}`);
+    } catch (err) {
+      recipe.value = '';
+      onError(err);
+    }
+  });
+  const recipeNote = recipeNames
+    .map((n) => `${n}: the settings of mnist train --recipe ${n}, ${RECIPE_RESULTS[n].reached} on the CLI`)
+    .join('; ');
   applies();
   const form = h(
     'form',
     { class: 'card settings', onsubmit: (e: Event) => e.preventDefault() },
     h('h2', {}, 'Train'),
+    field('Recipe', recipe, recipeNote),
     field('Start from', inputs.start),
     hiddenField,
     h('div', { class: 'pair' }, field('Epochs', inputs.epochs), field('Training images', inputs.images, 'the first N')),
@@ -366,13 +576,20 @@ function settingsForm() {
     stepRow,
     maxLrField,
     field('Augmentation', inputs.augment, 'seeded, per batch'),
+    affineRow,
+    elasticRow,
     h(
       'div',
       { class: 'pair' },
       field('Validation', inputs.validation, 'the last N images, held out'),
-      field('Label smoothing', inputs.labelSmoothing),
+      field('Patience', inputs.patience, 'epochs without improvement; empty: none'),
     ),
-    field('Dropout', inputs.dropout, 'after every hidden layer, while training'),
+    h(
+      'div',
+      { class: 'pair' },
+      field('Label smoothing', inputs.labelSmoothing),
+      field('Dropout', inputs.dropout, 'after every hidden layer, while training'),
+    ),
     h('div', { class: 'row' }, train, pause, stop),
     h('div', { class: 'row' }, resumeFile, resume),
     h(
@@ -382,8 +599,12 @@ function settingsForm() {
         'The 60,000 training digits (~10 MB gzipped) load on first use.',
     ),
   );
+  for (const type of ['input', 'change'])
+    form.addEventListener(type, (e) => {
+      if (e.target !== recipe && e.target !== inputs.seed) recipe.value = '';
+    });
   /** What the fields hold now. */
-  const values = (): TrainFields => {
+  function values(): TrainFields {
     const out = {} as TrainFields;
     for (const name of FIELDS) {
       const input = inputs[name];
@@ -391,22 +612,23 @@ function settingsForm() {
         input instanceof HTMLInputElement && input.type === 'checkbox' ? (input.checked ? 'on' : '') : input.value;
     }
     return out;
-  };
+  }
   return { form, values, resumeFile, buttons: { train, pause, stop } };
 }
 
 export function mountTrain(root: HTMLElement, app: App): void {
-  const {
-    form,
-    values,
-    resumeFile,
-    buttons: { train: trainButton, pause: pauseButton, stop: stopButton },
-  } = settingsForm();
   const status = h(
     'p',
     { class: 'status', 'data-testid': 'train-status' },
     'Ready. Training runs in a worker: the page stays usable.',
   );
+  const showError = (err: unknown) => fill(status, h('span', { class: 'error' }, formatError(err)));
+  const {
+    form,
+    values,
+    resumeFile,
+    buttons: { train: trainButton, pause: pauseButton, stop: stopButton },
+  } = settingsForm(showError);
   const planLine = h('p', { class: 'muted small', 'data-testid': 'train-plan' });
   const bar = h('progress', { max: 1, value: 0 });
   const curve = h(
@@ -466,8 +688,6 @@ export function mountTrain(root: HTMLElement, app: App): void {
     paused = false,
     lastDraw = 0;
   const urls: string[] = [];
-
-  const showError = (err: unknown) => fill(status, h('span', { class: 'error' }, formatError(err)));
 
   function drawCurve(force = false): void {
     const now = performance.now();
