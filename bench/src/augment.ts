@@ -10,8 +10,13 @@ import { fmt, fmtInt, median, printTable } from './stats.js';
 import { benchConfig, trainTimed } from './training.js';
 
 const BATCH = 64;
-/** The issue's budget on one thread, per 60,000 images (augmentation <= 25% of a 0.75 s epoch on 2 threads). */
-const BUDGET_MS = { affine: 150, elastic: 200 };
+/**
+ * One thread's CPU budget per 60,000 images, from issue 13 (augmentation <= 25% of a 0.75 s epoch on 2 threads):
+ * since fba1d56 both threads warp their own rows inside the training step, so the 2-thread wall budget of
+ * 0.25 x 0.75 s is 2 x that in one thread's CPU time (before, the caller warped alone: 150 / 200 ms were the budgets
+ * then). The measured share in training is augmentTrainingBench's table; this is the kernel's part of it.
+ */
+const BUDGET_MS = { affine: 375, elastic: 375 };
 
 export interface AugmentReport {
   /** Median ms per 60,000 images with the SIMD kernel, by setting. */
