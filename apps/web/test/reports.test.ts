@@ -292,7 +292,13 @@ describe('train settings and status', () => {
   });
 
   it('refuses a recipe setting the form cannot say, naming it, rather than dropping it', () => {
-    const recipe = (config: object): TrainRecipe => ({ description: '', hidden: [64], config });
+    const recipe = (config: object): TrainRecipe => ({
+      description: '',
+      headline: '',
+      reached: '',
+      hidden: [64],
+      config,
+    });
     const refusal = (config: object) => {
       try {
         recipeFields('x', recipe(config), '1');

@@ -6,6 +6,10 @@ import type { TrainConfig } from './train.js';
 export interface TrainRecipe {
   /** One line on what the recipe is for, for --help and messages. */
   description: string;
+  /** Its name in a menu (the web app's Recipe chooser). */
+  headline: string;
+  /** What `mnist train --recipe NAME` measured (README, BENCHMARKS.md): shown beside the recipe, not a promise. */
+  reached: string;
   /** Hidden layer widths of the 784-...-10 MLP. */
   hidden: readonly number[];
   config: Readonly<Partial<TrainConfig>>;
@@ -19,6 +23,8 @@ const recipes = {
   best: Object.freeze({
     description:
       'one wide hidden layer, Nesterov SGD, one-cycle schedule, label smoothing, light affine + elastic augmentation',
+    headline: '99% from one hidden layer',
+    reached: '99.06-99.12% test accuracy (seeds 1-3)',
     hidden: Object.freeze([1024]),
     config: Object.freeze({
       epochs: 50,

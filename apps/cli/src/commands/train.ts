@@ -197,7 +197,7 @@ Trains a ${MNIST_PIXELS}-${DEFAULTS.hidden.join('-')}-${MNIST_CLASSES} MLP (ReLU
 dropout and label smoothing follow torch.optim and torch.nn exactly (same update rules and defaults).
 Writes a .pth (zip format, keys fc1.weight, fc1.bias, ...) that PyTorch loads with torch.load(path,
 weights_only=True) and that mnist predict --model reads. With the defaults it reaches 97.8-98.2% test accuracy (seeds 1-3, ~20 s);
---recipe best runs the README's 99% recipe for one hidden layer: 99.06-99.12% (seeds 1-3, 2-3 min on 2 threads; the
+--recipe best runs the README's 99% recipe for one hidden layer: ${TRAIN_RECIPES.best.reached}, 2-3 min on 2 threads (the
 options it stands for are printed first).
 The .pth holds the weights only: a model trained with --activation or --normalize needs the same options in predict;
 the last line says which activation and normalization it was trained with. With --init the output keeps that file's

@@ -220,14 +220,6 @@ export function trainOptions(f: TrainFields): TrainOptions {
   };
 }
 
-/**
- * What each recipe reached with `mnist train --recipe NAME`, for its option and the line under it: the CLI's
- * measurements (the README's "99% from one hidden layer" and BENCHMARKS.md), not timed in a browser.
- */
-export const RECIPE_RESULTS: Readonly<Record<RecipeName, { headline: string; reached: string }>> = {
-  best: { headline: '99% from one hidden layer', reached: '99.06-99.12% test accuracy (seeds 1-3)' },
-};
-
 /** The optimizer's and the schedule's keys the form has a field for, by name and kind (the rest it cannot say). */
 const OPTIMIZER_KEYS: Record<OptimizerName, readonly string[]> = {
   sgd: ['optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay'],
@@ -536,7 +528,7 @@ function settingsForm(onError: (err: unknown) => void) {
     'select',
     { name: 'recipe', 'data-testid': 'train-recipe' },
     h('option', { value: '' }, 'none'),
-    ...recipeNames.map((n) => h('option', { value: n }, `${n}: ${RECIPE_RESULTS[n].headline}`)),
+    ...recipeNames.map((n) => h('option', { value: n }, `${n}: ${TRAIN_RECIPES[n].headline}`)),
   );
   recipe.addEventListener('change', () => {
     const name = recipe.value as RecipeName | '';
@@ -556,7 +548,7 @@ function settingsForm(onError: (err: unknown) => void) {
     }
   });
   const recipeNote = recipeNames
-    .map((n) => `${n}: the settings of mnist train --recipe ${n}, ${RECIPE_RESULTS[n].reached} on the CLI`)
+    .map((n) => `${n}: the settings of mnist train --recipe ${n}, ${TRAIN_RECIPES[n].reached} on the CLI`)
     .join('; ');
   applies();
   const form = h(
